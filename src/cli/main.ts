@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+/** The `signet` command: a thin layer over the SDK (and `serve` over the service). */
+import { Command, InvalidArgumentError } from "commander";
+import { SignetApiError, SignetClient } from "../client/index.js";
+import { parseDuration } from "../core/duration.js";
+import { OBJECT_METHODS, type ObjectMethod } from "../core/methods.js";
+import { progressBar } from "./progress.js";
+import { serve } from "./serve.js";
+
+const program = new Command("signet").description(
+  "Short-lived, tightly scoped signed URLs for blob storage",
+);
+
+function client(command: Command): SignetClient {
+  const options = command.optsWithGlobals<{ server?: string; key?: string }>();
+  const server = options.server ?? process.env.SIGNET_URL ?? "http://127.0.0.1:8080";
+  const key = options.key ?? process.env.SIGNET_KEY;
+  return new SignetClient({ server, key });
+}
+
+/** "bucket/path/to/key" → ["bucket", "path/to/key"] */
+function target(text: string): [string, string] {
+  const slash = text.indexOf("/");
+  if (slash <= 0 || slash === text.length - 1)
+    throw new InvalidArgumentError("expected BUCKET/KEY");
+  return [text.slice(0, slash), text.slice(slash + 1)];
+}
+
+function seconds(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function method(text: string): ObjectMethod {
+  const upper = text.toUpperCase();
+  if (!(OBJECT_METHODS as readonly string[]).includes(upper))
+    throw new InvalidArgumentError(`expected one of ${OBJECT_METHODS.join(", ")}`);
+  return upper as ObjectMethod;
+}
+
+function port(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > 65535)
+    throw new InvalidArgumentError("expected a port number");
+  return value;
+}
+
+const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
+
+program
+  .option("--server <url>", "Signet's URL (or SIGNET_URL)")
+  .option("--key <apiKey>", "API key (or SIGNET_KEY)");
+
+program
+  .command("serve")
+  .description("start the Signet server")
+  .option("--host <host>", "address to listen on", "127.0.0.1")
+  .option("--port <port>", "port to listen on", port, 8080)
+  .option("--data <dir>", "data directory", "./data")
+  .option("--config <file>", "JSON config file")
+  .action((options) => serve(options));
+
+program
+  .command("presign <target>")
+  .description("print a signed request for BUCKET/KEY")
+  .option("--method <method>", "GET, HEAD, PUT or DELETE", method, "GET")
+  .option("--expires <duration>", "lifetime: 900, 15m, 12h, 7d", seconds)
+  .action(
+    async (text: string, options: { method: ObjectMethod; expires?: number }, command: Command) => {
+      const [bucket, key] = target(text);
+      print(
+        await client(command).presign({
+          bucket,
+          key,
+          method: options.method,
+          expiresIn: options.expires,
+        }),
+      );
+    },
+  );
+
+program
+  .command("put <file> <target>")
+  .description("upload FILE to BUCKET/KEY")
+  .action(async (file: string, text: string, _options, command: Command) => {
+    const [bucket, key] = target(text);
+    const bar = progressBar("put");
+    try {
+      await client(command).put(file, bucket, key, { onProgress: bar.onProgress });
+    } finally {
+      bar.stop();
+    }
+    console.log(`uploaded ${file} to ${bucket}/${key}`);
+  });
+
+program
+  .command("get <target>")
+  .description("download BUCKET/KEY")
+  .requiredOption("-o, --output <file>", "where to write it")
+  .action(async (text: string, options: { output: string }, command: Command) => {
+    const [bucket, key] = target(text);
+    const bar = progressBar("get");
+    let bytes: number;
+    try {
+      bytes = await client(command).get(bucket, key, options.output, {
+        onProgress: bar.onProgress,
+      });
+    } finally {
+      bar.stop();
+    }
+    console.log(`downloaded ${bucket}/${key} to ${options.output} (${bytes} bytes)`);
+  });
+
+const keys = program.command("keys").description("the signing keyring");
+keys
+  .command("list")
+  .action(async (_o, command: Command) => print(await client(command).keys.list()));
+keys
+  .command("rotate")
+  .description("make a new key active")
+  .action(async (_o, command: Command) => print(await client(command).keys.rotate()));
+keys
+  .command("retire <kid>")
+  .description("stop verifying URLs signed with KID")
+  .action(async (kid: string, _o, command: Command) =>
+    print(await client(command).keys.retire(kid)),
+  );
+
+program
+  .command("audit")
+  .description("recent audit records")
+  .option("--limit <n>", "how many", (v) => Number(v), 50)
+  .option("--token <id>", "only this signed request's id")
+  .action(async (options: { limit: number; token?: string }, command: Command) =>
+    print(await client(command).audit({ limit: options.limit, tokenId: options.token })),
+  );
+
+program.parseAsync().catch((err: unknown) => {
+  if (err instanceof SignetApiError) console.error(`signet: ${err.code}: ${err.message}`);
+  else console.error(`signet: ${(err as Error).message}`);
+  process.exitCode = 1;
+});

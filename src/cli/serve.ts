@@ -1,0 +1,53 @@
+/** `signet serve`: opens the data dir, starts the HTTP server, stops cleanly on a signal. */
+import { resolve } from "node:path";
+import { pino } from "pino";
+import { buildApp } from "../http/app.js";
+import { logSerializers } from "../http/log.js";
+import { loadConfig } from "../service/config.js";
+import { openSignet } from "../service/signet.js";
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  data: string;
+  config?: string;
+}
+
+export async function serve(options: ServeOptions): Promise<void> {
+  const config = await loadConfig(options.config);
+  const env = process.env;
+  const signet = await openSignet({
+    dataDir: resolve(options.data),
+    config,
+    adminKey: env.SIGNET_ADMIN_KEY || undefined,
+    masterKey: env.SIGNET_MASTER_KEY || undefined,
+    publicUrl: env.SIGNET_PUBLIC_URL || undefined,
+  });
+  const logger = pino({ level: env.SIGNET_LOG_LEVEL ?? "info", serializers: logSerializers });
+  const app = await buildApp(signet, { logger });
+  if (signet.swept.tmp + signet.swept.orphans > 0)
+    logger.info(signet.swept, "swept interrupted writes");
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    await app.close();
+    await signet.close();
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
+
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address();
+  const port = typeof address === "object" && address !== null ? address.port : options.port;
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  const listening = `http://${host}:${port}`;
+  if (env.SIGNET_PUBLIC_URL === undefined && config.publicUrl === undefined)
+    signet.publicUrl = listening;
+  console.log(`Signet listening on ${listening}`);
+  if (signet.adminKeyFile !== undefined)
+    console.log(`Admin API key written to ${signet.adminKeyFile}`);
+}

@@ -1,0 +1,169 @@
+/**
+ * The Signet SDK: the control plane (presign, keys, audit) and transfers through signed
+ * requests. The CLI and the tests use it; so can other apps. Bodies are streamed both ways.
+ */
+import { createReadStream, createWriteStream } from "node:fs";
+import { rename, rm, stat } from "node:fs/promises";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { request } from "undici";
+import type { ErrorBody } from "../core/errors.js";
+import type { AuditRecord } from "../service/audit.js";
+import type { KeyInfo } from "../service/keyring.js";
+import type { BatchResult, PresignInput, SignedRequest } from "../service/presign.js";
+
+export type { BatchResult, PresignInput, SignedRequest, KeyInfo, AuditRecord };
+
+export class SignetApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = "SignetApiError";
+  }
+}
+
+export interface ClientOptions {
+  server: string;
+  key?: string;
+}
+
+/** Called with bytes done and the total, when known. */
+export type Progress = (done: number, total: number | undefined) => void;
+
+/** Passes bytes through, counting them and reporting progress. */
+class ByteMeter extends Transform {
+  bytes = 0;
+
+  constructor(onProgress: Progress | undefined, total: number | undefined) {
+    super({
+      transform: (chunk: Buffer, _enc, next) => {
+        this.bytes += chunk.length;
+        onProgress?.(this.bytes, total);
+        next(null, chunk);
+      },
+    });
+  }
+}
+
+async function failure(status: number, body: { text(): Promise<string> }): Promise<SignetApiError> {
+  const text = await body.text();
+  try {
+    const { error } = JSON.parse(text) as { error: ErrorBody };
+    return new SignetApiError(status, error.code, error.message, error.field);
+  } catch {
+    return new SignetApiError(status, "http_error", `HTTP ${status}: ${text.slice(0, 200)}`);
+  }
+}
+
+export class SignetClient {
+  private readonly server: string;
+
+  constructor(private readonly options: ClientOptions) {
+    this.server = options.server.replace(/\/+$/, "");
+  }
+
+  private async call<T>(
+    method: "GET" | "POST" | "DELETE",
+    path: string,
+    body?: unknown,
+  ): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (this.options.key !== undefined) headers.authorization = `Bearer ${this.options.key}`;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const res = await request(`${this.server}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (res.statusCode >= 400) throw await failure(res.statusCode, res.body);
+    if (res.statusCode === 204) {
+      await res.body.dump();
+      return undefined as T;
+    }
+    return (await res.body.json()) as T;
+  }
+
+  presign(input: PresignInput): Promise<SignedRequest> {
+    return this.call("POST", "/v1/presign", input);
+  }
+
+  async presignBatch(requests: PresignInput[]): Promise<BatchResult[]> {
+    return (await this.call<{ results: BatchResult[] }>("POST", "/v1/presign/batch", { requests }))
+      .results;
+  }
+
+  readonly keys = {
+    list: async () => (await this.call<{ items: KeyInfo[] }>("GET", "/v1/keys")).items,
+    rotate: () => this.call<KeyInfo>("POST", "/v1/keys"),
+    retire: (kid: string) =>
+      this.call<KeyInfo>("POST", `/v1/keys/${encodeURIComponent(kid)}/retire`),
+  };
+
+  async audit(
+    options: { limit?: number; cursor?: string; tokenId?: string } = {},
+  ): Promise<{ items: AuditRecord[]; nextCursor: string | null }> {
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries(options))
+      if (value !== undefined) query.set(name, String(value));
+    return this.call("GET", `/v1/audit?${query.toString()}`);
+  }
+
+  /** Streams a file to a signed PUT request. */
+  async upload(signed: SignedRequest, file: string, onProgress?: Progress): Promise<void> {
+    const { size } = await stat(file);
+    const source = createReadStream(file);
+    const body = source.pipe(new ByteMeter(onProgress, size));
+    source.once("error", (err) => body.destroy(err));
+    const res = await request(signed.url, {
+      method: "PUT",
+      headers: { ...signed.headers, "content-length": String(size) },
+      body,
+    });
+    if (res.statusCode >= 300) throw await failure(res.statusCode, res.body);
+    await res.body.dump();
+  }
+
+  /** Streams a signed GET to a file, written under a temporary name and renamed when whole. */
+  async download(signed: SignedRequest, file: string, onProgress?: Progress): Promise<number> {
+    const res = await request(signed.url, { method: "GET", headers: signed.headers });
+    if (res.statusCode >= 300) throw await failure(res.statusCode, res.body);
+    const lengthHeader = res.headers["content-length"];
+    const total = typeof lengthHeader === "string" ? Number(lengthHeader) : undefined;
+    const partial = `${file}.signet-partial`;
+    const counter = new ByteMeter(onProgress, total);
+    try {
+      await pipeline(res.body, counter, createWriteStream(partial));
+      if (total !== undefined && counter.bytes !== total)
+        throw new Error(`download ended after ${counter.bytes} of ${total} bytes`);
+      await rename(partial, file);
+    } catch (err) {
+      await rm(partial, { force: true });
+      throw err;
+    }
+    return counter.bytes;
+  }
+
+  async put(
+    file: string,
+    bucket: string,
+    key: string,
+    options: { expiresIn?: number; onProgress?: Progress } = {},
+  ): Promise<void> {
+    const signed = await this.presign({ bucket, key, method: "PUT", expiresIn: options.expiresIn });
+    await this.upload(signed, file, options.onProgress);
+  }
+
+  async get(
+    bucket: string,
+    key: string,
+    file: string,
+    options: { expiresIn?: number; onProgress?: Progress } = {},
+  ): Promise<number> {
+    const signed = await this.presign({ bucket, key, method: "GET", expiresIn: options.expiresIn });
+    return this.download(signed, file, options.onProgress);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The one error model of Signet. Every refusal, on every surface, is a SignetError
+ * rendered as `{ error: { code, message, field? } }` with the status of its code.
+ * Messages are written for callers: they never hold a secret or a full signature.
+ */
+
+export const STATUS_OF = {
+  unauthorized: 401,
+  invalid_request: 400,
+  invalid_key: 400,
+  expiry_too_long: 400,
+  constraint_not_enforceable: 400,
+  forbidden: 403,
+  token_invalid: 403,
+  token_expired: 403,
+  token_revoked: 403,
+  outside_scope: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  range_not_satisfiable: 416,
+  rate_limited: 429,
+  internal: 500,
+  backend_unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof STATUS_OF;
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  field?: string;
+}
+
+export class SignetError extends Error {
+  readonly code: ErrorCode;
+  readonly field: string | undefined;
+
+  constructor(code: ErrorCode, message: string, field?: string) {
+    super(message);
+    this.name = "SignetError";
+    this.code = code;
+    this.field = field;
+  }
+
+  get status(): number {
+    return STATUS_OF[this.code];
+  }
+
+  toBody(): ErrorBody {
+    return this.field === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, field: this.field };
+  }
+}
+
+export const invalidRequest = (message: string, field?: string) =>
+  new SignetError("invalid_request", message, field);
+
+export const notFound = (what: string) => new SignetError("not_found", `${what} not found`);
+
+export const forbidden = (rule: string) => new SignetError("forbidden", rule);

@@ -1,0 +1,86 @@
+/**
+ * Schema validation for everything that comes from outside (HTTP bodies, query strings,
+ * the config file). One strict Ajv: unknown properties are refused, never dropped, so a
+ * constraint a caller believes it asked for is never silently ignored.
+ */
+import type { Static, TSchema } from "@sinclair/typebox";
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { SignetError } from "./errors.js";
+
+const strict = new Ajv({
+  allErrors: false,
+  removeAdditional: false,
+  useDefaults: false,
+  coerceTypes: false,
+  strict: false,
+});
+// Query strings and path parameters arrive as text: numbers and booleans there are coerced.
+const coercing = new Ajv({
+  allErrors: false,
+  removeAdditional: false,
+  useDefaults: false,
+  coerceTypes: true,
+  strict: false,
+});
+
+/** "/buckets/a/maxExpiresIn" → "buckets.a.maxExpiresIn"; names the offending property. */
+export function fieldOf(error: ErrorObject, root?: string): string | undefined {
+  const parts = error.instancePath
+    .split("/")
+    .slice(1)
+    .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+  if (error.keyword === "additionalProperties") parts.push(String(error.params.additionalProperty));
+  if (error.keyword === "required") parts.push(String(error.params.missingProperty));
+  if (root !== undefined) parts.unshift(root);
+  return parts.length > 0 ? parts.join(".") : undefined;
+}
+
+export function describe(error: ErrorObject, field: string | undefined): string {
+  const where = field ?? "the input";
+  switch (error.keyword) {
+    case "additionalProperties":
+      return `${where} is not a known property`;
+    case "required":
+      return `${where} is required`;
+    case "enum":
+      return `${where} must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
+    default:
+      return `${where} ${error.message ?? "is invalid"}`;
+  }
+}
+
+export function toSignetError(
+  errors: ErrorObject[] | null | undefined,
+  root?: string,
+): SignetError {
+  const first = errors?.[0];
+  if (first === undefined) return new SignetError("invalid_request", "the input is invalid");
+  const field = fieldOf(first, root);
+  return new SignetError("invalid_request", describe(first, field), field);
+}
+
+export type Parser<T> = (data: unknown) => T;
+
+function build<S extends TSchema>(ajv: Ajv, schema: S, root?: string): Parser<Static<S>> {
+  const validate: ValidateFunction = ajv.compile(schema);
+  return (data) => {
+    if (!validate(data)) throw toSignetError(validate.errors, root);
+    return data as Static<S>;
+  };
+}
+
+/** A parser for JSON input: the value is returned as is when valid, else invalid_request. */
+export const parser = <S extends TSchema>(schema: S, root?: string) => build(strict, schema, root);
+
+/** A parser for text input (query strings, params, environment): coerces scalars. */
+export const textParser = <S extends TSchema>(schema: S, root?: string) =>
+  build(coercing, schema, root);
+
+/** The same validation in the shape Fastify's validatorCompiler expects. */
+export function routeValidator(
+  schema: TSchema,
+  text: boolean,
+): (data: unknown) => { value: unknown } | { error: SignetError } {
+  const validate = (text ? coercing : strict).compile(schema);
+  return (data) => (validate(data) ? { value: data } : { error: toSignetError(validate.errors) });
+}

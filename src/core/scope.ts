@@ -1,0 +1,37 @@
+/**
+ * Whether one request lies inside the scope a token grants. Each failed check names the
+ * claim it failed, so a 403 tells the caller what to fix and nothing else.
+ */
+import { SignetError } from "./errors.js";
+import { inFolder } from "./keys.js";
+import type { Method } from "./methods.js";
+import type { Claims } from "./token.js";
+
+export interface ScopedRequest {
+  method: Method;
+  bucket: string;
+  /** the object key, or for LIST the folder ("" for the whole bucket, else ending in "/") */
+  key: string;
+}
+
+const outside = (claim: string, why: string) =>
+  new SignetError("outside_scope", `${claim}: ${why}`);
+
+export function assertInScope(claims: Claims, request: ScopedRequest): void {
+  if (!claims.m.includes(request.method))
+    throw outside("method", `${request.method} is not allowed by this URL`);
+  if (claims.b !== request.bucket) throw outside("bucket", "this URL is for another bucket");
+  if (claims.o !== undefined) {
+    if (request.method === "LIST" || claims.o !== request.key)
+      throw outside("key", "this URL is for another object");
+  } else if (claims.f !== undefined) {
+    const folder = claims.f;
+    const inside =
+      request.method === "LIST"
+        ? request.key.startsWith(folder)
+        : folder === "" || inFolder(folder, request.key);
+    if (!inside) throw outside("folder", "the object is not under this URL's folder");
+  } else {
+    throw outside("key", "this URL names no object or folder");
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Signet's own tokens (the embedded store's direct URLs, and links).
+ *
+ *   t = base64url(JSON claims) "." base64url(HMAC-SHA256(key[kid], payload))
+ *
+ * Example claims: {"v":1,"k":"k3f9a…","i":"Zt3…","p":"key:ab12…","m":["GET"],"b":"default",
+ * "o":"reports/q3.pdf","e":1767225600}. base64url is canonical (no padding, no stray bits):
+ * a payload that decodes but does not re-encode to itself is refused, so one scope has one
+ * spelling. Verification refuses cheapest first: malformed, unknown or retired key, MAC
+ * (constant time), time window, revocation; the request itself is checked against the
+ * claims by core/scope.ts.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { SignetError } from "./errors.js";
+import type { Keyring } from "./keyring.js";
+import type { Method } from "./methods.js";
+
+export interface Claims {
+  v: 1;
+  /** signing key id */
+  k: string;
+  /** token id (revocation, audit) */
+  i: string;
+  /** issuing principal */
+  p: string;
+  /** methods allowed */
+  m: Method[];
+  /** bucket */
+  b: string;
+  /** one object key, or… */
+  o?: string;
+  /** …one folder (already through the folder rule; "" is the whole bucket) */
+  f?: string;
+  /** expiry, unix seconds */
+  e: number;
+  /** not before, unix seconds */
+  n?: number;
+}
+
+export type UnsignedClaims = Omit<Claims, "v" | "k" | "i"> & { i?: string };
+
+export interface RevocationCheck {
+  isRevoked(tokenId: string, principal: string): boolean;
+}
+
+const B64URL = /^[A-Za-z0-9_-]+$/;
+const MAC_CHARS = 43; // 32 bytes of base64url without padding
+export const MAX_TOKEN_CHARS = 8192;
+
+export function newTokenId(): string {
+  return randomBytes(12).toString("base64url");
+}
+
+function mac(secret: Buffer, payload: string): string {
+  return createHmac("sha256", secret).update(payload).digest("base64url");
+}
+
+export function signToken(
+  keyring: Keyring,
+  claims: UnsignedClaims,
+): { token: string; claims: Claims } {
+  const key = keyring.active;
+  const full: Claims = { v: 1, k: key.kid, ...claims, i: claims.i ?? newTokenId() };
+  const payload = Buffer.from(JSON.stringify(full)).toString("base64url");
+  return { token: `${payload}.${mac(key.secret, payload)}`, claims: full };
+}
+
+const invalid = (why: string) => new SignetError("token_invalid", why);
+
+/** Checks a token's integrity and time window; returns its claims. */
+export function verifyToken(
+  keyring: Keyring,
+  token: string,
+  revocations: RevocationCheck,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Claims {
+  if (token.length > MAX_TOKEN_CHARS) throw invalid("token is malformed");
+  const dot = token.indexOf(".");
+  if (dot <= 0 || dot !== token.lastIndexOf(".")) throw invalid("token is malformed");
+  const payload = token.slice(0, dot);
+  const givenMac = token.slice(dot + 1);
+  if (givenMac.length !== MAC_CHARS || !B64URL.test(payload) || !B64URL.test(givenMac))
+    throw invalid("token is malformed");
+  const bytes = Buffer.from(payload, "base64url");
+  if (bytes.toString("base64url") !== payload) throw invalid("token encoding is not canonical");
+
+  let claims: Claims;
+  try {
+    claims = JSON.parse(bytes.toString("utf8")) as Claims;
+  } catch {
+    throw invalid("token is malformed");
+  }
+  if (
+    typeof claims !== "object" ||
+    claims === null ||
+    claims.v !== 1 ||
+    typeof claims.k !== "string"
+  )
+    throw invalid("token is malformed");
+
+  const key = keyring.verifying(claims.k);
+  if (key === undefined) throw invalid("token's signing key is unknown or retired");
+  const expected = Buffer.from(mac(key.secret, payload), "base64url");
+  const given = Buffer.from(givenMac, "base64url");
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    throw invalid("token signature does not match");
+
+  if (nowSeconds >= claims.e) throw new SignetError("token_expired", "token has expired");
+  if (claims.n !== undefined && nowSeconds < claims.n)
+    throw invalid("token is not valid yet (notBefore)");
+  if (revocations.isRevoked(claims.i, claims.p))
+    throw new SignetError("token_revoked", "token has been revoked");
+  return claims;
+}

@@ -1,0 +1,65 @@
+/** Schema migrations, applied in order at start-up. Never edit one that has shipped. */
+import { type Kysely, type Migration, type MigrationProvider, sql } from "kysely";
+
+const migrations: Record<string, Migration> = {
+  "0001_core": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("signing_keys")
+        .addColumn("kid", "text", (c) => c.primaryKey())
+        .addColumn("secret_sealed", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("retired_at", "text")
+        .execute();
+      await db.schema
+        .createTable("api_keys")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("role", "text", (c) => c.notNull())
+        .addColumn("secret_hash", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text")
+        .addColumn("revoked_at", "text")
+        .execute();
+      await db.schema
+        .createTable("objects")
+        .addColumn("bucket", "text", (c) => c.notNull())
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("blob_id", "text", (c) => c.notNull().unique())
+        .addColumn("size", "bigint", (c) => c.notNull())
+        .addColumn("etag", "text", (c) => c.notNull())
+        .addColumn("content_type", "text", (c) => c.notNull())
+        .addColumn("sha256", "text", (c) => c.notNull())
+        .addColumn("last_modified", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("objects_pk", ["bucket", "key"])
+        .execute();
+      await db.schema
+        .createTable("revocations")
+        .addColumn("kind", "text", (c) => c.notNull())
+        .addColumn("value", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("revocations_pk", ["kind", "value"])
+        .execute();
+      await db.schema
+        .createTable("audit")
+        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("at", "text", (c) => c.notNull())
+        .addColumn("event", "text", (c) => c.notNull())
+        .addColumn("principal", "text")
+        .addColumn("token_id", "text")
+        .addColumn("bucket", "text")
+        .addColumn("key", "text")
+        .addColumn("method", "text")
+        .addColumn("status", "integer")
+        .addColumn("ip", "text")
+        .addColumn("detail", "text")
+        .execute();
+      await sql`create index audit_at on audit (at)`.execute(db);
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

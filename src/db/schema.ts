@@ -1,0 +1,59 @@
+/** Table shapes of the metadata database (times are ISO 8601 UTC strings). */
+import type { Generated } from "kysely";
+
+export interface SigningKeyTable {
+  kid: string;
+  secret_sealed: string;
+  status: "active" | "verifying" | "retired";
+  created_at: string;
+  retired_at: string | null;
+}
+
+export interface ApiKeyTable {
+  id: string;
+  name: string;
+  role: string;
+  secret_hash: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface ObjectTable {
+  bucket: string;
+  key: string;
+  blob_id: string;
+  size: number;
+  etag: string;
+  content_type: string;
+  sha256: string;
+  last_modified: string;
+}
+
+export interface RevocationTable {
+  kind: "token" | "principal";
+  value: string;
+  created_at: string;
+}
+
+export interface AuditTable {
+  id: Generated<number>;
+  at: string;
+  event: string;
+  principal: string | null;
+  token_id: string | null;
+  bucket: string | null;
+  key: string | null;
+  method: string | null;
+  status: number | null;
+  ip: string | null;
+  detail: string | null;
+}
+
+export interface Database {
+  signing_keys: SigningKeyTable;
+  api_keys: ApiKeyTable;
+  objects: ObjectTable;
+  revocations: RevocationTable;
+  audit: AuditTable;
+}

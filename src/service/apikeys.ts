@@ -1,0 +1,132 @@
+/**
+ * API keys: `sg_<id>_<secret>`. The id (16 hex) is public and finds the row in O(1); only
+ * SHA-256 of the secret is stored (the secret is 256 random bits, so a slow hash adds
+ * nothing) and compared in constant time. The secret is shown once, at creation.
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { SignetError } from "../core/errors.js";
+import { ADMIN_ROLE, type Principal } from "../core/principal.js";
+import type { Db } from "../db/connect.js";
+import type { Revocations } from "./revocations.js";
+
+const KEY_SHAPE = /^sg_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+
+export interface ApiKeyInfo {
+  id: string;
+  name: string;
+  role: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest();
+
+const unauthorized = () =>
+  new SignetError("unauthorized", "missing, malformed, unknown, expired or revoked credentials");
+
+export class ApiKeys {
+  private readonly envAdminHash: Buffer | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly revocations: Revocations,
+    envAdminKey: string | undefined,
+  ) {
+    this.envAdminHash = envAdminKey ? sha256(envAdminKey) : undefined;
+  }
+
+  async create(input: {
+    name: string;
+    role: string;
+    expiresIn?: number;
+  }): Promise<{ key: string; info: ApiKeyInfo }> {
+    const id = randomBytes(8).toString("hex");
+    const secret = randomBytes(32).toString("base64url");
+    const now = new Date();
+    const row = {
+      id,
+      name: input.name,
+      role: input.role,
+      secret_hash: sha256(secret).toString("hex"),
+      created_at: now.toISOString(),
+      expires_at:
+        input.expiresIn === undefined
+          ? null
+          : new Date(now.getTime() + input.expiresIn * 1000).toISOString(),
+      revoked_at: null,
+    };
+    await this.db.insertInto("api_keys").values(row).execute();
+    return { key: `sg_${id}_${secret}`, info: toInfo(row) };
+  }
+
+  async count(): Promise<number> {
+    const row = await this.db
+      .selectFrom("api_keys")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async authenticate(presented: string): Promise<Principal> {
+    if (this.envAdminHash !== undefined && timingSafeEqual(sha256(presented), this.envAdminHash))
+      return { id: "env:admin", subject: "env:admin", role: ADMIN_ROLE };
+    const match = KEY_SHAPE.exec(presented);
+    if (match === null) throw unauthorized();
+    const [, id, secret] = match as unknown as [string, string, string];
+    const row = await this.db
+      .selectFrom("api_keys")
+      .selectAll()
+      .where("id", "=", id)
+      .executeTakeFirst();
+    if (row === undefined) throw unauthorized();
+    const stored = Buffer.from(row.secret_hash, "hex");
+    if (!timingSafeEqual(sha256(secret), stored)) throw unauthorized();
+    if (row.revoked_at !== null) throw unauthorized();
+    if (row.expires_at !== null && new Date(row.expires_at).getTime() <= Date.now())
+      throw unauthorized();
+    return { id: `key:${id}`, subject: id, role: row.role };
+  }
+
+  async list(): Promise<ApiKeyInfo[]> {
+    const rows = await this.db.selectFrom("api_keys").selectAll().orderBy("created_at").execute();
+    return rows.map(toInfo);
+  }
+
+  /** Revokes the key and, with it, every URL it issued (tokens carry their principal). */
+  async revoke(id: string): Promise<void> {
+    const result = await this.db
+      .updateTable("api_keys")
+      .set({ revoked_at: new Date().toISOString() })
+      .where("id", "=", id)
+      .where("revoked_at", "is", null)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) {
+      const exists = await this.db
+        .selectFrom("api_keys")
+        .select("id")
+        .where("id", "=", id)
+        .executeTakeFirst();
+      if (exists === undefined) throw new SignetError("not_found", "API key not found");
+    }
+    await this.revocations.revoke("principal", `key:${id}`);
+  }
+}
+
+function toInfo(row: {
+  id: string;
+  name: string;
+  role: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+}): ApiKeyInfo {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+  };
+}

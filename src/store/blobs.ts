@@ -1,0 +1,140 @@
+/**
+ * Blob files of the embedded store. A blob is named by an internal random id, never by
+ * its key: `blobs/ab/abcdef…`. Writes stream to `tmp/`, are fsynced, then renamed into
+ * place, so a reader sees a whole blob or none; the caller writes the metadata row after.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream, type ReadStream } from "node:fs";
+import { mkdir, open, readdir, rename, rm, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { SignetError } from "../core/errors.js";
+
+export interface WrittenBlob {
+  blobId: string;
+  size: number;
+  /** base64 SHA-256 of the bytes */
+  sha256: string;
+}
+
+export interface WriteLimits {
+  /** refuse (413) once more bytes than this arrive */
+  maxBytes?: number;
+  /** refuse unless exactly this many bytes arrive (a body that ends early stores nothing) */
+  expectedBytes?: number;
+}
+
+const BLOB_ID = /^[0-9a-f]{32}$/;
+
+export class BlobFiles {
+  readonly blobDir: string;
+  readonly tmpDir: string;
+
+  constructor(dataDir: string) {
+    this.blobDir = join(dataDir, "blobs");
+    this.tmpDir = join(dataDir, "tmp");
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.blobDir, { recursive: true });
+    await mkdir(this.tmpDir, { recursive: true });
+  }
+
+  pathOf(blobId: string): string {
+    if (!BLOB_ID.test(blobId)) throw new SignetError("internal", "malformed blob id");
+    return join(this.blobDir, blobId.slice(0, 2), blobId);
+  }
+
+  async write(source: Readable, limits: WriteLimits = {}): Promise<WrittenBlob> {
+    const blobId = randomBytes(16).toString("hex");
+    const tmpPath = join(this.tmpDir, `${blobId}.part`);
+    const hash = createHash("sha256");
+    let size = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        size += chunk.length;
+        if (limits.maxBytes !== undefined && size > limits.maxBytes) {
+          done(
+            new SignetError(
+              "payload_too_large",
+              `the body is larger than ${limits.maxBytes} bytes`,
+            ),
+          );
+          return;
+        }
+        if (limits.expectedBytes !== undefined && size > limits.expectedBytes) {
+          done(new SignetError("invalid_request", "the body is longer than its declared length"));
+          return;
+        }
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(source, meter, createWriteStream(tmpPath, { flags: "wx" }));
+      if (limits.expectedBytes !== undefined && size !== limits.expectedBytes)
+        throw new SignetError("invalid_request", "the body ended before its declared length");
+      await fsyncPath(tmpPath);
+      const finalPath = this.pathOf(blobId);
+      const shardDir = join(this.blobDir, blobId.slice(0, 2));
+      await mkdir(shardDir, { recursive: true });
+      await rename(tmpPath, finalPath);
+      await fsyncPath(shardDir);
+    } catch (err) {
+      await rm(tmpPath, { force: true });
+      throw err;
+    }
+    return { blobId, size, sha256: hash.digest("base64") };
+  }
+
+  /** A stream of the blob's bytes, `end` inclusive. Opens the file before returning. */
+  async read(blobId: string, range?: { start: number; end: number }): Promise<ReadStream> {
+    const stream = createReadStream(this.pathOf(blobId), range ?? {});
+    await new Promise<void>((resolve, reject) => {
+      stream.once("open", () => resolve());
+      stream.once("error", reject);
+    });
+    return stream;
+  }
+
+  async remove(blobId: string): Promise<void> {
+    await unlink(this.pathOf(blobId)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err;
+    });
+  }
+
+  /**
+   * Start-up clean-up: every temp file is an interrupted write, every blob no row points
+   * to is an orphan of a crash between rename and commit (or after a replace).
+   */
+  async sweep(
+    isReferenced: (blobId: string) => Promise<boolean>,
+  ): Promise<{ tmp: number; orphans: number }> {
+    let tmp = 0;
+    for (const name of await readdir(this.tmpDir)) {
+      await rm(join(this.tmpDir, name), { force: true, recursive: true });
+      tmp++;
+    }
+    let orphans = 0;
+    for (const shard of await readdir(this.blobDir)) {
+      for (const name of await readdir(join(this.blobDir, shard))) {
+        if (BLOB_ID.test(name) && !(await isReferenced(name))) {
+          await this.remove(name);
+          orphans++;
+        }
+      }
+    }
+    return { tmp, orphans };
+  }
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

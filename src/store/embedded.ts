@@ -1,0 +1,147 @@
+/**
+ * The embedded store: blob files on disk plus the key-to-blob map in the metadata
+ * database. A PUT streams to a temp file, is fsynced and renamed, and only then is the
+ * row written, in one transaction; the replaced blob is unlinked after the commit. A crash
+ * leaves the old object or the new one, never a torn one, and start-up sweeps orphans.
+ */
+import type { Readable } from "node:stream";
+import type { Db } from "../db/connect.js";
+import type { ObjectTable } from "../db/schema.js";
+import { BlobFiles, type WriteLimits } from "./blobs.js";
+
+export interface StoredObject {
+  bucket: string;
+  key: string;
+  size: number;
+  etag: string;
+  contentType: string;
+  sha256: string;
+  lastModified: Date;
+  blobId: string;
+}
+
+export interface PutOptions extends WriteLimits {
+  contentType: string;
+}
+
+const toObject = (row: ObjectTable): StoredObject => ({
+  bucket: row.bucket,
+  key: row.key,
+  size: Number(row.size),
+  etag: row.etag,
+  contentType: row.content_type,
+  sha256: row.sha256,
+  lastModified: new Date(row.last_modified),
+  blobId: row.blob_id,
+});
+
+export class EmbeddedStore {
+  readonly blobs: BlobFiles;
+
+  constructor(
+    private readonly db: Db,
+    dataDir: string,
+  ) {
+    this.blobs = new BlobFiles(dataDir);
+  }
+
+  async init(): Promise<{ tmp: number; orphans: number }> {
+    await this.blobs.init();
+    return this.blobs.sweep(async (blobId) => {
+      const row = await this.db
+        .selectFrom("objects")
+        .select("blob_id")
+        .where("blob_id", "=", blobId)
+        .executeTakeFirst();
+      return row !== undefined;
+    });
+  }
+
+  async head(bucket: string, key: string): Promise<StoredObject | undefined> {
+    const row = await this.db
+      .selectFrom("objects")
+      .selectAll()
+      .where("bucket", "=", bucket)
+      .where("key", "=", key)
+      .executeTakeFirst();
+    return row && toObject(row);
+  }
+
+  async put(
+    bucket: string,
+    key: string,
+    body: Readable,
+    options: PutOptions,
+  ): Promise<StoredObject> {
+    const written = await this.blobs.write(body, options);
+    const row: ObjectTable = {
+      bucket,
+      key,
+      blob_id: written.blobId,
+      size: written.size,
+      etag: `"${Buffer.from(written.sha256, "base64").toString("hex").slice(0, 32)}"`,
+      content_type: options.contentType,
+      sha256: written.sha256,
+      // Millisecond precision is lost in HTTP dates; keep whole seconds so that
+      // If-Modified-Since round-trips exactly.
+      last_modified: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString(),
+    };
+    let replaced: string | undefined;
+    try {
+      replaced = await this.db.transaction().execute(async (tx) => {
+        const old = await tx
+          .selectFrom("objects")
+          .select("blob_id")
+          .where("bucket", "=", bucket)
+          .where("key", "=", key)
+          .executeTakeFirst();
+        await tx
+          .insertInto("objects")
+          .values(row)
+          .onConflict((oc) =>
+            oc.columns(["bucket", "key"]).doUpdateSet({
+              blob_id: row.blob_id,
+              size: row.size,
+              etag: row.etag,
+              content_type: row.content_type,
+              sha256: row.sha256,
+              last_modified: row.last_modified,
+            }),
+          )
+          .execute();
+        return old?.blob_id;
+      });
+    } catch (err) {
+      await this.blobs.remove(written.blobId);
+      throw err;
+    }
+    if (replaced !== undefined) await this.blobs.remove(replaced);
+    return toObject(row);
+  }
+
+  /** Opens the object's bytes; undefined when there is no such object. */
+  async open(
+    object: StoredObject,
+    range?: { start: number; end: number },
+  ): Promise<Readable | undefined> {
+    try {
+      return await this.blobs.read(object.blobId, range);
+    } catch (err) {
+      // Replaced or deleted between the lookup and the open.
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
+    }
+  }
+
+  async delete(bucket: string, key: string): Promise<boolean> {
+    const row = await this.db
+      .deleteFrom("objects")
+      .where("bucket", "=", bucket)
+      .where("key", "=", key)
+      .returning("blob_id")
+      .executeTakeFirst();
+    if (row === undefined) return false;
+    await this.blobs.remove(row.blob_id);
+    return true;
+  }
+}

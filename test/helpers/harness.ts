@@ -1,0 +1,44 @@
+/** Starts Signet in-process on 127.0.0.1 with a fresh data dir, for integration tests. */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { SignetClient } from "../../src/client/index.js";
+import { buildApp } from "../../src/http/app.js";
+import { type Config, validateConfig } from "../../src/service/config.js";
+import { openSignet, type Signet } from "../../src/service/signet.js";
+
+export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
+
+export interface Harness {
+  url: string;
+  signet: Signet;
+  app: FastifyInstance;
+  dataDir: string;
+  admin: SignetClient;
+  close(): Promise<void>;
+}
+
+export async function startSignet(options: { config?: unknown; dataDir?: string } = {}): Promise<Harness> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "signet-test-")));
+  const config: Config = validateConfig(options.config ?? {});
+  const signet = await openSignet({ dataDir, config, adminKey: ADMIN_KEY });
+  const app = await buildApp(signet);
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === "string") throw new Error("no address");
+  const url = `http://127.0.0.1:${address.port}`;
+  signet.publicUrl = url;
+  return {
+    url,
+    signet,
+    app,
+    dataDir,
+    admin: new SignetClient({ server: url, key: ADMIN_KEY }),
+    async close() {
+      await app.close();
+      await signet.close();
+      if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
