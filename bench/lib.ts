@@ -37,10 +37,14 @@ export function measure(c: Case, { seconds = 1, maxIterations = 5_000_000 } = {}
 export function report(title: string, results: Result[], target?: string): void {
   const reference = results[0]!;
   console.log(`\n## ${title}`);
-  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, node ${process.version}, ${new Date().toISOString()}`);
+  console.log(
+    `machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, node ${process.version}, ${new Date().toISOString()}`,
+  );
   for (const r of results) {
     const ratio = r.opsPerSecond / reference.opsPerSecond;
-    console.log(`${r.name.padEnd(48)} ${Math.round(r.opsPerSecond).toLocaleString("en-US").padStart(12)} /s  ${(ratio * 100).toFixed(1).padStart(6)}% of reference`);
+    console.log(
+      `${r.name.padEnd(48)} ${Math.round(r.opsPerSecond).toLocaleString("en-US").padStart(12)} /s  ${(ratio * 100).toFixed(1).padStart(6)}% of reference`,
+    );
   }
   if (target !== undefined) console.log(`target: ${target}`);
   void sink;

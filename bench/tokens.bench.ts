@@ -7,7 +7,15 @@ import { Keyring, newSecret } from "../src/core/keyring.js";
 import { signToken, verifyToken } from "../src/core/token.js";
 import { measure, report } from "./lib.js";
 
-const keyring = new Keyring([{ kid: "k000000000001", secret: newSecret(), status: "active", createdAt: new Date(), retiredAt: null }]);
+const keyring = new Keyring([
+  {
+    kid: "k000000000001",
+    secret: newSecret(),
+    status: "active",
+    createdAt: new Date(),
+    retiredAt: null,
+  },
+]);
 const claims = {
   p: "key:0123456789abcdef",
   m: ["GET" as const],
@@ -23,7 +31,10 @@ const noRevocations = { isRevoked: () => false };
 report(
   "Tokens (core/token.ts)",
   [
-    measure({ name: "bare HMAC-SHA256 over the payload (reference)", run: () => createHmac("sha256", secret).update(payload).digest("base64url") }),
+    measure({
+      name: "bare HMAC-SHA256 over the payload (reference)",
+      run: () => createHmac("sha256", secret).update(payload).digest("base64url"),
+    }),
     measure({ name: "signToken", run: () => signToken(keyring, claims).token }),
     measure({ name: "verifyToken", run: () => verifyToken(keyring, token, noRevocations) }),
   ],

@@ -47,7 +47,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const listening = `http://${host}:${port}`;
   if (env.SIGNET_PUBLIC_URL === undefined && config.publicUrl === undefined)
     signet.publicUrl = listening;
-  console.log(`Signet listening on ${listening}`);
   if (signet.adminKeyFile !== undefined)
     console.log(`Admin API key written to ${signet.adminKeyFile}`);
+  console.log(`Signet listening on ${listening}`);
 }

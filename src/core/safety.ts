@@ -19,7 +19,7 @@ export function isActiveType(contentType: string): boolean {
 /** RFC 6266 Content-Disposition with an ASCII fallback and the exact name in filename*. */
 export function contentDisposition(kind: "inline" | "attachment", key: string): string {
   const name = key.slice(key.lastIndexOf("/") + 1);
-   
+
   const fallback = name.replace(/[^\x20-\x7e]|["\\%]/g, "_");
   const exact = encodeURIComponent(name).replace(
     /['()*]/g,

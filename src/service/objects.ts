@@ -20,11 +20,6 @@ export interface DataRequest {
   ip: string;
 }
 
-export interface Authorized {
-  claims: Claims;
-  bucket: Bucket;
-}
-
 export class ObjectService {
   constructor(
     private readonly keyring: KeyringService,
@@ -34,15 +29,20 @@ export class ObjectService {
     private readonly audit: AuditLog,
   ) {}
 
-  authorize(token: string | undefined, request: DataRequest): Authorized {
+  /** Integrity and time window of a token (the cheap checks, before the request's own). */
+  verify(token: string | undefined): Claims {
     if (token === undefined || token === "")
       throw new SignetError("token_invalid", "this URL carries no token (t)");
-    const claims = verifyToken(this.keyring.current, token, this.revocations);
+    return verifyToken(this.keyring.current, token, this.revocations);
+  }
+
+  /** The request must lie inside the token's scope, on a bucket of the embedded store. */
+  authorize(claims: Claims, request: DataRequest): Bucket {
     assertInScope(claims, request);
     const bucket = this.buckets.get(request.bucket);
     if (bucket === undefined || bucket.backend.kind !== "local")
       throw new SignetError("not_found", "bucket not found");
-    return { claims, bucket };
+    return bucket;
   }
 
   head(bucket: string, key: string): Promise<StoredObject | undefined> {

@@ -19,7 +19,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startSignet(options: { config?: unknown; dataDir?: string } = {}): Promise<Harness> {
+export async function startSignet(
+  options: { config?: unknown; dataDir?: string } = {},
+): Promise<Harness> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "signet-test-")));
   const config: Config = validateConfig(options.config ?? {});
   const signet = await openSignet({ dataDir, config, adminKey: ADMIN_KEY });

@@ -10,7 +10,11 @@ describe("smoke: presign, PUT, GET on the embedded store", () => {
 
   it("round-trips bytes through signed URLs", async () => {
     const put = await h.admin.presign({ bucket: "default", key: "docs/hello.txt", method: "PUT" });
-    const up = await fetch(put.url, { method: "PUT", body: "hello", headers: { "content-type": "text/plain" } });
+    const up = await fetch(put.url, {
+      method: "PUT",
+      body: "hello",
+      headers: { "content-type": "text/plain" },
+    });
     expect(up.status).toBe(200);
     const get = await h.admin.presign({ bucket: "default", key: "docs/hello.txt", method: "GET" });
     const down = await fetch(get.url);

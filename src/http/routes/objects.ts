@@ -123,18 +123,18 @@ export async function objectRoutes(app: FastifyInstance, signet: Signet): Promis
     exposeHeadRoute: false,
     handler: async (request, reply) => {
       const target = parseObjectPath(request.raw.url ?? "", "/o/");
-      const use = {
+      const use: NonNullable<FastifyRequest["dataUse"]> = {
         request: {
           method: request.method as Method,
           bucket: target.bucket,
           key: target.key,
           ip: request.ip,
-        } as DataRequest,
+        },
       };
       request.dataUse = use;
       assertValidKey(target.key, "path");
-      const { claims, bucket } = signet.objects.authorize(single(target.query, "t"), use.request);
-      request.dataUse = { ...use, claims };
+      use.claims = signet.objects.verify(single(target.query, "t"));
+      const bucket = signet.objects.authorize(use.claims, use.request);
 
       switch (request.method) {
         case "GET":

@@ -1,0 +1,72 @@
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
+import { run } from "../helpers/process.js";
+
+describe("the signet CLI", () => {
+  let h: Harness;
+  let dir: string;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    h = await startSignet();
+    dir = await mkdtemp(join(tmpdir(), "signet-cli-"));
+    env = { SIGNET_URL: h.url, SIGNET_KEY: ADMIN_KEY };
+  });
+  afterAll(() => h.close());
+
+  it("presign prints a signed request with the asked method and lifetime", async () => {
+    const { code, stdout } = await run(
+      ["presign", "default/path/to/key", "--method", "PUT", "--expires", "15m"],
+      env,
+    );
+    expect(code).toBe(0);
+    const signed = JSON.parse(stdout);
+    expect(signed).toMatchObject({ method: "PUT", expiresIn: 900 });
+    expect(signed.url).toContain("/o/default/path/to/key?t=");
+  });
+
+  it("put then get round-trips a file through signed URLs", async () => {
+    const source = join(dir, "in.bin");
+    const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
+    await writeFile(source, bytes);
+    const put = await run(["put", source, "default/cli/file.bin"], env);
+    expect(put.code).toBe(0);
+    const target = join(dir, "out.bin");
+    const get = await run(["get", "default/cli/file.bin", "-o", target], env);
+    expect(get.code).toBe(0);
+    expect(get.stdout).toContain("300000 bytes");
+    expect((await readFile(target)).equals(bytes)).toBe(true);
+  });
+
+  it("takes --server and --key over the environment", async () => {
+    const { code } = await run(["--server", h.url, "--key", ADMIN_KEY, "presign", "default/k"], {});
+    expect(code).toBe(0);
+  });
+
+  it("reports errors with their code and a non-zero exit", async () => {
+    const noKey = await run(["presign", "default/k"], { SIGNET_URL: h.url, SIGNET_KEY: "wrong" });
+    expect(noKey.code).toBe(1);
+    expect(noKey.stderr).toContain("unauthorized");
+    const badTarget = await run(["presign", "no-slash"], env);
+    expect(badTarget.code).not.toBe(0);
+    expect(badTarget.stderr).toContain("BUCKET/KEY");
+    const badExpiry = await run(["presign", "default/k", "--expires", "soon"], env);
+    expect(badExpiry.code).not.toBe(0);
+    const tooLong = await run(["presign", "default/k", "--expires", "8d"], env);
+    expect(tooLong.stderr).toContain("expiry_too_long");
+    const missing = await run(["get", "default/not/there", "-o", join(dir, "none")], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("not_found");
+  });
+
+  it("keys rotate, list and retire", async () => {
+    const rotated = JSON.parse((await run(["keys", "rotate"], env)).stdout);
+    expect(rotated.status).toBe("active");
+    const listed = JSON.parse((await run(["keys", "list"], env)).stdout);
+    const previous = listed.find((k: any) => k.status === "verifying");
+    const retired = JSON.parse((await run(["keys", "retire", previous.kid], env)).stdout);
+    expect(retired.status).toBe("retired");
+  });
+});

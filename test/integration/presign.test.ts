@@ -1,0 +1,195 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Harness, startSignet } from "../helpers/harness.js";
+import { api } from "../helpers/http.js";
+
+describe("POST /v1/presign", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startSignet({
+      config: {
+        buckets: { default: { backend: "local" }, short: { backend: "local", maxExpiresIn: 300 } },
+      },
+    });
+  });
+  afterAll(() => h.close());
+  const presign = (body: unknown, key?: string | null) =>
+    api(h.url, "POST", "/v1/presign", body, key);
+
+  it("answers the signed request of DESIGN.md", async () => {
+    const before = Date.now();
+    const { status, body } = await presign({
+      bucket: "default",
+      key: "a/b.txt",
+      method: "GET",
+      expiresIn: 120,
+    });
+    expect(status).toBe(200);
+    expect(Object.keys(body).sort()).toEqual([
+      "enforcedBy",
+      "expiresAt",
+      "expiresIn",
+      "headers",
+      "id",
+      "method",
+      "url",
+    ]);
+    expect(body.method).toBe("GET");
+    expect(body.headers).toEqual({});
+    expect(body.expiresIn).toBe(120);
+    expect(body.url).toMatch(
+      new RegExp(`^${h.url}/o/default/a/b\\.txt\\?t=[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]{43}$`),
+    );
+    const expiresAt = Date.parse(body.expiresAt);
+    expect(expiresAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 120_000);
+    expect(expiresAt).toBeLessThanOrEqual(Date.now() + 120_000);
+    expect(body.enforcedBy).toEqual({ method: "backend", key: "backend", expiresAt: "backend" });
+  });
+
+  it("encodes each key segment in the URL", async () => {
+    const { body } = await presign({
+      bucket: "default",
+      key: "dir with space/é?#%.txt",
+      method: "GET",
+    });
+    expect(new URL(body.url).pathname).toBe("/o/default/dir%20with%20space/%C3%A9%3F%23%25.txt");
+  });
+
+  it("defaults expiresIn to the smaller of 900 s and the bucket's maximum", async () => {
+    expect((await presign({ bucket: "default", key: "k", method: "GET" })).body.expiresIn).toBe(
+      900,
+    );
+    expect((await presign({ bucket: "short", key: "k", method: "GET" })).body.expiresIn).toBe(300);
+  });
+
+  it("refuses an expiresIn above the bucket's maximum, never clamping it", async () => {
+    const res = await presign({ bucket: "short", key: "k", method: "GET", expiresIn: 301 });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: "expiry_too_long", field: "expiresIn" });
+    const week = await presign({
+      bucket: "default",
+      key: "k",
+      method: "GET",
+      expiresIn: 7 * 86400 + 1,
+    });
+    expect(week.body.error.code).toBe("expiry_too_long");
+    expect(
+      (await presign({ bucket: "default", key: "k", method: "GET", expiresIn: 7 * 86400 })).status,
+    ).toBe(200);
+  });
+
+  it("401 without, with a malformed or with an unknown credential, before anything else", async () => {
+    for (const key of [null, "nope", "sg_0123456789abcdef_" + "A".repeat(43)]) {
+      const res = await presign({ bucket: "nope", key: "//", method: "GET" }, key);
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe("unauthorized");
+    }
+    const basic = await fetch(`${h.url}/v1/presign`, {
+      method: "POST",
+      headers: { authorization: "Basic abc" },
+    });
+    expect(basic.status).toBe(401);
+  });
+
+  it.each([
+    [{ key: "k", method: "GET" }, "bucket"],
+    [{ bucket: "default", method: "GET" }, "key"],
+    [{ bucket: "default", key: "k", method: "PATCH" }, "method"],
+    [{ bucket: "default", key: "k", method: "GET", expiresIn: 0 }, "expiresIn"],
+    [{ bucket: "default", key: "k", method: "GET", expiresIn: 1.5 }, "expiresIn"],
+    [{ bucket: "default", key: "k", method: "GET", expiresIn: "60" }, "expiresIn"],
+    [{ bucket: "default", key: "k", method: "GET", ip: "10.0.0.0/8" }, "ip"],
+  ])("400 invalid_request naming the field: %j", async (body, field) => {
+    const res = await presign(body);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: "invalid_request", field });
+  });
+
+  it("400 for a body that is not JSON or not an object", async () => {
+    for (const body of ["{nope", "[]", "null", '"text"']) {
+      const res = await presign(body);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe("invalid_request");
+    }
+  });
+
+  it.each(["", "/abs", "a//b", "../x", "a/./b", "trailing/", "nul\u0000", "x".repeat(1025)])(
+    "400 invalid_key for %j",
+    async (key) => {
+      const res = await presign({ bucket: "default", key, method: "PUT" });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: "invalid_key", field: "key" });
+    },
+  );
+
+  it("400 invalid_key for a lone surrogate sent as a JSON escape", async () => {
+    const res = await presign('{"bucket":"default","key":"a\\ud800b","method":"GET"}');
+    expect(res.body.error.code).toBe("invalid_key");
+  });
+
+  it("404 for an unknown bucket; an invalid key wins over it (precedence)", async () => {
+    const res = await presign({ bucket: "missing", key: "k", method: "GET" });
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe("not_found");
+    expect((await presign({ bucket: "missing", key: "a//b", method: "GET" })).status).toBe(400);
+  });
+
+  it("records each issuance in the audit trail, without the token", async () => {
+    const { body } = await presign({ bucket: "default", key: "audited", method: "PUT" });
+    const audit = await api(h.url, "GET", `/v1/audit?tokenId=${encodeURIComponent(body.id)}`);
+    expect(audit.status).toBe(200);
+    expect(audit.body.items).toHaveLength(1);
+    expect(audit.body.items[0]).toMatchObject({
+      event: "presign",
+      bucket: "default",
+      key: "audited",
+      method: "PUT",
+      tokenId: body.id,
+      principal: "env:admin",
+    });
+    expect(JSON.stringify(audit.body)).not.toContain(
+      new URL(body.url).searchParams.get("t")!.split(".")[1],
+    );
+  });
+});
+
+describe("POST /v1/presign/batch", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startSignet();
+  });
+  afterAll(() => h.close());
+
+  it("answers each request in input order, failures in place", async () => {
+    const res = await api(h.url, "POST", "/v1/presign/batch", {
+      requests: [
+        { bucket: "default", key: "one", method: "GET" },
+        { bucket: "default", key: "a//b", method: "GET" },
+        { bucket: "missing", key: "k", method: "GET" },
+        { bucket: "default", key: "k", method: "GET", extra: true },
+        { bucket: "default", key: "two", method: "PUT" },
+      ],
+    });
+    expect(res.status).toBe(200);
+    const results = res.body.results;
+    expect(results.map((r: any) => r.ok)).toEqual([true, false, false, false, true]);
+    expect(results[0].url).toContain("/o/default/one?");
+    expect(results[1].error.code).toBe("invalid_key");
+    expect(results[2].error.code).toBe("not_found");
+    expect(results[3].error).toMatchObject({ code: "invalid_request", field: "extra" });
+    expect(results[4].method).toBe("PUT");
+    expect(results[0].id).not.toBe(results[4].id);
+  });
+
+  it("takes at most 1,000 requests", async () => {
+    const one = { bucket: "default", key: "k", method: "GET" };
+    const ok = await api(h.url, "POST", "/v1/presign/batch", { requests: Array(1000).fill(one) });
+    expect(ok.status).toBe(200);
+    expect(ok.body.results).toHaveLength(1000);
+    const tooMany = await api(h.url, "POST", "/v1/presign/batch", {
+      requests: Array(1001).fill(one),
+    });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error).toMatchObject({ code: "invalid_request", field: "requests" });
+    expect((await api(h.url, "POST", "/v1/presign/batch", { requests: [] })).status).toBe(400);
+  });
+});
