@@ -8,6 +8,7 @@
  * bound: method, key or folder, time window, and (as they land) IP, range, length, type,
  * checksum, headers and response overrides.
  */
+import type { Constraint } from "../core/constraints.js";
 import type { Method } from "../core/methods.js";
 import type { UnsignedClaims } from "../core/token.js";
 import { encodeKeyPath, trimSlash } from "../core/urls.js";
@@ -17,6 +18,11 @@ export type TokenSigner = (claims: UnsignedClaims) => string;
 
 export class LocalBackend implements Backend {
   readonly kind = "local";
+  readonly binds: ReadonlySet<Constraint> = new Set<Constraint>([
+    "contentType",
+    "contentLength",
+    "ip",
+  ]);
 
   constructor(
     private readonly publicUrl: () => string,
@@ -34,6 +40,10 @@ export class LocalBackend implements Backend {
     if (scope.key !== undefined) claims.o = scope.key;
     if (scope.folder !== undefined) claims.f = scope.folder;
     if (scope.notBefore !== undefined) claims.n = Math.floor(scope.notBefore.getTime() / 1000);
+    const { contentType, contentLength, ip } = scope.constraints;
+    if (ip !== undefined) claims.ip = ip;
+    if (contentType !== undefined) claims.ct = contentType;
+    if (contentLength !== undefined) claims.cl = contentLength;
     const query = `?t=${this.sign(claims)}`;
     const base = `${trimSlash(this.publicUrl())}/o/${encodeURIComponent(scope.bucket)}/`;
     const [method, ...more] = scope.methods as [Method, ...Method[]];
@@ -42,6 +52,9 @@ export class LocalBackend implements Backend {
       method,
       headers: {},
     };
+    // The headers an upload must send exactly as signed.
+    if (contentType !== undefined) request.headers["content-type"] = contentType;
+    if (contentLength !== undefined) request.headers["content-length"] = String(contentLength);
     if (more.length > 0) request.methods = scope.methods;
     if (scope.key === undefined) request.objectUrlTemplate = `${base}{key}${query}`;
     return request;

@@ -3,6 +3,7 @@
  * nothing about routes, principals or the database: it is handed a scope already checked
  * against the caller's grants and the bucket's limits, and returns a direct request.
  */
+import type { Constraint, ScopeConstraints } from "../core/constraints.js";
 import type { Method } from "../core/methods.js";
 
 export interface DirectScope {
@@ -17,6 +18,7 @@ export interface DirectScope {
   notBefore?: Date;
   principal: string;
   tokenId: string;
+  constraints: ScopeConstraints;
 }
 
 export interface DirectRequest {
@@ -29,5 +31,7 @@ export interface DirectRequest {
 
 export interface Backend {
   readonly kind: string;
+  /** the constraints this backend's own signature check enforces (DESIGN.md's table) */
+  readonly binds: ReadonlySet<Constraint>;
   presign(scope: DirectScope): DirectRequest;
 }

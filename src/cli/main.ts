@@ -114,6 +114,33 @@ program
     console.log(`downloaded ${bucket}/${key} to ${options.output} (${bytes} bytes)`);
   });
 
+const apikeys = program.command("apikeys").description("API keys (admin)");
+apikeys
+  .command("create")
+  .description("create an API key; its secret is printed once")
+  .requiredOption("--name <name>", "what the key is for")
+  .requiredOption("--role <role>", "the role its grants name")
+  .option("--expires <duration>", "lifetime: 90d, 12h …", seconds)
+  .action(async (options: { name: string; role: string; expires?: number }, command: Command) =>
+    print(
+      await client(command).apiKeys.create({
+        name: options.name,
+        role: options.role,
+        expiresIn: options.expires,
+      }),
+    ),
+  );
+apikeys
+  .command("list")
+  .action(async (_o, command: Command) => print(await client(command).apiKeys.list()));
+apikeys
+  .command("revoke <id>")
+  .description("revoke a key and every URL it issued")
+  .action(async (id: string, _o, command: Command) => {
+    await client(command).apiKeys.revoke(id);
+    console.log(`revoked ${id}`);
+  });
+
 const keys = program.command("keys").description("the signing keyring");
 keys
   .command("list")

@@ -8,11 +8,26 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { request } from "undici";
 import type { ErrorBody } from "../core/errors.js";
+import type { Grant } from "../core/grants.js";
+import type { ApiKeyInfo } from "../service/apikeys.js";
 import type { AuditRecord } from "../service/audit.js";
+import type { BucketInfo } from "../service/buckets.js";
+import type { BucketConfig, GrantInput } from "../service/config.js";
 import type { KeyInfo } from "../service/keyring.js";
 import type { BatchResult, PresignInput, SignedRequest } from "../service/presign.js";
 
-export type { BatchResult, PresignInput, SignedRequest, KeyInfo, AuditRecord };
+export type {
+  ApiKeyInfo,
+  AuditRecord,
+  BatchResult,
+  BucketConfig,
+  BucketInfo,
+  Grant,
+  GrantInput,
+  KeyInfo,
+  PresignInput,
+  SignedRequest,
+};
 
 export class SignetApiError extends Error {
   constructor(
@@ -95,6 +110,26 @@ export class SignetClient {
     return (await this.call<{ results: BatchResult[] }>("POST", "/v1/presign/batch", { requests }))
       .results;
   }
+
+  readonly apiKeys = {
+    create: (input: { name: string; role: string; expiresIn?: number }) =>
+      this.call<ApiKeyInfo & { key: string }>("POST", "/v1/apikeys", input),
+    list: async () => (await this.call<{ items: ApiKeyInfo[] }>("GET", "/v1/apikeys")).items,
+    revoke: (id: string) => this.call<void>("DELETE", `/v1/apikeys/${encodeURIComponent(id)}`),
+  };
+
+  readonly grants = {
+    create: (input: GrantInput) => this.call<Grant>("POST", "/v1/grants", input),
+    list: async () => (await this.call<{ items: Grant[] }>("GET", "/v1/grants")).items,
+    delete: (id: string) => this.call<void>("DELETE", `/v1/grants/${encodeURIComponent(id)}`),
+  };
+
+  readonly buckets = {
+    create: (name: string, config: BucketConfig) =>
+      this.call<BucketInfo>("POST", "/v1/buckets", { name, config }),
+    list: async () => (await this.call<{ items: BucketInfo[] }>("GET", "/v1/buckets")).items,
+    delete: (name: string) => this.call<void>("DELETE", `/v1/buckets/${encodeURIComponent(name)}`),
+  };
 
   readonly keys = {
     list: async () => (await this.call<{ items: KeyInfo[] }>("GET", "/v1/keys")).items,

@@ -1,12 +1,12 @@
 /** An authenticated caller. `id` is what tokens carry as their issuing principal. */
 export interface Principal {
-  /** "key:<api key id>" or "env:admin" */
+  /** "key:<api key id>", "sub:<jwt subject>" or "env:admin" */
   id: string;
-  /** the subject grants substitute for ${sub}: an API key's id */
+  /** what grants substitute for ${sub}: an API key's id, a JWT's subject */
   subject: string;
-  role: string;
+  roles: string[];
 }
 
 export const ADMIN_ROLE = "admin";
 
-export const isAdmin = (principal: Principal) => principal.role === ADMIN_ROLE;
+export const isAdmin = (principal: Principal) => principal.roles.includes(ADMIN_ROLE);

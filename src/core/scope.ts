@@ -2,6 +2,7 @@
  * Whether one request lies inside the scope a token grants. Each failed check names the
  * claim it failed, so a 403 tells the caller what to fix and nothing else.
  */
+import { ipMatcher } from "./cidr.js";
 import { SignetError } from "./errors.js";
 import { inFolder } from "./keys.js";
 import type { Method } from "./methods.js";
@@ -12,14 +13,18 @@ export interface ScopedRequest {
   bucket: string;
   /** the object key, or for LIST the folder ("" for the whole bucket, else ending in "/") */
   key: string;
+  /** the client's address as Signet sees it (socket, or X-Forwarded-For via trusted proxies) */
+  ip: string;
+  /** an upload's Content-Type and declared Content-Length */
+  contentType?: string;
+  contentLength?: number;
 }
 
 const outside = (claim: string, why: string) =>
   new SignetError("outside_scope", `${claim}: ${why}`);
 
+/** Checks path, method, then the request-level constraints, cheapest first. */
 export function assertInScope(claims: Claims, request: ScopedRequest): void {
-  if (!claims.m.includes(request.method))
-    throw outside("method", `${request.method} is not allowed by this URL`);
   if (claims.b !== request.bucket) throw outside("bucket", "this URL is for another bucket");
   if (claims.o !== undefined) {
     if (request.method === "LIST" || claims.o !== request.key)
@@ -33,5 +38,15 @@ export function assertInScope(claims: Claims, request: ScopedRequest): void {
     if (!inside) throw outside("folder", "the object is not under this URL's folder");
   } else {
     throw outside("key", "this URL names no object or folder");
+  }
+  if (!claims.m.includes(request.method))
+    throw outside("method", `${request.method} is not allowed by this URL`);
+  if (claims.ip !== undefined && !ipMatcher(claims.ip)(request.ip))
+    throw outside("ip", "this URL may not be used from this address");
+  if (request.method === "PUT") {
+    if (claims.cl !== undefined && request.contentLength !== claims.cl)
+      throw outside("contentLength", `the upload must declare Content-Length: ${claims.cl}`);
+    if (claims.ct !== undefined && request.contentType !== claims.ct)
+      throw outside("contentType", `the upload must send Content-Type: ${claims.ct}`);
   }
 }

@@ -35,6 +35,12 @@ export interface Claims {
   e: number;
   /** not before, unix seconds */
   n?: number;
+  /** client address ranges (CIDR) */
+  ip?: string[];
+  /** exact Content-Type of an upload */
+  ct?: string;
+  /** exact length of an upload */
+  cl?: number;
 }
 
 export type UnsignedClaims = Omit<Claims, "v" | "k" | "i"> & { i?: string };

@@ -58,6 +58,22 @@ const migrations: Record<string, Migration> = {
       await sql`create index audit_at on audit (at)`.execute(db);
     },
   },
+  "0002_grants_buckets": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("grants")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("spec", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("buckets")
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("config", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -50,7 +50,23 @@ export interface AuditTable {
   detail: string | null;
 }
 
+export interface GrantTable {
+  id: string;
+  /** the grant's JSON (core/grants.ts GrantSpec) */
+  spec: string;
+  created_at: string;
+}
+
+export interface BucketTable {
+  name: string;
+  /** the bucket's JSON config; never a secret (secrets come only from the config file) */
+  config: string;
+  created_at: string;
+}
+
 export interface Database {
+  grants: GrantTable;
+  buckets: BucketTable;
   signing_keys: SigningKeyTable;
   api_keys: ApiKeyTable;
   objects: ObjectTable;

@@ -5,7 +5,10 @@ import type { TSchema } from "@sinclair/typebox";
 import type { Signet } from "../service/signet.js";
 import { authenticate } from "./plugins/auth.js";
 import { frameworkErrorHandler, registerErrorHandling } from "./plugins/errors.js";
+import { apiKeyRoutes } from "./routes/apikeys.js";
 import { auditRoutes } from "./routes/audit.js";
+import { bucketRoutes } from "./routes/buckets.js";
+import { grantRoutes } from "./routes/grants.js";
 import { healthRoutes } from "./routes/health.js";
 import { keyRoutes } from "./routes/keys.js";
 import { objectRoutes } from "./routes/objects.js";
@@ -35,6 +38,8 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
     routerOptions: { maxParamLength: 16384 },
     bodyLimit: 4 * 1024 * 1024,
     frameworkErrors: frameworkErrorHandler,
+    // The client address comes from the socket, or from X-Forwarded-For only through these.
+    trustProxy: signet.config.trustedProxies ?? false,
   });
   app.setValidatorCompiler(({ schema, httpPart }) =>
     routeValidator(schema as TSchema, httpPart !== "body"),
@@ -51,6 +56,9 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
     await presignRoutes(scope, signet);
     await keyRoutes(scope, signet);
     await auditRoutes(scope, signet);
+    await apiKeyRoutes(scope, signet);
+    await grantRoutes(scope, signet);
+    await bucketRoutes(scope, signet);
   });
   return app;
 }

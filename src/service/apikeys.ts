@@ -22,7 +22,7 @@ export interface ApiKeyInfo {
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest();
 
-const unauthorized = () =>
+export const unauthorized = () =>
   new SignetError("unauthorized", "missing, malformed, unknown, expired or revoked credentials");
 
 export class ApiKeys {
@@ -68,11 +68,12 @@ export class ApiKeys {
     return Number(row.n);
   }
 
-  async authenticate(presented: string): Promise<Principal> {
+  /** The key's principal; undefined when `presented` is not shaped like an API key at all. */
+  async authenticate(presented: string): Promise<Principal | undefined> {
     if (this.envAdminHash !== undefined && timingSafeEqual(sha256(presented), this.envAdminHash))
-      return { id: "env:admin", subject: "env:admin", role: ADMIN_ROLE };
+      return { id: "env:admin", subject: "env:admin", roles: [ADMIN_ROLE] };
     const match = KEY_SHAPE.exec(presented);
-    if (match === null) throw unauthorized();
+    if (match === null) return undefined;
     const [, id, secret] = match as unknown as [string, string, string];
     const row = await this.db
       .selectFrom("api_keys")
@@ -85,7 +86,7 @@ export class ApiKeys {
     if (row.revoked_at !== null) throw unauthorized();
     if (row.expires_at !== null && new Date(row.expires_at).getTime() <= Date.now())
       throw unauthorized();
-    return { id: `key:${id}`, subject: id, role: row.role };
+    return { id: `key:${id}`, subject: id, roles: [row.role] };
   }
 
   async list(): Promise<ApiKeyInfo[]> {

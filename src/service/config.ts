@@ -5,6 +5,9 @@
 import { readFile } from "node:fs/promises";
 import { type Static, Type } from "@sinclair/typebox";
 import { SignetError } from "../core/errors.js";
+import { parseCidr } from "../core/cidr.js";
+import { ACTIONS, type Grant } from "../core/grants.js";
+import { toGrantSpec } from "./grants.js";
 import { parser } from "../core/schema.js";
 
 export const SEVEN_DAYS = 7 * 86400;
@@ -22,9 +25,72 @@ const LocalBucket = Type.Object(
 export const BucketConfigSchema = LocalBucket;
 export type BucketConfig = Static<typeof BucketConfigSchema>;
 
+/** `${ENV_NAME}`: a secret is named, never written, in the config. */
+export const SECRET_REF = "^\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}$";
+const SecretRef = Type.String({ pattern: SECRET_REF });
+
+const JwtConfigSchema = Type.Object(
+  {
+    jwksUrl: Type.Optional(Type.String({ pattern: "^https?://" })),
+    secret: Type.Optional(SecretRef),
+    publicKeyFile: Type.Optional(Type.String({ minLength: 1 })),
+    issuer: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1 })])),
+    audience: Type.Optional(
+      Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1 })]),
+    ),
+    algorithms: Type.Optional(
+      Type.Array(Type.String({ pattern: "^(HS|RS|PS|ES)(256|384|512)$|^EdDSA$" }), { minItems: 1 }),
+    ),
+    subjectClaim: Type.Optional(Type.String({ minLength: 1 })),
+    rolesClaim: Type.Optional(Type.String({ minLength: 1 })),
+    clockToleranceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 300 })),
+    /** the least time between two JWKS fetches that an unknown kid can trigger */
+    jwksCooldownSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600 })),
+  },
+  { additionalProperties: false },
+);
+export type JwtConfig = Static<typeof JwtConfigSchema>;
+
+const IpList = Type.Union([
+  Type.String({ minLength: 1 }),
+  Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+]);
+
+export const GrantSpecSchema = Type.Object(
+  {
+    principal: Type.String({ minLength: 1, maxLength: 300 }),
+    buckets: Type.Array(Type.String({ minLength: 1, maxLength: 63 }), { minItems: 1 }),
+    prefix: Type.Optional(Type.String({ maxLength: 1024 })),
+    actions: Type.Array(Type.Union(ACTIONS.map((a) => Type.Literal(a))), {
+      minItems: 1,
+      uniqueItems: true,
+    }),
+    maxExpiresIn: Type.Optional(Type.Integer({ minimum: 1 })),
+    require: Type.Optional(
+      Type.Object(
+        {
+          contentLengthMax: Type.Optional(Type.Integer({ minimum: 0 })),
+          contentTypes: Type.Optional(
+            Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { minItems: 1 }),
+          ),
+          ip: Type.Optional(IpList),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type GrantInput = Static<typeof GrantSpecSchema>;
+
 export const ConfigSchema = Type.Object(
   {
     publicUrl: Type.Optional(Type.String({ pattern: "^https?://" })),
+    trustedProxies: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    auth: Type.Optional(
+      Type.Object({ jwt: Type.Optional(JwtConfigSchema) }, { additionalProperties: false }),
+    ),
+    grants: Type.Optional(Type.Array(GrantSpecSchema)),
     buckets: Type.Optional(
       Type.Record(Type.String({ pattern: BUCKET_NAME }), BucketConfigSchema, {
         additionalProperties: false,
@@ -39,19 +105,62 @@ const parseConfig = parser(ConfigSchema);
 
 export const DEFAULT_CONFIG: Config = { buckets: { default: { backend: "local" } } };
 
-export function validateConfig(raw: unknown): Config {
+/** The config after the checks a schema cannot make, with grants normalised. */
+export interface ResolvedConfig extends Config {
+  grantSpecs: Grant[];
+}
+
+function checkSemantics(config: Config): Grant[] {
+  const jwt = config.auth?.jwt;
+  if (jwt !== undefined) {
+    const sources = [jwt.jwksUrl, jwt.secret, jwt.publicKeyFile].filter((s) => s !== undefined);
+    if (sources.length !== 1)
+      throw new SignetError(
+        "invalid_request",
+        "auth.jwt needs exactly one of jwksUrl, secret, publicKeyFile",
+        "auth.jwt",
+      );
+    const symmetric = jwt.secret !== undefined;
+    for (const alg of jwt.algorithms ?? [])
+      if (alg.startsWith("HS") !== symmetric)
+        throw new SignetError(
+          "invalid_request",
+          `auth.jwt.algorithms: ${alg} does not fit the key source (HS only with a secret)`,
+          "auth.jwt.algorithms",
+        );
+  }
+  config.trustedProxies?.forEach((proxy, i) => parseCidr(proxy, `trustedProxies.${i}`));
+  return (config.grants ?? []).map((input, i) => ({
+    ...toGrantSpec(input, `grants.${i}`),
+    id: `config:${i}`,
+  }));
+}
+
+export function validateConfig(raw: unknown): ResolvedConfig {
   try {
     const config = parseConfig(raw);
-    return { ...config, buckets: config.buckets ?? DEFAULT_CONFIG.buckets };
+    const grantSpecs = checkSemantics(config);
+    return { ...config, buckets: config.buckets ?? DEFAULT_CONFIG.buckets, grantSpecs };
   } catch (err) {
     if (err instanceof SignetError)
-      throw new Error(`invalid config: ${err.message}${err.field ? ` (at ${err.field})` : ""}`);
+      throw new Error(
+        `invalid config: ${err.message}${err.field && !err.message.startsWith(err.field) ? ` (at ${err.field})` : ""}`,
+      );
     throw err;
   }
 }
 
-export async function loadConfig(path: string | undefined): Promise<Config> {
-  if (path === undefined) return DEFAULT_CONFIG;
+/** Resolves a `${ENV_NAME}` reference; a missing variable fails naming the config key. */
+export function resolveSecret(ref: string, env: NodeJS.ProcessEnv, field: string): string {
+  const name = ref.slice(2, -1);
+  const value = env[name];
+  if (value === undefined || value === "")
+    throw new Error(`invalid config: ${field} names \${${name}}, which is not set`);
+  return value;
+}
+
+export async function loadConfig(path: string | undefined): Promise<ResolvedConfig> {
+  if (path === undefined) return validateConfig({});
   let text: string;
   try {
     text = await readFile(path, "utf8");

@@ -4,8 +4,7 @@
  */
 import type { Readable } from "node:stream";
 import { SignetError } from "../core/errors.js";
-import type { Method } from "../core/methods.js";
-import { assertInScope } from "../core/scope.js";
+import { assertInScope, type ScopedRequest } from "../core/scope.js";
 import { type Claims, verifyToken } from "../core/token.js";
 import type { EmbeddedStore, StoredObject } from "../store/embedded.js";
 import type { AuditLog } from "./audit.js";
@@ -13,12 +12,7 @@ import type { Bucket, Buckets } from "./buckets.js";
 import type { KeyringService } from "./keyring.js";
 import type { Revocations } from "./revocations.js";
 
-export interface DataRequest {
-  method: Method;
-  bucket: string;
-  key: string;
-  ip: string;
-}
+export type DataRequest = ScopedRequest;
 
 export class ObjectService {
   constructor(

@@ -7,8 +7,11 @@ import { type Db, openSqlite } from "../db/connect.js";
 import { EmbeddedStore } from "../store/embedded.js";
 import { ApiKeys } from "./apikeys.js";
 import { AuditLog } from "./audit.js";
+import { Authenticator } from "./auth.js";
 import { Buckets } from "./buckets.js";
-import type { Config } from "./config.js";
+import type { ResolvedConfig } from "./config.js";
+import { GrantService } from "./grants.js";
+import { JwtVerifier } from "./jwt.js";
 import { KeyringService } from "./keyring.js";
 import { resolveMasterKey } from "./master-key.js";
 import { ObjectService } from "./objects.js";
@@ -17,19 +20,23 @@ import { Revocations } from "./revocations.js";
 
 export interface SignetOptions {
   dataDir: string;
-  config: Config;
+  config: ResolvedConfig;
   adminKey?: string;
   masterKey?: string;
   publicUrl?: string;
+  /** where `${ENV}` references are resolved (process.env by default) */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Signet {
-  readonly config: Config;
+  readonly config: ResolvedConfig;
   readonly db: Db;
   readonly keyring: KeyringService;
   readonly revocations: Revocations;
   readonly audit: AuditLog;
   readonly apiKeys: ApiKeys;
+  readonly auth: Authenticator;
+  readonly grants: GrantService;
   readonly buckets: Buckets;
   readonly presign: PresignService;
   readonly objects: ObjectService;
@@ -41,6 +48,11 @@ export interface Signet {
 }
 
 export async function openSignet(options: SignetOptions): Promise<Signet> {
+  const env = options.env ?? process.env;
+  const jwt =
+    options.config.auth?.jwt === undefined
+      ? undefined
+      : await JwtVerifier.create(options.config.auth.jwt, env);
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const master = await resolveMasterKey(options.dataDir, options.masterKey);
   const db = await openSqlite(join(options.dataDir, "signet.db"));
@@ -50,15 +62,19 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
   await revocations.load();
   const audit = new AuditLog(db);
   const apiKeys = new ApiKeys(db, revocations, options.adminKey);
+  const grants = new GrantService(db, options.config.grantSpecs);
+  await grants.load();
   const store = new EmbeddedStore(db, options.dataDir);
   const swept = await store.init();
 
   let publicUrl = options.publicUrl ?? options.config.publicUrl ?? "http://127.0.0.1:8080";
   const sign = (claims: UnsignedClaims) => signToken(keyring.current, claims).token;
   const buckets = new Buckets(
+    db,
     options.config.buckets ?? {},
     () => new LocalBackend(() => publicUrl, sign),
   );
+  await buckets.load();
   return {
     config: options.config,
     db,
@@ -66,8 +82,10 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
     revocations,
     audit,
     apiKeys,
+    auth: new Authenticator(apiKeys, jwt),
+    grants,
     buckets,
-    presign: new PresignService(buckets, audit),
+    presign: new PresignService(buckets, () => grants.current, audit),
     objects: new ObjectService(keyring, revocations, buckets, store, audit),
     adminKeyFile: await bootstrapAdminKey(apiKeys, options),
     swept,

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { SignetClient } from "../../src/client/index.js";
 import { buildApp } from "../../src/http/app.js";
-import { type Config, validateConfig } from "../../src/service/config.js";
+import { validateConfig } from "../../src/service/config.js";
 import { openSignet, type Signet } from "../../src/service/signet.js";
 
 export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
@@ -20,11 +20,11 @@ export interface Harness {
 }
 
 export async function startSignet(
-  options: { config?: unknown; dataDir?: string } = {},
+  options: { config?: unknown; dataDir?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<Harness> {
+  const config = validateConfig(options.config ?? {});
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "signet-test-")));
-  const config: Config = validateConfig(options.config ?? {});
-  const signet = await openSignet({ dataDir, config, adminKey: ADMIN_KEY });
+  const signet = await openSignet({ dataDir, config, adminKey: ADMIN_KEY, env: options.env ?? {} });
   const app = await buildApp(signet);
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();

@@ -97,7 +97,11 @@ describe("POST /v1/presign", () => {
     [{ bucket: "default", key: "k", method: "GET", expiresIn: 0 }, "expiresIn"],
     [{ bucket: "default", key: "k", method: "GET", expiresIn: 1.5 }, "expiresIn"],
     [{ bucket: "default", key: "k", method: "GET", expiresIn: "60" }, "expiresIn"],
-    [{ bucket: "default", key: "k", method: "GET", ip: "10.0.0.0/8" }, "ip"],
+    [{ bucket: "default", key: "k", method: "GET", ip: "10.0.0.300/8" }, "ip"],
+    [{ bucket: "default", key: "k", method: "GET", region: "eu" }, "region"],
+    [{ bucket: "default", key: "k", method: "GET", contentLength: -1 }, "contentLength"],
+    [{ bucket: "default", key: "k", method: "PUT", contentType: "not a type" }, "contentType"],
+    [{ bucket: "default", key: "k", method: "GET", contentType: "text/plain" }, "contentType"],
   ])("400 invalid_request naming the field: %j", async (body, field) => {
     const res = await presign(body);
     expect(res.status).toBe(400);

@@ -176,7 +176,12 @@ describe("properties", () => {
           const inside =
             signedKey === askedKey && signedMethod === askedMethod && askedBucket === "default";
           const check = () =>
-            assertInScope(verified, { method: askedMethod, bucket: askedBucket, key: askedKey });
+            assertInScope(verified, {
+              method: askedMethod,
+              bucket: askedBucket,
+              key: askedKey,
+              ip: "127.0.0.1",
+            });
           if (inside) expect(check).not.toThrow();
           else expect(check).toThrowError(expect.objectContaining({ code: "outside_scope" }));
         },

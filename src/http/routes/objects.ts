@@ -123,14 +123,14 @@ export async function objectRoutes(app: FastifyInstance, signet: Signet): Promis
     exposeHeadRoute: false,
     handler: async (request, reply) => {
       const target = parseObjectPath(request.raw.url ?? "", "/o/");
+      const method = request.method as Method;
       const use: NonNullable<FastifyRequest["dataUse"]> = {
-        request: {
-          method: request.method as Method,
-          bucket: target.bucket,
-          key: target.key,
-          ip: request.ip,
-        },
+        request: { method, bucket: target.bucket, key: target.key, ip: request.ip },
       };
+      if (method === "PUT") {
+        use.request.contentType = contentTypeOf(request);
+        use.request.contentLength = declaredLength(request);
+      }
       request.dataUse = use;
       assertValidKey(target.key, "path");
       use.claims = signet.objects.verify(single(target.query, "t"));
@@ -145,8 +145,8 @@ export async function objectRoutes(app: FastifyInstance, signet: Signet): Promis
             bucket,
             target.key,
             request.raw,
-            contentTypeOf(request),
-            declaredLength(request),
+            use.request.contentType!,
+            use.request.contentLength,
           );
           reply.header("etag", stored.etag);
           return {

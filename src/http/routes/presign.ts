@@ -1,6 +1,7 @@
 /** POST /v1/presign and /v1/presign/batch. */
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
+import { MEDIA_TYPE } from "../../core/constraints.js";
 import { OBJECT_METHODS } from "../../core/methods.js";
 import { parser } from "../../core/schema.js";
 import type { PresignInput } from "../../service/presign.js";
@@ -15,6 +16,14 @@ export const PresignBody = Type.Object(
     key: Type.String(),
     method: Type.Union(OBJECT_METHODS.map((m) => Type.Literal(m))),
     expiresIn: Type.Optional(Type.Integer({ minimum: 1 })),
+    contentType: Type.Optional(Type.String({ maxLength: 255, pattern: MEDIA_TYPE.source })),
+    contentLength: Type.Optional(Type.Integer({ minimum: 0 })),
+    ip: Type.Optional(
+      Type.Union([
+        Type.String({ minLength: 1, maxLength: 64 }),
+        Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 100 }),
+      ]),
+    ),
   },
   { additionalProperties: false },
 );

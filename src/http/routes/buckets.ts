@@ -1,0 +1,37 @@
+/** Buckets over HTTP (admin). Only secret-free backends can be created here. */
+import { Type } from "@sinclair/typebox";
+import type { FastifyInstance } from "fastify";
+import { BUCKET_NAME, type BucketConfig, BucketConfigSchema } from "../../service/config.js";
+import type { Signet } from "../../service/signet.js";
+import { requireAdmin } from "../plugins/auth.js";
+
+const CreateBody = Type.Object(
+  { name: Type.String({ pattern: BUCKET_NAME }), config: BucketConfigSchema },
+  { additionalProperties: false },
+);
+const NameParams = Type.Object({ name: Type.String({ pattern: BUCKET_NAME }) });
+
+export async function bucketRoutes(app: FastifyInstance, signet: Signet): Promise<void> {
+  app.post(
+    "/v1/buckets",
+    { preHandler: requireAdmin, schema: { body: CreateBody } },
+    async (request, reply) => {
+      const { name, config } = request.body as { name: string; config: BucketConfig };
+      return reply.code(201).send(await signet.buckets.create(name, config));
+    },
+  );
+
+  app.get("/v1/buckets", { preHandler: requireAdmin }, async () => ({
+    items: signet.buckets.list(),
+    nextCursor: null,
+  }));
+
+  app.delete(
+    "/v1/buckets/:name",
+    { preHandler: requireAdmin, schema: { params: NameParams } },
+    async (request, reply) => {
+      await signet.buckets.delete((request.params as { name: string }).name);
+      return reply.code(204).send();
+    },
+  );
+}

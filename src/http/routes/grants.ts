@@ -1,0 +1,31 @@
+/** Grants over HTTP (admin): create, list, delete. Config-file grants are listed, never deleted. */
+import { Type } from "@sinclair/typebox";
+import type { FastifyInstance } from "fastify";
+import { type GrantInput, GrantSpecSchema } from "../../service/config.js";
+import type { Signet } from "../../service/signet.js";
+import { requireAdmin } from "../plugins/auth.js";
+
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export async function grantRoutes(app: FastifyInstance, signet: Signet): Promise<void> {
+  app.post(
+    "/v1/grants",
+    { preHandler: requireAdmin, schema: { body: GrantSpecSchema } },
+    async (request, reply) =>
+      reply.code(201).send(await signet.grants.create(request.body as GrantInput)),
+  );
+
+  app.get("/v1/grants", { preHandler: requireAdmin }, async () => ({
+    items: signet.grants.list(),
+    nextCursor: null,
+  }));
+
+  app.delete(
+    "/v1/grants/:id",
+    { preHandler: requireAdmin, schema: { params: IdParams } },
+    async (request, reply) => {
+      await signet.grants.delete((request.params as { id: string }).id);
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,124 @@
+/**
+ * JWT bearer tokens, verified with jose against a JWKS URL (fetched, cached, and fetched
+ * again when an unknown kid appears), a shared secret, or a PEM public key. Issuer,
+ * audience, the algorithm allow-list and clock skew are checked; `alg: none` never passes,
+ * and HS algorithms are allowed only with a secret, so an RSA public key can never be used
+ * as an HMAC secret.
+ */
+import { createPublicKey, type KeyObject } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { SignetError } from "../core/errors.js";
+import type { Principal } from "../core/principal.js";
+import { type JwtConfig, resolveSecret } from "./config.js";
+
+const ASYMMETRIC = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+];
+
+const unauthorized = (why: string) => new SignetError("unauthorized", why);
+
+export class JwtVerifier {
+  private constructor(
+    private readonly key: JWTVerifyGetKey | KeyObject | Uint8Array,
+    private readonly config: JwtConfig,
+    private readonly algorithms: string[],
+  ) {}
+
+  static async create(config: JwtConfig, env: NodeJS.ProcessEnv): Promise<JwtVerifier> {
+    if (config.secret !== undefined) {
+      const secret = resolveSecret(config.secret, env, "auth.jwt.secret");
+      if (Buffer.byteLength(secret) < 32)
+        throw new Error("invalid config: auth.jwt.secret must be at least 32 bytes");
+      return new JwtVerifier(
+        new TextEncoder().encode(secret),
+        config,
+        config.algorithms ?? ["HS256"],
+      );
+    }
+    if (config.publicKeyFile !== undefined) {
+      let key: KeyObject;
+      try {
+        key = createPublicKey(await readFile(config.publicKeyFile, "utf8"));
+      } catch (err) {
+        throw new Error(`invalid config: auth.jwt.publicKeyFile: ${(err as Error).message}`);
+      }
+      const byType: Record<string, string[]> = {
+        rsa: ["RS256"],
+        "rsa-pss": ["PS256"],
+        ec: ["ES256"],
+        ed25519: ["EdDSA"],
+      };
+      return new JwtVerifier(
+        key,
+        config,
+        config.algorithms ?? byType[key.asymmetricKeyType ?? ""] ?? ASYMMETRIC,
+      );
+    }
+    const jwks = createRemoteJWKSet(new URL(config.jwksUrl!), {
+      timeoutDuration: 5000,
+      cooldownDuration: (config.jwksCooldownSeconds ?? 30) * 1000,
+      cacheMaxAge: 600_000,
+    });
+    return new JwtVerifier(jwks, config, config.algorithms ?? ASYMMETRIC);
+  }
+
+  async verify(token: string): Promise<Principal> {
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, this.key as JWTVerifyGetKey, {
+        algorithms: this.algorithms,
+        issuer: this.config.issuer,
+        audience: this.config.audience,
+        clockTolerance: this.config.clockToleranceSeconds ?? 30,
+      }));
+    } catch (err) {
+      throw this.refusal(err);
+    }
+    const subject = payload[this.config.subjectClaim ?? "sub"];
+    if (typeof subject !== "string" || subject === "") throw unauthorized("the JWT has no subject");
+    const rolesClaim = payload[this.config.rolesClaim ?? "roles"];
+    const roles =
+      typeof rolesClaim === "string"
+        ? [rolesClaim]
+        : Array.isArray(rolesClaim)
+          ? rolesClaim.filter((r): r is string => typeof r === "string")
+          : [];
+    return { id: `sub:${subject}`, subject, roles };
+  }
+
+  /** A clear 401 for a bad token, 503 when the JWKS endpoint cannot be reached. */
+  private refusal(err: unknown): SignetError {
+    // jose reports a JWKS it cannot fetch or parse as these; a fetch that fails outright
+    // (connection refused) surfaces as a plain TypeError.
+    const code = (err as { code?: string }).code;
+    const remote = this.config.jwksUrl !== undefined;
+    if (
+      remote &&
+      (code === "ERR_JWKS_TIMEOUT" ||
+        code === "ERR_JOSE_GENERIC" ||
+        code === "ERR_JWKS_INVALID" ||
+        !(err instanceof errors.JOSEError))
+    )
+      return new SignetError("backend_unavailable", "the JWKS endpoint is unavailable");
+    if (err instanceof errors.JWTExpired) return unauthorized("the JWT has expired");
+    if (err instanceof errors.JWTClaimValidationFailed)
+      return unauthorized(`the JWT's ${err.claim} claim is not accepted`);
+    if (err instanceof errors.JOSEAlgNotAllowed)
+      return unauthorized("the JWT's algorithm is not allowed");
+    if (err instanceof errors.JWKSNoMatchingKey)
+      return unauthorized("no key of the JWKS matches the JWT");
+    if (err instanceof errors.JWSSignatureVerificationFailed)
+      return unauthorized("the JWT's signature does not verify");
+    return unauthorized("the JWT is malformed or not accepted");
+  }
+}
