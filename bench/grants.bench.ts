@@ -12,6 +12,8 @@ import { signToken } from "../src/core/token.js";
 import type { Db } from "../src/db/connect.js";
 import type { AuditLog } from "../src/service/audit.js";
 import { Buckets } from "../src/service/buckets.js";
+import type { LinkService } from "../src/service/links.js";
+import type { EmbeddedStore } from "../src/store/embedded.js";
 import { PresignService } from "../src/service/presign.js";
 import { interleaved, report } from "./lib.js";
 
@@ -24,7 +26,10 @@ const keyring = new Keyring([
     retiredAt: null,
   },
 ]);
+// Presign on the embedded store touches neither the store nor links: only the signer.
 const backend = new LocalBackend(
+  "default",
+  undefined as unknown as EmbeddedStore,
   () => "http://127.0.0.1:8080",
   (claims) => signToken(keyring, claims).token,
 );
@@ -60,7 +65,8 @@ const user: Principal = { id: "sub:alice", subject: "alice", roles: ["user"] };
 const read = { bucket: "default", key: "kyc/alice/id.png", method: "GET" as const };
 const write = { ...read, method: "PUT" as const, contentType: "image/png", contentLength: 1000 };
 
-const service = (set: GrantSet) => new PresignService(buckets, () => set, noAudit);
+const service = (set: GrantSet) =>
+  new PresignService(buckets, () => set, noAudit, undefined as unknown as LinkService);
 const withGrants = service(thousand);
 
 const target = "the grant check adds at most 10% (the user row at least 90.9% of the admin row)";

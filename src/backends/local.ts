@@ -4,30 +4,66 @@
  *   {publicUrl}/o/{bucket}/{key}?t={payload}.{mac}        (core/token.ts has the format)
  *
  * e.g. http://127.0.0.1:8080/o/default/reports/q3.pdf?t=eyJ2IjoxLC….Xk2f…
- * Signet itself verifies them on the data plane, so every constraint a token carries is
- * bound: method, key or folder, time window, and (as they land) IP, range, length, type,
- * checksum, headers and response overrides.
+ * A folder URL is …/o/{bucket}/{folder}/?t=… and the same query works on every key under it;
+ * a form upload posts to …/o/{bucket}/. Signet itself verifies these on the data plane, so
+ * every constraint a scope can carry is bound: methods (several per URL), key or folder,
+ * time window, IP, range, exact or bounded length, type, sha256, required headers, response
+ * overrides, multipart parts, revocation.
  */
-import type { Constraint } from "../core/constraints.js";
+import type { Readable } from "node:stream";
+import type { ScopeConstraints } from "../core/constraints.js";
 import type { Method } from "../core/methods.js";
-import type { UnsignedClaims } from "../core/token.js";
+import { constraintsToClaims, type UnsignedClaims } from "../core/token.js";
 import { encodeKeyPath, trimSlash } from "../core/urls.js";
-import type { Backend, DirectRequest, DirectScope } from "./types.js";
+import type { EmbeddedStore, StoredObject } from "../store/embedded.js";
+import type {
+  Backend,
+  DirectRequest,
+  DirectScope,
+  ListPage,
+  ObjectInfo,
+  PartInfo,
+  PostScope,
+} from "./types.js";
 
 export type TokenSigner = (claims: UnsignedClaims) => string;
 
+const info = (object: StoredObject): ObjectInfo => ({
+  key: object.key,
+  size: object.size,
+  etag: object.etag,
+  contentType: object.contentType,
+  lastModified: object.lastModified,
+  sha256: object.sha256,
+});
+
+/** The headers a client must send for these constraints, exactly as signed. */
+export function requiredHeaders(c: ScopeConstraints): Record<string, string> {
+  const headers: Record<string, string> = { ...c.headers };
+  if (c.contentType !== undefined) headers["content-type"] = c.contentType;
+  if (c.contentLength !== undefined) headers["content-length"] = String(c.contentLength);
+  if (c.range !== undefined) headers.range = `bytes=${c.range.start}-${c.range.end}`;
+  return headers;
+}
+
 export class LocalBackend implements Backend {
   readonly kind = "local";
-  readonly binds: ReadonlySet<Constraint> = new Set<Constraint>([
-    "contentType",
-    "contentLength",
-    "ip",
-  ]);
+  readonly maxExpiresIn = Number.MAX_SAFE_INTEGER;
 
   constructor(
+    private readonly bucket: string,
+    private readonly store: EmbeddedStore,
     private readonly publicUrl: () => string,
     private readonly sign: TokenSigner,
   ) {}
+
+  private base(): string {
+    return `${trimSlash(this.publicUrl())}/o/${encodeURIComponent(this.bucket)}/`;
+  }
+
+  unbound(): string[] {
+    return [];
+  }
 
   presign(scope: DirectScope): DirectRequest {
     const claims: UnsignedClaims = {
@@ -36,27 +72,109 @@ export class LocalBackend implements Backend {
       m: scope.methods,
       b: scope.bucket,
       e: Math.floor(scope.expiresAt.getTime() / 1000),
+      ...constraintsToClaims(scope.constraints),
     };
     if (scope.key !== undefined) claims.o = scope.key;
     if (scope.folder !== undefined) claims.f = scope.folder;
     if (scope.notBefore !== undefined) claims.n = Math.floor(scope.notBefore.getTime() / 1000);
-    const { contentType, contentLength, ip } = scope.constraints;
-    if (ip !== undefined) claims.ip = ip;
-    if (contentType !== undefined) claims.ct = contentType;
-    if (contentLength !== undefined) claims.cl = contentLength;
-    const query = `?t=${this.sign(claims)}`;
-    const base = `${trimSlash(this.publicUrl())}/o/${encodeURIComponent(scope.bucket)}/`;
+    let query = `t=${this.sign(claims)}`;
+    if (scope.part !== undefined) {
+      claims.u = scope.part.uploadId;
+      claims.pn = scope.part.partNumber;
+      query = `uploadId=${encodeURIComponent(scope.part.uploadId)}&partNumber=${scope.part.partNumber}&t=${this.sign(claims)}`;
+    }
+    const base = this.base();
     const [method, ...more] = scope.methods as [Method, ...Method[]];
     const request: DirectRequest = {
-      url: `${base}${encodeKeyPath(scope.key ?? scope.folder ?? "")}${query}`,
+      url: `${base}${encodeKeyPath(scope.key ?? scope.folder ?? "")}?${query}`,
       method,
-      headers: {},
+      headers: requiredHeaders(scope.constraints),
     };
-    // The headers an upload must send exactly as signed.
-    if (contentType !== undefined) request.headers["content-type"] = contentType;
-    if (contentLength !== undefined) request.headers["content-length"] = String(contentLength);
     if (more.length > 0) request.methods = scope.methods;
-    if (scope.key === undefined) request.objectUrlTemplate = `${base}{key}${query}`;
+    if (scope.key === undefined) request.objectUrlTemplate = `${base}{key}?${query}`;
     return request;
+  }
+
+  presignPost(scope: PostScope): Required<Pick<DirectRequest, "url" | "fields">> {
+    const claims: UnsignedClaims = {
+      i: scope.tokenId,
+      p: scope.principal,
+      m: ["POST"],
+      b: scope.bucket,
+      e: Math.floor(scope.expiresAt.getTime() / 1000),
+    };
+    if (scope.key !== undefined) claims.o = scope.key;
+    if (scope.folder !== undefined) claims.f = scope.folder;
+    if (scope.contentLengthRange !== undefined) claims.clr = scope.contentLengthRange;
+    if (scope.contentType !== undefined) claims.ct = scope.contentType;
+    if (scope.checksumSha256 !== undefined) claims.sha = scope.checksumSha256;
+    if (scope.successActionStatus !== undefined) claims.fs = scope.successActionStatus;
+    if (scope.successActionRedirect !== undefined) claims.fr = scope.successActionRedirect;
+    // As with S3 and GCS: a folder policy lets the browser name the file; `${filename}` is
+    // replaced by the uploaded file's name.
+    const fields: Record<string, string> = {
+      key: scope.key ?? `${scope.folder}\${filename}`,
+      t: this.sign(claims),
+    };
+    if (scope.contentType !== undefined && !scope.contentType.endsWith("/*"))
+      fields["Content-Type"] = scope.contentType;
+    if (scope.successActionStatus !== undefined)
+      fields.success_action_status = String(scope.successActionStatus);
+    if (scope.successActionRedirect !== undefined)
+      fields.success_action_redirect = scope.successActionRedirect;
+    return { url: this.base(), fields };
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const object = await this.store.head(this.bucket, key);
+    return object && info(object);
+  }
+
+  async get(
+    key: string,
+    range?: { start: number; end: number },
+  ): Promise<{ info: ObjectInfo; body: Readable } | undefined> {
+    const object = await this.store.head(this.bucket, key);
+    if (object === undefined) return undefined;
+    const body = await this.store.open(object, range);
+    return body && { info: info(object), body };
+  }
+
+  async put(
+    key: string,
+    body: Readable,
+    meta: { contentType: string; contentLength?: number },
+  ): Promise<ObjectInfo> {
+    return info(
+      await this.store.put(this.bucket, key, body, {
+        contentType: meta.contentType,
+        expectedBytes: meta.contentLength,
+      }),
+    );
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.store.delete(this.bucket, key);
+  }
+
+  async list(prefix: string, options: { cursor?: string; limit: number }): Promise<ListPage> {
+    const page = await this.store.list(this.bucket, prefix, options);
+    return { ...page, items: page.items.map(info) };
+  }
+
+  createMultipart(): Promise<string> {
+    throw new Error("multipart on the embedded store lands with upload intents");
+  }
+
+  listParts(): Promise<PartInfo[]> {
+    throw new Error("multipart on the embedded store lands with upload intents");
+  }
+
+  completeMultipart(): Promise<ObjectInfo> {
+    throw new Error("multipart on the embedded store lands with upload intents");
+  }
+
+  abortMultipart(): Promise<void> {
+    throw new Error("multipart on the embedded store lands with upload intents");
   }
 }

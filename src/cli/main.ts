@@ -3,7 +3,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { SignetApiError, SignetClient } from "../client/index.js";
 import { parseDuration } from "../core/duration.js";
-import { OBJECT_METHODS, type ObjectMethod } from "../core/methods.js";
+import { METHODS, OBJECT_METHODS, type ObjectMethod } from "../core/methods.js";
 import { progressBar } from "./progress.js";
 import { serve } from "./serve.js";
 
@@ -34,12 +34,14 @@ function seconds(text: string): number {
   }
 }
 
-function method(text: string): ObjectMethod {
-  const upper = text.toUpperCase();
-  if (!(OBJECT_METHODS as readonly string[]).includes(upper))
-    throw new InvalidArgumentError(`expected one of ${OBJECT_METHODS.join(", ")}`);
-  return upper as ObjectMethod;
+function oneOf<T extends string>(allowed: readonly T[], text: string): T {
+  const upper = text.trim().toUpperCase();
+  if (!(allowed as readonly string[]).includes(upper))
+    throw new InvalidArgumentError(`expected one of ${allowed.join(", ")}`);
+  return upper as T;
 }
+
+const method = (text: string): ObjectMethod => oneOf(OBJECT_METHODS, text);
 
 function port(text: string): number {
   const value = Number(text);
@@ -113,6 +115,38 @@ program
     }
     console.log(`downloaded ${bucket}/${key} to ${options.output} (${bytes} bytes)`);
   });
+
+program
+  .command("share <target>")
+  .description("share the folder BUCKET/PREFIX/ through one link")
+  .option("--expires <duration>", "lifetime: 900, 15m, 12h, 7d", seconds)
+  .option("--ip <cidr...>", "client address ranges")
+  .option("--methods <methods>", "comma-separated: GET,HEAD,LIST,PUT,DELETE", "GET,HEAD,LIST")
+  .option("--mode <mode>", "redirect or proxy")
+  .action(
+    async (
+      text: string,
+      options: { expires?: number; ip?: string[]; methods: string; mode?: "redirect" | "proxy" },
+      command: Command,
+    ) => {
+      const slash = text.indexOf("/");
+      if (slash <= 0) throw new InvalidArgumentError("expected BUCKET/PREFIX/");
+      const share = await client(command).shares.create({
+        bucket: text.slice(0, slash),
+        prefix: text.slice(slash + 1),
+        methods: options.methods.split(",").map((m) => oneOf(METHODS, m)),
+        expiresIn: options.expires,
+        ip: options.ip,
+        mode: options.mode,
+      });
+      print(share);
+    },
+  );
+
+program
+  .command("revoke <id>")
+  .description("revoke a signed request or share by its id")
+  .action(async (id: string, _o, command: Command) => print(await client(command).revoke(id)));
 
 const apikeys = program.command("apikeys").description("API keys (admin)");
 apikeys

@@ -14,7 +14,14 @@ import type { AuditRecord } from "../service/audit.js";
 import type { BucketInfo } from "../service/buckets.js";
 import type { BucketConfig, GrantInput } from "../service/config.js";
 import type { KeyInfo } from "../service/keyring.js";
-import type { BatchResult, PresignInput, SignedRequest } from "../service/presign.js";
+import type {
+  BatchResult,
+  PartPlan,
+  PartPlanInput,
+  PresignInput,
+  SignedRequest,
+} from "../service/presign.js";
+import type { Share, ShareInput } from "../service/shares.js";
 
 export type {
   ApiKeyInfo,
@@ -25,7 +32,11 @@ export type {
   Grant,
   GrantInput,
   KeyInfo,
+  PartPlan,
+  PartPlanInput,
   PresignInput,
+  Share,
+  ShareInput,
   SignedRequest,
 };
 
@@ -109,6 +120,21 @@ export class SignetClient {
   async presignBatch(requests: PresignInput[]): Promise<BatchResult[]> {
     return (await this.call<{ results: BatchResult[] }>("POST", "/v1/presign/batch", { requests }))
       .results;
+  }
+
+  readonly shares = {
+    create: (input: ShareInput) => this.call<Share & { url: string }>("POST", "/v1/shares", input),
+    list: async () => (await this.call<{ items: Share[] }>("GET", "/v1/shares")).items,
+    delete: (id: string) => this.call<void>("DELETE", `/v1/shares/${encodeURIComponent(id)}`),
+  };
+
+  /** Revokes one signed request or share by its id. */
+  revoke(tokenId: string): Promise<{ tokenId: string; revokedAt: string }> {
+    return this.call("POST", "/v1/revocations", { tokenId });
+  }
+
+  parts(input: PartPlanInput): Promise<PartPlan> {
+    return this.call("POST", "/v1/presign/parts", input);
   }
 
   readonly apiKeys = {

@@ -46,6 +46,7 @@ export interface AccessRequest {
   expiresIn?: number;
   contentType?: string;
   contentLength?: number;
+  contentLengthRange?: [number, number];
   ip?: string[];
 }
 
@@ -53,8 +54,7 @@ export interface AccessRequest {
 export interface Allowed {
   grantId: string;
   maxExpiresIn: number | undefined;
-  contentType?: string;
-  contentLength?: number;
+  /** the caller's ip ranges, or the grant's when the caller gave none */
   ip?: string[];
 }
 
@@ -233,18 +233,17 @@ function evaluate(
   const allowed: Allowed = { grantId: grant.id, maxExpiresIn: grant.maxExpiresIn };
   const require = grant.require ?? {};
   const writes = request.actions.includes("write");
-  if (request.contentLength !== undefined) allowed.contentLength = request.contentLength;
-  if (request.contentType !== undefined) allowed.contentType = request.contentType;
   if (writes && require.contentLengthMax !== undefined) {
-    if (request.contentLength === undefined)
+    const max = request.contentLength ?? request.contentLengthRange?.[1];
+    if (max === undefined)
       return {
         step: 5,
-        rule: `the grant requires contentLength (at most ${require.contentLengthMax} bytes)`,
+        rule: `the grant requires contentLength or contentLengthRange (at most ${require.contentLengthMax} bytes)`,
       };
-    if (request.contentLength > require.contentLengthMax)
+    if (max > require.contentLengthMax)
       return {
         step: 6,
-        rule: `contentLength ${request.contentLength} is above the grant's maximum of ${require.contentLengthMax} bytes`,
+        rule: `contentLength ${max} is above the grant's maximum of ${require.contentLengthMax} bytes`,
       };
   }
   if (writes && require.contentTypes !== undefined) {

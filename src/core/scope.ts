@@ -18,6 +18,12 @@ export interface ScopedRequest {
   /** an upload's Content-Type and declared Content-Length */
   contentType?: string;
   contentLength?: number;
+  /** the Range header as sent */
+  range?: string;
+  /** the request's headers, for the ones a scope requires */
+  headers?: Record<string, string | string[] | undefined>;
+  /** a multipart part upload: the upload id and part number it names */
+  part?: { uploadId: string; partNumber: number };
 }
 
 const outside = (claim: string, why: string) =>
@@ -32,9 +38,7 @@ export function assertInScope(claims: Claims, request: ScopedRequest): void {
   } else if (claims.f !== undefined) {
     const folder = claims.f;
     const inside =
-      request.method === "LIST"
-        ? request.key.startsWith(folder)
-        : folder === "" || inFolder(folder, request.key);
+      request.method === "LIST" ? request.key.startsWith(folder) : inFolder(folder, request.key);
     if (!inside) throw outside("folder", "the object is not under this URL's folder");
   } else {
     throw outside("key", "this URL names no object or folder");
@@ -43,10 +47,39 @@ export function assertInScope(claims: Claims, request: ScopedRequest): void {
     throw outside("method", `${request.method} is not allowed by this URL`);
   if (claims.ip !== undefined && !ipMatcher(claims.ip)(request.ip))
     throw outside("ip", "this URL may not be used from this address");
+  if (
+    claims.r !== undefined &&
+    request.range !== undefined &&
+    request.range.trim() !== rangeHeader(claims.r)
+  )
+    throw outside("range", `this URL serves only ${rangeHeader(claims.r)}`);
   if (request.method === "PUT") {
-    if (claims.cl !== undefined && request.contentLength !== claims.cl)
+    const length = request.contentLength;
+    if (claims.cl !== undefined && length !== claims.cl)
       throw outside("contentLength", `the upload must declare Content-Length: ${claims.cl}`);
+    if (
+      claims.clr !== undefined &&
+      length !== undefined &&
+      (length < claims.clr[0] || length > claims.clr[1])
+    )
+      throw outside(
+        "contentLengthRange",
+        `the upload must be ${claims.clr[0]} to ${claims.clr[1]} bytes`,
+      );
     if (claims.ct !== undefined && request.contentType !== claims.ct)
       throw outside("contentType", `the upload must send Content-Type: ${claims.ct}`);
   }
+  for (const [name, value] of Object.entries(claims.h ?? {}))
+    if (request.headers?.[name] !== value)
+      throw outside("headers", `the request must send ${name}: ${value}`);
+  const part = request.part;
+  if (claims.u !== undefined) {
+    if (part === undefined || part.uploadId !== claims.u || part.partNumber !== claims.pn)
+      throw outside("part", `this URL uploads part ${claims.pn} of one multipart upload only`);
+  } else if (part !== undefined) {
+    throw outside("part", "this URL is not for a multipart part");
+  }
 }
+
+/** The Range header a range-bound URL serves: `bytes=a-b`. */
+export const rangeHeader = ([start, end]: [number, number]) => `bytes=${start}-${end}`;

@@ -11,6 +11,7 @@
  * claims by core/scope.ts.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type { ScopeConstraints } from "./constraints.js";
 import { SignetError } from "./errors.js";
 import type { Keyring } from "./keyring.js";
 import type { Method } from "./methods.js";
@@ -37,13 +38,61 @@ export interface Claims {
   n?: number;
   /** client address ranges (CIDR) */
   ip?: string[];
-  /** exact Content-Type of an upload */
+  /** Content-Type of an upload: exact, or for a form upload a pattern like "image/*" */
   ct?: string;
   /** exact length of an upload */
   cl?: number;
+  /** inclusive bounds on an upload's length */
+  clr?: [number, number];
+  /** base64 SHA-256 of an upload */
+  sha?: string;
+  /** the one byte range a download serves, inclusive */
+  r?: [number, number];
+  /** required request headers (lower-case names) */
+  h?: Record<string, string>;
+  /** response overrides: Content-Disposition, Content-Type */
+  rcd?: string;
+  rct?: string;
+  /** form upload: success_action_status, success_action_redirect */
+  fs?: number;
+  fr?: string;
+  /** a link: verified by Signet, then redirected ("r") or proxied ("p") */
+  l?: "r" | "p";
+  /** a multipart part: upload id and part number */
+  u?: string;
+  pn?: number;
 }
 
 export type UnsignedClaims = Omit<Claims, "v" | "k" | "i"> & { i?: string };
+
+/** The claims a scope's constraints become, and back. */
+export function constraintsToClaims(c: ScopeConstraints): Partial<UnsignedClaims> {
+  const claims: Partial<UnsignedClaims> = {};
+  if (c.ip !== undefined) claims.ip = c.ip;
+  if (c.contentType !== undefined) claims.ct = c.contentType;
+  if (c.contentLength !== undefined) claims.cl = c.contentLength;
+  if (c.contentLengthRange !== undefined) claims.clr = c.contentLengthRange;
+  if (c.checksumSha256 !== undefined) claims.sha = c.checksumSha256;
+  if (c.range !== undefined) claims.r = [c.range.start, c.range.end];
+  if (c.headers !== undefined) claims.h = c.headers;
+  if (c.responseContentDisposition !== undefined) claims.rcd = c.responseContentDisposition;
+  if (c.responseContentType !== undefined) claims.rct = c.responseContentType;
+  return claims;
+}
+
+export function claimsToConstraints(claims: Claims): ScopeConstraints {
+  const c: ScopeConstraints = {};
+  if (claims.ip !== undefined) c.ip = claims.ip;
+  if (claims.ct !== undefined) c.contentType = claims.ct;
+  if (claims.cl !== undefined) c.contentLength = claims.cl;
+  if (claims.clr !== undefined) c.contentLengthRange = claims.clr;
+  if (claims.sha !== undefined) c.checksumSha256 = claims.sha;
+  if (claims.r !== undefined) c.range = { start: claims.r[0], end: claims.r[1] };
+  if (claims.h !== undefined) c.headers = claims.h;
+  if (claims.rcd !== undefined) c.responseContentDisposition = claims.rcd;
+  if (claims.rct !== undefined) c.responseContentType = claims.rct;
+  return c;
+}
 
 export interface RevocationCheck {
   isRevoked(tokenId: string, principal: string): boolean;

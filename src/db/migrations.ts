@@ -74,6 +74,23 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0003_shares": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("shares")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("principal", "text", (c) => c.notNull())
+        .addColumn("bucket", "text", (c) => c.notNull())
+        .addColumn("folder", "text", (c) => c.notNull())
+        .addColumn("methods", "text", (c) => c.notNull())
+        .addColumn("mode", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("revoked_at", "text")
+        .execute();
+      await sql`create index shares_principal on shares (principal)`.execute(db);
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

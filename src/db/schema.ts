@@ -64,7 +64,22 @@ export interface BucketTable {
   created_at: string;
 }
 
+export interface ShareTable {
+  /** the share link's token id */
+  id: string;
+  principal: string;
+  bucket: string;
+  folder: string;
+  /** JSON array of methods */
+  methods: string;
+  mode: "redirect" | "proxy";
+  expires_at: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
 export interface Database {
+  shares: ShareTable;
   grants: GrantTable;
   buckets: BucketTable;
   signing_keys: SigningKeyTable;

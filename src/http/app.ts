@@ -11,8 +11,11 @@ import { bucketRoutes } from "./routes/buckets.js";
 import { grantRoutes } from "./routes/grants.js";
 import { healthRoutes } from "./routes/health.js";
 import { keyRoutes } from "./routes/keys.js";
+import { linkRoutes } from "./routes/links.js";
 import { objectRoutes } from "./routes/objects.js";
 import { presignRoutes } from "./routes/presign.js";
+import { revocationRoutes } from "./routes/revocations.js";
+import { shareRoutes } from "./routes/shares.js";
 
 export interface AppOptions {
   logger?: FastifyBaseLogger;
@@ -47,9 +50,11 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
   registerErrorHandling(app);
   closeConnectionsAsTheyIdle(app);
   app.decorateRequest("principal", null);
+  app.decorateRequest("dataUse", null);
 
   await app.register(async (scope) => healthRoutes(scope, signet));
   await app.register(async (scope) => objectRoutes(scope, signet));
+  await app.register(async (scope) => linkRoutes(scope, signet));
   await app.register(async (scope) => {
     // onRequest: credentials are checked before the body is, as DESIGN.md's precedence wants.
     scope.addHook("onRequest", authenticate(signet));
@@ -59,6 +64,8 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
     await apiKeyRoutes(scope, signet);
     await grantRoutes(scope, signet);
     await bucketRoutes(scope, signet);
+    await shareRoutes(scope, signet);
+    await revocationRoutes(scope, signet);
   });
   return app;
 }

@@ -19,12 +19,19 @@ export interface AuditRecord extends Required<Omit<AuditEvent, "detail">> {
   detail: Record<string, unknown> | null;
 }
 
+const AUDIT_CHUNK = 500;
+
 export class AuditLog {
   constructor(private readonly db: Db) {}
 
   async record(...events: AuditEvent[]): Promise<void> {
-    if (events.length === 0) return;
     const at = new Date().toISOString();
+    // Chunks keep each statement under SQLite's limit on bound parameters.
+    for (let i = 0; i < events.length; i += AUDIT_CHUNK)
+      await this.insert(at, events.slice(i, i + AUDIT_CHUNK));
+  }
+
+  private async insert(at: string, events: AuditEvent[]): Promise<void> {
     await this.db
       .insertInto("audit")
       .values(
@@ -42,6 +49,17 @@ export class AuditLog {
         })),
       )
       .execute();
+  }
+
+  /** Who issued a signed request or share, from its issuance record. */
+  async issuerOf(tokenId: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom("audit")
+      .select("principal")
+      .where("token_id", "=", tokenId)
+      .where("event", "in", ["presign", "share.create"])
+      .executeTakeFirst();
+    return row?.principal ?? undefined;
   }
 
   /** Newest first; `cursor` is the id of the last record of the previous page. */

@@ -13,11 +13,26 @@ import { parser } from "../core/schema.js";
 export const SEVEN_DAYS = 7 * 86400;
 export const BUCKET_NAME = "^[a-z0-9][a-z0-9._-]{0,62}$";
 
+export const CorsSchema = Type.Object(
+  {
+    origins: Type.Array(Type.String({ pattern: "^(\\*|https?://[^/\\s]+)$" }), { minItems: 1 }),
+    methods: Type.Optional(
+      Type.Array(Type.Union(["GET", "HEAD", "PUT", "POST", "DELETE"].map((m) => Type.Literal(m))), {
+        minItems: 1,
+      }),
+    ),
+    headers: Type.Optional(Type.Array(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" }))),
+    maxAgeSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400 })),
+  },
+  { additionalProperties: false },
+);
+
 const LocalBucket = Type.Object(
   {
     backend: Type.Literal("local"),
     maxExpiresIn: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 * 86400 })),
     maxObjectSize: Type.Optional(Type.Integer({ minimum: 0 })),
+    cors: Type.Optional(CorsSchema),
   },
   { additionalProperties: false },
 );

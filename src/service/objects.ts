@@ -1,18 +1,58 @@
 /**
- * The embedded store's data plane: a request is served only when its token verifies and
- * the request lies inside the token's scope. Every use, allowed or refused, is audited.
+ * The data plane's checks: a request is served only when its token verifies and the request
+ * lies inside the token's scope. Direct tokens work only on /o, link tokens only on /l and /s.
+ * Every use, allowed or refused, is audited.
  */
 import type { Readable } from "node:stream";
 import { SignetError } from "../core/errors.js";
 import { assertInScope, type ScopedRequest } from "../core/scope.js";
 import { type Claims, verifyToken } from "../core/token.js";
 import type { EmbeddedStore, StoredObject } from "../store/embedded.js";
+import type { WriteLimits } from "../store/blobs.js";
 import type { AuditLog } from "./audit.js";
 import type { Bucket, Buckets } from "./buckets.js";
 import type { KeyringService } from "./keyring.js";
 import type { Revocations } from "./revocations.js";
 
 export type DataRequest = ScopedRequest;
+
+const outside = (claim: string, why: string) =>
+  new SignetError("outside_scope", `${claim}: ${why}`);
+
+/** The streaming limits and final checks an upload must meet: the bucket's and the token's. */
+export function uploadLimits(
+  bucket: Bucket,
+  claims: Claims,
+  declaredLength: number | undefined,
+): WriteLimits {
+  const bucketMax = bucket.config.maxObjectSize;
+  if (bucketMax !== undefined && declaredLength !== undefined && declaredLength > bucketMax)
+    throw new SignetError(
+      "payload_too_large",
+      `this bucket takes objects of at most ${bucketMax} bytes`,
+    );
+  const limits: WriteLimits = { expectedBytes: declaredLength };
+  const scopeMax = claims.cl ?? claims.clr?.[1];
+  if (scopeMax !== undefined && (bucketMax === undefined || scopeMax < bucketMax)) {
+    limits.maxBytes = scopeMax;
+    limits.tooLarge = () =>
+      outside(
+        claims.cl !== undefined ? "contentLength" : "contentLengthRange",
+        `the body is longer than ${scopeMax} bytes`,
+      );
+  } else if (bucketMax !== undefined) {
+    limits.maxBytes = bucketMax;
+  }
+  limits.verify = ({ size, sha256 }) => {
+    if (claims.cl !== undefined && size !== claims.cl)
+      throw outside("contentLength", `the body must be ${claims.cl} bytes`);
+    if (claims.clr !== undefined && size < claims.clr[0])
+      throw outside("contentLengthRange", `the body must be at least ${claims.clr[0]} bytes`);
+    if (claims.sha !== undefined && sha256 !== claims.sha)
+      throw outside("checksumSha256", "the body does not have the signed SHA-256");
+  };
+  return limits;
+}
 
 export class ObjectService {
   constructor(
@@ -24,30 +64,25 @@ export class ObjectService {
   ) {}
 
   /** Integrity and time window of a token (the cheap checks, before the request's own). */
-  verify(token: string | undefined): Claims {
+  verify(token: string | undefined, surface: "direct" | "link"): Claims {
     if (token === undefined || token === "")
-      throw new SignetError("token_invalid", "this URL carries no token (t)");
-    return verifyToken(this.keyring.current, token, this.revocations);
+      throw new SignetError("token_invalid", "this URL carries no token");
+    const claims = verifyToken(this.keyring.current, token, this.revocations);
+    if ((claims.l !== undefined) !== (surface === "link"))
+      throw new SignetError(
+        "token_invalid",
+        surface === "link" ? "this token is not a link" : "a link token is not a direct URL",
+      );
+    return claims;
   }
 
-  /** The request must lie inside the token's scope, on a bucket of the embedded store. */
-  authorize(claims: Claims, request: DataRequest): Bucket {
+  /** The request must lie inside the token's scope, on a bucket that exists. */
+  authorize(claims: Claims, request: DataRequest, surface: "direct" | "link"): Bucket {
     assertInScope(claims, request);
     const bucket = this.buckets.get(request.bucket);
-    if (bucket === undefined || bucket.backend.kind !== "local")
+    if (bucket === undefined || (surface === "direct" && bucket.backend.kind !== "local"))
       throw new SignetError("not_found", "bucket not found");
     return bucket;
-  }
-
-  head(bucket: string, key: string): Promise<StoredObject | undefined> {
-    return this.store.head(bucket, key);
-  }
-
-  open(
-    object: StoredObject,
-    range?: { start: number; end: number },
-  ): Promise<Readable | undefined> {
-    return this.store.open(object, range);
   }
 
   put(
@@ -55,34 +90,20 @@ export class ObjectService {
     key: string,
     body: Readable,
     contentType: string,
-    declaredLength: number | undefined,
+    limits: WriteLimits,
   ): Promise<StoredObject> {
-    const maxBytes = bucket.config.maxObjectSize;
-    if (maxBytes !== undefined && declaredLength !== undefined && declaredLength > maxBytes)
-      throw new SignetError(
-        "payload_too_large",
-        `this bucket takes objects of at most ${maxBytes} bytes`,
-      );
-    return this.store.put(bucket.name, key, body, {
-      contentType,
-      maxBytes,
-      expectedBytes: declaredLength,
-    });
-  }
-
-  delete(bucket: Bucket, key: string): Promise<boolean> {
-    return this.store.delete(bucket.name, key);
+    return this.store.put(bucket.name, key, body, { contentType, ...limits });
   }
 
   /** One audit row per data-plane request; never the token itself. */
   async recordUse(
+    event: string,
     request: DataRequest,
     status: number,
     claims: Claims | undefined,
-    error?: SignetError,
   ): Promise<void> {
     await this.audit.record({
-      event: "object.use",
+      event,
       principal: claims?.p ?? null,
       tokenId: claims?.i ?? null,
       bucket: request.bucket,
@@ -90,7 +111,6 @@ export class ObjectService {
       method: request.method,
       status,
       ip: request.ip,
-      detail: error === undefined ? undefined : { error: error.code, message: error.message },
     });
   }
 }

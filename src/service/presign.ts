@@ -1,30 +1,29 @@
 /**
- * The presign use case: a request is checked against the caller's grants and the bucket's
- * limits, in DESIGN.md's order of refusals, then signed by the bucket's backend.
+ * The presign use case. A request is checked in DESIGN.md's order of refusals (400 syntax,
+ * 404 unknown or ungranted bucket, 403 outside the grants, 400 the bucket's limits), then
+ * delivered: a direct URL when the backend's own signature binds the whole scope, else a link
+ * that Signet verifies (redirecting when the 302 target can carry every request-level
+ * constraint, proxying otherwise). `enforcedBy` says which path holds each part.
  */
-import type { DirectRequest } from "../backends/types.js";
-import { parseIpList } from "../core/cidr.js";
-import { type Constraint, constraintsOf, type ScopeConstraints } from "../core/constraints.js";
+import type { DirectRequest, DirectScope } from "../backends/types.js";
+import { constraintsOf, type ScopeConstraints } from "../core/constraints.js";
 import { SignetError, notFound } from "../core/errors.js";
-import type { Action, Allowed, GrantSet } from "../core/grants.js";
-import { assertValidKey } from "../core/keys.js";
-import type { ObjectMethod } from "../core/methods.js";
+import type { GrantSet } from "../core/grants.js";
 import { isAdmin, type Principal } from "../core/principal.js";
+import {
+  actionsOf,
+  normalizeScope,
+  type ScopeInput,
+  type ScopeRequest,
+} from "../core/scope-request.js";
 import { newTokenId } from "../core/token.js";
 import type { AuditEvent, AuditLog } from "./audit.js";
-import type { Buckets } from "./buckets.js";
+import type { Bucket, Buckets } from "./buckets.js";
+import type { LinkService } from "./links.js";
 
 export const DEFAULT_EXPIRES_IN = 900;
 
-export interface PresignInput {
-  bucket: string;
-  key: string;
-  method: ObjectMethod;
-  expiresIn?: number;
-  contentType?: string;
-  contentLength?: number;
-  ip?: string | string[];
-}
+export type PresignInput = ScopeInput;
 
 /** Who checks each part of a scope: the backend's own signature check, Signet, or complete. */
 export type Enforcer = "backend" | "signet" | "complete";
@@ -39,20 +38,23 @@ export interface SignedRequest extends DirectRequest {
 export type BatchResult =
   ({ ok: true } & SignedRequest) | { ok: false; error: ReturnType<SignetError["toBody"]> };
 
-const ACTION_OF: Record<ObjectMethod, Action> = {
-  GET: "read",
-  HEAD: "read",
-  PUT: "write",
-  DELETE: "delete",
-};
+/** A scope that passed every check, ready to be signed. */
+export interface CheckedScope {
+  bucket: Bucket;
+  request: ScopeRequest;
+  direct: DirectScope;
+  expiresIn: number;
+}
 
-const UPLOAD_ONLY: Constraint[] = ["contentType", "contentLength"];
+/** What a direct URL could not bind but a 302 to a per-object URL still keeps. */
+const REDIRECT_SAFE = new Set(["folder", "notBefore", "revocable"]);
 
 export class PresignService {
   constructor(
     private readonly buckets: Buckets,
     private readonly grants: () => GrantSet,
     private readonly audit: AuditLog,
+    private readonly links: LinkService,
   ) {}
 
   async presign(principal: Principal, input: PresignInput): Promise<SignedRequest> {
@@ -83,93 +85,203 @@ export class PresignService {
     return results;
   }
 
+  /** Syntax, bucket, grants and bucket limits: everything but the delivery. */
+  check(
+    principal: Principal,
+    input: PresignInput,
+    now: number,
+    extraActions: "share"[] = [],
+  ): CheckedScope {
+    const request = normalizeScope(input, new Date(now));
+    const bucket = this.buckets.get(request.bucket);
+    if (bucket === undefined) throw notFound("bucket");
+    const c = request.constraints;
+    let maxExpiresIn: number | undefined;
+    if (isAdmin(principal)) {
+      maxExpiresIn = undefined;
+    } else {
+      const allowed = this.grants().authorize(principal, {
+        bucket: bucket.name,
+        actions: [...actionsOf(request.methods), ...extraActions],
+        key: request.key,
+        folder: request.folder,
+        expiresIn: request.expiresIn,
+        contentType: c.contentType,
+        contentLength: c.contentLength,
+        contentLengthRange: c.contentLengthRange,
+        ip: c.ip,
+      });
+      maxExpiresIn = allowed.maxExpiresIn;
+      if (allowed.ip !== undefined) c.ip = allowed.ip;
+    }
+    const limit = Math.min(bucket.maxExpiresIn, bucket.backend.maxExpiresIn);
+    const expiresIn =
+      request.expiresIn ?? Math.min(DEFAULT_EXPIRES_IN, maxExpiresIn ?? Infinity, limit);
+    if (expiresIn > limit)
+      throw new SignetError(
+        "expiry_too_long",
+        `expiresIn is above this bucket's maximum of ${limit} seconds`,
+        "expiresIn",
+      );
+    const direct: DirectScope = {
+      bucket: bucket.name,
+      methods: request.methods,
+      expiresAt: new Date((Math.floor(now / 1000) + expiresIn) * 1000),
+      principal: principal.id,
+      tokenId: newTokenId(),
+      constraints: c,
+    };
+    if (request.key !== undefined) direct.key = request.key;
+    if (request.folder !== undefined) direct.folder = request.folder;
+    if (request.notBefore !== undefined) direct.notBefore = request.notBefore;
+    return { bucket, request, direct, expiresIn };
+  }
+
   private sign(
     principal: Principal,
     input: PresignInput,
     now: number,
   ): { signed: SignedRequest; event: AuditEvent } {
-    // 400: malformed requests and invalid keys, before anything is looked up.
-    assertValidKey(input.key);
-    const asked: ScopeConstraints = {
-      contentType: input.contentType,
-      contentLength: input.contentLength,
-    };
-    if (input.ip !== undefined) asked.ip = parseIpList(input.ip);
-    if (input.method !== "PUT")
-      for (const name of UPLOAD_ONLY)
-        if (asked[name] !== undefined)
-          throw new SignetError("invalid_request", `${name} applies only to uploads (PUT)`, name);
-
-    // 404 then 403: the caller's grants.
-    const bucket = this.buckets.get(input.bucket);
-    if (bucket === undefined) throw notFound("bucket");
-    const allowed: Omit<Allowed, "grantId"> = isAdmin(principal)
-      ? { maxExpiresIn: undefined, ...asked }
-      : this.grants().authorize(principal, {
-          bucket: bucket.name,
-          actions: [ACTION_OF[input.method]],
-          key: input.key,
-          expiresIn: input.expiresIn,
-          ...asked,
-        });
-
-    // 400: the bucket's own limits and what its backend can enforce.
-    const expiresIn =
-      input.expiresIn ??
-      Math.min(DEFAULT_EXPIRES_IN, allowed.maxExpiresIn ?? Infinity, bucket.maxExpiresIn);
-    if (expiresIn > bucket.maxExpiresIn)
-      throw new SignetError(
-        "expiry_too_long",
-        `expiresIn is above this bucket's maximum of ${bucket.maxExpiresIn} seconds`,
-        "expiresIn",
-      );
-    const constraints: ScopeConstraints = {};
-    if (allowed.contentType !== undefined) constraints.contentType = allowed.contentType;
-    if (allowed.contentLength !== undefined) constraints.contentLength = allowed.contentLength;
-    if (allowed.ip !== undefined) constraints.ip = allowed.ip;
-    const enforcedBy: Record<string, Enforcer> = {
-      method: "backend",
-      key: "backend",
-      expiresAt: "backend",
-    };
-    for (const name of constraintsOf(constraints)) {
-      if (!bucket.backend.binds.has(name))
-        throw new SignetError(
-          "constraint_not_enforceable",
-          `this bucket's backend cannot enforce ${name}`,
-          name,
-        );
-      enforcedBy[name] = "backend";
-    }
-
-    // Whole seconds: the token carries seconds, and the reply must not promise more.
-    const expiresAt = new Date((Math.floor(now / 1000) + expiresIn) * 1000);
-    const tokenId = newTokenId();
-    const direct = bucket.backend.presign({
-      bucket: bucket.name,
-      methods: [input.method],
-      key: input.key,
-      expiresAt,
-      principal: principal.id,
-      tokenId,
-      constraints,
-    });
-    const signed: SignedRequest = {
-      id: tokenId,
-      ...direct,
-      expiresAt: expiresAt.toISOString(),
-      expiresIn,
-      enforcedBy,
-    };
+    const checked = this.check(principal, input, now);
+    const signed = this.deliver(checked);
+    const { request, direct, bucket } = checked;
     const event: AuditEvent = {
       event: "presign",
       principal: principal.id,
-      tokenId,
+      tokenId: direct.tokenId,
       bucket: bucket.name,
-      key: input.key,
-      method: input.method,
-      detail: { expiresAt: signed.expiresAt, constraints },
+      key: request.key ?? request.folder ?? null,
+      method: request.methods.join(","),
+      detail: {
+        expiresAt: signed.expiresAt,
+        delivery: signed.enforcedBy.method === "signet" ? "link" : "direct",
+        constraints: direct.constraints,
+      },
     };
     return { signed, event };
   }
+
+  /** Signs a checked scope: a direct URL or form when the backend binds it all, else a link. */
+  deliver({ bucket, request, direct, expiresIn }: CheckedScope): SignedRequest {
+    let reply: DirectRequest;
+    let enforcer: Enforcer;
+    if (request.form !== undefined) {
+      const c = direct.constraints;
+      const post = bucket.backend.presignPost({
+        ...direct,
+        ...request.form,
+        contentLengthRange: c.contentLengthRange,
+        contentType: c.contentType,
+        checksumSha256: c.checksumSha256,
+      });
+      if (post === null)
+        throw new SignetError(
+          "constraint_not_enforceable",
+          "this bucket's backend has no browser form upload",
+          "method",
+        );
+      reply = { ...post, method: "POST", headers: {} };
+      enforcer = "backend";
+    } else {
+      const unbound = bucket.backend.unbound(direct);
+      // Signet's own tokens are revocable; a provider's signature is not.
+      if (request.revocable && bucket.backend.kind !== "local") unbound.push("revocable");
+      if (request.delivery === "direct" && unbound.length > 0)
+        throw new SignetError(
+          "constraint_not_enforceable",
+          `this bucket's backend cannot bind ${unbound.join(", ")} in a direct URL`,
+          unbound[0],
+        );
+      if (request.delivery === "link" || unbound.length > 0) {
+        reply = this.links.sign(
+          direct,
+          unbound.every((name) => REDIRECT_SAFE.has(name)) ? "r" : "p",
+        );
+        enforcer = "signet";
+      } else {
+        reply = bucket.backend.presign(direct);
+        enforcer = "backend";
+      }
+    }
+    return {
+      id: direct.tokenId,
+      ...reply,
+      expiresAt: direct.expiresAt.toISOString(),
+      expiresIn,
+      enforcedBy: Object.fromEntries(enforcedAspects(request).map((a) => [a, enforcer])),
+    };
+  }
+
+  /**
+   * A part plan: one GET per byte range of the object, each bound to its range (the exact
+   * Range header is in its `headers`), for parallel downloads.
+   */
+  async parts(principal: Principal, input: PartPlanInput): Promise<PartPlan> {
+    const { partSize, parts, ...scope } = input;
+    const checked = this.check(principal, { ...scope, method: "GET" }, Date.now());
+    const info = await checked.bucket.backend.head(checked.request.key!);
+    if (info === undefined) throw notFound("object");
+    const step = partSize ?? Math.max(1, Math.ceil(info.size / parts!));
+    const count = Math.ceil(info.size / step);
+    if (count > MAX_PARTS)
+      throw new SignetError(
+        "invalid_request",
+        `the plan would have more than ${MAX_PARTS} parts`,
+        partSize !== undefined ? "partSize" : "parts",
+      );
+    const plan: PartPlan = { size: info.size, etag: info.etag, parts: [] };
+    const events: AuditEvent[] = [];
+    for (let i = 0; i < count; i++) {
+      const range = { start: i * step, end: Math.min(info.size, (i + 1) * step) - 1 };
+      const direct = {
+        ...checked.direct,
+        tokenId: newTokenId(),
+        constraints: { ...checked.direct.constraints, range },
+      };
+      const request = { ...checked.request, constraints: direct.constraints };
+      plan.parts.push({
+        partNumber: i + 1,
+        start: range.start,
+        end: range.end,
+        ...this.deliver({ ...checked, direct, request }),
+      });
+      events.push({
+        event: "presign",
+        principal: principal.id,
+        tokenId: direct.tokenId,
+        bucket: checked.bucket.name,
+        key: request.key ?? null,
+        method: "GET",
+        detail: { range },
+      });
+    }
+    await this.audit.record(...events);
+    return plan;
+  }
+}
+
+export const MAX_PARTS = 10_000;
+
+export type PartPlanInput = Omit<PresignInput, "method" | "methods" | "prefix" | "range"> & {
+  key: string;
+  partSize?: number;
+  parts?: number;
+};
+
+export interface PartPlan {
+  size: number;
+  etag: string;
+  parts: ({ partNumber: number; start: number; end: number } & SignedRequest)[];
+}
+
+/** The names `enforcedBy` lists for a scope: its base parts and each constraint it carries. */
+export function enforcedAspects(
+  request: Pick<ScopeRequest, "key" | "notBefore" | "revocable"> & {
+    constraints: ScopeConstraints;
+  },
+): string[] {
+  const aspects = ["method", request.key !== undefined ? "key" : "folder", "expiresAt"];
+  if (request.notBefore !== undefined) aspects.push("notBefore");
+  if (request.revocable) aspects.push("revocable");
+  return [...aspects, ...constraintsOf(request.constraints)];
 }

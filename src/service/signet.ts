@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { LocalBackend } from "../backends/local.js";
 import { signToken, type UnsignedClaims } from "../core/token.js";
 import { type Db, openSqlite } from "../db/connect.js";
+import { BlobFiles } from "../store/blobs.js";
 import { EmbeddedStore } from "../store/embedded.js";
 import { ApiKeys } from "./apikeys.js";
 import { AuditLog } from "./audit.js";
@@ -13,10 +14,12 @@ import type { ResolvedConfig } from "./config.js";
 import { GrantService } from "./grants.js";
 import { JwtVerifier } from "./jwt.js";
 import { KeyringService } from "./keyring.js";
+import { LinkService } from "./links.js";
 import { resolveMasterKey } from "./master-key.js";
 import { ObjectService } from "./objects.js";
 import { PresignService } from "./presign.js";
 import { Revocations } from "./revocations.js";
+import { ShareService } from "./shares.js";
 
 export interface SignetOptions {
   dataDir: string;
@@ -39,6 +42,8 @@ export interface Signet {
   readonly grants: GrantService;
   readonly buckets: Buckets;
   readonly presign: PresignService;
+  readonly links: LinkService;
+  readonly shares: ShareService;
   readonly objects: ObjectService;
   /** set when the first start wrote a new admin key */
   readonly adminKeyFile: string | undefined;
@@ -66,15 +71,21 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
   await grants.load();
   const store = new EmbeddedStore(db, options.dataDir);
   const swept = await store.init();
+  // Proxied uploads are spooled here while they are checked; whatever a crash left is swept.
+  const spool = new BlobFiles(join(options.dataDir, "spool"));
+  await spool.init();
+  await spool.sweep(async () => false);
 
   let publicUrl = options.publicUrl ?? options.config.publicUrl ?? "http://127.0.0.1:8080";
   const sign = (claims: UnsignedClaims) => signToken(keyring.current, claims).token;
   const buckets = new Buckets(
     db,
     options.config.buckets ?? {},
-    () => new LocalBackend(() => publicUrl, sign),
+    (name) => new LocalBackend(name, store, () => publicUrl, sign),
   );
   await buckets.load();
+  const links = new LinkService(keyring, () => publicUrl, spool);
+  const presign = new PresignService(buckets, () => grants.current, audit, links);
   return {
     config: options.config,
     db,
@@ -85,7 +96,9 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
     auth: new Authenticator(apiKeys, jwt),
     grants,
     buckets,
-    presign: new PresignService(buckets, () => grants.current, audit),
+    presign,
+    links,
+    shares: new ShareService(db, presign, links, revocations, audit),
     objects: new ObjectService(keyring, revocations, buckets, store, audit),
     adminKeyFile: await bootstrapAdminKey(apiKeys, options),
     swept,

@@ -20,10 +20,13 @@ export interface WrittenBlob {
 }
 
 export interface WriteLimits {
-  /** refuse (413) once more bytes than this arrive */
+  /** refuse once more bytes than this arrive: 413, or the error `tooLarge` makes */
   maxBytes?: number;
+  tooLarge?: () => Error;
   /** refuse unless exactly this many bytes arrive (a body that ends early stores nothing) */
   expectedBytes?: number;
+  /** a last check of the whole body (length bounds, checksum) before it is kept */
+  verify?: (written: { size: number; sha256: string }) => void;
 }
 
 const BLOB_ID = /^[0-9a-f]{32}$/;
@@ -52,6 +55,7 @@ export class BlobFiles {
     const tmpPath = join(this.tmpDir, `${blobId}.part`);
     const hash = createHash("sha256");
     let size = 0;
+    let sha256 = "";
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done) {
         size += chunk.length;
@@ -76,6 +80,8 @@ export class BlobFiles {
       await pipeline(source, meter, createWriteStream(tmpPath, { flags: "wx" }));
       if (limits.expectedBytes !== undefined && size !== limits.expectedBytes)
         throw new SignetError("invalid_request", "the body ended before its declared length");
+      sha256 = hash.digest("base64");
+      limits.verify?.({ size, sha256 });
       await fsyncPath(tmpPath);
       const finalPath = this.pathOf(blobId);
       const shardDir = join(this.blobDir, blobId.slice(0, 2));
@@ -86,7 +92,7 @@ export class BlobFiles {
       await rm(tmpPath, { force: true });
       throw err;
     }
-    return { blobId, size, sha256: hash.digest("base64") };
+    return { blobId, size, sha256 };
   }
 
   /** A stream of the blob's bytes, `end` inclusive. Opens the file before returning. */

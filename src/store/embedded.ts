@@ -9,6 +9,12 @@ import type { Db } from "../db/connect.js";
 import type { ObjectTable } from "../db/schema.js";
 import { BlobFiles, type WriteLimits } from "./blobs.js";
 
+export interface ListPage {
+  items: StoredObject[];
+  prefixes: string[];
+  nextCursor: string | null;
+}
+
 export interface StoredObject {
   bucket: string;
   key: string;
@@ -131,6 +137,61 @@ export class EmbeddedStore {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw err;
     }
+  }
+
+  /**
+   * One page of a folder listing, with "/" as the delimiter: objects directly under `prefix`
+   * and the sub-folders below it, in key order. The cursor is the last key or sub-folder
+   * returned; a sub-folder is skipped whole on the next page.
+   */
+  async list(
+    bucket: string,
+    prefix: string,
+    options: { cursor?: string; limit: number },
+  ): Promise<ListPage> {
+    const items: StoredObject[] = [];
+    const prefixes: string[] = [];
+    let after = options.cursor ?? "";
+    let last: string | undefined;
+    const batch = Math.min(1000, options.limit + 1);
+    scan: for (;;) {
+      const rows = await this.db
+        .selectFrom("objects")
+        .selectAll()
+        .where("bucket", "=", bucket)
+        .where(
+          "key",
+          ">",
+          after.endsWith("/") && after.length > prefix.length ? `${after}\u{10FFFF}` : after,
+        )
+        // substr counts characters (code points), not bytes.
+        .where((eb) =>
+          eb(eb.fn("substr", ["key", eb.val(1), eb.val([...prefix].length)]), "=", prefix),
+        )
+        .orderBy("key")
+        .limit(batch)
+        .execute();
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        if (items.length + prefixes.length === options.limit) {
+          return { items, prefixes, nextCursor: last ?? null };
+        }
+        const rest = row.key.slice(prefix.length);
+        const slash = rest.indexOf("/");
+        if (slash === -1) {
+          items.push(toObject(row));
+          last = row.key;
+          after = row.key;
+        } else {
+          last = prefix + rest.slice(0, slash + 1);
+          prefixes.push(last);
+          after = last;
+          continue scan;
+        }
+      }
+      if (rows.length < batch) break;
+    }
+    return { items, prefixes, nextCursor: null };
   }
 
   async delete(bucket: string, key: string): Promise<boolean> {

@@ -94,7 +94,7 @@ describe("the KYC case study", () => {
       headers: { "content-type": "text/html" },
     });
     expect(((await otherType.json()) as any).error.message).toMatch(/^contentType/);
-    expect(await h.signet.objects.head("default", "kyc/A/selfie.png")).toBeUndefined();
+    expect(await h.signet.objects.store.head("default", "kyc/A/selfie.png")).toBeUndefined();
   });
 
   it("a 6 MB or text/plain request is refused, as is one that states no length or type", async () => {

@@ -160,7 +160,7 @@ describe("the embedded store's data plane", () => {
       duplex: "half",
     } as RequestInit);
     expect(chunked.status).toBe(413);
-    expect(await h.signet.objects.head("small", "too/big")).toBeUndefined();
+    expect(await h.signet.objects.store.head("small", "too/big")).toBeUndefined();
     expect(await readdir(join(h.dataDir, "tmp"))).toEqual([]);
   });
 

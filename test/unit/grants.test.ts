@@ -61,10 +61,14 @@ describe("grant evaluation", () => {
   it("applies require to writes: exact length and type inside the bounds", () => {
     const write = (extra: Partial<AccessRequest>) =>
       ask({ key: "kyc/alice/x.png", actions: ["write"], ...extra });
-    expect(write({ contentLength: 10, contentType: "image/png" })).toMatchObject({
-      contentLength: 10,
-      contentType: "image/png",
+    expect(write({ contentLength: 10, contentType: "image/png" })).toMatchObject({ grantId: "g1" });
+    expect(write({ contentLengthRange: [0, 100], contentType: "image/*" })).toMatchObject({
+      grantId: "g1",
     });
+    expect(
+      refusal(() => write({ contentLengthRange: [0, 5_000_001], contentType: "image/png" }))
+        .message,
+    ).toMatch(/above/);
     expect(refusal(() => write({ contentType: "image/png" })).message).toMatch(
       /requires contentLength/,
     );

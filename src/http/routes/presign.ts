@@ -1,31 +1,69 @@
-/** POST /v1/presign and /v1/presign/batch. */
+/** POST /v1/presign, /v1/presign/batch and /v1/presign/parts. */
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
-import { MEDIA_TYPE } from "../../core/constraints.js";
-import { OBJECT_METHODS } from "../../core/methods.js";
+import { METHODS } from "../../core/methods.js";
 import { parser } from "../../core/schema.js";
-import type { PresignInput } from "../../service/presign.js";
+import type { PartPlanInput, PresignInput } from "../../service/presign.js";
 import type { Signet } from "../../service/signet.js";
 import { principalOf } from "../plugins/auth.js";
 
 export const MAX_BATCH = 1000;
 
+export const MethodSchema = Type.Union(METHODS.map((m) => Type.Literal(m)));
+export const IpSchema = Type.Union([
+  Type.String({ minLength: 1, maxLength: 64 }),
+  Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 100 }),
+]);
+
+/** Everything a single scope can say; contradictions are checked by core/scope-request.ts. */
+const scopeFields = {
+  bucket: Type.String({ minLength: 1, maxLength: 63 }),
+  key: Type.Optional(Type.String()),
+  expiresIn: Type.Optional(Type.Integer({ minimum: 1 })),
+  notBefore: Type.Optional(Type.String({ maxLength: 64 })),
+  contentType: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  contentLength: Type.Optional(Type.Integer({ minimum: 0 })),
+  contentLengthRange: Type.Optional(
+    Type.Tuple([Type.Integer({ minimum: 0 }), Type.Integer({ minimum: 0 })]),
+  ),
+  checksumSha256: Type.Optional(Type.String({ maxLength: 64 })),
+  headers: Type.Optional(
+    Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 1024 }), {
+      maxProperties: 32,
+    }),
+  ),
+  responseContentDisposition: Type.Optional(Type.String({ maxLength: 1024 })),
+  responseContentType: Type.Optional(Type.String({ maxLength: 255 })),
+  ip: Type.Optional(IpSchema),
+  delivery: Type.Optional(
+    Type.Union([Type.Literal("direct"), Type.Literal("link"), Type.Literal("auto")]),
+  ),
+  revocable: Type.Optional(Type.Boolean()),
+};
+
 export const PresignBody = Type.Object(
   {
-    bucket: Type.String({ minLength: 1, maxLength: 63 }),
-    key: Type.String(),
-    method: Type.Union(OBJECT_METHODS.map((m) => Type.Literal(m))),
-    expiresIn: Type.Optional(Type.Integer({ minimum: 1 })),
-    contentType: Type.Optional(Type.String({ maxLength: 255, pattern: MEDIA_TYPE.source })),
-    contentLength: Type.Optional(Type.Integer({ minimum: 0 })),
-    ip: Type.Optional(
-      Type.Union([
-        Type.String({ minLength: 1, maxLength: 64 }),
-        Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 100 }),
-      ]),
+    ...scopeFields,
+    prefix: Type.Optional(Type.String({ maxLength: 1024 })),
+    method: Type.Optional(MethodSchema),
+    methods: Type.Optional(Type.Array(MethodSchema, { maxItems: 6 })),
+    range: Type.Optional(Type.String({ maxLength: 64 })),
+    successActionStatus: Type.Optional(
+      Type.Union([Type.Literal(200), Type.Literal(201), Type.Literal(204)]),
     ),
+    successActionRedirect: Type.Optional(Type.String({ maxLength: 2048 })),
   },
   { additionalProperties: false },
+);
+
+const PartsBody = Type.Object(
+  {
+    ...scopeFields,
+    key: Type.String(),
+    partSize: Type.Optional(Type.Integer({ minimum: 1 })),
+    parts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+  },
+  { additionalProperties: false, oneOf: [{ required: ["partSize"] }, { required: ["parts"] }] },
 );
 
 const BatchBody = Type.Object(
@@ -36,10 +74,9 @@ const BatchBody = Type.Object(
 const parsePresign = parser(PresignBody) as (raw: unknown) => PresignInput;
 
 export async function presignRoutes(app: FastifyInstance, signet: Signet): Promise<void> {
-  app.post("/v1/presign", { schema: { body: PresignBody } }, async (request, reply) => {
-    const signed = await signet.presign.presign(principalOf(request), request.body as PresignInput);
-    return reply.code(200).send(signed);
-  });
+  app.post("/v1/presign", { schema: { body: PresignBody } }, async (request) =>
+    signet.presign.presign(principalOf(request), request.body as PresignInput),
+  );
 
   app.post("/v1/presign/batch", { schema: { body: BatchBody } }, async (request) => {
     const { requests } = request.body as { requests: unknown[] };
@@ -47,4 +84,8 @@ export async function presignRoutes(app: FastifyInstance, signet: Signet): Promi
       results: await signet.presign.presignBatch(principalOf(request), requests, parsePresign),
     };
   });
+
+  app.post("/v1/presign/parts", { schema: { body: PartsBody } }, async (request) =>
+    signet.presign.parts(principalOf(request), request.body as PartPlanInput),
+  );
 }

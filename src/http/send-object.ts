@@ -1,0 +1,71 @@
+/**
+ * Answers a GET or HEAD for one object, for the embedded store's data plane and for links in
+ * proxy mode alike: conditional requests, one byte range (or the range a URL is bound to),
+ * response overrides, and the safety defaults for active types.
+ */
+import type { Readable } from "node:stream";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Backend, ObjectInfo } from "../backends/types.js";
+import { SignetError } from "../core/errors.js";
+import { resolveRange } from "../core/range.js";
+import { defaultDisposition } from "../core/safety.js";
+import { type Claims } from "../core/token.js";
+import { rangeHeader } from "../core/scope.js";
+
+/** RFC 9110 §13.1.2 weak comparison against a list of entity tags. */
+function matchesEtag(header: string, etag: string): boolean {
+  const bare = (tag: string) => tag.trim().replace(/^W\//, "");
+  return header.split(",").some((tag) => tag.trim() === "*" || bare(tag) === bare(etag));
+}
+
+function notModified(request: FastifyRequest, info: ObjectInfo): boolean {
+  const ifNoneMatch = request.headers["if-none-match"];
+  if (ifNoneMatch !== undefined) return matchesEtag(ifNoneMatch, info.etag);
+  const since = request.headers["if-modified-since"];
+  if (since === undefined) return false;
+  const time = Date.parse(since);
+  return !Number.isNaN(time) && info.lastModified.getTime() <= time;
+}
+
+export async function sendObject(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  backend: Backend,
+  key: string,
+  claims: Pick<Claims, "r" | "rcd" | "rct">,
+): Promise<FastifyReply> {
+  const info = await backend.head(key);
+  if (info === undefined) throw new SignetError("not_found", "object not found");
+  // A range-bound URL serves its range when the request names none (DESIGN.md).
+  const asked =
+    request.headers.range ?? (claims.r !== undefined ? rangeHeader(claims.r) : undefined);
+  const answer = resolveRange(asked, info.size);
+  if (answer.kind === "unsatisfiable") {
+    reply.header("content-range", `bytes */${info.size}`);
+    throw new SignetError("range_not_satisfiable", `the object has ${info.size} bytes`);
+  }
+  const contentType = claims.rct ?? info.contentType;
+  reply.headers({
+    etag: info.etag,
+    "last-modified": info.lastModified.toUTCString(),
+    "accept-ranges": "bytes",
+    "content-type": contentType,
+    "content-disposition": claims.rcd ?? defaultDisposition(contentType, key),
+  });
+  if (notModified(request, info)) return reply.code(304).send();
+  const range = answer.kind === "partial" ? answer.range : undefined;
+  if (range !== undefined) {
+    reply.code(206).header("content-range", `bytes ${range.start}-${range.end}/${info.size}`);
+    reply.header("content-length", range.end - range.start + 1);
+  } else {
+    reply.header("content-length", info.size);
+  }
+  if (request.method === "HEAD") return reply.send();
+  // An empty object: a read stream would have no bounds to stop at.
+  if (info.size === 0) return reply.send("");
+  const body: Readable | undefined = (
+    await backend.get(key, range ?? { start: 0, end: info.size - 1 })
+  )?.body;
+  if (body === undefined) throw new SignetError("not_found", "object not found");
+  return reply.send(body);
+}

@@ -1,0 +1,125 @@
+/**
+ * Links: URLs Signet verifies itself, which give every backend folder scope, IP limits,
+ * revocation and per-use audit. `/l/{token}` is one object, `/s/{token}/{rest}` a folder
+ * (`rest` relative to it). In redirect mode Signet answers with a direct URL of at most 60
+ * seconds that carries every request-level constraint; in proxy mode it streams the bytes
+ * both ways and enforces everything itself.
+ */
+import { createReadStream } from "node:fs";
+import { rm } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import type { Backend, DirectRequest, DirectScope, ObjectInfo } from "../backends/types.js";
+import type { Method } from "../core/methods.js";
+import {
+  type Claims,
+  claimsToConstraints,
+  constraintsToClaims,
+  signToken,
+  type UnsignedClaims,
+} from "../core/token.js";
+import { encodeKeyPath, trimSlash } from "../core/urls.js";
+import type { BlobFiles, WriteLimits } from "../store/blobs.js";
+import type { KeyringService } from "./keyring.js";
+
+export const REDIRECT_MAX_SECONDS = 60;
+
+export class LinkService {
+  constructor(
+    private readonly keyring: KeyringService,
+    private readonly publicUrl: () => string,
+    private readonly spool: BlobFiles,
+  ) {}
+
+  /** A link for a checked scope; `mode` is fixed into the token. */
+  sign(scope: DirectScope, mode: "r" | "p"): DirectRequest {
+    const claims: UnsignedClaims = {
+      i: scope.tokenId,
+      p: scope.principal,
+      m: scope.methods,
+      b: scope.bucket,
+      e: Math.floor(scope.expiresAt.getTime() / 1000),
+      l: mode,
+      ...constraintsToClaims(scope.constraints),
+    };
+    if (scope.key !== undefined) claims.o = scope.key;
+    if (scope.folder !== undefined) claims.f = scope.folder;
+    if (scope.notBefore !== undefined) claims.n = Math.floor(scope.notBefore.getTime() / 1000);
+    const { token } = signToken(this.keyring.current, claims);
+    const base = trimSlash(this.publicUrl());
+    const [method, ...more] = scope.methods as [Method, ...Method[]];
+    const headers: Record<string, string> = { ...scope.constraints.headers };
+    if (scope.constraints.contentType !== undefined)
+      headers["content-type"] = scope.constraints.contentType;
+    if (scope.constraints.contentLength !== undefined)
+      headers["content-length"] = String(scope.constraints.contentLength);
+    if (scope.constraints.range !== undefined)
+      headers.range = `bytes=${scope.constraints.range.start}-${scope.constraints.range.end}`;
+    const request: DirectRequest =
+      scope.key !== undefined
+        ? { url: `${base}/l/${token}`, method, headers }
+        : {
+            url: `${base}/s/${token}/`,
+            method,
+            headers,
+            objectUrlTemplate: `${base}/s/${token}/{key}`,
+          };
+    if (more.length > 0) request.methods = scope.methods;
+    return request;
+  }
+
+  /**
+   * The 302 target for one request under a redirect link: a direct URL for exactly this
+   * object and method, living at most 60 seconds, or undefined when the backend cannot bind
+   * every constraint into it (then the link is proxied instead).
+   */
+  redirectTarget(
+    backend: Backend,
+    claims: Claims,
+    key: string,
+    method: Method,
+    now = Date.now(),
+  ): string | undefined {
+    const scope: DirectScope = {
+      bucket: claims.b,
+      methods: [method],
+      key,
+      expiresAt: new Date(
+        Math.min(claims.e * 1000, (Math.floor(now / 1000) + REDIRECT_MAX_SECONDS) * 1000),
+      ),
+      principal: claims.p,
+      // The same id: revoking the link revokes its redirect targets where the backend can.
+      tokenId: claims.i,
+      constraints: claimsToConstraints(claims),
+    };
+    if (backend.unbound(scope).length > 0) return undefined;
+    return backend.presign(scope).url;
+  }
+
+  /**
+   * A proxied upload: the body is spooled to a temp file while its length, type and checksum
+   * are checked, and only a body that passed goes to the backend.
+   */
+  async proxyPut(
+    backend: Backend,
+    key: string,
+    body: Readable,
+    contentType: string,
+    limits: WriteLimits,
+  ): Promise<ObjectInfo> {
+    const spooled = await this.spool.write(body, limits);
+    const path = this.spool.pathOf(spooled.blobId);
+    try {
+      return await backend.put(key, createReadStream(path), {
+        contentType,
+        contentLength: spooled.size,
+      });
+    } finally {
+      await rm(path, { force: true });
+    }
+  }
+}
+
+/** The URL of an object or sub-folder under a share link, for listings. */
+export function shareHref(linkBase: string, folder: string, key: string): string {
+  return `${linkBase}${encodeKeyPath(key.slice(folder.length))}`;
+}

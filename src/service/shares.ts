@@ -1,0 +1,154 @@
+/**
+ * Share links: a folder shared through one link, covering objects added later, revocable at
+ * any time. Shares are always links. Creating one needs the `share` action and the action of
+ * each of its methods, inside one grant.
+ */
+import { SignetError } from "../core/errors.js";
+import type { Method } from "../core/methods.js";
+import { isAdmin, type Principal } from "../core/principal.js";
+import type { Db } from "../db/connect.js";
+import type { ShareTable } from "../db/schema.js";
+import type { AuditLog } from "./audit.js";
+import type { LinkService } from "./links.js";
+import type { PresignService } from "./presign.js";
+import type { Revocations } from "./revocations.js";
+
+export interface ShareInput {
+  bucket: string;
+  prefix: string;
+  methods: Method[];
+  expiresIn?: number;
+  ip?: string | string[];
+  mode?: "redirect" | "proxy";
+}
+
+export interface Share {
+  id: string;
+  url?: string;
+  bucket: string;
+  prefix: string;
+  methods: Method[];
+  mode: "redirect" | "proxy";
+  expiresAt: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** What a per-object redirect target still cannot carry makes a share proxy. */
+const REDIRECT_SAFE = new Set(["folder", "notBefore", "revocable", "methods"]);
+
+const toShare = (row: ShareTable): Share => ({
+  id: row.id,
+  bucket: row.bucket,
+  prefix: row.folder,
+  methods: JSON.parse(row.methods) as Method[],
+  mode: row.mode,
+  expiresAt: row.expires_at,
+  createdAt: row.created_at,
+  revokedAt: row.revoked_at,
+});
+
+export class ShareService {
+  constructor(
+    private readonly db: Db,
+    private readonly presign: PresignService,
+    private readonly links: LinkService,
+    private readonly revocations: Revocations,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async create(principal: Principal, input: ShareInput): Promise<Share & { url: string }> {
+    const checked = this.presign.check(
+      principal,
+      {
+        bucket: input.bucket,
+        prefix: input.prefix,
+        methods: input.methods,
+        expiresIn: input.expiresIn,
+        ip: input.ip,
+      },
+      Date.now(),
+      ["share"],
+    );
+    const unbound = checked.bucket.backend
+      .unbound(checked.direct)
+      .filter((name) => !REDIRECT_SAFE.has(name));
+    if (input.mode === "redirect" && unbound.length > 0)
+      throw new SignetError(
+        "constraint_not_enforceable",
+        `a redirect cannot carry ${unbound.join(", ")} on this bucket's backend: use mode proxy`,
+        "mode",
+      );
+    const mode = input.mode ?? (unbound.length > 0 ? "proxy" : "redirect");
+    const { url } = this.links.sign(checked.direct, mode === "redirect" ? "r" : "p");
+    const row: ShareTable = {
+      id: checked.direct.tokenId,
+      principal: principal.id,
+      bucket: checked.bucket.name,
+      folder: checked.direct.folder!,
+      methods: JSON.stringify(checked.request.methods),
+      mode,
+      expires_at: checked.direct.expiresAt.toISOString(),
+      created_at: new Date().toISOString(),
+      revoked_at: null,
+    };
+    await this.db.insertInto("shares").values(row).execute();
+    await this.audit.record({
+      event: "share.create",
+      principal: principal.id,
+      tokenId: row.id,
+      bucket: row.bucket,
+      key: row.folder,
+      method: checked.request.methods.join(","),
+      detail: { mode, expiresAt: row.expires_at },
+    });
+    return { ...toShare(row), url };
+  }
+
+  /** A caller's own shares; an admin's list holds everyone's. Newest first. */
+  async list(
+    principal: Principal,
+    options: { cursor?: string; limit: number },
+  ): Promise<{ items: Share[]; nextCursor: string | null }> {
+    let query = this.db
+      .selectFrom("shares")
+      .selectAll()
+      .orderBy("created_at", "desc")
+      .orderBy("id")
+      .limit(options.limit + 1);
+    if (!isAdmin(principal)) query = query.where("principal", "=", principal.id);
+    if (options.cursor !== undefined) query = query.where("created_at", "<", options.cursor);
+    const rows = await query.execute();
+    const page = rows.slice(0, options.limit);
+    return {
+      items: page.map(toShare),
+      nextCursor: rows.length > options.limit ? page[page.length - 1]!.created_at : null,
+    };
+  }
+
+  /** Revokes a share at once: its link is refused from the next request on. */
+  async delete(principal: Principal, id: string): Promise<void> {
+    const row = await this.db
+      .selectFrom("shares")
+      .selectAll()
+      .where("id", "=", id)
+      .executeTakeFirst();
+    // Someone else's share looks like no share at all.
+    if (row === undefined || (!isAdmin(principal) && row.principal !== principal.id))
+      throw new SignetError("not_found", "share not found");
+    await this.revocations.revoke("token", id);
+    await this.db
+      .updateTable("shares")
+      .set({ revoked_at: new Date().toISOString() })
+      .where("id", "=", id)
+      .where("revoked_at", "is", null)
+      .execute();
+    await this.audit.record({
+      event: "share.revoke",
+      principal: principal.id,
+      tokenId: id,
+      bucket: row.bucket,
+      key: row.folder,
+    });
+  }
+}
