@@ -14,6 +14,7 @@ import type { AuditLog } from "../src/service/audit.js";
 import { Buckets } from "../src/service/buckets.js";
 import type { LinkService } from "../src/service/links.js";
 import type { EmbeddedStore } from "../src/store/embedded.js";
+import type { EmbeddedMultipart } from "../src/store/multipart.js";
 import { PresignService } from "../src/service/presign.js";
 import { interleaved, report } from "./lib.js";
 
@@ -32,12 +33,13 @@ const backend = new LocalBackend(
   undefined as unknown as EmbeddedStore,
   () => "http://127.0.0.1:8080",
   (claims) => signToken(keyring, claims).token,
+  undefined as unknown as EmbeddedMultipart,
 );
 // Presign never touches the database: the bucket map is built from config alone.
-const buckets = new Buckets(
+const buckets = await Buckets.open(
   undefined as unknown as Db,
   { default: { backend: "local" } },
-  () => backend,
+  async () => backend,
 );
 const noAudit = { record: async () => {} } as unknown as AuditLog;
 

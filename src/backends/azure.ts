@@ -65,7 +65,7 @@
  *                            signed with user delegation keys, fetched for 7 days and renewed a day
  *                            before they expire; SAS live at most a day; await ready() first
  *   storedPolicies.pool      1..5: revocable direct URLs (accountKey only)
- *   maxExpiresIn, maxObjectSize   as for every bucket
+ *   maxExpiresIn, maxObjectSize, cors   as for every bucket
  *
  * Errors: a missing object is undefined (head, get) or nothing to do (delete); no answer, a 5xx or
  * no Entra token is 503 backend_unavailable; a range past the end 416; anything else Azure refuses
@@ -86,6 +86,7 @@ import {
 } from "@azure/storage-blob";
 import { type Static, Type } from "@sinclair/typebox";
 import { parseCidr } from "../core/cidr.js";
+import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../core/config-schema.js";
 import { type Constraint, constraintsOf, type ScopeConstraints } from "../core/constraints.js";
 import { SignetError } from "../core/errors.js";
 import type { Method } from "../core/methods.js";
@@ -108,10 +109,6 @@ import type {
   PostScope,
 } from "./types.js";
 
-// The same pattern as service/config.ts's SECRET_REF, which cannot be imported: config.ts imports
-// this schema at load time, and the import cycle would leave one of the two uninitialised.
-const SECRET_REF = "^\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}$";
-
 export const AzureBucketConfigSchema = Type.Object(
   {
     backend: Type.Literal("azure"),
@@ -119,7 +116,7 @@ export const AzureBucketConfigSchema = Type.Object(
     // Azure's container names: 3 to 63 of a-z, 0-9 and single hyphens, not at either end.
     container: Type.String({ pattern: "^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$" }),
     endpoint: Type.Optional(Type.String({ pattern: "^https?://[^\\s?#]+$" })),
-    accountKey: Type.Optional(Type.String({ pattern: SECRET_REF })),
+    accountKey: Type.Optional(SecretRef),
     userDelegation: Type.Optional(Type.Literal(true)),
     storedPolicies: Type.Optional(
       Type.Object(
@@ -127,8 +124,7 @@ export const AzureBucketConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    maxExpiresIn: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 * 86400 })),
-    maxObjectSize: Type.Optional(Type.Integer({ minimum: 0 })),
+    ...COMMON_BUCKET_FIELDS,
   },
   { additionalProperties: false },
 );
@@ -150,11 +146,7 @@ export function createAzureBackend(
     );
   let credential: AzureCredential;
   if (config.accountKey !== undefined) {
-    const name = config.accountKey.slice(2, -1);
-    const accountKey = env[name];
-    if (accountKey === undefined || accountKey === "")
-      throw new Error(`invalid config: ${field("accountKey")} names \${${name}}, which is not set`);
-    credential = { accountKey };
+    credential = { accountKey: resolveSecret(config.accountKey, env, field("accountKey")) };
   } else {
     credential = { tokenCredential: lazyDefaultAzureCredential() };
   }

@@ -38,7 +38,7 @@
  *                             ("http://127.0.0.1:4443"); the signed host carries no port
  *   virtualHostedStyle        https://{bucket}.storage.googleapis.com/{key}
  *   hostname                  a bucket-bound hostname (CNAME or load balancer): {hostname}/{key}
- *   maxExpiresIn, maxObjectSize   the bucket's own limits; links may outlive V4's 7 days
+ *   maxExpiresIn, maxObjectSize, cors   as for every bucket; links may outlive V4's 7 days
  *
  * The identity needs storage.objects.{get,create,delete,list} and
  * storage.multipartUploads.{create,list,listParts,abort} on the bucket.
@@ -72,6 +72,7 @@ import { Readable } from "node:stream";
 import { type Static, Type } from "@sinclair/typebox";
 import { XMLParser } from "fast-xml-parser";
 import { type Dispatcher, request } from "undici";
+import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../core/config-schema.js";
 import { type Constraint, constraintsOf } from "../core/constraints.js";
 import { invalidRequest, notFound, SignetError } from "../core/errors.js";
 import type { Method } from "../core/methods.js";
@@ -95,9 +96,6 @@ import type {
   PostScope,
 } from "./types.js";
 
-/** `${ENV_NAME}`, as service/config.ts spells it (a backend may not import from service/). */
-const SecretRef = Type.String({ pattern: "^\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}$" });
-
 export const GcsBucketConfigSchema = Type.Object(
   {
     backend: Type.Literal("gcs"),
@@ -108,8 +106,7 @@ export const GcsBucketConfigSchema = Type.Object(
     endpoint: Type.Optional(Type.String({ minLength: 1 })),
     hostname: Type.Optional(Type.String({ minLength: 1 })),
     virtualHostedStyle: Type.Optional(Type.Boolean()),
-    maxExpiresIn: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 * 86400 })),
-    maxObjectSize: Type.Optional(Type.Integer({ minimum: 0 })),
+    ...COMMON_BUCKET_FIELDS,
   },
   { additionalProperties: false },
 );
@@ -151,10 +148,7 @@ export async function createGcsBackend(
     const secret = (name: "hmacAccessId" | "hmacSecret") => {
       const ref = config[name];
       if (ref === undefined) throw refuse(name, "hmacAccessId and hmacSecret go together");
-      const value = env[ref.slice(2, -1)];
-      if (value === undefined || value === "")
-        throw new Error(`invalid config: ${field(name)} names ${ref}, which is not set`);
-      return value;
+      return resolveSecret(ref, env, field(name));
     };
     credentials = { hmacAccessId: secret("hmacAccessId"), hmacSecret: secret("hmacSecret") };
   }

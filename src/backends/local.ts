@@ -16,6 +16,7 @@ import type { Method } from "../core/methods.js";
 import { constraintsToClaims, type UnsignedClaims } from "../core/token.js";
 import { encodeKeyPath, trimSlash } from "../core/urls.js";
 import type { EmbeddedStore, StoredObject } from "../store/embedded.js";
+import type { EmbeddedMultipart } from "../store/multipart.js";
 import type {
   Backend,
   DirectRequest,
@@ -55,6 +56,7 @@ export class LocalBackend implements Backend {
     private readonly store: EmbeddedStore,
     private readonly publicUrl: () => string,
     private readonly sign: TokenSigner,
+    readonly multipart: EmbeddedMultipart,
   ) {}
 
   private base(): string {
@@ -162,19 +164,23 @@ export class LocalBackend implements Backend {
     return { ...page, items: page.items.map(info) };
   }
 
-  createMultipart(): Promise<string> {
-    throw new Error("multipart on the embedded store lands with upload intents");
+  createMultipart(key: string, meta: { contentType: string }): Promise<string> {
+    return this.multipart.create(this.bucket, key, meta.contentType);
   }
 
-  listParts(): Promise<PartInfo[]> {
-    throw new Error("multipart on the embedded store lands with upload intents");
+  listParts(key: string, uploadId: string): Promise<PartInfo[]> {
+    return this.multipart.listParts(this.bucket, key, uploadId);
   }
 
-  completeMultipart(): Promise<ObjectInfo> {
-    throw new Error("multipart on the embedded store lands with upload intents");
+  async completeMultipart(
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<ObjectInfo> {
+    return info(await this.multipart.complete(this.bucket, key, uploadId, parts));
   }
 
-  abortMultipart(): Promise<void> {
-    throw new Error("multipart on the embedded store lands with upload intents");
+  abortMultipart(key: string, uploadId: string): Promise<void> {
+    return this.multipart.abort(this.bucket, key, uploadId);
   }
 }

@@ -21,7 +21,8 @@
  *
  * Settings: `bucket`, `region`, `endpoint` and `forcePathStyle` for S3-compatible stores;
  * `accessKeyId`, `secretAccessKey` and `sessionToken` as `${ENV}` references, else the SDK's
- * default chain; `maxExpiresIn` (at most 7 days); `checksums`, "enforced" on AWS by default and
+ * default chain; `maxExpiresIn` (direct URLs live 7 days at most, links may outlive them),
+ * `maxObjectSize` and `cors` as for every bucket; `checksums`, "enforced" on AWS by default and
  * "ignored" with an `endpoint` (Swift's s3api accepts a wrong x-amz-checksum-sha256).
  *
  * Binds: one method, one key, the expiry (7 days at most, and never past the expiry of
@@ -48,6 +49,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { type Static, Type } from "@sinclair/typebox";
+import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../core/config-schema.js";
 import { type Constraint, type ScopeConstraints, constraintsOf } from "../core/constraints.js";
 import { type ErrorCode, SignetError } from "../core/errors.js";
 import { type Method, OBJECT_METHODS, type ObjectMethod } from "../core/methods.js";
@@ -64,9 +66,6 @@ import type {
   PostScope,
 } from "./types.js";
 
-// `${ENV_NAME}`, as in service/config.ts; kept here because config.ts imports this module.
-const SECRET_REF = Type.String({ pattern: "^\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}$" });
-
 export const S3BucketConfigSchema = Type.Object(
   {
     backend: Type.Literal("s3"),
@@ -75,12 +74,11 @@ export const S3BucketConfigSchema = Type.Object(
     region: Type.String({ pattern: "^[A-Za-z0-9_-]+$" }),
     endpoint: Type.Optional(Type.String({ pattern: "^https?://" })),
     forcePathStyle: Type.Optional(Type.Boolean()),
-    accessKeyId: Type.Optional(SECRET_REF),
-    secretAccessKey: Type.Optional(SECRET_REF),
-    sessionToken: Type.Optional(SECRET_REF),
+    accessKeyId: Type.Optional(SecretRef),
+    secretAccessKey: Type.Optional(SecretRef),
+    sessionToken: Type.Optional(SecretRef),
     checksums: Type.Optional(Type.Union([Type.Literal("enforced"), Type.Literal("ignored")])),
-    maxExpiresIn: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_EXPIRES_IN })),
-    maxObjectSize: Type.Optional(Type.Integer({ minimum: 0 })),
+    ...COMMON_BUCKET_FIELDS,
   },
   { additionalProperties: false },
 );
@@ -565,12 +563,7 @@ function staticCredentials(
         : ["secretAccessKey", "accessKeyId"];
     throw new Error(`invalid config: ${field(absent)} is required with ${given}`);
   }
-  const secret = (ref: string, name: string) => {
-    const value = env[ref.slice(2, -1)];
-    if (value === undefined || value === "")
-      throw new Error(`invalid config: ${field(name)} names ${ref}, which is not set`);
-    return value;
-  };
+  const secret = (ref: string, name: string) => resolveSecret(ref, env, field(name));
   return {
     accessKeyId: secret(accessKeyId, "accessKeyId"),
     secretAccessKey: secret(secretAccessKey, "secretAccessKey"),

@@ -37,7 +37,7 @@
  *   digest                 sha256 (default) or sha512; sha1 is refused
  *   authUrl, user, key     Signet's admin user (key, and user if wanted, as ${ENV_NAME}); needed
  *                          for object operations, multipart and key rotation, not for signing
- *   maxExpiresIn, maxObjectSize   the bucket's own limits; Swift sets no expiry limit
+ *   maxExpiresIn, maxObjectSize, cors   as for every bucket; Swift sets no expiry limit
  *
  * Swift's proxy needs tempurl (before the auth middleware) and slo in its pipeline, and tempurl's
  * allowed_digests must hold the digest.
@@ -88,6 +88,12 @@ import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { type Static, Type } from "@sinclair/typebox";
 import { type Dispatcher, request } from "undici";
+import {
+  COMMON_BUCKET_FIELDS,
+  isSecretRef,
+  resolveSecret,
+  SecretRef,
+} from "../core/config-schema.js";
 import { constraintsOf } from "../core/constraints.js";
 import { invalidRequest, notFound, SignetError } from "../core/errors.js";
 import { assertValidKey } from "../core/keys.js";
@@ -110,9 +116,6 @@ import type {
   PostScope,
 } from "./types.js";
 
-/** `${ENV_NAME}`, as service/config.ts spells it (a backend may not import from service/). */
-const SECRET_REF = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
-const SecretRef = Type.String({ pattern: SECRET_REF.source });
 /** An enum rather than a union of literals: its error names the allowed values. */
 const oneOf = <T extends string>(values: readonly T[]) =>
   Type.Unsafe<T>({ type: "string", enum: values });
@@ -132,8 +135,7 @@ export const SwiftBucketConfigSchema = Type.Object(
     /** a name such as "acme:signet", or a ${ENV_NAME} reference */
     user: Type.Optional(Type.String({ minLength: 1 })),
     key: Type.Optional(SecretRef),
-    maxExpiresIn: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 * 86400 })),
-    maxObjectSize: Type.Optional(Type.Integer({ minimum: 0 })),
+    ...COMMON_BUCKET_FIELDS,
   },
   { additionalProperties: false },
 );
@@ -141,7 +143,8 @@ export type SwiftBucketConfig = Static<typeof SwiftBucketConfigSchema>;
 
 /**
  * A backend for one configured bucket, its secrets resolved from `env`. Refusals are
- * invalid_request naming the config key (under `at`, e.g. "buckets.media"), never a secret.
+ * "invalid config: {key} …" naming the config key (under `at`, e.g. "buckets.media"), never a
+ * secret.
  */
 export function createSwiftBackend(
   config: SwiftBucketConfig,
@@ -150,14 +153,9 @@ export function createSwiftBackend(
 ): SwiftBackend {
   const field = (name: string) => (at === undefined ? name : `${at}.${name}`);
   const refuse = (name: string, message: string) =>
-    invalidRequest(`${field(name)}: ${message}`, field(name));
-  const resolve = (name: "tempUrlKey" | "tempUrlKey2" | "user" | "key", ref: string) => {
-    const envName = SECRET_REF.exec(ref)?.[1];
-    if (envName === undefined) throw refuse(name, "must be a ${ENV_NAME} reference");
-    const value = env[envName];
-    if (value === undefined || value === "") throw refuse(name, `${ref} is not set`);
-    return value;
-  };
+    new Error(`invalid config: ${field(name)}: ${message}`);
+  const resolve = (name: "tempUrlKey" | "tempUrlKey2" | "user" | "key", ref: string) =>
+    resolveSecret(ref, env, field(name));
 
   const { authUrl, user, key } = config;
   const given = [authUrl, user, key].filter((value) => value !== undefined).length;
@@ -175,7 +173,7 @@ export function createSwiftBackend(
   if (authUrl !== undefined && user !== undefined && key !== undefined)
     options.admin = {
       authUrl,
-      user: SECRET_REF.test(user) ? resolve("user", user) : user,
+      user: isSecretRef(user) ? resolve("user", user) : user,
       key: resolve("key", key),
     };
   try {

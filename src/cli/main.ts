@@ -86,17 +86,31 @@ program
 
 program
   .command("put <file> <target>")
-  .description("upload FILE to BUCKET/KEY")
-  .action(async (file: string, text: string, _options, command: Command) => {
-    const [bucket, key] = target(text);
-    const bar = progressBar("put");
-    try {
-      await client(command).put(file, bucket, key, { onProgress: bar.onProgress });
-    } finally {
-      bar.stop();
-    }
-    console.log(`uploaded ${file} to ${bucket}/${key}`);
-  });
+  .description("upload FILE to BUCKET/KEY through an upload intent (multipart above 16 MiB)")
+  .option("--type <contentType>", "the file's media type", "application/octet-stream")
+  .option("--part-size <bytes>", "multipart part size", (v) => Number(v))
+  .action(
+    async (
+      file: string,
+      text: string,
+      options: { type: string; partSize?: number },
+      command: Command,
+    ) => {
+      const [bucket, key] = target(text);
+      const bar = progressBar("put");
+      let id: string;
+      try {
+        ({ id } = await client(command).put(file, bucket, key, {
+          contentType: options.type,
+          partSize: options.partSize,
+          onProgress: bar.onProgress,
+        }));
+      } finally {
+        bar.stop();
+      }
+      console.log(`uploaded ${file} to ${bucket}/${key} as file ${id}`);
+    },
+  );
 
 program
   .command("get <target>")

@@ -2,6 +2,7 @@
  * The Signet SDK: the control plane (presign, keys, audit) and transfers through signed
  * requests. The CLI and the tests use it; so can other apps. Bodies are streamed both ways.
  */
+import { createHash, randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { rename, rm, stat } from "node:fs/promises";
 import { Transform } from "node:stream";
@@ -22,6 +23,7 @@ import type {
   SignedRequest,
 } from "../service/presign.js";
 import type { Share, ShareInput } from "../service/shares.js";
+import type { FileInfo, Intent, UploadInput } from "../service/uploads.js";
 
 export type {
   ApiKeyInfo,
@@ -35,8 +37,11 @@ export type {
   PartPlan,
   PartPlanInput,
   PresignInput,
+  FileInfo,
+  Intent,
   Share,
   ShareInput,
+  UploadInput,
   SignedRequest,
 };
 
@@ -85,6 +90,37 @@ async function failure(status: number, body: { text(): Promise<string> }): Promi
   }
 }
 
+export interface PutOptions {
+  contentType?: string;
+  expiresIn?: number;
+  /** above this size the file goes up in parallel parts */
+  multipartThreshold?: number;
+  partSize?: number;
+  concurrency?: number;
+  onProgress?: Progress;
+}
+
+/** SHA-256 of a file, base64, read as a stream. */
+export async function sha256Of(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest("base64");
+}
+
+/** Retries transient failures (network errors, 5xx, 429) with exponential backoff. */
+async function withRetries<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      const status = err instanceof SignetApiError ? err.status : undefined;
+      const transient = status === undefined || status >= 500 || status === 429;
+      if (!transient || attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1)));
+    }
+  }
+}
+
 export class SignetClient {
   private readonly server: string;
 
@@ -96,8 +132,10 @@ export class SignetClient {
     method: "GET" | "POST" | "DELETE",
     path: string,
     body?: unknown,
+    idempotencyKey?: string,
   ): Promise<T> {
     const headers: Record<string, string> = {};
+    if (idempotencyKey !== undefined) headers["idempotency-key"] = idempotencyKey;
     if (this.options.key !== undefined) headers.authorization = `Bearer ${this.options.key}`;
     if (body !== undefined) headers["content-type"] = "application/json";
     const res = await request(`${this.server}${path}`, {
@@ -173,10 +211,18 @@ export class SignetClient {
     return this.call("GET", `/v1/audit?${query.toString()}`);
   }
 
-  /** Streams a file to a signed PUT request. */
-  async upload(signed: SignedRequest, file: string, onProgress?: Progress): Promise<void> {
-    const { size } = await stat(file);
-    const source = createReadStream(file);
+  /**
+   * Streams a file, or the bytes `start..end` (inclusive) of it, to a signed PUT request;
+   * returns the ETag the store answered.
+   */
+  async upload(
+    signed: SignedRequest,
+    file: string,
+    onProgress?: Progress,
+    range?: { start: number; end: number },
+  ): Promise<string> {
+    const size = range === undefined ? (await stat(file)).size : range.end - range.start + 1;
+    const source = createReadStream(file, range ?? {});
     const body = source.pipe(new ByteMeter(onProgress, size));
     source.once("error", (err) => body.destroy(err));
     const res = await request(signed.url, {
@@ -186,6 +232,8 @@ export class SignetClient {
     });
     if (res.statusCode >= 300) throw await failure(res.statusCode, res.body);
     await res.body.dump();
+    const etag = res.headers.etag;
+    return typeof etag === "string" ? etag : "";
   }
 
   /** Streams a signed GET to a file, written under a temporary name and renamed when whole. */
@@ -208,14 +256,82 @@ export class SignetClient {
     return counter.bytes;
   }
 
+  readonly uploads = {
+    create: (input: UploadInput, idempotencyKey?: string) =>
+      this.call<Intent>("POST", "/v1/uploads", input, idempotencyKey),
+    complete: (
+      id: string,
+      parts?: { partNumber: number; etag: string }[],
+      idempotencyKey?: string,
+    ) =>
+      this.call<{ file: FileInfo }>(
+        "POST",
+        `/v1/uploads/${encodeURIComponent(id)}/complete`,
+        parts === undefined ? {} : { parts },
+        idempotencyKey,
+      ),
+    abort: (id: string) =>
+      this.call<{ file: FileInfo }>("POST", `/v1/uploads/${encodeURIComponent(id)}/abort`, {}),
+  };
+
+  readonly files = {
+    get: (id: string) => this.call<FileInfo>("GET", `/v1/files/${encodeURIComponent(id)}`),
+    delete: (id: string) => this.call<void>("DELETE", `/v1/files/${encodeURIComponent(id)}`),
+  };
+
+  /**
+   * Uploads a file through an upload intent: one PUT below `multipartThreshold`, else parallel
+   * parts (each retried), then complete, which commits only after Signet checked the stored
+   * object against the file's size and sha256. Returns the committed file.
+   */
   async put(
     file: string,
     bucket: string,
     key: string,
-    options: { expiresIn?: number; onProgress?: Progress } = {},
-  ): Promise<void> {
-    const signed = await this.presign({ bucket, key, method: "PUT", expiresIn: options.expiresIn });
-    await this.upload(signed, file, options.onProgress);
+    options: PutOptions = {},
+  ): Promise<FileInfo> {
+    const { size } = await stat(file);
+    const partSize = options.partSize ?? 8 * 1024 * 1024;
+    const multipart = size > (options.multipartThreshold ?? 16 * 1024 * 1024);
+    const intent = await this.uploads.create(
+      {
+        bucket,
+        key,
+        size,
+        sha256: await sha256Of(file),
+        contentType: options.contentType ?? "application/octet-stream",
+        expiresIn: options.expiresIn,
+        ...(multipart ? { multipart: { partSize } } : {}),
+      },
+      randomUUID(),
+    );
+    let done = 0;
+    const progress = (part: number) => options.onProgress?.(done + part, size);
+    let parts: { partNumber: number; etag: string }[] | undefined;
+    if ("url" in intent.upload) {
+      await this.upload(intent.upload, file, progress);
+    } else {
+      const queue = [...intent.upload.parts];
+      parts = [];
+      const worker = async () => {
+        for (let part = queue.shift(); part !== undefined; part = queue.shift()) {
+          const current = part;
+          const etag = await withRetries(() =>
+            this.upload(current, file, (n) => progress(n), {
+              start: current.start,
+              end: current.end,
+            }),
+          );
+          done += current.end - current.start + 1;
+          parts!.push({ partNumber: current.partNumber, etag });
+        }
+      };
+      await Promise.all(
+        Array.from({ length: Math.min(options.concurrency ?? 4, queue.length) }, worker),
+      );
+      parts.sort((a, b) => a.partNumber - b.partNumber);
+    }
+    return (await this.uploads.complete(intent.file.id, parts, randomUUID())).file;
   }
 
   async get(

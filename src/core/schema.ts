@@ -59,12 +59,13 @@ export function toSignetError(
   return new SignetError("invalid_request", describe(first, field), field);
 }
 
-export type Parser<T> = (data: unknown) => T;
+/** `at` names where the data sits (prefixing the field an error names), else the parser's root. */
+export type Parser<T> = (data: unknown, at?: string) => T;
 
 function build<S extends TSchema>(ajv: Ajv, schema: S, root?: string): Parser<Static<S>> {
   const validate: ValidateFunction = ajv.compile(schema);
-  return (data) => {
-    if (!validate(data)) throw toSignetError(validate.errors, root);
+  return (data, at = root) => {
+    if (!validate(data)) throw toSignetError(validate.errors, at);
     return data as Static<S>;
   };
 }

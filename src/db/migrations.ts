@@ -91,6 +91,56 @@ const migrations: Record<string, Migration> = {
       await sql`create index shares_principal on shares (principal)`.execute(db);
     },
   },
+  "0004_files_uploads": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("files")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("bucket", "text", (c) => c.notNull())
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("size", "bigint")
+        .addColumn("sha256", "text")
+        .addColumn("content_type", "text", (c) => c.notNull())
+        .addColumn("owner", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("etag", "text")
+        .addColumn("upload", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .addColumn("committed_at", "text")
+        .addColumn("deleted_at", "text")
+        .execute();
+      await sql`create index files_bucket_key on files (bucket, key)`.execute(db);
+      await sql`create index files_pending on files (status, expires_at)`.execute(db);
+      await db.schema
+        .createTable("local_uploads")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("bucket", "text", (c) => c.notNull())
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("content_type", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("local_parts")
+        .addColumn("upload_id", "text", (c) => c.notNull())
+        .addColumn("part_number", "integer", (c) => c.notNull())
+        .addColumn("blob_id", "text", (c) => c.notNull())
+        .addColumn("size", "bigint", (c) => c.notNull())
+        .addColumn("etag", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("local_parts_pk", ["upload_id", "part_number"])
+        .execute();
+      await db.schema
+        .createTable("idempotency")
+        .addColumn("principal", "text", (c) => c.notNull())
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("request", "text", (c) => c.notNull())
+        .addColumn("status", "integer", (c) => c.notNull())
+        .addColumn("response", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("idempotency_pk", ["principal", "key"])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -78,7 +78,58 @@ export interface ShareTable {
   revoked_at: string | null;
 }
 
+export interface FileTable {
+  /** opaque and unguessable; holds nothing of the key */
+  id: string;
+  bucket: string;
+  key: string;
+  size: number | null;
+  sha256: string | null;
+  content_type: string;
+  owner: string;
+  status: "pending" | "committed" | "deleted";
+  /** the stored object's ETag, recorded at commit */
+  etag: string | null;
+  /** JSON of the upload intent: token ids, multipart upload id and part size */
+  upload: string | null;
+  created_at: string;
+  /** when a pending intent is swept */
+  expires_at: string;
+  committed_at: string | null;
+  deleted_at: string | null;
+}
+
+export interface LocalUploadTable {
+  id: string;
+  bucket: string;
+  key: string;
+  content_type: string;
+  created_at: string;
+}
+
+export interface LocalPartTable {
+  upload_id: string;
+  part_number: number;
+  blob_id: string;
+  size: number;
+  etag: string;
+}
+
+export interface IdempotencyTable {
+  principal: string;
+  key: string;
+  /** a hash of the request, so that a reused key with another request is refused */
+  request: string;
+  status: number;
+  response: string;
+  created_at: string;
+}
+
 export interface Database {
+  files: FileTable;
+  local_uploads: LocalUploadTable;
+  local_parts: LocalPartTable;
+  idempotency: IdempotencyTable;
   shares: ShareTable;
   grants: GrantTable;
   buckets: BucketTable;

@@ -16,6 +16,7 @@ import { objectRoutes } from "./routes/objects.js";
 import { presignRoutes } from "./routes/presign.js";
 import { revocationRoutes } from "./routes/revocations.js";
 import { shareRoutes } from "./routes/shares.js";
+import { uploadRoutes } from "./routes/uploads.js";
 
 export interface AppOptions {
   logger?: FastifyBaseLogger;
@@ -66,6 +67,7 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
     await bucketRoutes(scope, signet);
     await shareRoutes(scope, signet);
     await revocationRoutes(scope, signet);
+    await uploadRoutes(scope, signet);
   });
   return app;
 }

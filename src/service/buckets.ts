@@ -1,12 +1,13 @@
 /**
  * Signet's buckets: names bound to a backend and its limits, from the config file (fixed)
  * or created by an admin through /v1/buckets (kept in the database). Buckets created over
- * HTTP can carry no secret: credentials come only from the config file.
+ * HTTP can carry no secret, so they are local only: a cloud bucket's credentials come only
+ * from the config file.
  */
 import type { Backend } from "../backends/types.js";
 import { SignetError } from "../core/errors.js";
 import type { Db } from "../db/connect.js";
-import { type BucketConfig, SEVEN_DAYS } from "./config.js";
+import { type BucketConfig, type BucketShape, parseBucketConfig, SEVEN_DAYS } from "./config.js";
 
 export interface Bucket {
   name: string;
@@ -25,19 +26,27 @@ export interface BucketInfo {
 export class Buckets {
   private readonly byName = new Map<string, Bucket>();
 
-  constructor(
+  private constructor(
     private readonly db: Db,
+    private readonly backendFor: (name: string, config: BucketConfig) => Promise<Backend>,
+  ) {}
+
+  /** The config file's buckets, their backends built (cloud ones connect here). */
+  static async open(
+    db: Db,
     configs: Record<string, BucketConfig>,
-    private readonly backendFor: (name: string, config: BucketConfig) => Backend,
-  ) {
-    for (const [name, config] of Object.entries(configs)) this.add(name, config, "config");
+    backendFor: (name: string, config: BucketConfig) => Promise<Backend>,
+  ): Promise<Buckets> {
+    const buckets = new Buckets(db, backendFor);
+    for (const [name, config] of Object.entries(configs)) await buckets.add(name, config, "config");
+    return buckets;
   }
 
-  private add(name: string, config: BucketConfig, source: Bucket["source"]): Bucket {
+  private async add(name: string, config: BucketConfig, source: Bucket["source"]): Promise<Bucket> {
     const bucket: Bucket = {
       name,
       config,
-      backend: this.backendFor(name, config),
+      backend: await this.backendFor(name, config),
       maxExpiresIn: config.maxExpiresIn ?? SEVEN_DAYS,
       source,
     };
@@ -45,10 +54,11 @@ export class Buckets {
     return bucket;
   }
 
+  /** Adds the buckets created over HTTP, kept in the database. */
   async load(): Promise<void> {
     for (const row of await this.db.selectFrom("buckets").selectAll().execute())
       if (!this.byName.has(row.name))
-        this.add(row.name, JSON.parse(row.config) as BucketConfig, "api");
+        await this.add(row.name, JSON.parse(row.config) as BucketConfig, "api");
   }
 
   get(name: string): Bucket | undefined {
@@ -59,13 +69,22 @@ export class Buckets {
     return [...this.byName.values()].map(({ name, source, config }) => ({ name, source, config }));
   }
 
-  async create(name: string, config: BucketConfig): Promise<BucketInfo> {
+  /** A bucket made over HTTP: local only, since nothing over HTTP may carry a secret. */
+  async create(name: string, raw: BucketShape): Promise<BucketInfo> {
+    if (raw.backend !== "local")
+      throw new SignetError(
+        "invalid_request",
+        `a bucket created over HTTP is local only: a ${raw.backend} bucket needs credentials, ` +
+          "which come only from the config file",
+        "config.backend",
+      );
+    const config = parseBucketConfig(raw, "config");
     if (this.byName.has(name)) throw new SignetError("conflict", `bucket ${name} exists`);
     await this.db
       .insertInto("buckets")
       .values({ name, config: JSON.stringify(config), created_at: new Date().toISOString() })
       .execute();
-    const { source } = this.add(name, config, "api");
+    const { source } = await this.add(name, config, "api");
     return { name, source, config };
   }
 

@@ -8,41 +8,53 @@ import { SignetError } from "../core/errors.js";
 import { parseCidr } from "../core/cidr.js";
 import { ACTIONS, type Grant } from "../core/grants.js";
 import { toGrantSpec } from "./grants.js";
-import { parser } from "../core/schema.js";
+import { type Parser, parser } from "../core/schema.js";
+import { COMMON_BUCKET_FIELDS, SecretRef } from "../core/config-schema.js";
+import { AzureBucketConfigSchema } from "../backends/azure.js";
+import { GcsBucketConfigSchema } from "../backends/gcs.js";
+import { S3BucketConfigSchema } from "../backends/s3.js";
+import { SwiftBucketConfigSchema } from "../backends/swift.js";
 
 export const SEVEN_DAYS = 7 * 86400;
 export const BUCKET_NAME = "^[a-z0-9][a-z0-9._-]{0,62}$";
 
-export const CorsSchema = Type.Object(
-  {
-    origins: Type.Array(Type.String({ pattern: "^(\\*|https?://[^/\\s]+)$" }), { minItems: 1 }),
-    methods: Type.Optional(
-      Type.Array(Type.Union(["GET", "HEAD", "PUT", "POST", "DELETE"].map((m) => Type.Literal(m))), {
-        minItems: 1,
-      }),
-    ),
-    headers: Type.Optional(Type.Array(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" }))),
-    maxAgeSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400 })),
-  },
+const LocalBucketConfigSchema = Type.Object(
+  { backend: Type.Literal("local"), ...COMMON_BUCKET_FIELDS },
   { additionalProperties: false },
 );
 
-const LocalBucket = Type.Object(
-  {
-    backend: Type.Literal("local"),
-    maxExpiresIn: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 * 86400 })),
-    maxObjectSize: Type.Optional(Type.Integer({ minimum: 0 })),
-    cors: Type.Optional(CorsSchema),
-  },
-  { additionalProperties: false },
-);
+/** Each backend's bucket schema, by the `backend` that selects it. */
+const BUCKET_SCHEMAS = {
+  local: LocalBucketConfigSchema,
+  s3: S3BucketConfigSchema,
+  gcs: GcsBucketConfigSchema,
+  azure: AzureBucketConfigSchema,
+  swift: SwiftBucketConfigSchema,
+};
+export type BackendKind = keyof typeof BUCKET_SCHEMAS;
+const BACKENDS = Object.keys(BUCKET_SCHEMAS) as BackendKind[];
 
-export const BucketConfigSchema = LocalBucket;
+export const BucketConfigSchema = Type.Union(Object.values(BUCKET_SCHEMAS));
 export type BucketConfig = Static<typeof BucketConfigSchema>;
 
-/** `${ENV_NAME}`: a secret is named, never written, in the config. */
-export const SECRET_REF = "^\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}$";
-const SecretRef = Type.String({ pattern: SECRET_REF });
+/**
+ * What a bucket is checked against first: its `backend` alone (an enum, whose error names the
+ * allowed values). Ajv's error for a union names a branch the bucket was never meant to match,
+ * so the bucket is then checked against its own backend's schema, which names the bad key.
+ */
+export const BucketShapeSchema = Type.Object({
+  backend: Type.Unsafe<BackendKind>({ type: "string", enum: BACKENDS }),
+});
+export type BucketShape = Static<typeof BucketShapeSchema>;
+const parseShape = parser(BucketShapeSchema);
+const bucketParsers = Object.fromEntries(
+  BACKENDS.map((kind) => [kind, parser(BUCKET_SCHEMAS[kind])]),
+) as Record<BackendKind, Parser<BucketConfig>>;
+
+/** A bucket's config, checked against its backend's schema; errors name the key under `at`. */
+export function parseBucketConfig(raw: unknown, at: string): BucketConfig {
+  return bucketParsers[parseShape(raw, at).backend](raw, at);
+}
 
 const JwtConfigSchema = Type.Object(
   {
@@ -106,15 +118,18 @@ export const ConfigSchema = Type.Object(
       Type.Object({ jwt: Type.Optional(JwtConfigSchema) }, { additionalProperties: false }),
     ),
     grants: Type.Optional(Type.Array(GrantSpecSchema)),
+    // each bucket is then checked by parseBucketConfig
     buckets: Type.Optional(
-      Type.Record(Type.String({ pattern: BUCKET_NAME }), BucketConfigSchema, {
+      Type.Record(Type.String({ pattern: BUCKET_NAME }), BucketShapeSchema, {
         additionalProperties: false,
       }),
     ),
   },
   { additionalProperties: false },
 );
-export type Config = Static<typeof ConfigSchema>;
+export type Config = Omit<Static<typeof ConfigSchema>, "buckets"> & {
+  buckets?: Record<string, BucketConfig>;
+};
 
 const parseConfig = parser(ConfigSchema);
 
@@ -153,7 +168,18 @@ function checkSemantics(config: Config): Grant[] {
 
 export function validateConfig(raw: unknown): ResolvedConfig {
   try {
-    const config = parseConfig(raw);
+    const parsed = parseConfig(raw);
+    const config: Config = {
+      ...parsed,
+      buckets:
+        parsed.buckets &&
+        Object.fromEntries(
+          Object.entries(parsed.buckets).map(([name, bucket]) => [
+            name,
+            parseBucketConfig(bucket, `buckets.${name}`),
+          ]),
+        ),
+    };
     const grantSpecs = checkSemantics(config);
     return { ...config, buckets: config.buckets ?? DEFAULT_CONFIG.buckets, grantSpecs };
   } catch (err) {
@@ -163,15 +189,6 @@ export function validateConfig(raw: unknown): ResolvedConfig {
       );
     throw err;
   }
-}
-
-/** Resolves a `${ENV_NAME}` reference; a missing variable fails naming the config key. */
-export function resolveSecret(ref: string, env: NodeJS.ProcessEnv, field: string): string {
-  const name = ref.slice(2, -1);
-  const value = env[name];
-  if (value === undefined || value === "")
-    throw new Error(`invalid config: ${field} names \${${name}}, which is not set`);
-  return value;
 }
 
 export async function loadConfig(path: string | undefined): Promise<ResolvedConfig> {

@@ -10,7 +10,8 @@ import { readFile } from "node:fs/promises";
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
 import { SignetError } from "../core/errors.js";
 import type { Principal } from "../core/principal.js";
-import { type JwtConfig, resolveSecret } from "./config.js";
+import { resolveSecret } from "../core/config-schema.js";
+import type { JwtConfig } from "./config.js";
 
 const ASYMMETRIC = [
   "RS256",

@@ -114,7 +114,9 @@ export class PresignService {
       maxExpiresIn = allowed.maxExpiresIn;
       if (allowed.ip !== undefined) c.ip = allowed.ip;
     }
-    const limit = Math.min(bucket.maxExpiresIn, bucket.backend.maxExpiresIn);
+    // The bucket's limit holds for links too; a direct URL is also capped by its backend
+    // (deliver()), which a link may outlive.
+    const limit = bucket.maxExpiresIn;
     const expiresIn =
       request.expiresIn ?? Math.min(DEFAULT_EXPIRES_IN, maxExpiresIn ?? Infinity, limit);
     if (expiresIn > limit)
@@ -161,11 +163,23 @@ export class PresignService {
     return { signed, event };
   }
 
-  /** Signs a checked scope: a direct URL or form when the backend binds it all, else a link. */
+  /**
+   * Signs a checked scope: a direct URL or form when the backend binds it all and lets it live
+   * that long, else a link.
+   */
   deliver({ bucket, request, direct, expiresIn }: CheckedScope): SignedRequest {
     let reply: DirectRequest;
     let enforcer: Enforcer;
+    const backendMax = bucket.backend.maxExpiresIn;
+    const tooLongForDirect = () =>
+      new SignetError(
+        "expiry_too_long",
+        `expiresIn is above the maximum of ${backendMax} seconds for a direct URL on this ` +
+          "bucket's backend: ask for a link",
+        "expiresIn",
+      );
     if (request.form !== undefined) {
+      if (expiresIn > backendMax) throw tooLongForDirect();
       const c = direct.constraints;
       const post = bucket.backend.presignPost({
         ...direct,
@@ -192,7 +206,8 @@ export class PresignService {
           `this bucket's backend cannot bind ${unbound.join(", ")} in a direct URL`,
           unbound[0],
         );
-      if (request.delivery === "link" || unbound.length > 0) {
+      if (request.delivery === "direct" && expiresIn > backendMax) throw tooLongForDirect();
+      if (request.delivery === "link" || unbound.length > 0 || expiresIn > backendMax) {
         reply = this.links.sign(
           direct,
           unbound.every((name) => REDIRECT_SAFE.has(name)) ? "r" : "p",

@@ -6,12 +6,16 @@ import { signToken, type UnsignedClaims } from "../core/token.js";
 import { type Db, openSqlite } from "../db/connect.js";
 import { BlobFiles } from "../store/blobs.js";
 import { EmbeddedStore } from "../store/embedded.js";
+import { EmbeddedMultipart } from "../store/multipart.js";
 import { ApiKeys } from "./apikeys.js";
 import { AuditLog } from "./audit.js";
+import { openBackend } from "./backends.js";
 import { Authenticator } from "./auth.js";
 import { Buckets } from "./buckets.js";
 import type { ResolvedConfig } from "./config.js";
+import { FileService } from "./files.js";
 import { GrantService } from "./grants.js";
+import { Idempotency } from "./idempotency.js";
 import { JwtVerifier } from "./jwt.js";
 import { KeyringService } from "./keyring.js";
 import { LinkService } from "./links.js";
@@ -20,6 +24,7 @@ import { ObjectService } from "./objects.js";
 import { PresignService } from "./presign.js";
 import { Revocations } from "./revocations.js";
 import { ShareService } from "./shares.js";
+import { UploadService } from "./uploads.js";
 
 export interface SignetOptions {
   dataDir: string;
@@ -44,6 +49,9 @@ export interface Signet {
   readonly presign: PresignService;
   readonly links: LinkService;
   readonly shares: ShareService;
+  readonly uploads: UploadService;
+  readonly files: FileService;
+  readonly idempotency: Idempotency;
   readonly objects: ObjectService;
   /** set when the first start wrote a new admin key */
   readonly adminKeyFile: string | undefined;
@@ -71,6 +79,7 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
   await grants.load();
   const store = new EmbeddedStore(db, options.dataDir);
   const swept = await store.init();
+  const multipart = new EmbeddedMultipart(db, store);
   // Proxied uploads are spooled here while they are checked; whatever a crash left is swept.
   const spool = new BlobFiles(join(options.dataDir, "spool"));
   await spool.init();
@@ -78,14 +87,22 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
 
   let publicUrl = options.publicUrl ?? options.config.publicUrl ?? "http://127.0.0.1:8080";
   const sign = (claims: UnsignedClaims) => signToken(keyring.current, claims).token;
-  const buckets = new Buckets(
-    db,
-    options.config.buckets ?? {},
-    (name) => new LocalBackend(name, store, () => publicUrl, sign),
+  const buckets = await Buckets.open(db, options.config.buckets ?? {}, (name, config) =>
+    openBackend(
+      name,
+      config,
+      env,
+      () => new LocalBackend(name, store, () => publicUrl, sign, multipart),
+    ),
   );
   await buckets.load();
   const links = new LinkService(keyring, () => publicUrl, spool);
   const presign = new PresignService(buckets, () => grants.current, audit, links);
+  const uploads = new UploadService(db, buckets, presign, revocations, audit);
+  // Abandoned intents are swept with their partial data: at start-up, then every minute.
+  await uploads.sweep();
+  const sweeper = setInterval(() => void uploads.sweep().catch(() => undefined), 60_000);
+  sweeper.unref();
   return {
     config: options.config,
     db,
@@ -99,6 +116,9 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
     presign,
     links,
     shares: new ShareService(db, presign, links, revocations, audit),
+    uploads,
+    files: new FileService(db, buckets, presign, audit),
+    idempotency: new Idempotency(db),
     objects: new ObjectService(keyring, revocations, buckets, store, audit),
     adminKeyFile: await bootstrapAdminKey(apiKeys, options),
     swept,
@@ -108,7 +128,10 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
     set publicUrl(url: string) {
       publicUrl = url;
     },
-    close: () => db.destroy(),
+    close: async () => {
+      clearInterval(sweeper);
+      await db.destroy();
+    },
   };
 }
 

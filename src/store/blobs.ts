@@ -31,6 +31,10 @@ export interface WriteLimits {
 
 const BLOB_ID = /^[0-9a-f]{32}$/;
 
+/** The ETag of stored bytes: the first 128 bits of their SHA-256, quoted. */
+export const etagOf = (sha256: string) =>
+  `"${Buffer.from(sha256, "base64").toString("hex").slice(0, 32)}"`;
+
 export class BlobFiles {
   readonly blobDir: string;
   readonly tmpDir: string;

@@ -7,7 +7,7 @@
 import type { Readable } from "node:stream";
 import type { Db } from "../db/connect.js";
 import type { ObjectTable } from "../db/schema.js";
-import { BlobFiles, type WriteLimits } from "./blobs.js";
+import { BlobFiles, etagOf, type WriteLimits, type WrittenBlob } from "./blobs.js";
 
 export interface ListPage {
   items: StoredObject[];
@@ -53,13 +53,20 @@ export class EmbeddedStore {
 
   async init(): Promise<{ tmp: number; orphans: number }> {
     await this.blobs.init();
+    // A blob is kept while an object or a multipart part points to it.
     return this.blobs.sweep(async (blobId) => {
-      const row = await this.db
+      const object = await this.db
         .selectFrom("objects")
         .select("blob_id")
         .where("blob_id", "=", blobId)
         .executeTakeFirst();
-      return row !== undefined;
+      if (object !== undefined) return true;
+      const part = await this.db
+        .selectFrom("local_parts")
+        .select("blob_id")
+        .where("blob_id", "=", blobId)
+        .executeTakeFirst();
+      return part !== undefined;
     });
   }
 
@@ -79,14 +86,26 @@ export class EmbeddedStore {
     body: Readable,
     options: PutOptions,
   ): Promise<StoredObject> {
-    const written = await this.blobs.write(body, options);
+    return this.commit(bucket, key, await this.blobs.write(body, options), options.contentType);
+  }
+
+  /**
+   * Makes a written blob the object at `key`: one transaction swaps the row, then the
+   * replaced blob is unlinked. A crash before the commit leaves an orphan, never a torn object.
+   */
+  async commit(
+    bucket: string,
+    key: string,
+    written: WrittenBlob,
+    contentType: string,
+  ): Promise<StoredObject> {
     const row: ObjectTable = {
       bucket,
       key,
       blob_id: written.blobId,
       size: written.size,
-      etag: `"${Buffer.from(written.sha256, "base64").toString("hex").slice(0, 32)}"`,
-      content_type: options.contentType,
+      etag: etagOf(written.sha256),
+      content_type: contentType,
       sha256: written.sha256,
       // Millisecond precision is lost in HTTP dates; keep whole seconds so that
       // If-Modified-Since round-trips exactly.

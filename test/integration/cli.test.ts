@@ -33,10 +33,30 @@ describe("the signet CLI", () => {
     await writeFile(source, bytes);
     const put = await run(["put", source, "default/cli/file.bin"], env);
     expect(put.code).toBe(0);
+    expect(put.stdout).toMatch(/as file f_[A-Za-z0-9_-]{22}/);
     const target = join(dir, "out.bin");
     const get = await run(["get", "default/cli/file.bin", "-o", target], env);
     expect(get.code).toBe(0);
     expect(get.stdout).toContain("300000 bytes");
+    expect((await readFile(target)).equals(bytes)).toBe(true);
+  });
+
+  it("put goes multipart in parallel parts above 16 MiB and commits a checked file", async () => {
+    const source = join(dir, "big.bin");
+    const bytes = Buffer.alloc(17 * 1024 * 1024);
+    for (let i = 0; i < bytes.length; i += 4096) bytes[i] = (i / 4096) % 256;
+    await writeFile(source, bytes);
+    const put = await run(["put", source, "default/cli/big.bin", "--part-size", "5242880"], env);
+    expect(put.code, put.stderr).toBe(0);
+    const id = /as file (f_\S+)/.exec(put.stdout)![1]!;
+    const file = await h.admin.files.get(id);
+    expect(file).toMatchObject({ status: "committed", size: bytes.length });
+    const uploads = (await h.admin.audit({ limit: 200 })).items.filter(
+      (i) => i.event === "object.use" && i.key === "cli/big.bin" && i.method === "PUT",
+    );
+    expect(uploads).toHaveLength(4);
+    const target = join(dir, "big.out");
+    expect((await run(["get", "default/cli/big.bin", "-o", target], env)).code).toBe(0);
     expect((await readFile(target)).equals(bytes)).toBe(true);
   });
 

@@ -426,7 +426,8 @@ describe("bucket config", () => {
   it.each([
     [{ ...base, acl: "public-read" }, "buckets.media.acl"],
     [{ ...base, secretAccessKey: "very-secret-value" }, "buckets.media.secretAccessKey"],
-    [{ ...base, maxExpiresIn: 604_801 }, "buckets.media.maxExpiresIn"],
+    // a bucket's maxExpiresIn bounds links too; direct URLs stay within 7 days (maxExpiresIn)
+    [{ ...base, maxExpiresIn: 365 * 86400 + 1 }, "buckets.media.maxExpiresIn"],
     [{ ...base, checksums: "sometimes" }, "buckets.media.checksums"],
     [{ ...base, endpoint: "ftp://example.com" }, "buckets.media.endpoint"],
     [{ ...base, bucket: "a/b" }, "buckets.media.bucket"],

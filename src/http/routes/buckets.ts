@@ -1,12 +1,13 @@
-/** Buckets over HTTP (admin). Only secret-free backends can be created here. */
+/** Buckets over HTTP (admin). Only local buckets can be created here: they need no secret. */
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
-import { BUCKET_NAME, type BucketConfig, BucketConfigSchema } from "../../service/config.js";
+import { BUCKET_NAME, type BucketShape, BucketShapeSchema } from "../../service/config.js";
 import type { Signet } from "../../service/signet.js";
 import { requireAdmin } from "../plugins/auth.js";
 
 const CreateBody = Type.Object(
-  { name: Type.String({ pattern: BUCKET_NAME }), config: BucketConfigSchema },
+  // the config is checked in full by Buckets.create, against its backend's own schema
+  { name: Type.String({ pattern: BUCKET_NAME }), config: BucketShapeSchema },
   { additionalProperties: false },
 );
 const NameParams = Type.Object({ name: Type.String({ pattern: BUCKET_NAME }) });
@@ -16,7 +17,7 @@ export async function bucketRoutes(app: FastifyInstance, signet: Signet): Promis
     "/v1/buckets",
     { preHandler: requireAdmin, schema: { body: CreateBody } },
     async (request, reply) => {
-      const { name, config } = request.body as { name: string; config: BucketConfig };
+      const { name, config } = request.body as { name: string; config: BucketShape };
       return reply.code(201).send(await signet.buckets.create(name, config));
     },
   );

@@ -5,8 +5,8 @@
  * token's); every answer carries the safety headers; every use is audited.
  */
 import multipart from "@fastify/multipart";
+import type { LocalBackend } from "../../backends/local.js";
 import type { FastifyInstance } from "fastify";
-import { SignetError } from "../../core/errors.js";
 import { assertValidKey, toFolder } from "../../core/keys.js";
 import { SAFETY_HEADERS } from "../../core/safety.js";
 import { encodeKeyPath, trimSlash } from "../../core/urls.js";
@@ -91,9 +91,21 @@ export async function objectRoutes(app: FastifyInstance, signet: Signet): Promis
           );
         }
         case "PUT": {
-          if (scoped.part !== undefined)
-            throw new SignetError("not_found", "no such multipart upload");
           const limits = uploadLimits(bucket, claims, scoped.contentLength);
+          if (scoped.part !== undefined) {
+            // The token names this part of this upload (checked with the scope above).
+            const { uploadId, partNumber } = scoped.part;
+            const part = await (bucket.backend as LocalBackend).multipart.putPart(
+              bucket.name,
+              target.key,
+              uploadId,
+              partNumber,
+              request.raw,
+              limits,
+            );
+            reply.header("etag", part.etag);
+            return part;
+          }
           const stored = await signet.objects.put(
             bucket,
             target.key,

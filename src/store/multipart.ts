@@ -1,0 +1,174 @@
+/**
+ * Multipart uploads on the embedded store. Each part is a blob of its own (written like any
+ * object: temp file, fsync, rename), recorded with its size and ETag. Completion streams the
+ * parts, in order, into one new blob and commits it like a single PUT, never holding the
+ * object in memory: a crash leaves the object absent or whole, and the parts in place.
+ */
+import { randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { Readable } from "node:stream";
+import { SignetError } from "../core/errors.js";
+import type { Db } from "../db/connect.js";
+import { etagOf, type WriteLimits } from "./blobs.js";
+import type { EmbeddedStore, StoredObject } from "./embedded.js";
+
+export interface LocalPart {
+  partNumber: number;
+  size: number;
+  etag: string;
+}
+
+export const MAX_PART_NUMBER = 10_000;
+
+const noSuchUpload = () => new SignetError("not_found", "no such multipart upload");
+
+export class EmbeddedMultipart {
+  constructor(
+    private readonly db: Db,
+    private readonly store: EmbeddedStore,
+  ) {}
+
+  async create(bucket: string, key: string, contentType: string): Promise<string> {
+    const id = `u${randomBytes(16).toString("base64url")}`;
+    await this.db
+      .insertInto("local_uploads")
+      .values({ id, bucket, key, content_type: contentType, created_at: new Date().toISOString() })
+      .execute();
+    return id;
+  }
+
+  private async upload(id: string, bucket: string, key: string) {
+    const row = await this.db
+      .selectFrom("local_uploads")
+      .selectAll()
+      .where("id", "=", id)
+      .executeTakeFirst();
+    if (row === undefined || row.bucket !== bucket || row.key !== key) throw noSuchUpload();
+    return row;
+  }
+
+  /** Stores one part; a part sent again replaces the earlier one. */
+  async putPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Readable,
+    limits: WriteLimits,
+  ): Promise<LocalPart> {
+    await this.upload(uploadId, bucket, key);
+    const written = await this.store.blobs.write(body, limits);
+    const etag = etagOf(written.sha256);
+    const replaced = await this.db.transaction().execute(async (tx) => {
+      const old = await tx
+        .selectFrom("local_parts")
+        .select("blob_id")
+        .where("upload_id", "=", uploadId)
+        .where("part_number", "=", partNumber)
+        .executeTakeFirst();
+      await tx
+        .insertInto("local_parts")
+        .values({
+          upload_id: uploadId,
+          part_number: partNumber,
+          blob_id: written.blobId,
+          size: written.size,
+          etag,
+        })
+        .onConflict((oc) =>
+          oc
+            .columns(["upload_id", "part_number"])
+            .doUpdateSet({ blob_id: written.blobId, size: written.size, etag }),
+        )
+        .execute();
+      return old?.blob_id;
+    });
+    if (replaced !== undefined) await this.store.blobs.remove(replaced);
+    return { partNumber, size: written.size, etag };
+  }
+
+  async listParts(bucket: string, key: string, uploadId: string): Promise<LocalPart[]> {
+    await this.upload(uploadId, bucket, key);
+    const rows = await this.db
+      .selectFrom("local_parts")
+      .selectAll()
+      .where("upload_id", "=", uploadId)
+      .orderBy("part_number")
+      .execute();
+    return rows.map((r) => ({ partNumber: r.part_number, size: Number(r.size), etag: r.etag }));
+  }
+
+  async complete(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<StoredObject> {
+    const upload = await this.upload(uploadId, bucket, key);
+    const stored = new Map(
+      (
+        await this.db
+          .selectFrom("local_parts")
+          .selectAll()
+          .where("upload_id", "=", uploadId)
+          .execute()
+      ).map((r) => [r.part_number, r]),
+    );
+    if (parts.length === 0)
+      throw new SignetError(
+        "invalid_request",
+        "a multipart upload completes with at least one part",
+        "parts",
+      );
+    let previous = 0;
+    const blobs: string[] = [];
+    for (const part of parts) {
+      if (part.partNumber <= previous)
+        throw new SignetError(
+          "invalid_request",
+          "parts must be in ascending order, each once",
+          "parts",
+        );
+      previous = part.partNumber;
+      const row = stored.get(part.partNumber);
+      if (row === undefined)
+        throw new SignetError("conflict", `part ${part.partNumber} was not uploaded`);
+      if (row.etag !== part.etag && `"${part.etag}"` !== row.etag)
+        throw new SignetError("conflict", `part ${part.partNumber} has another ETag`);
+      blobs.push(row.blob_id);
+    }
+    const paths = blobs.map((b) => this.store.blobs.pathOf(b));
+    const body = Readable.from(
+      (async function* () {
+        for (const path of paths) yield* createReadStream(path);
+      })(),
+    );
+    const object = await this.store.commit(
+      bucket,
+      key,
+      await this.store.blobs.write(body),
+      upload.content_type,
+    );
+    await this.drop(uploadId);
+    return object;
+  }
+
+  /** Removes the upload and every part it holds. */
+  async abort(bucket: string, key: string, uploadId: string): Promise<void> {
+    await this.upload(uploadId, bucket, key);
+    await this.drop(uploadId);
+  }
+
+  private async drop(uploadId: string): Promise<void> {
+    const rows = await this.db
+      .selectFrom("local_parts")
+      .select("blob_id")
+      .where("upload_id", "=", uploadId)
+      .execute();
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom("local_parts").where("upload_id", "=", uploadId).execute();
+      await tx.deleteFrom("local_uploads").where("id", "=", uploadId).execute();
+    });
+    for (const row of rows) await this.store.blobs.remove(row.blob_id);
+  }
+}

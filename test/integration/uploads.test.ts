@@ -1,0 +1,418 @@
+/** Issue 5: files and upload intents on the embedded store, single PUT and multipart. */
+import { createHash } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Harness, startSignet } from "../helpers/harness.js";
+import { api } from "../helpers/http.js";
+
+const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("base64");
+
+describe("upload intents", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startSignet({
+      config: {
+        grants: [
+          {
+            principal: "role:user",
+            buckets: ["default"],
+            prefix: "kyc/${sub}",
+            actions: ["read", "write", "delete"],
+            require: { contentLengthMax: 100_000 },
+          },
+        ],
+      },
+    });
+  });
+  afterAll(() => h.close());
+
+  const create = (
+    body: Record<string, unknown>,
+    key?: string | null,
+    headers?: Record<string, string>,
+  ) =>
+    fetch(`${h.url}/v1/uploads`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${key === undefined ? "test-admin-key-0123456789abcdef" : key}`,
+        ...headers,
+      },
+      body: JSON.stringify({ bucket: "default", ...body }),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+  const complete = (id: string, body: unknown = {}, headers?: Record<string, string>) =>
+    fetch(`${h.url}/v1/uploads/${id}/complete`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: "Bearer test-admin-key-0123456789abcdef",
+        ...headers,
+      },
+      body: JSON.stringify(body),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+
+  it("create → upload → complete → committed", async () => {
+    const bytes = Buffer.from("an identity document");
+    const intent = await create({
+      key: "docs/id.txt",
+      size: bytes.length,
+      sha256: sha(bytes),
+      contentType: "text/plain",
+    });
+    expect(intent.status).toBe(201);
+    expect(intent.body.file).toMatchObject({
+      status: "pending",
+      bucket: "default",
+      key: "docs/id.txt",
+      size: bytes.length,
+    });
+    expect(intent.body.file.id).toMatch(/^f_[A-Za-z0-9_-]{22}$/);
+    expect(intent.body.file.id).not.toContain("docs");
+    expect(intent.body.upload.enforcedBy).toMatchObject({
+      contentLength: "backend",
+      contentType: "backend",
+      checksumSha256: "backend",
+    });
+    const up = await fetch(intent.body.upload.url, {
+      method: "PUT",
+      body: bytes,
+      headers: { "content-type": "text/plain" },
+    });
+    expect(up.status).toBe(200);
+    const done = await complete(intent.body.file.id);
+    expect(done.status).toBe(200);
+    expect(done.body.file).toMatchObject({ status: "committed", sha256: sha(bytes) });
+    expect(done.body.file.etag).toMatch(/^"/);
+    expect((await api(h.url, "GET", `/v1/files/${intent.body.file.id}`)).body.status).toBe(
+      "committed",
+    );
+    // After commit the intent's URL no longer works.
+    const again = await fetch(intent.body.upload.url, {
+      method: "PUT",
+      body: bytes,
+      headers: { "content-type": "text/plain" },
+    });
+    expect(again.status).toBe(403);
+    // Complete twice: 409, nothing changed.
+    const twice = await complete(intent.body.file.id);
+    expect(twice.status).toBe(409);
+    expect((await api(h.url, "GET", `/v1/files/${intent.body.file.id}`)).body.etag).toBe(
+      done.body.file.etag,
+    );
+  });
+
+  it("prefix + name joins under the folder rule", async () => {
+    const intent = await create({
+      prefix: "in/box",
+      name: "a.txt",
+      size: 1,
+      contentType: "text/plain",
+    });
+    expect(intent.body.file.key).toBe("in/box/a.txt");
+    expect(
+      (await create({ prefix: "in", name: "../x", size: 1, contentType: "text/plain" })).status,
+    ).toBe(400);
+    expect(
+      (await create({ key: "k", prefix: "in", name: "x", size: 1, contentType: "text/plain" }))
+        .status,
+    ).toBe(400);
+  });
+
+  it("complete before upload is 409 and leaves the intent pending", async () => {
+    const intent = await create({ key: "early.txt", size: 3, contentType: "text/plain" });
+    const res = await complete(intent.body.file.id);
+    expect(res.status).toBe(409);
+    expect((await api(h.url, "GET", `/v1/files/${intent.body.file.id}`)).body.status).toBe(
+      "pending",
+    );
+  });
+
+  it("wrong bytes are never committed: the object is removed and the intent stays pending", async () => {
+    const intent = await create({ key: "wrong.txt", size: 5, contentType: "text/plain" });
+    // Sneak other bytes in through an admin URL (the intent's own URL would refuse them).
+    await fetch(
+      (await h.admin.presign({ bucket: "default", key: "wrong.txt", method: "PUT" })).url,
+      { method: "PUT", body: "123456789", headers: { "content-type": "text/plain" } },
+    );
+    const res = await complete(intent.body.file.id);
+    expect(res.status).toBe(409);
+    expect(res.body.error.message).toMatch(/size is 9, not 5/);
+    expect(await h.signet.objects.store.head("default", "wrong.txt")).toBeUndefined();
+    expect((await api(h.url, "GET", `/v1/files/${intent.body.file.id}`)).body.status).toBe(
+      "pending",
+    );
+  });
+
+  it("a sha256 mismatch is 409 and commits nothing", async () => {
+    const intent = await create({
+      key: "sum.txt",
+      size: 5,
+      sha256: sha("right"),
+      contentType: "text/plain",
+    });
+    await fetch((await h.admin.presign({ bucket: "default", key: "sum.txt", method: "PUT" })).url, {
+      method: "PUT",
+      body: "wrong",
+      headers: { "content-type": "text/plain" },
+    });
+    const res = await complete(intent.body.file.id);
+    expect(res.status).toBe(409);
+    expect(res.body.error.message).toMatch(/sha256/);
+  });
+
+  it("multipart: 3 parts, one retried, then complete assembles the object", async () => {
+    const bytes = Buffer.from(Array.from({ length: 25_000 }, (_, i) => (i * 7) % 256));
+    const intent = await create({
+      key: "big/blob.bin",
+      size: bytes.length,
+      sha256: sha(bytes),
+      contentType: "application/octet-stream",
+      multipart: { partSize: 10_000 },
+    });
+    expect(intent.status).toBe(201);
+    const { parts, uploadId } = intent.body.upload;
+    expect(
+      parts.map((p: any) => [p.partNumber, p.start, p.end, p.headers["content-length"]]),
+    ).toEqual([
+      [1, 0, 9999, "10000"],
+      [2, 10000, 19999, "10000"],
+      [3, 20000, 24999, "5000"],
+    ]);
+    expect(parts[0].url).toContain(`uploadId=${uploadId}`);
+    const etags: string[] = [];
+    for (const part of parts) {
+      const slice = bytes.subarray(part.start, part.end + 1);
+      if (part.partNumber === 2) {
+        // The first try is cut short and refused; the retry replaces nothing but itself.
+        expect((await fetch(part.url, { method: "PUT", body: slice.subarray(0, 10) })).status).toBe(
+          403,
+        );
+      }
+      const res = await fetch(part.url, { method: "PUT", body: slice });
+      expect(res.status).toBe(200);
+      etags.push(res.headers.get("etag")!);
+    }
+    // A part URL is refused for another part and as a plain PUT.
+    expect(
+      (
+        await fetch(parts[0].url.replace("partNumber=1", "partNumber=2"), {
+          method: "PUT",
+          body: bytes.subarray(0, 10_000),
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await fetch(parts[0].url.replace(/uploadId=[^&]+&partNumber=1&/, ""), {
+          method: "PUT",
+          body: bytes.subarray(0, 10_000),
+        })
+      ).status,
+    ).toBe(403);
+    const missing = await complete(intent.body.file.id, {
+      parts: [
+        { partNumber: 1, etag: etags[0] },
+        { partNumber: 3, etag: etags[2] },
+      ],
+    });
+    expect(missing.status).toBe(409);
+    const done = await complete(intent.body.file.id, {
+      parts: etags.map((etag, i) => ({ partNumber: i + 1, etag })),
+    });
+    expect(done.status).toBe(200);
+    expect(done.body.file).toMatchObject({
+      status: "committed",
+      size: bytes.length,
+      sha256: sha(bytes),
+    });
+    const get = await h.admin.presign({ bucket: "default", key: "big/blob.bin", method: "GET" });
+    expect(Buffer.from(await (await fetch(get.url)).arrayBuffer()).equals(bytes)).toBe(true);
+  });
+
+  it("a part of the wrong size is refused at complete", async () => {
+    const intent = await create({
+      key: "parts/wrong.bin",
+      size: 20,
+      contentType: "application/octet-stream",
+      multipart: { partSize: 10 },
+    });
+    const [first, second] = intent.body.upload.parts;
+    // Write a short part through the embedded multipart directly, as a misbehaving backend would.
+    const backend = h.signet.buckets.get("default")!.backend as any;
+    const { Readable } = await import("node:stream");
+    await backend.multipart.putPart(
+      "default",
+      "parts/wrong.bin",
+      intent.body.upload.uploadId,
+      1,
+      Readable.from([Buffer.alloc(7)]),
+      {},
+    );
+    await fetch(second.url, { method: "PUT", body: Buffer.alloc(10) });
+    const parts = await backend.listParts("parts/wrong.bin", intent.body.upload.uploadId);
+    const res = await complete(intent.body.file.id, {
+      parts: parts.map((p: any) => ({ partNumber: p.partNumber, etag: p.etag })),
+    });
+    expect(res.status).toBe(409);
+    expect(res.body.error.message).toMatch(/part 1 has 7 bytes, not 10/);
+    void first;
+  });
+
+  it("abort removes partial data; abandoned intents are swept with their data", async () => {
+    const intent = await create({
+      key: "gone/part.bin",
+      size: 20,
+      contentType: "application/octet-stream",
+      multipart: { partSize: 10 },
+    });
+    await fetch(intent.body.upload.parts[0].url, { method: "PUT", body: Buffer.alloc(10) });
+    const aborted = await api(h.url, "POST", `/v1/uploads/${intent.body.file.id}/abort`);
+    expect(aborted.status).toBe(200);
+    expect(aborted.body.file.status).toBe("deleted");
+    expect(
+      await h.signet.db
+        .selectFrom("local_parts")
+        .selectAll()
+        .where("upload_id", "=", intent.body.upload.uploadId)
+        .execute(),
+    ).toEqual([]);
+
+    const abandoned = await create({
+      key: "gone/single.txt",
+      size: 4,
+      contentType: "text/plain",
+      expiresIn: 60,
+    });
+    await fetch(abandoned.body.upload.url, {
+      method: "PUT",
+      body: "data",
+      headers: { "content-type": "text/plain" },
+    });
+    expect(await h.signet.uploads.sweep(new Date(Date.now() + 30 * 60_000))).toBeGreaterThanOrEqual(
+      1,
+    );
+    expect(await h.signet.objects.store.head("default", "gone/single.txt")).toBeUndefined();
+    expect((await api(h.url, "GET", `/v1/files/${abandoned.body.file.id}`)).body.status).toBe(
+      "deleted",
+    );
+  });
+
+  it("Idempotency-Key makes create and complete safe to retry", async () => {
+    const body = { key: "idem.txt", size: 2, contentType: "text/plain" };
+    const first = await create(body, undefined, { "idempotency-key": "abc-1" });
+    const second = await create(body, undefined, { "idempotency-key": "abc-1" });
+    expect(second.status).toBe(201);
+    expect(second.body.file.id).toBe(first.body.file.id);
+    expect(
+      (await create({ ...body, size: 3 }, undefined, { "idempotency-key": "abc-1" })).status,
+    ).toBe(409);
+    await fetch(first.body.upload.url, {
+      method: "PUT",
+      body: "hi",
+      headers: { "content-type": "text/plain" },
+    });
+    const done = await complete(first.body.file.id, {}, { "idempotency-key": "c-1" });
+    const replay = await complete(first.body.file.id, {}, { "idempotency-key": "c-1" });
+    expect(replay.status).toBe(200);
+    expect(replay.body).toEqual(done.body);
+  });
+
+  it("files: only principals with matching grants see or touch them (404 otherwise)", async () => {
+    const { key: alice } = await h.admin.apiKeys.create({ name: "a", role: "user" });
+    const aliceId = alice.split("_")[1];
+    const own = await create(
+      { key: `kyc/${aliceId}/x.txt`, size: 1, contentType: "text/plain" },
+      alice,
+    );
+    expect(own.status).toBe(201);
+    const { key: bob } = await h.admin.apiKeys.create({ name: "b", role: "user" });
+    expect((await api(h.url, "GET", `/v1/files/${own.body.file.id}`, undefined, bob)).status).toBe(
+      404,
+    );
+    expect(
+      (await api(h.url, "GET", "/v1/files/f_AAAAAAAAAAAAAAAAAAAAAA", undefined, bob)).status,
+    ).toBe(404);
+    expect(
+      (await api(h.url, "POST", `/v1/uploads/${own.body.file.id}/complete`, {}, bob)).status,
+    ).toBe(404);
+    expect(
+      (await api(h.url, "GET", `/v1/files/${own.body.file.id}`, undefined, alice)).status,
+    ).toBe(200);
+    const listed = await api(h.url, "GET", "/v1/files?bucket=default", undefined, alice);
+    expect(listed.body.items.map((f: any) => f.id)).toEqual([own.body.file.id]);
+    expect(
+      (await api(h.url, "GET", "/v1/files?bucket=default", undefined, bob)).body.items,
+    ).toEqual([]);
+    expect(
+      (
+        await create(
+          { key: `kyc/${aliceId}/big.bin`, size: 200_000, contentType: "text/plain" },
+          alice,
+        )
+      ).status,
+    ).toBe(403);
+    expect(
+      (await api(h.url, "DELETE", `/v1/files/${own.body.file.id}`, undefined, alice)).status,
+    ).toBe(204);
+    expect(
+      (await api(h.url, "GET", `/v1/files/${own.body.file.id}`, undefined, alice)).body.status,
+    ).toBe("deleted");
+  });
+
+  it.each([
+    [{ key: "k", contentType: "text/plain" }, "size"],
+    [{ key: "k", size: -1, contentType: "text/plain" }, "size"],
+    [{ key: "k", size: 1, contentType: "nope" }, "contentType"],
+    [{ key: "k", size: 1, contentType: "text/plain", sha256: "x" }, "sha256"],
+    [
+      { key: "k", size: 1, contentType: "text/plain", multipart: { partSize: 0 } },
+      "multipart.partSize",
+    ],
+    [
+      { key: "k", size: 100_000, contentType: "text/plain", multipart: { partSize: 1 } },
+      "multipart.partSize",
+    ],
+  ])("400 for %j", async (body, field) => {
+    const res = await create(body);
+    expect(res.status).toBe(400);
+    expect(res.body.error.field).toBe(field);
+  });
+});
+
+describe("an intent whose backend is down", () => {
+  it("answers 503 at complete and stays pending", async () => {
+    const h = await startSignet({
+      config: {
+        buckets: {
+          default: { backend: "local" },
+          far: {
+            backend: "s3",
+            bucket: "far",
+            region: "us-east-1",
+            endpoint: "http://127.0.0.1:1",
+            forcePathStyle: true,
+            accessKeyId: "${S3_ID}",
+            secretAccessKey: "${S3_SECRET}",
+          },
+        },
+      },
+      env: { S3_ID: "id", S3_SECRET: "secret" },
+    });
+    try {
+      const intent = await api(h.url, "POST", "/v1/uploads", {
+        bucket: "far",
+        key: "x.bin",
+        size: 3,
+        contentType: "application/octet-stream",
+      });
+      expect(intent.status).toBe(201);
+      const res = await api(h.url, "POST", `/v1/uploads/${intent.body.file.id}/complete`, {});
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe("backend_unavailable");
+      expect((await api(h.url, "GET", `/v1/files/${intent.body.file.id}`)).body.status).toBe(
+        "pending",
+      );
+    } finally {
+      await h.close();
+    }
+  });
+});
