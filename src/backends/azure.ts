@@ -40,9 +40,12 @@
  * and keeps this upload's. completeMultipart() checks that every part was staged and commits the
  * list itself (Put Block List). Azure has no part etags: a part's etag is not checked; pass the
  * block id listParts() reports (or anything). A commit drops every other uncommitted block of the
- * blob, a concurrent upload's to the same key included. abortMultipart() deletes nothing, as no
- * Azure call drops uncommitted blocks: they go with the blob's next commit or are
- * garbage-collected after 7 days, and part URLs work until they expire.
+ * blob, a concurrent upload's to the same key included. No Azure call deletes staged blocks, but
+ * a commit drops them: abortMultipart(), when the upload staged blocks on a blob that has no
+ * content yet, commits an empty block list (only while no blob exists) and deletes that empty
+ * blob (only that one). A blob with content keeps them, as committing it again would change it:
+ * they go with its next commit or are garbage-collected after 7 days. Part URLs work until they
+ * expire either way.
  *
  * Revocation. With storedPolicies: { pool: n } (at most 5 policies per container, Azure's limit,
  * counting every policy there), createStoredPolicy(id, permissions, expiresOn) adds a stored
@@ -457,8 +460,24 @@ export class AzureBackend implements Backend {
     }
   }
 
-  async abortMultipart(_key: string, uploadId: string): Promise<void> {
-    parseUploadId(uploadId);
+  async abortMultipart(key: string, uploadId: string): Promise<void> {
+    if ((await this.listParts(key, uploadId)).length === 0) return;
+    const blob = this.container.getBlockBlobClient(key);
+    let etag: string | undefined;
+    try {
+      ({ etag } = await blob.commitBlockList([], { conditions: { ifNoneMatch: "*" } }));
+    } catch (err) {
+      // A blob with content is there (409 BlobAlreadyExists, or 412): it is left as it is.
+      if (err instanceof RestError && (err.statusCode === 409 || err.statusCode === 412)) return;
+      throw azureError(err, "dropping an upload's blocks");
+    }
+    try {
+      await blob.delete({ conditions: { ifMatch: etag } });
+    } catch (err) {
+      // Gone already, or committed over since: not this upload's to delete.
+      if (err instanceof RestError && (err.statusCode === 404 || err.statusCode === 412)) return;
+      throw azureError(err, "deleting an aborted upload's empty blob");
+    }
   }
 
   /**

@@ -292,10 +292,11 @@ export class SwiftBackend implements Backend {
 
   /**
    * Temp-URL-Key ← newKey, Temp-URL-Key-2 ← the current key, on the account or the container;
-   * then signs with newKey. Refused (conflict) while a second key is still set: overwriting it
-   * would end the URLs signed with it unannounced.
+   * then signs with newKey; returns the keys Swift now holds (for Signet's keyring). Refused
+   * (conflict) while a second key is still set: overwriting it would end the URLs signed with it
+   * unannounced.
    */
-  async rotateKey(newKey: string): Promise<void> {
+  async rotateKey(newKey: string): Promise<Required<SwiftTempUrlKeys>> {
     const admin = this.admin("key rotation");
     const current = this.#keys.tempUrlKey;
     if (this.#keys.tempUrlKey2 !== undefined)
@@ -305,6 +306,7 @@ export class SwiftBackend implements Backend {
     const keys = { tempUrlKey: newKey, tempUrlKey2: current };
     await this.setKeys(admin, keys);
     this.useKeys(keys);
+    return keys;
   }
 
   /** Removes Temp-URL-Key-2: every URL signed with it fails from then on. */

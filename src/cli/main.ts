@@ -204,6 +204,20 @@ keys
     print(await client(command).keys.retire(kid)),
   );
 
+const buckets = program.command("buckets").description("buckets (admin)");
+buckets
+  .command("rotate-key <bucket>")
+  .description("set a new generated key on BUCKET's backend and sign with it")
+  .action(async (name: string, _o, command: Command) =>
+    print(await client(command).buckets.rotateKey(name)),
+  );
+buckets
+  .command("retire-key <bucket>")
+  .description("remove BUCKET's previous key: URLs signed with it stop working")
+  .action(async (name: string, _o, command: Command) =>
+    print(await client(command).buckets.retireKey(name)),
+  );
+
 program
   .command("audit")
   .description("recent audit records")

@@ -12,6 +12,7 @@ import type { ErrorBody } from "../core/errors.js";
 import type { Grant } from "../core/grants.js";
 import type { ApiKeyInfo } from "../service/apikeys.js";
 import type { AuditRecord } from "../service/audit.js";
+import type { KeyRetirement, KeyRotation } from "../service/backend-keys.js";
 import type { BucketInfo } from "../service/buckets.js";
 import type { BucketConfig, GrantInput } from "../service/config.js";
 import type { KeyInfo } from "../service/keyring.js";
@@ -34,6 +35,8 @@ export type {
   Grant,
   GrantInput,
   KeyInfo,
+  KeyRetirement,
+  KeyRotation,
   PartPlan,
   PartPlanInput,
   PresignInput,
@@ -193,6 +196,12 @@ export class SignetClient {
       this.call<BucketInfo>("POST", "/v1/buckets", { name, config }),
     list: async () => (await this.call<{ items: BucketInfo[] }>("GET", "/v1/buckets")).items,
     delete: (name: string) => this.call<void>("DELETE", `/v1/buckets/${encodeURIComponent(name)}`),
+    /** A new generated key signs from now on; the previous one keeps earlier URLs valid. */
+    rotateKey: (name: string) =>
+      this.call<KeyRotation>("POST", `/v1/buckets/${encodeURIComponent(name)}/rotate-key`),
+    /** Removes the previous key from the backend: URLs signed with it stop working. */
+    retireKey: (name: string) =>
+      this.call<KeyRetirement>("POST", `/v1/buckets/${encodeURIComponent(name)}/retire-key`),
   };
 
   readonly keys = {

@@ -141,6 +141,37 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0005_backend_keys": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("backend_keys")
+        .addColumn("bucket", "text", (c) => c.notNull())
+        .addColumn("slot", "text", (c) => c.notNull())
+        .addColumn("secret_sealed", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("backend_keys_pk", ["bucket", "slot"])
+        .execute();
+    },
+  },
+  "0006_webhook_outbox": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("webhook_outbox")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("event_id", "text", (c) => c.notNull())
+        .addColumn("target", "integer", (c) => c.notNull())
+        .addColumn("body", "text", (c) => c.notNull())
+        .addColumn("attempts", "integer", (c) => c.notNull())
+        .addColumn("next_attempt_at", "text", (c) => c.notNull())
+        .addColumn("delivered_at", "text")
+        .addColumn("last_error", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+      await sql`create index webhook_outbox_due on webhook_outbox (delivered_at, next_attempt_at)`.execute(
+        db,
+      );
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

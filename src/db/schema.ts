@@ -125,7 +125,34 @@ export interface IdempotencyTable {
   created_at: string;
 }
 
+/** A key Signet generated for a bucket's backend (a Swift temp URL key), sealed. */
+export interface BackendKeyTable {
+  bucket: string;
+  /** "current" signs; "previous" is still held by the backend until retired */
+  slot: "current" | "previous";
+  /** core/keyring.ts seal(), its context naming the bucket and the slot */
+  secret_sealed: string;
+  created_at: string;
+}
+
+export interface WebhookOutboxTable {
+  /** one row per event and destination */
+  id: string;
+  /** the event's id, the same for every destination (receivers dedupe on it) */
+  event_id: string;
+  /** the index of the destination in the config's `webhooks` */
+  target: number;
+  /** the exact JSON that is sent and signed */
+  body: string;
+  attempts: number;
+  next_attempt_at: string;
+  delivered_at: string | null;
+  last_error: string | null;
+  created_at: string;
+}
+
 export interface Database {
+  webhook_outbox: WebhookOutboxTable;
   files: FileTable;
   local_uploads: LocalUploadTable;
   local_parts: LocalPartTable;
@@ -138,4 +165,5 @@ export interface Database {
   objects: ObjectTable;
   revocations: RevocationTable;
   audit: AuditTable;
+  backend_keys: BackendKeyTable;
 }

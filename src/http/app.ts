@@ -5,8 +5,11 @@ import type { TSchema } from "@sinclair/typebox";
 import type { Signet } from "../service/signet.js";
 import { authenticate } from "./plugins/auth.js";
 import { frameworkErrorHandler, registerErrorHandling } from "./plugins/errors.js";
+import { registerMetrics } from "./plugins/metrics.js";
+import { registerOpenApi } from "./plugins/openapi.js";
 import { apiKeyRoutes } from "./routes/apikeys.js";
 import { auditRoutes } from "./routes/audit.js";
+import { bucketKeyRoutes } from "./routes/bucket-keys.js";
 import { bucketRoutes } from "./routes/buckets.js";
 import { grantRoutes } from "./routes/grants.js";
 import { healthRoutes } from "./routes/health.js";
@@ -15,6 +18,9 @@ import { linkRoutes } from "./routes/links.js";
 import { objectRoutes } from "./routes/objects.js";
 import { presignRoutes } from "./routes/presign.js";
 import { revocationRoutes } from "./routes/revocations.js";
+import { compatPresignRoutes } from "./routes/compat-presign.js";
+import { drsRoutes } from "./routes/drs.js";
+import { sessionRoutes } from "./routes/session.js";
 import { shareRoutes } from "./routes/shares.js";
 import { uploadRoutes } from "./routes/uploads.js";
 
@@ -50,12 +56,16 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
   );
   registerErrorHandling(app);
   closeConnectionsAsTheyIdle(app);
+  registerMetrics(app);
+  await registerOpenApi(app);
   app.decorateRequest("principal", null);
   app.decorateRequest("dataUse", null);
 
   await app.register(async (scope) => healthRoutes(scope, signet));
   await app.register(async (scope) => objectRoutes(scope, signet));
   await app.register(async (scope) => linkRoutes(scope, signet));
+  await app.register(async (scope) => sessionRoutes(scope, signet));
+  await app.register(async (scope) => drsRoutes(scope, signet));
   await app.register(async (scope) => {
     // onRequest: credentials are checked before the body is, as DESIGN.md's precedence wants.
     scope.addHook("onRequest", authenticate(signet));
@@ -65,9 +75,11 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
     await apiKeyRoutes(scope, signet);
     await grantRoutes(scope, signet);
     await bucketRoutes(scope, signet);
+    await bucketKeyRoutes(scope, signet);
     await shareRoutes(scope, signet);
     await revocationRoutes(scope, signet);
     await uploadRoutes(scope, signet);
+    await compatPresignRoutes(scope, signet);
   });
   return app;
 }

@@ -25,6 +25,11 @@ function decodeSegment(segment: string): string {
   return decoded;
 }
 
+/** A raw (percent-encoded) path of segments → the key it names, each segment decoded alone. */
+export function decodeKeyPath(raw: string): string {
+  return raw.split("/").map(decodeSegment).join("/");
+}
+
 /** `rawUrl` is request.raw.url; `mount` is the route prefix such as "/o/". */
 export function parseObjectPath(rawUrl: string, mount: string): ObjectTarget {
   const q = rawUrl.indexOf("?");
@@ -35,12 +40,7 @@ export function parseObjectPath(rawUrl: string, mount: string): ObjectTarget {
   const slash = rest.indexOf("/");
   if (slash <= 0) throw bad("the path names no bucket and key");
   const bucket = decodeSegment(rest.slice(0, slash));
-  const key = rest
-    .slice(slash + 1)
-    .split("/")
-    .map(decodeSegment)
-    .join("/");
-  return { bucket, key, query };
+  return { bucket, key: decodeKeyPath(rest.slice(slash + 1)), query };
 }
 
 /** The single value of a query parameter; a repeated one is refused, never guessed at. */

@@ -114,6 +114,41 @@ export const ConfigSchema = Type.Object(
   {
     publicUrl: Type.Optional(Type.String({ pattern: "^https?://" })),
     trustedProxies: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    webhooks: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            url: Type.String({ pattern: "^https?://[^\\s]+$", maxLength: 2048 }),
+            secret: SecretRef,
+            events: Type.Array(
+              Type.Union([Type.Literal("file.committed"), Type.Literal("file.deleted")]),
+              { minItems: 1, uniqueItems: true },
+            ),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+    ),
+    /** destinations on internal addresses that webhooks may reach anyway (CIDRs or addresses) */
+    webhookAllow: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }))),
+    compat: Type.Optional(
+      Type.Object(
+        {
+          presignBucket: Type.Optional(Type.String({ pattern: BUCKET_NAME })),
+          fenceBucket: Type.Optional(Type.String({ pattern: BUCKET_NAME })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    session: Type.Optional(
+      Type.Object(
+        {
+          cookieName: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$" })),
+          redirectExpiresIn: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     auth: Type.Optional(
       Type.Object({ jwt: Type.Optional(JwtConfigSchema) }, { additionalProperties: false }),
     ),
@@ -160,6 +195,7 @@ function checkSemantics(config: Config): Grant[] {
         );
   }
   config.trustedProxies?.forEach((proxy, i) => parseCidr(proxy, `trustedProxies.${i}`));
+  config.webhookAllow?.forEach((entry, i) => parseCidr(entry, `webhookAllow.${i}`));
   return (config.grants ?? []).map((input, i) => ({
     ...toGrantSpec(input, `grants.${i}`),
     id: `config:${i}`,

@@ -11,6 +11,7 @@ import type { AuditLog } from "./audit.js";
 import type { Buckets } from "./buckets.js";
 import type { PresignService } from "./presign.js";
 import { type FileInfo, toFileInfo } from "./uploads.js";
+import type { Webhooks } from "./webhooks.js";
 
 export interface FileQuery {
   bucket?: string;
@@ -28,6 +29,7 @@ export class FileService {
     private readonly buckets: Buckets,
     private readonly presign: PresignService,
     private readonly audit: AuditLog,
+    private readonly webhooks: Webhooks,
   ) {}
 
   /** Whether the caller's grants allow `method` on the file's key. */
@@ -102,11 +104,19 @@ export class FileService {
     const bucket = this.buckets.get(row.bucket);
     if (bucket === undefined) throw notFound();
     await bucket.backend.delete(row.key);
-    await this.db
-      .updateTable("files")
-      .set({ status: "deleted", deleted_at: new Date().toISOString() })
-      .where("id", "=", id)
-      .execute();
+    const deletedAt = new Date().toISOString();
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .updateTable("files")
+        .set({ status: "deleted", deleted_at: deletedAt })
+        .where("id", "=", id)
+        .execute();
+      await this.webhooks.enqueue(
+        tx,
+        "file.deleted",
+        toFileInfo({ ...row, status: "deleted", deleted_at: deletedAt }),
+      );
+    });
     await this.audit.record({
       event: "file.delete",
       principal: principal.id,

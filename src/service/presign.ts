@@ -91,6 +91,8 @@ export class PresignService {
     input: PresignInput,
     now: number,
     extraActions: "share"[] = [],
+    /** the lifetime when the caller names none (still capped by the grant and the bucket) */
+    defaultExpiresIn = DEFAULT_EXPIRES_IN,
   ): CheckedScope {
     const request = normalizeScope(input, new Date(now));
     const bucket = this.buckets.get(request.bucket);
@@ -118,7 +120,7 @@ export class PresignService {
     // (deliver()), which a link may outlive.
     const limit = bucket.maxExpiresIn;
     const expiresIn =
-      request.expiresIn ?? Math.min(DEFAULT_EXPIRES_IN, maxExpiresIn ?? Infinity, limit);
+      request.expiresIn ?? Math.min(defaultExpiresIn, maxExpiresIn ?? Infinity, limit);
     if (expiresIn > limit)
       throw new SignetError(
         "expiry_too_long",

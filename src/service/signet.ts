@@ -9,6 +9,7 @@ import { EmbeddedStore } from "../store/embedded.js";
 import { EmbeddedMultipart } from "../store/multipart.js";
 import { ApiKeys } from "./apikeys.js";
 import { AuditLog } from "./audit.js";
+import { BackendKeys } from "./backend-keys.js";
 import { openBackend } from "./backends.js";
 import { Authenticator } from "./auth.js";
 import { Buckets } from "./buckets.js";
@@ -23,7 +24,9 @@ import { resolveMasterKey } from "./master-key.js";
 import { ObjectService } from "./objects.js";
 import { PresignService } from "./presign.js";
 import { Revocations } from "./revocations.js";
+import { DEFAULT_REDIRECT_SECONDS, SessionRedirects } from "./session.js";
 import { ShareService } from "./shares.js";
+import { Webhooks } from "./webhooks.js";
 import { UploadService } from "./uploads.js";
 
 export interface SignetOptions {
@@ -46,11 +49,14 @@ export interface Signet {
   readonly auth: Authenticator;
   readonly grants: GrantService;
   readonly buckets: Buckets;
+  readonly backendKeys: BackendKeys;
   readonly presign: PresignService;
   readonly links: LinkService;
   readonly shares: ShareService;
   readonly uploads: UploadService;
   readonly files: FileService;
+  readonly session: SessionRedirects;
+  readonly webhooks: Webhooks;
   readonly idempotency: Idempotency;
   readonly objects: ObjectService;
   /** set when the first start wrote a new admin key */
@@ -96,9 +102,20 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
     ),
   );
   await buckets.load();
+  // Swift buckets sign with the temp URL keys Signet last rotated to, kept in the keyring.
+  const backendKeys = new BackendKeys(db, master, buckets, audit);
+  await backendKeys.apply();
   const links = new LinkService(keyring, () => publicUrl, spool);
   const presign = new PresignService(buckets, () => grants.current, audit, links);
-  const uploads = new UploadService(db, buckets, presign, revocations, audit);
+  const webhooks = new Webhooks(
+    db,
+    options.config.webhooks ?? [],
+    options.config.webhookAllow ?? [],
+    env,
+  );
+  webhooks.start();
+  const uploads = new UploadService(db, buckets, presign, revocations, audit, webhooks);
+  const files = new FileService(db, buckets, presign, audit, webhooks);
   // Abandoned intents are swept with their partial data: at start-up, then every minute.
   await uploads.sweep();
   const sweeper = setInterval(() => void uploads.sweep().catch(() => undefined), 60_000);
@@ -113,11 +130,18 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
     auth: new Authenticator(apiKeys, jwt),
     grants,
     buckets,
+    backendKeys,
     presign,
     links,
     shares: new ShareService(db, presign, links, revocations, audit),
     uploads,
-    files: new FileService(db, buckets, presign, audit),
+    files,
+    webhooks,
+    session: new SessionRedirects(
+      files,
+      presign,
+      options.config.session?.redirectExpiresIn ?? DEFAULT_REDIRECT_SECONDS,
+    ),
     idempotency: new Idempotency(db),
     objects: new ObjectService(keyring, revocations, buckets, store, audit),
     adminKeyFile: await bootstrapAdminKey(apiKeys, options),
@@ -130,6 +154,7 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
     },
     close: async () => {
       clearInterval(sweeper);
+      await webhooks.stop();
       await db.destroy();
     },
   };

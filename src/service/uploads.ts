@@ -18,6 +18,7 @@ import type { AuditLog } from "./audit.js";
 import type { Buckets } from "./buckets.js";
 import type { PresignService, SignedRequest } from "./presign.js";
 import type { Revocations } from "./revocations.js";
+import type { Webhooks } from "./webhooks.js";
 
 export const MAX_PARTS = 10_000;
 /** How long an intent outlives its URLs before it is swept. */
@@ -35,6 +36,8 @@ export interface UploadInput {
   sha256?: string;
   contentType: string;
   multipart?: { partSize: number };
+  /** PUT (default) or POST, a browser form upload */
+  method?: "PUT" | "POST";
   expiresIn?: number;
 }
 
@@ -94,6 +97,7 @@ export class UploadService {
     private readonly presign: PresignService,
     private readonly revocations: Revocations,
     private readonly audit: AuditLog,
+    private readonly webhooks: Webhooks,
   ) {}
 
   async create(principal: Principal, input: UploadInput): Promise<Intent> {
@@ -109,15 +113,25 @@ export class UploadService {
       throw new SignetError("invalid_request", "give key, or prefix and name", "key");
     assertValidKey(key);
     const now = Date.now();
+    const form = input.method === "POST";
+    if (form && input.multipart !== undefined)
+      throw new SignetError(
+        "invalid_request",
+        "a form upload is one POST: multipart is for PUT",
+        "multipart",
+      );
     const checked = this.presign.check(
       principal,
       {
         bucket: input.bucket,
         key,
-        method: "PUT",
+        method: form ? "POST" : "PUT",
         expiresIn: input.expiresIn,
         contentType: input.contentType,
-        contentLength: input.size,
+        // A form policy bounds the length; the exact size is the bound on both sides.
+        ...(form
+          ? { contentLengthRange: [input.size, input.size] as [number, number] }
+          : { contentLength: input.size }),
         ...(input.sha256 !== undefined && input.multipart === undefined
           ? { checksumSha256: input.sha256 }
           : {}),
@@ -128,7 +142,11 @@ export class UploadService {
     const record: UploadRecord = { tokens: [] };
     let upload: Intent["upload"];
 
-    if (input.multipart === undefined) {
+    if (form) {
+      // A browser form upload (the reply has `fields`); backends without one answer 400.
+      upload = this.presign.deliver(checked);
+      record.tokens.push(checked.direct.tokenId);
+    } else if (input.multipart === undefined) {
       upload = this.sign(checked, backend, checked.direct, record);
     } else {
       const partSize = input.multipart.partSize;
@@ -215,6 +233,10 @@ export class UploadService {
       request: { ...checked.request, constraints },
     });
     for (const name of atComplete) signed.enforcedBy[name] = "complete";
+    // Complete compares the stored type with the intent's, and the store keeps the one the
+    // upload sent: unsigned, it must still be sent (`headers` lists what the client must send).
+    if (atComplete.includes("contentType") && scope.constraints.contentType !== undefined)
+      signed.headers["content-type"] = scope.constraints.contentType;
     record.tokens.push(scope.tokenId);
     return signed;
   }
@@ -279,21 +301,26 @@ export class UploadService {
       throw mismatch(problem);
     }
 
-    const committedAt = new Date().toISOString();
-    const updated = await this.db
-      .updateTable("files")
-      .set({
-        status: "committed",
-        etag: info.etag,
-        sha256: sha256 ?? null,
-        size: info.size,
-        committed_at: committedAt,
-      })
-      .where("id", "=", id)
-      .where("status", "=", "pending")
-      .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) === 0)
-      throw new SignetError("conflict", "the file was completed or aborted meanwhile");
+    const changes = {
+      status: "committed" as const,
+      etag: info.etag,
+      sha256: sha256 ?? null,
+      size: info.size,
+      committed_at: new Date().toISOString(),
+    };
+    const committed = toFileInfo({ ...row, ...changes });
+    // The commit and its webhook event are one transaction: an event is never lost or invented.
+    await this.db.transaction().execute(async (tx) => {
+      const updated = await tx
+        .updateTable("files")
+        .set(changes)
+        .where("id", "=", id)
+        .where("status", "=", "pending")
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === 0)
+        throw new SignetError("conflict", "the file was completed or aborted meanwhile");
+      await this.webhooks.enqueue(tx, "file.committed", committed);
+    });
     // After commit the intent's URLs no longer work (Signet's own tokens; a provider's URL
     // cannot be revoked, but the recorded ETag shows a later overwrite).
     for (const token of record.tokens) await this.revocations.revoke("token", token);
@@ -304,14 +331,7 @@ export class UploadService {
       key: row.key,
       detail: { file: id },
     });
-    return toFileInfo({
-      ...row,
-      status: "committed",
-      etag: info.etag,
-      sha256: sha256 ?? null,
-      size: info.size,
-      committed_at: committedAt,
-    });
+    return committed;
   }
 
   /** Each part present, with the size the plan gave it and the ETag the client reports. */

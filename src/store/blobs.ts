@@ -65,10 +65,11 @@ export class BlobFiles {
         size += chunk.length;
         if (limits.maxBytes !== undefined && size > limits.maxBytes) {
           done(
-            new SignetError(
-              "payload_too_large",
-              `the body is larger than ${limits.maxBytes} bytes`,
-            ),
+            limits.tooLarge?.() ??
+              new SignetError(
+                "payload_too_large",
+                `the body is larger than ${limits.maxBytes} bytes`,
+              ),
           );
           return;
         }

@@ -416,3 +416,61 @@ describe("an intent whose backend is down", () => {
     }
   });
 });
+
+describe("form upload intents", () => {
+  it("an intent with method POST answers a form; the upload commits after complete", async () => {
+    const h = await startSignet();
+    try {
+      const bytes = "form bytes";
+      const intent = await api(h.url, "POST", "/v1/uploads", {
+        bucket: "default",
+        key: "forms/f.txt",
+        size: bytes.length,
+        sha256: sha(bytes),
+        contentType: "text/plain",
+        method: "POST",
+      });
+      expect(intent.status).toBe(201);
+      expect(intent.body.upload).toMatchObject({ method: "POST", fields: { key: "forms/f.txt" } });
+      const form = new FormData();
+      for (const [name, value] of Object.entries(intent.body.upload.fields))
+        form.append(name, value as string);
+      form.append("file", new Blob([bytes], { type: "text/plain" }), "f.txt");
+      expect((await fetch(intent.body.upload.url, { method: "POST", body: form })).status).toBe(
+        204,
+      );
+      const done = await api(h.url, "POST", `/v1/uploads/${intent.body.file.id}/complete`, {});
+      expect(done.status).toBe(200);
+      expect(done.body.file.status).toBe("committed");
+      // A form of another length is refused by the policy itself.
+      const other = await api(h.url, "POST", "/v1/uploads", {
+        bucket: "default",
+        key: "forms/g.txt",
+        size: 3,
+        contentType: "text/plain",
+        method: "POST",
+      });
+      const tooLong = new FormData();
+      for (const [name, value] of Object.entries(other.body.upload.fields))
+        tooLong.append(name, value as string);
+      tooLong.append("file", new Blob(["four"], { type: "text/plain" }), "g.txt");
+      expect((await fetch(other.body.upload.url, { method: "POST", body: tooLong })).status).toBe(
+        403,
+      );
+      expect(
+        (
+          await api(h.url, "POST", "/v1/uploads", {
+            bucket: "default",
+            key: "x",
+            size: 3,
+            contentType: "text/plain",
+            method: "POST",
+            multipart: { partSize: 1 },
+          })
+        ).status,
+      ).toBe(400);
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -250,6 +250,32 @@ describe.skipIf(endpoint === undefined)("the Azure backend on Azurite", () => {
     await backend.abortMultipart(key, uploadId);
   });
 
+  it("aborts: staged blocks go, but never a blob's committed content", async () => {
+    const fresh = "multi/aborted.bin";
+    const uploadId = await backend.createMultipart(fresh, { contentType: "text/plain" });
+    const part = backend.presign(
+      scope({ methods: ["PUT"], key: fresh, part: { uploadId, partNumber: 1 } }),
+    );
+    await send(part, Buffer.from("staged"));
+    await backend.abortMultipart(fresh, uploadId);
+    expect(await backend.listParts(fresh, uploadId)).toEqual([]);
+    expect(await backend.head(fresh)).toBeUndefined();
+
+    const kept = "multi/kept.bin";
+    const before = await backend.put(kept, Readable.from([Buffer.from("committed")]), {
+      contentType: "text/plain",
+    });
+    const over = await backend.createMultipart(kept, { contentType: "text/plain" });
+    await send(
+      backend.presign(
+        scope({ methods: ["PUT"], key: kept, part: { uploadId: over, partNumber: 1 } }),
+      ),
+      Buffer.from("staged"),
+    );
+    await backend.abortMultipart(kept, over);
+    expect(await backend.head(kept)).toMatchObject({ size: 9, etag: before.etag });
+  });
+
   it("refuses a part URL used for another blob", async () => {
     const uploadId = await backend.createMultipart("multi/mine.bin", { contentType: "a/b" });
     const signed = backend.presign(

@@ -11,32 +11,10 @@
  * (signing needs no network), and always runs, as do the config checks.
  */
 import { randomBytes } from "node:crypto";
-import {
-  CreateBucketCommand,
-  DeleteBucketCommand,
-  DeleteObjectCommand,
-  ListObjectsV2Command,
-  S3Client,
-} from "@aws-sdk/client-s3";
-import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tempUrlKeyHeaders } from "../../src/backends/swift-tempurl.js";
+import { AZURITE, type Peer, SWIFT, azurePeer, s3Peer, swiftPeer } from "../helpers/cloud-peers.js";
 import { type Harness, startSignet } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
-
-const SWIFT = process.env.SIGNET_SWIFT_URL;
-const AZURITE = process.env.SIGNET_AZURITE_URL;
-// Azurite's public development key; it protects nothing outside the emulator.
-const AZURITE_KEY =
-  "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-const fresh = (kind: string) => `signet-wired-${kind}-${Date.now().toString(36)}`;
-
-/** One cloud bucket: its config entry, the env its references name, and how to clean up. */
-interface Peer {
-  config: Record<string, unknown>;
-  env: Record<string, string>;
-  cleanup(): Promise<void>;
-}
 
 interface Case {
   backend: "s3" | "swift" | "azure";
@@ -53,116 +31,29 @@ interface Case {
   putUnbound?: string;
 }
 
-async function s3Peer(): Promise<Peer> {
-  const bucket = fresh("s3");
-  const env = { S3_KEY_ID: "test:tester", S3_SECRET: "testing" };
-  const admin = new S3Client({
-    endpoint: SWIFT,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: env.S3_KEY_ID, secretAccessKey: env.S3_SECRET },
-  });
-  await admin.send(new CreateBucketCommand({ Bucket: bucket }));
-  return {
-    config: {
-      backend: "s3",
-      bucket,
-      region: "us-east-1",
-      endpoint: SWIFT,
-      forcePathStyle: true,
-      accessKeyId: "${S3_KEY_ID}",
-      secretAccessKey: "${S3_SECRET}",
-    },
-    env,
-    async cleanup() {
-      const page = await admin.send(new ListObjectsV2Command({ Bucket: bucket }));
-      for (const { Key } of page.Contents ?? [])
-        await admin.send(new DeleteObjectCommand({ Bucket: bucket, Key }));
-      await admin.send(new DeleteBucketCommand({ Bucket: bucket }));
-      admin.destroy();
-    },
-  };
-}
-
-async function swiftPeer(): Promise<Peer> {
-  const auth = await fetch(`${SWIFT}/auth/v1.0`, {
-    headers: { "x-auth-user": "test:tester", "x-auth-key": "testing" },
-  });
-  expect(auth.status).toBe(200);
-  const token = auth.headers.get("x-auth-token")!;
-  const storageUrl = auth.headers.get("x-storage-url")!;
-  const container = fresh("swift");
-  const tempUrlKey = randomBytes(16).toString("hex");
-  const admin = (path: string, init: RequestInit = {}) =>
-    fetch(`${storageUrl}/${container}${path}`, {
-      ...init,
-      headers: { "x-auth-token": token, ...(init.headers as Record<string, string>) },
-    });
-  expect((await admin("", { method: "PUT" })).status).toBe(201);
-  const keys = await admin("", {
-    method: "POST",
-    headers: tempUrlKeyHeaders("container", { tempUrlKey }),
-  });
-  expect(keys.status).toBe(204);
-  return {
-    config: {
-      backend: "swift",
-      storageUrl,
-      container,
-      tempUrlKey: "${SWIFT_TEMPURL_KEY}",
-      keyLevel: "container",
-      authUrl: `${SWIFT}/auth/v1.0`,
-      user: "test:tester",
-      key: "${SWIFT_ADMIN_KEY}",
-    },
-    env: { SWIFT_TEMPURL_KEY: tempUrlKey, SWIFT_ADMIN_KEY: "testing" },
-    async cleanup() {
-      const listed = await admin("?format=json");
-      const names =
-        listed.status === 200
-          ? ((await listed.json()) as { name: string }[]).map((o) => o.name)
-          : [];
-      for (const name of names)
-        await admin(`/${name.split("/").map(encodeURIComponent).join("/")}`, { method: "DELETE" });
-      await admin("", { method: "DELETE" });
-    },
-  };
-}
-
-async function azurePeer(): Promise<Peer> {
-  const accountName = new URL(AZURITE!).pathname.split("/")[1]!;
-  const container = fresh("azure");
-  const setup = new BlobServiceClient(
-    AZURITE!,
-    new StorageSharedKeyCredential(accountName, AZURITE_KEY),
-  ).getContainerClient(container);
-  await setup.create();
-  return {
-    config: {
-      backend: "azure",
-      accountName,
-      container,
-      endpoint: AZURITE,
-      accountKey: "${AZURE_KEY}",
-    },
-    env: { AZURE_KEY: AZURITE_KEY },
-    cleanup: async () => {
-      await setup.delete();
-    },
-  };
-}
-
 const RANGE = { input: { range: "bytes=100-1099" }, name: "range" };
 const cases: Case[] = [
   {
     backend: "s3",
     server: SWIFT,
-    setup: s3Peer,
+    setup: () => s3Peer("wired-s3"),
     unbindable: { input: { ip: "127.0.0.1/32" }, name: "ip" },
     directMax: 7 * 86400,
   },
-  { backend: "swift", server: SWIFT, setup: swiftPeer, unbindable: RANGE, putUnbound: "methods" },
-  { backend: "azure", server: AZURITE, setup: azurePeer, unbindable: RANGE, directMax: 7 * 86400 },
+  {
+    backend: "swift",
+    server: SWIFT,
+    setup: () => swiftPeer("wired-swift"),
+    unbindable: RANGE,
+    putUnbound: "methods",
+  },
+  {
+    backend: "azure",
+    server: AZURITE,
+    setup: () => azurePeer("wired-azure"),
+    unbindable: RANGE,
+    directMax: 7 * 86400,
+  },
 ];
 /** Longer than any provider's limit on a direct URL, inside the buckets' own limit. */
 const LONG = 8 * 86400;

@@ -11,32 +11,12 @@ import { uploadLimits } from "../../service/objects.js";
 import type { Signet } from "../../service/signet.js";
 import { answerPreflight } from "../cors.js";
 import { scopedRequest } from "../data-request.js";
+import { decodeKeyPath } from "../object-path.js";
 import { sendObject } from "../send-object.js";
 import { listOptions, sendListing } from "../send-listing.js";
 import { assertTarget, dataPlaneBasics } from "./objects.js";
 
 const TOKEN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-
-function decodeRest(rest: string): string {
-  return rest
-    .split("/")
-    .map((segment) => {
-      let decoded: string;
-      try {
-        decoded = decodeURIComponent(segment);
-      } catch {
-        throw new SignetError("invalid_key", "the path is not valid percent-encoded UTF-8", "path");
-      }
-      if (decoded.includes("/"))
-        throw new SignetError(
-          "invalid_key",
-          "the path has an encoded slash (%2F) in a segment",
-          "path",
-        );
-      return decoded;
-    })
-    .join("/");
-}
 
 /** `/l/{token}` or `/s/{token}/{rest}` from the raw URL. */
 function parseLink(rawUrl: string): {
@@ -56,7 +36,7 @@ function parseLink(rawUrl: string): {
   return {
     kind,
     token,
-    rest: slash === -1 ? undefined : decodeRest(after.slice(slash + 1)),
+    rest: slash === -1 ? undefined : decodeKeyPath(after.slice(slash + 1)),
     query,
   };
 }

@@ -24,6 +24,7 @@ const UploadBody = Type.Object(
     multipart: Type.Optional(
       Type.Object({ partSize: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
     ),
+    method: Type.Optional(Type.Union([Type.Literal("PUT"), Type.Literal("POST")])),
     expiresIn: Type.Optional(Type.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },

@@ -1,0 +1,52 @@
+/**
+ * Prometheus metrics at /metrics: process defaults, and every answer counted by surface, method
+ * and status (never by path: paths carry keys and tokens).
+ */
+import type { FastifyInstance } from "fastify";
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+
+function surfaceOf(url: string): string {
+  const first = url.split("?")[0]!.split("/")[1] ?? "";
+  return [
+    "v1",
+    "o",
+    "l",
+    "s",
+    "r",
+    "presign",
+    "data",
+    "ga4gh",
+    "healthz",
+    "readyz",
+    "docs",
+    "metrics",
+  ].includes(first)
+    ? first
+    : "other";
+}
+
+export function registerMetrics(app: FastifyInstance): void {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const answers = new Counter({
+    name: "signet_http_responses_total",
+    help: "HTTP answers by surface, method and status",
+    labelNames: ["surface", "method", "status"],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: "signet_http_duration_seconds",
+    help: "Time to answer, by surface",
+    labelNames: ["surface"],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [registry],
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    const surface = surfaceOf(request.url);
+    answers.inc({ surface, method: request.method, status: String(reply.statusCode) });
+    latency.observe({ surface }, reply.elapsedTime / 1000);
+  });
+  app.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(registry.contentType).send(await registry.metrics()),
+  );
+}

@@ -1,0 +1,38 @@
+/**
+ * GET /r/{fileId}: 302 to a fresh URL for a file, for the app's session (a Bearer credential,
+ * or the same credential in the cookie named by `session.cookieName`).
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { SignetError } from "../../core/errors.js";
+import type { Signet } from "../../service/signet.js";
+import { bearerOf } from "../plugins/auth.js";
+
+const FILE_ID = /^f_[A-Za-z0-9_-]{22}$/;
+
+function cookie(request: FastifyRequest, name: string): string | undefined {
+  for (const pair of (request.headers.cookie ?? "").split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq > 0 && pair.slice(0, eq).trim() === name)
+      return decodeURIComponent(pair.slice(eq + 1).trim());
+  }
+  return undefined;
+}
+
+export async function sessionRoutes(app: FastifyInstance, signet: Signet): Promise<void> {
+  const cookieName = signet.config.session?.cookieName;
+  app.get("/r/:fileId", async (request, reply) => {
+    // 401 first, then every unknown, malformed or unreadable id is the same 404.
+    const credential =
+      bearerOf(request) ?? (cookieName === undefined ? undefined : cookie(request, cookieName));
+    if (credential === undefined)
+      throw new SignetError(
+        "unauthorized",
+        "a session (Bearer credential or session cookie) is required",
+      );
+    const principal = await signet.auth.authenticate(credential);
+    const { fileId } = request.params as { fileId: string };
+    if (!FILE_ID.test(fileId)) throw new SignetError("not_found", "file not found");
+    const url = await signet.session.target(principal, fileId);
+    return reply.code(302).header("location", url).header("cache-control", "no-store").send();
+  });
+}

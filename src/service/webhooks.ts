@@ -1,0 +1,224 @@
+/**
+ * Webhooks: `file.committed` and `file.deleted` events, POSTed to the destinations named in the
+ * config file, from a persisted outbox: written in the same transaction as the change it
+ * reports, delivered at least once with retries and exponential backoff, and never lost across
+ * restarts. Each request carries `Signet-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret,
+ * t + "." + body)>`; the event id lets receivers drop duplicates.
+ *
+ * Destinations on private, loopback, link-local or metadata addresses are refused unless listed
+ * in `webhookAllow`; hostnames are checked on every connection, after DNS, so a name cannot be
+ * pointed at an internal address later.
+ */
+import { createHmac, randomBytes } from "node:crypto";
+import { lookup } from "node:dns";
+import { isIP } from "node:net";
+import { Agent, request } from "undici";
+import { ipMatcher } from "../core/cidr.js";
+import { resolveSecret } from "../core/config-schema.js";
+import type { Db } from "../db/connect.js";
+import type { FileInfo } from "./uploads.js";
+
+export type WebhookEvent = "file.committed" | "file.deleted";
+
+export interface WebhookConfig {
+  url: string;
+  secret: string;
+  events: WebhookEvent[];
+}
+
+interface Destination {
+  url: URL;
+  secret: string;
+  events: Set<WebhookEvent>;
+}
+
+const MAX_ATTEMPTS = 25;
+const MAX_BACKOFF_SECONDS = 3600;
+const BATCH = 20;
+
+// Loopback, private, link-local (cloud metadata lives there), unique-local, CGNAT, unspecified.
+const INTERNAL = ipMatcher([
+  "127.0.0.0/8",
+  "10.0.0.0/8",
+  "172.16.0.0/12",
+  "192.168.0.0/16",
+  "169.254.0.0/16",
+  "100.64.0.0/10",
+  "0.0.0.0/8",
+  "::1/128",
+  "::/128",
+  "fc00::/7",
+  "fe80::/10",
+  "fd00:ec2::254/128",
+]);
+
+/** A check of addresses against the internal ranges, with the operator's exceptions. */
+export function addressPolicy(allow: string[]): (address: string) => boolean {
+  const allowed = allow.length === 0 ? () => false : ipMatcher(allow);
+  return (address) => !INTERNAL(address) || allowed(address);
+}
+
+export function signature(secret: string, body: string, unixSeconds: number): string {
+  return `t=${unixSeconds},v1=${createHmac("sha256", secret).update(`${unixSeconds}.${body}`).digest("hex")}`;
+}
+
+type Insertable = Pick<Db, "insertInto">;
+
+export class Webhooks {
+  private readonly destinations: Destination[];
+  private readonly agent: Agent;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    configs: WebhookConfig[],
+    allow: string[],
+    env: NodeJS.ProcessEnv,
+  ) {
+    const permitted = addressPolicy(allow);
+    this.destinations = configs.map((c, i) => {
+      const url = new URL(c.url);
+      const host = url.hostname.replace(/^\[|\]$/g, "");
+      if (isIP(host) !== 0 && !permitted(host))
+        throw new Error(
+          `invalid config: webhooks.${i}.url is an internal address; list it in webhookAllow to allow it`,
+        );
+      return {
+        url,
+        secret: resolveSecret(c.secret, env, `webhooks.${i}.secret`),
+        events: new Set(c.events),
+      };
+    });
+    // Every connection's address is checked after DNS: no rebinding to internal hosts.
+    this.agent = new Agent({
+      connect: {
+        lookup: (hostname, options, callback) =>
+          lookup(hostname, { ...options, all: true }, (err, addresses) => {
+            if (err) return callback(err, []);
+            const list = addresses as { address: string; family: number }[];
+            const bad = list.find((a) => !permitted(a.address));
+            if (bad !== undefined)
+              return callback(new Error("webhook destination resolves to an internal address"), []);
+            callback(null, list);
+          }),
+      },
+    });
+  }
+
+  /** Queues an event for every destination that wants it, inside the caller's transaction. */
+  async enqueue(tx: Insertable, type: WebhookEvent, file: FileInfo): Promise<void> {
+    const targets = this.destinations
+      .map((d, i) => ({ d, i }))
+      .filter(({ d }) => d.events.has(type));
+    if (targets.length === 0) return;
+    const now = new Date().toISOString();
+    const eventId = `evt_${randomBytes(12).toString("base64url")}`;
+    const body = JSON.stringify({ id: eventId, type, createdAt: now, data: { file } });
+    await tx
+      .insertInto("webhook_outbox")
+      .values(
+        targets.map(({ i }) => ({
+          id: `${eventId}.${i}`,
+          event_id: eventId,
+          target: i,
+          body,
+          attempts: 0,
+          next_attempt_at: now,
+          delivered_at: null,
+          last_error: null,
+          created_at: now,
+        })),
+      )
+      .execute();
+    this.kick();
+  }
+
+  /** Starts delivering (and keeps delivering every second) until stop(). */
+  start(): void {
+    if (this.destinations.length === 0) return;
+    this.timer = setInterval(() => this.kick(), 1000);
+    this.timer.unref();
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+    await this.agent.close();
+  }
+
+  private kick(): void {
+    if (this.running !== undefined || this.timer === undefined) return;
+    this.running = this.deliverDue()
+      .then(() => undefined)
+      .finally(() => (this.running = undefined));
+  }
+
+  /** One pass over the due rows; failures are rescheduled with exponential backoff. */
+  async deliverDue(now = new Date()): Promise<number> {
+    const due = await this.db
+      .selectFrom("webhook_outbox")
+      .selectAll()
+      .where("delivered_at", "is", null)
+      .where("attempts", "<", MAX_ATTEMPTS)
+      .where("next_attempt_at", "<=", now.toISOString())
+      .orderBy("created_at")
+      .limit(BATCH)
+      .execute();
+    let delivered = 0;
+    for (const row of due) {
+      const destination = this.destinations[row.target];
+      if (destination === undefined) continue;
+      let error: string | undefined;
+      try {
+        const res = await request(destination.url, {
+          method: "POST",
+          dispatcher: this.agent,
+          headers: {
+            "content-type": "application/json",
+            "signet-signature": signature(
+              destination.secret,
+              row.body,
+              Math.floor(Date.now() / 1000),
+            ),
+            "signet-event-id": row.event_id,
+          },
+          body: row.body,
+          headersTimeout: 10_000,
+          bodyTimeout: 10_000,
+        });
+        await res.body.dump();
+        if (res.statusCode < 200 || res.statusCode >= 300) error = `HTTP ${res.statusCode}`;
+      } catch (err) {
+        error = (err as Error).message.slice(0, 200);
+      }
+      if (error === undefined) {
+        delivered++;
+        await this.db
+          .updateTable("webhook_outbox")
+          .set({
+            delivered_at: new Date().toISOString(),
+            attempts: row.attempts + 1,
+            last_error: null,
+          })
+          .where("id", "=", row.id)
+          .execute();
+      } else {
+        const backoff =
+          Math.min(MAX_BACKOFF_SECONDS, 2 ** row.attempts) * (0.75 + Math.random() / 2);
+        await this.db
+          .updateTable("webhook_outbox")
+          .set({
+            attempts: row.attempts + 1,
+            last_error: error,
+            next_attempt_at: new Date(Date.now() + backoff * 1000).toISOString(),
+          })
+          .where("id", "=", row.id)
+          .execute();
+      }
+    }
+    return delivered;
+  }
+}
