@@ -172,6 +172,15 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
+  "0007_fence_guids": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("fence_guids")
+        .addColumn("guid", "text", (c) => c.primaryKey())
+        .addColumn("file_id", "text", (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

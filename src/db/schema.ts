@@ -151,7 +151,14 @@ export interface WebhookOutboxTable {
   created_at: string;
 }
 
+export interface FenceGuidTable {
+  /** a Gen3 GUID (it may hold "/", as "dg.XXXX/uuid" does) */
+  guid: string;
+  file_id: string;
+}
+
 export interface Database {
+  fence_guids: FenceGuidTable;
   webhook_outbox: WebhookOutboxTable;
   files: FileTable;
   local_uploads: LocalUploadTable;

@@ -20,6 +20,7 @@ import { presignRoutes } from "./routes/presign.js";
 import { revocationRoutes } from "./routes/revocations.js";
 import { compatPresignRoutes } from "./routes/compat-presign.js";
 import { drsRoutes } from "./routes/drs.js";
+import { fenceRoutes } from "./routes/fence.js";
 import { sessionRoutes } from "./routes/session.js";
 import { shareRoutes } from "./routes/shares.js";
 import { uploadRoutes } from "./routes/uploads.js";
@@ -80,6 +81,7 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
     await revocationRoutes(scope, signet);
     await uploadRoutes(scope, signet);
     await compatPresignRoutes(scope, signet);
+    await fenceRoutes(scope, signet);
   });
   return app;
 }

@@ -45,7 +45,7 @@ export class FileService {
   }
 
   /** The file, when the caller may read it; for anyone else it does not exist. */
-  private async readable(principal: Principal, id: string): Promise<FileTable> {
+  async readable(principal: Principal, id: string): Promise<FileTable> {
     const row = await this.db
       .selectFrom("files")
       .selectAll()

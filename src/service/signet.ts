@@ -14,6 +14,7 @@ import { openBackend } from "./backends.js";
 import { Authenticator } from "./auth.js";
 import { Buckets } from "./buckets.js";
 import type { ResolvedConfig } from "./config.js";
+import { FenceService } from "./fence.js";
 import { FileService } from "./files.js";
 import { GrantService } from "./grants.js";
 import { Idempotency } from "./idempotency.js";
@@ -57,6 +58,8 @@ export interface Signet {
   readonly files: FileService;
   readonly session: SessionRedirects;
   readonly webhooks: Webhooks;
+  /** the Gen3 Fence / Syfon compatibility, when `compat.fenceBucket` names a bucket */
+  readonly fence: FenceService | undefined;
   readonly idempotency: Idempotency;
   readonly objects: ObjectService;
   /** set when the first start wrote a new admin key */
@@ -137,6 +140,10 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
     uploads,
     files,
     webhooks,
+    fence:
+      options.config.compat?.fenceBucket === undefined
+        ? undefined
+        : new FenceService(db, options.config.compat.fenceBucket, uploads, files, presign),
     session: new SessionRedirects(
       files,
       presign,

@@ -16,7 +16,7 @@ import type { Db } from "../db/connect.js";
 import type { FileTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
 import type { Buckets } from "./buckets.js";
-import type { PresignService, SignedRequest } from "./presign.js";
+import type { CheckedScope, PresignService, SignedRequest } from "./presign.js";
 import type { Revocations } from "./revocations.js";
 import type { Webhooks } from "./webhooks.js";
 
@@ -32,9 +32,10 @@ export interface UploadInput {
   key?: string;
   prefix?: string;
   name?: string;
-  size: number;
+  /** omitted only by compatibility routes: complete then records what it finds */
+  size?: number;
   sha256?: string;
-  contentType: string;
+  contentType?: string;
   multipart?: { partSize: number };
   /** PUT (default) or POST, a browser form upload */
   method?: "PUT" | "POST";
@@ -114,7 +115,7 @@ export class UploadService {
     assertValidKey(key);
     const now = Date.now();
     const form = input.method === "POST";
-    if (form && input.multipart !== undefined)
+    if ((form || input.size === undefined) && input.multipart !== undefined)
       throw new SignetError(
         "invalid_request",
         "a form upload is one POST: multipart is for PUT",
@@ -129,9 +130,11 @@ export class UploadService {
         expiresIn: input.expiresIn,
         contentType: input.contentType,
         // A form policy bounds the length; the exact size is the bound on both sides.
-        ...(form
-          ? { contentLengthRange: [input.size, input.size] as [number, number] }
-          : { contentLength: input.size }),
+        ...(input.size === undefined
+          ? {}
+          : form
+            ? { contentLengthRange: [input.size, input.size] as [number, number] }
+            : { contentLength: input.size }),
         ...(input.sha256 !== undefined && input.multipart === undefined
           ? { checksumSha256: input.sha256 }
           : {}),
@@ -150,20 +153,23 @@ export class UploadService {
       upload = this.sign(checked, backend, checked.direct, record);
     } else {
       const partSize = input.multipart.partSize;
-      const count = Math.max(1, Math.ceil(input.size / partSize));
+      const size = input.size!; // a multipart intent names its size (checked above)
+      const count = Math.max(1, Math.ceil(size / partSize));
       if (count > MAX_PARTS)
         throw new SignetError(
           "invalid_request",
           `the upload would have more than ${MAX_PARTS} parts`,
           "multipart.partSize",
         );
-      const uploadId = await backend.createMultipart(key, { contentType: input.contentType });
+      const uploadId = await backend.createMultipart(key, {
+        contentType: input.contentType ?? "application/octet-stream",
+      });
       record.uploadId = uploadId;
       record.partSize = partSize;
       const parts: PartRequest[] = [];
       for (let i = 0; i < count; i++) {
         const start = i * partSize;
-        const end = Math.min(input.size, start + partSize) - 1;
+        const end = Math.min(size, start + partSize) - 1;
         const constraints: ScopeConstraints = { contentLength: Math.max(0, end - start + 1) };
         if (checked.direct.constraints.ip !== undefined)
           constraints.ip = checked.direct.constraints.ip;
@@ -183,23 +189,7 @@ export class UploadService {
       upload = { uploadId, partSize, parts };
     }
 
-    const expiresAt = checked.direct.expiresAt;
-    const row: FileTable = {
-      id: `f_${randomBytes(16).toString("base64url")}`,
-      bucket: checked.bucket.name,
-      key,
-      size: input.size,
-      sha256: input.sha256 ?? null,
-      content_type: input.contentType,
-      owner: principal.id,
-      status: "pending",
-      etag: null,
-      upload: JSON.stringify(record),
-      created_at: new Date(now).toISOString(),
-      expires_at: new Date(expiresAt.getTime() + GRACE_SECONDS * 1000).toISOString(),
-      committed_at: null,
-      deleted_at: null,
-    };
+    const row = this.pendingRow(principal, checked, key, record, input);
     await this.db.insertInto("files").values(row).execute();
     await this.audit.record({
       event: "upload.create",
@@ -208,7 +198,88 @@ export class UploadService {
       key,
       detail: { file: row.id, multipart: record.uploadId !== undefined },
     });
-    return { file: toFileInfo(row), upload, expiresAt: expiresAt.toISOString() };
+    return { file: toFileInfo(row), upload, expiresAt: checked.direct.expiresAt.toISOString() };
+  }
+
+  /** A pending file's row; it is swept a grace period after its URLs expire. */
+  private pendingRow(
+    principal: Principal,
+    checked: CheckedScope,
+    key: string,
+    record: UploadRecord,
+    input: Pick<UploadInput, "size" | "sha256" | "contentType">,
+  ): FileTable {
+    const now = new Date();
+    return {
+      id: `f_${randomBytes(16).toString("base64url")}`,
+      bucket: checked.bucket.name,
+      key,
+      size: input.size ?? null,
+      sha256: input.sha256 ?? null,
+      // "" is an open intent's unknown type: complete records what it finds.
+      content_type: input.contentType ?? "",
+      owner: principal.id,
+      status: "pending",
+      etag: null,
+      upload: JSON.stringify(record),
+      created_at: now.toISOString(),
+      expires_at: new Date(checked.direct.expiresAt.getTime() + GRACE_SECONDS * 1000).toISOString(),
+      committed_at: null,
+      deleted_at: null,
+    };
+  }
+
+  /**
+   * A multipart upload of unknown size (compatibility routes): parts are signed one by one with
+   * `signPart`, and complete records the size, type and sha256 it finds.
+   */
+  async openMultipart(
+    principal: Principal,
+    bucket: string,
+    key: string,
+  ): Promise<{ file: FileInfo; uploadId: string }> {
+    const checked = this.presign.check(principal, { bucket, key, method: "PUT" }, Date.now());
+    const uploadId = await checked.bucket.backend.createMultipart(key, {
+      contentType: "application/octet-stream",
+    });
+    const row = this.pendingRow(principal, checked, key, { tokens: [], uploadId }, {});
+    await this.db.insertInto("files").values(row).execute();
+    return { file: toFileInfo(row), uploadId };
+  }
+
+  /** A signed request for one part of an open multipart upload, for its owner. */
+  async signPart(
+    principal: Principal,
+    row: FileTable,
+    partNumber: number,
+    expiresIn?: number,
+  ): Promise<SignedRequest> {
+    const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
+    if (row.status !== "pending" || record.uploadId === undefined)
+      throw new SignetError("not_found", "no such multipart upload");
+    const checked = this.presign.check(
+      principal,
+      { bucket: row.bucket, key: row.key, method: "PUT", expiresIn },
+      Date.now(),
+    );
+    const scope: DirectScope = {
+      ...checked.direct,
+      part: { uploadId: record.uploadId, partNumber },
+    };
+    const signed = this.sign(checked, checked.bucket.backend, scope, record);
+    // Each new part URL keeps the open upload from being swept while it is in use.
+    const expiresAt = new Date(
+      checked.direct.expiresAt.getTime() + GRACE_SECONDS * 1000,
+    ).toISOString();
+    await this.db
+      .updateTable("files")
+      .set({
+        upload: JSON.stringify(record),
+        expires_at: expiresAt > row.expires_at ? expiresAt : row.expires_at,
+      })
+      .where("id", "=", row.id)
+      .execute();
+    return signed;
   }
 
   /** Signs one upload request; what the backend cannot bind moves to complete (or to a link). */
@@ -258,7 +329,19 @@ export class UploadService {
     id: string,
     parts: { partNumber: number; etag: string }[] | undefined,
   ): Promise<FileInfo> {
-    const row = await this.visible(principal, id);
+    return this.finish(await this.visible(principal, id), parts, principal.id);
+  }
+
+  /**
+   * Completes a pending file whose caller was already authorized: multipart completion with
+   * Signet's credentials, then the checks of the stored object, then the commit.
+   */
+  async finish(
+    row: FileTable,
+    parts: { partNumber: number; etag: string }[] | undefined,
+    by: string,
+  ): Promise<FileInfo> {
+    const id = row.id;
     if (row.status !== "pending")
       throw new SignetError("conflict", `the file is already ${row.status}`);
     const bucket = this.buckets.get(row.bucket);
@@ -274,7 +357,7 @@ export class UploadService {
           "a multipart upload completes with its parts",
           "parts",
         );
-      await this.checkParts(backend, row.key, record, size!, parts);
+      await this.checkParts(backend, row.key, record, size, parts);
       await backend.completeMultipart(row.key, record.uploadId, parts);
     } else if (parts !== undefined) {
       throw new SignetError(
@@ -289,7 +372,7 @@ export class UploadService {
       throw new SignetError("conflict", "nothing has been uploaded for this file yet");
     let problem: string | undefined;
     if (size !== undefined && info.size !== size) problem = `size is ${info.size}, not ${size}`;
-    else if (essence(info.contentType) !== essence(row.content_type))
+    else if (row.content_type !== "" && essence(info.contentType) !== essence(row.content_type))
       problem = `type is ${info.contentType}, not ${row.content_type}`;
     const sha256 =
       problem === undefined ? (info.sha256 ?? (await readBackSha256(backend, row.key))) : undefined;
@@ -303,6 +386,7 @@ export class UploadService {
 
     const changes = {
       status: "committed" as const,
+      content_type: row.content_type === "" ? info.contentType : row.content_type,
       etag: info.etag,
       sha256: sha256 ?? null,
       size: info.size,
@@ -326,7 +410,7 @@ export class UploadService {
     for (const token of record.tokens) await this.revocations.revoke("token", token);
     await this.audit.record({
       event: "upload.complete",
-      principal: principal.id,
+      principal: by,
       bucket: row.bucket,
       key: row.key,
       detail: { file: id },
@@ -339,10 +423,14 @@ export class UploadService {
     backend: Backend,
     key: string,
     record: UploadRecord,
-    size: number,
+    size: number | undefined,
     parts: { partNumber: number; etag: string }[],
   ): Promise<void> {
-    const count = Math.max(1, Math.ceil(size / record.partSize!));
+    // An open upload (no size given) has no plan: its parts need only exist, in order.
+    const count =
+      size === undefined || record.partSize === undefined
+        ? parts.length
+        : Math.max(1, Math.ceil(size / record.partSize));
     if (parts.length !== count || parts.some((p, i) => p.partNumber !== i + 1))
       throw new SignetError("conflict", `complete names parts 1 to ${count}, in order, each once`);
     const stored = new Map(
@@ -352,8 +440,9 @@ export class UploadService {
       const found = stored.get(part.partNumber);
       if (found === undefined)
         throw new SignetError("conflict", `part ${part.partNumber} has not been uploaded`);
+      if (size === undefined || record.partSize === undefined) continue;
       const expected =
-        part.partNumber < count ? record.partSize! : size - record.partSize! * (count - 1);
+        part.partNumber < count ? record.partSize : size - record.partSize * (count - 1);
       if (found.size !== expected)
         throw new SignetError(
           "conflict",
