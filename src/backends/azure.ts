@@ -215,6 +215,7 @@ export class AzureBackend implements Backend {
   private readonly signer: string | DelegationKeys;
   private readonly container: ContainerClient;
   private readonly storedPolicyPool: number | undefined;
+  readonly revocation?: Backend["revocation"];
   /** Stored-policy edits are read-modify-write of one list: one at a time. */
   private policyEdits: Promise<unknown> = Promise.resolve();
 
@@ -247,6 +248,20 @@ export class AzureBackend implements Backend {
         );
     }
     this.storedPolicyPool = storedPolicyPool;
+    // With a pool, revocable direct URLs name a stored access policy made for their token id:
+    // removing the policy revokes them.
+    if (storedPolicyPool !== undefined)
+      this.revocation = {
+        prepare: async (scope: DirectScope): Promise<DirectScope> => {
+          await this.createStoredPolicy(
+            scope.tokenId,
+            sasPermissions(scope.methods, "b"),
+            scope.expiresAt,
+          );
+          return { ...scope, storedPolicy: scope.tokenId, revocable: true } as AzureDirectScope;
+        },
+        revoke: (tokenId: string) => this.removeStoredPolicy(tokenId),
+      };
     this.container = service.getContainerClient(container);
     this.maxExpiresIn =
       this.signer instanceof DelegationKeys

@@ -25,6 +25,8 @@ export interface DirectScope {
   constraints: ScopeConstraints;
   /** a multipart part: the URL uploads exactly this part of this upload */
   part?: { uploadId: string; partNumber: number };
+  /** set by `Backend.revocation.prepare`: the provider can revoke this URL by its token id */
+  revocable?: true;
 }
 
 export interface DirectRequest {
@@ -105,6 +107,16 @@ export interface Backend {
   ): Promise<ObjectInfo>;
   delete(key: string): Promise<void>;
   list(prefix: string, options: { cursor?: string; limit: number }): Promise<ListPage>;
+
+  /**
+   * Provider-side revocation of direct URLs, where the provider has it (Azure's stored access
+   * policies): `prepare` readies a scope (409 conflict when it cannot now), `revoke` ends every
+   * URL signed for that token id.
+   */
+  readonly revocation?: {
+    prepare(scope: DirectScope): Promise<DirectScope>;
+    revoke(tokenId: string): Promise<void>;
+  };
 
   createMultipart(key: string, meta: { contentType: string }): Promise<string>;
   listParts(key: string, uploadId: string): Promise<PartInfo[]>;

@@ -51,15 +51,17 @@ export class AuditLog {
       .execute();
   }
 
-  /** Who issued a signed request or share, from its issuance record. */
-  async issuerOf(tokenId: string): Promise<string | undefined> {
+  /** Who issued a signed request or share, and on which bucket, from its issuance record. */
+  async issuanceOf(
+    tokenId: string,
+  ): Promise<{ principal: string; bucket: string | null } | undefined> {
     const row = await this.db
       .selectFrom("audit")
-      .select("principal")
+      .select(["principal", "bucket"])
       .where("token_id", "=", tokenId)
       .where("event", "in", ["presign", "share.create"])
       .executeTakeFirst();
-    return row?.principal ?? undefined;
+    return row?.principal == null ? undefined : { principal: row.principal, bucket: row.bucket };
   }
 
   /** Newest first; `cursor` is the id of the last record of the previous page. */

@@ -58,7 +58,7 @@ export class PresignService {
   ) {}
 
   async presign(principal: Principal, input: PresignInput): Promise<SignedRequest> {
-    const { signed, event } = this.sign(principal, input, Date.now());
+    const { signed, event } = await this.sign(principal, input, Date.now());
     await this.audit.record(event);
     return signed;
   }
@@ -71,16 +71,17 @@ export class PresignService {
   ): Promise<BatchResult[]> {
     const now = Date.now();
     const events: AuditEvent[] = [];
-    const results = inputs.map((raw): BatchResult => {
+    const results: BatchResult[] = [];
+    for (const raw of inputs) {
       try {
-        const { signed, event } = this.sign(principal, parse(raw), now);
+        const { signed, event } = await this.sign(principal, parse(raw), now);
         events.push(event);
-        return { ok: true, ...signed };
+        results.push({ ok: true, ...signed });
       } catch (err) {
-        if (err instanceof SignetError) return { ok: false, error: err.toBody() };
-        throw err;
+        if (!(err instanceof SignetError)) throw err;
+        results.push({ ok: false, error: err.toBody() });
       }
-    });
+    }
     await this.audit.record(...events);
     return results;
   }
@@ -141,12 +142,13 @@ export class PresignService {
     return { bucket, request, direct, expiresIn };
   }
 
-  private sign(
+  private async sign(
     principal: Principal,
     input: PresignInput,
     now: number,
-  ): { signed: SignedRequest; event: AuditEvent } {
+  ): Promise<{ signed: SignedRequest; event: AuditEvent }> {
     const checked = this.check(principal, input, now);
+    await this.prepareRevocation(checked);
     const signed = this.deliver(checked);
     const { request, direct, bucket } = checked;
     const event: AuditEvent = {
@@ -163,6 +165,22 @@ export class PresignService {
       },
     };
     return { signed, event };
+  }
+
+  /**
+   * A revocable direct URL where the provider can revoke one (Azure's stored access policies):
+   * the backend prepares the scope, and a full pool leaves the URL to a link instead.
+   */
+  private async prepareRevocation(checked: CheckedScope): Promise<void> {
+    const { bucket, request, direct } = checked;
+    const revocation = bucket.backend.revocation;
+    if (!request.revocable || revocation === undefined || request.delivery === "link") return;
+    if (request.form !== undefined || bucket.backend.unbound(direct).length > 0) return;
+    try {
+      checked.direct = await revocation.prepare(direct);
+    } catch (err) {
+      if (!(err instanceof SignetError && err.code === "conflict")) throw err;
+    }
   }
 
   /**
@@ -200,8 +218,9 @@ export class PresignService {
       enforcer = "backend";
     } else {
       const unbound = bucket.backend.unbound(direct);
-      // Signet's own tokens are revocable; a provider's signature is not.
-      if (request.revocable && bucket.backend.kind !== "local") unbound.push("revocable");
+      // Signet's own tokens are revocable; a provider's signature only when prepared for it.
+      if (request.revocable && bucket.backend.kind !== "local" && direct.revocable !== true)
+        unbound.push("revocable");
       if (request.delivery === "direct" && unbound.length > 0)
         throw new SignetError(
           "constraint_not_enforceable",

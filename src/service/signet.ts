@@ -25,6 +25,7 @@ import { resolveMasterKey } from "./master-key.js";
 import { ObjectService } from "./objects.js";
 import { PresignService } from "./presign.js";
 import { Revocations } from "./revocations.js";
+import { RevokeService } from "./revoke.js";
 import { DEFAULT_REDIRECT_SECONDS, SessionRedirects } from "./session.js";
 import { ShareService } from "./shares.js";
 import { Webhooks } from "./webhooks.js";
@@ -58,6 +59,7 @@ export interface Signet {
   readonly files: FileService;
   readonly session: SessionRedirects;
   readonly webhooks: Webhooks;
+  readonly revoke: RevokeService;
   /** the Gen3 Fence / Syfon compatibility, when `compat.fenceBucket` names a bucket */
   readonly fence: FenceService | undefined;
   readonly idempotency: Idempotency;
@@ -140,6 +142,7 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
     uploads,
     files,
     webhooks,
+    revoke: new RevokeService(audit, revocations, buckets),
     fence:
       options.config.compat?.fenceBucket === undefined
         ? undefined

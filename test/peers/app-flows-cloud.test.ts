@@ -99,7 +99,9 @@ for (const [name, url, makePeer] of cases) {
       expect(up.status).toBe(201);
       const bytes = "0123456789abcdef";
       // Fence's answer carries no headers; Azure's Put Blob needs this one (docs/decisions.md).
-      const headers = name.startsWith("azure") ? { "x-ms-blob-type": "BlockBlob" } : {};
+      const headers: Record<string, string> = name.startsWith("azure")
+        ? { "x-ms-blob-type": "BlockBlob" }
+        : {};
       expect(
         (await fetch(up.body.url, { method: "PUT", body: bytes, headers })).status,
       ).toBeLessThan(300);
