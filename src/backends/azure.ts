@@ -102,6 +102,7 @@ import {
   sasPermissions,
   signBlobSas,
 } from "./azure-sas.js";
+import { assertAllBound } from "./bound.js";
 import type {
   Backend,
   DirectRequest,
@@ -284,14 +285,10 @@ export class AzureBackend implements Backend {
   }
 
   presign(scope: AzureDirectScope): DirectRequest {
-    const unbound = this.unbound(scope);
-    const { key, constraints: c } = scope;
-    if (unbound.length > 0 || key === undefined)
-      throw new SignetError(
-        "constraint_not_enforceable",
-        `an Azure SAS cannot bind ${unbound.join(", ")}`,
-        unbound[0],
-      );
+    // unbound() names "folder" when there is no key.
+    assertAllBound(this.unbound(scope), "an Azure SAS");
+    const { constraints: c } = scope;
+    const key = scope.key!;
     const [method, ...more] = scope.methods as [Method, ...Method[]];
     if (scope.part !== undefined && method !== "PUT")
       throw new SignetError("invalid_request", "a part URL is for PUT only", "method");

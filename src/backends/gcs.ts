@@ -86,6 +86,7 @@ import {
   signV4Url,
   V4_MAX_EXPIRES_IN,
 } from "./gcs-signing.js";
+import { assertAllBound } from "./bound.js";
 import type {
   Backend,
   DirectRequest,
@@ -229,13 +230,7 @@ export class GcsBackend implements Backend {
   }
 
   presign(scope: DirectScope): DirectRequest {
-    const unbound = this.unbound(scope);
-    if (unbound.length > 0)
-      throw new SignetError(
-        "constraint_not_enforceable",
-        `a GCS V4 URL cannot bind ${unbound.join(", ")}`,
-        unbound[0],
-      );
+    assertAllBound(this.unbound(scope), "a GCS V4 URL");
     const method = scope.methods[0] as GcsObjectMethod;
     const c = scope.constraints;
     const signed = presignGcs(this.gcs, {

@@ -56,6 +56,7 @@ import { type Method, OBJECT_METHODS, type ObjectMethod } from "../core/methods.
 import { presignPost } from "./s3-post-policy.js";
 import { type S3Location, S3Signer, s3Endpoint } from "./s3-signing.js";
 import { MAX_EXPIRES_IN } from "./sigv4.js";
+import { assertAllBound } from "./bound.js";
 import type {
   Backend,
   DirectRequest,
@@ -169,13 +170,7 @@ export class S3Backend implements Backend {
 
   /** Signs a scope whose unbound() is empty; anything else is constraint_not_enforceable. */
   presign(scope: DirectScope): DirectRequest {
-    const unbound = this.unbound(scope);
-    if (unbound.length > 0)
-      throw new SignetError(
-        "constraint_not_enforceable",
-        `an S3 URL cannot bind ${unbound.join(", ")}`,
-        unbound[0],
-      );
+    assertAllBound(this.unbound(scope), "an S3 URL");
     this.#checkExpiry(scope.expiresAt);
     const method = scope.methods[0] as ObjectMethod;
     const c = scope.constraints;

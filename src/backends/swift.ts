@@ -106,6 +106,7 @@ import {
   SwiftTempUrlSigner,
   tempUrlKeyHeaders,
 } from "./swift-tempurl.js";
+import { assertAllBound } from "./bound.js";
 import type {
   Backend,
   DirectRequest,
@@ -357,13 +358,7 @@ export class SwiftBackend implements Backend {
   }
 
   presign(scope: DirectScope): DirectRequest {
-    const unbound = this.unbound(scope);
-    if (unbound.length > 0)
-      throw new SignetError(
-        "constraint_not_enforceable",
-        `a swift temp URL cannot bind ${unbound.join(", ")}`,
-        unbound[0],
-      );
+    assertAllBound(this.unbound(scope), "a swift temp URL");
     const method = scope.methods[0]!;
     const options: SwiftTempUrlOptions = {
       method,
