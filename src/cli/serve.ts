@@ -22,6 +22,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     adminKey: env.SIGNET_ADMIN_KEY || undefined,
     masterKey: env.SIGNET_MASTER_KEY || undefined,
     publicUrl: env.SIGNET_PUBLIC_URL || undefined,
+    dataUrl: env.SIGNET_DATA_URL || undefined,
   });
   const logger = pino({ level: env.SIGNET_LOG_LEVEL ?? "info", serializers: logSerializers });
   const app = await buildApp(signet, { logger });

@@ -113,6 +113,7 @@ export type GrantInput = Static<typeof GrantSpecSchema>;
 export const ConfigSchema = Type.Object(
   {
     publicUrl: Type.Optional(Type.String({ pattern: "^https?://" })),
+    dataUrl: Type.Optional(Type.String({ pattern: "^https?://" })),
     trustedProxies: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     webhooks: Type.Optional(
       Type.Array(

@@ -37,6 +37,8 @@ export interface SignetOptions {
   adminKey?: string;
   masterKey?: string;
   publicUrl?: string;
+  /** the origin of data-plane URLs (/o, /l, /s), when it is not the public URL's */
+  dataUrl?: string;
   /** where `${ENV}` references are resolved (process.env by default) */
   env?: NodeJS.ProcessEnv;
 }
@@ -68,6 +70,8 @@ export interface Signet {
   readonly adminKeyFile: string | undefined;
   readonly swept: { tmp: number; orphans: number };
   publicUrl: string;
+  /** the base of data-plane URLs: SIGNET_DATA_URL, the config's dataUrl, else the public URL */
+  readonly dataUrl: string;
   close(): Promise<void>;
 }
 
@@ -97,20 +101,18 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
   await spool.sweep(async () => false);
 
   let publicUrl = options.publicUrl ?? options.config.publicUrl ?? "http://127.0.0.1:8080";
+  // Served bytes can live on an origin of their own, apart from the API and any console.
+  const ownDataUrl = options.dataUrl ?? options.config.dataUrl;
+  const dataUrl = () => ownDataUrl ?? publicUrl;
   const sign = (claims: UnsignedClaims) => signToken(keyring.current, claims).token;
   const buckets = await Buckets.open(db, options.config.buckets ?? {}, (name, config) =>
-    openBackend(
-      name,
-      config,
-      env,
-      () => new LocalBackend(name, store, () => publicUrl, sign, multipart),
-    ),
+    openBackend(name, config, env, () => new LocalBackend(name, store, dataUrl, sign, multipart)),
   );
   await buckets.load();
   // Swift buckets sign with the temp URL keys Signet last rotated to, kept in the keyring.
   const backendKeys = new BackendKeys(db, master, buckets, audit);
   await backendKeys.apply();
-  const links = new LinkService(keyring, () => publicUrl, spool);
+  const links = new LinkService(keyring, dataUrl, spool);
   const presign = new PresignService(buckets, () => grants.current, audit, links);
   const webhooks = new Webhooks(
     db,
@@ -156,6 +158,9 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
     objects: new ObjectService(keyring, revocations, buckets, store, audit),
     adminKeyFile: await bootstrapAdminKey(apiKeys, options),
     swept,
+    get dataUrl() {
+      return dataUrl();
+    },
     get publicUrl() {
       return publicUrl;
     },

@@ -76,7 +76,7 @@ async function serveLink(
     case "HEAD":
       return sendObject(request, reply, backend, key, claims);
     case "LIST": {
-      const base = `${trimSlash(signet.publicUrl)}/s/${link.token}/`;
+      const base = `${trimSlash(signet.dataUrl)}/s/${link.token}/`;
       const page = await backend.list(key, listOptions(link.query));
       return sendListing(
         request,

@@ -79,7 +79,7 @@ export async function objectRoutes(app: FastifyInstance, signet: Signet): Promis
         case "HEAD":
           return sendObject(request, reply, bucket.backend, target.key, claims);
         case "LIST": {
-          const base = `${trimSlash(signet.publicUrl)}/o/${encodeURIComponent(bucket.name)}/`;
+          const base = `${trimSlash(signet.dataUrl)}/o/${encodeURIComponent(bucket.name)}/`;
           const page = await bucket.backend.list(target.key, listOptions(target.query));
           const token = target.query.get("t")!;
           return sendListing(
