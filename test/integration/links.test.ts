@@ -112,6 +112,8 @@ describe("links, shares and part plans", () => {
   });
 
   describe("share links", () => {
+    const createShare = (body: unknown, key?: string) =>
+      api(h.url, "POST", "/v1/shares", body, key);
     it("lists the folder, serves objects relative to it (also ones added later), refuses outside", async () => {
       const share = await api(h.url, "POST", "/v1/shares", {
         bucket: "default",
@@ -190,37 +192,16 @@ describe("links, shares and part plans", () => {
       );
       expect(ok.status).toBe(201);
       expect(
-        (
-          await api(
-            h.url,
-            "POST",
-            "/v1/shares",
-            { bucket: "default", prefix: "reports", methods: ["GET"] },
-            reader.key,
-          )
-        ).status,
+        (await createShare({ bucket: "default", prefix: "reports", methods: ["GET"] }, reader.key))
+          .status,
       ).toBe(403);
       expect(
-        (
-          await api(
-            h.url,
-            "POST",
-            "/v1/shares",
-            { bucket: "default", prefix: "reports", methods: ["PUT"] },
-            partner.key,
-          )
-        ).status,
+        (await createShare({ bucket: "default", prefix: "reports", methods: ["PUT"] }, partner.key))
+          .status,
       ).toBe(403);
       expect(
-        (
-          await api(
-            h.url,
-            "POST",
-            "/v1/shares",
-            { bucket: "default", prefix: "secret", methods: ["GET"] },
-            partner.key,
-          )
-        ).status,
+        (await createShare({ bucket: "default", prefix: "secret", methods: ["GET"] }, partner.key))
+          .status,
       ).toBe(403);
       // Others' shares are invisible and cannot be deleted.
       expect((await api(h.url, "GET", "/v1/shares", undefined, reader.key)).body.items).toEqual([]);
