@@ -11,7 +11,7 @@
  * overrides, multipart parts, revocation.
  */
 import type { Readable } from "node:stream";
-import type { ScopeConstraints } from "../core/constraints.js";
+import { requiredHeaders } from "../core/constraints.js";
 import type { Method } from "../core/methods.js";
 import { constraintsToClaims, type UnsignedClaims } from "../core/token.js";
 import { encodeKeyPath, trimSlash } from "../core/urls.js";
@@ -38,13 +38,24 @@ const info = (object: StoredObject): ObjectInfo => ({
   sha256: object.sha256,
 });
 
-/** The headers a client must send for these constraints, exactly as signed. */
-export function requiredHeaders(c: ScopeConstraints): Record<string, string> {
-  const headers: Record<string, string> = { ...c.headers };
-  if (c.contentType !== undefined) headers["content-type"] = c.contentType;
-  if (c.contentLength !== undefined) headers["content-length"] = String(c.contentLength);
-  if (c.range !== undefined) headers.range = `bytes=${c.range.start}-${c.range.end}`;
-  return headers;
+/** The claims a scope becomes: the same for direct URLs and for links. */
+export function scopeClaims(scope: DirectScope): UnsignedClaims {
+  const claims: UnsignedClaims = {
+    i: scope.tokenId,
+    p: scope.principal,
+    m: scope.methods,
+    b: scope.bucket,
+    e: Math.floor(scope.expiresAt.getTime() / 1000),
+    ...constraintsToClaims(scope.constraints),
+  };
+  if (scope.key !== undefined) claims.o = scope.key;
+  if (scope.folder !== undefined) claims.f = scope.folder;
+  if (scope.notBefore !== undefined) claims.n = Math.floor(scope.notBefore.getTime() / 1000);
+  if (scope.part !== undefined) {
+    claims.u = scope.part.uploadId;
+    claims.pn = scope.part.partNumber;
+  }
+  return claims;
 }
 
 export class LocalBackend implements Backend {
@@ -68,23 +79,11 @@ export class LocalBackend implements Backend {
   }
 
   presign(scope: DirectScope): DirectRequest {
-    const claims: UnsignedClaims = {
-      i: scope.tokenId,
-      p: scope.principal,
-      m: scope.methods,
-      b: scope.bucket,
-      e: Math.floor(scope.expiresAt.getTime() / 1000),
-      ...constraintsToClaims(scope.constraints),
-    };
-    if (scope.key !== undefined) claims.o = scope.key;
-    if (scope.folder !== undefined) claims.f = scope.folder;
-    if (scope.notBefore !== undefined) claims.n = Math.floor(scope.notBefore.getTime() / 1000);
-    let query = `t=${this.sign(claims)}`;
-    if (scope.part !== undefined) {
-      claims.u = scope.part.uploadId;
-      claims.pn = scope.part.partNumber;
-      query = `uploadId=${encodeURIComponent(scope.part.uploadId)}&partNumber=${scope.part.partNumber}&t=${this.sign(claims)}`;
-    }
+    const token = this.sign(scopeClaims(scope));
+    const query =
+      scope.part === undefined
+        ? `t=${token}`
+        : `uploadId=${encodeURIComponent(scope.part.uploadId)}&partNumber=${scope.part.partNumber}&t=${token}`;
     const base = this.base();
     const [method, ...more] = scope.methods as [Method, ...Method[]];
     const request: DirectRequest = {

@@ -1,7 +1,6 @@
 /**
  * The constraints a scope can carry beyond method, object and time, the names `enforcedBy`
- * reports them under, and which of them a request itself must satisfy (the ones a redirect
- * target has to carry on its own).
+ * reports them under, and the headers they make a client send.
  */
 import type { ByteRange } from "./range.js";
 
@@ -29,16 +28,17 @@ export type Constraint = keyof ScopeConstraints;
 export const constraintsOf = (c: ScopeConstraints): Constraint[] =>
   (Object.keys(c) as Constraint[]).filter((name) => c[name] !== undefined);
 
-/** What a request itself must satisfy: a 302 target may not drop any of these. */
-export const REQUEST_LEVEL: ReadonlySet<Constraint> = new Set<Constraint>([
-  "range",
-  "contentLength",
-  "contentLengthRange",
-  "contentType",
-  "checksumSha256",
-  "ip",
-  "headers",
-]);
+/** The headers a client must send for these constraints, exactly as signed. */
+export function requiredHeaders(c: ScopeConstraints): Record<string, string> {
+  const headers: Record<string, string> = { ...c.headers };
+  if (c.contentType !== undefined) headers["content-type"] = c.contentType;
+  if (c.contentLength !== undefined) headers["content-length"] = String(c.contentLength);
+  if (c.range !== undefined) headers.range = `bytes=${c.range.start}-${c.range.end}`;
+  return headers;
+}
+
+/** The most parts a part plan or a multipart upload has (S3's and GCS's limit). */
+export const MAX_PARTS = 10_000;
 
 /** The media type syntax of RFC 9110 §8.3.1, parameters allowed. */
 export const MEDIA_TYPE =

@@ -156,16 +156,12 @@ export class GrantSet {
   /** grants by the principal they name ("role:x", "key:y", "sub:z"), in their given order */
   private readonly byPrincipal = new Map<string, Compiled[]>();
 
-  constructor(private readonly grants: readonly Grant[]) {
+  constructor(grants: readonly Grant[]) {
     grants.forEach((grant, order) => {
       const list = this.byPrincipal.get(grant.principal) ?? [];
       list.push(compile(grant, order));
       this.byPrincipal.set(grant.principal, list);
     });
-  }
-
-  get size(): number {
-    return this.grants.length;
   }
 
   private candidates(principal: Principal): Compiled[] {
@@ -176,11 +172,6 @@ export class GrantSet {
         found = found.length === 0 ? more : [...found, ...more].sort((a, b) => a.order - b.order);
     }
     return found;
-  }
-
-  /** The grants naming this principal, by its id or one of its roles, in their given order. */
-  forPrincipal(principal: Principal): Grant[] {
-    return this.candidates(principal).map((c) => c.grant);
   }
 
   /** The grant-shaped decision: Allowed, or a SignetError (404 or 403). */

@@ -9,19 +9,33 @@ import { createReadStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { Backend, DirectRequest, DirectScope, ObjectInfo } from "../backends/types.js";
+import { scopeClaims } from "../backends/local.js";
+import { requiredHeaders } from "../core/constraints.js";
 import type { Method } from "../core/methods.js";
-import {
-  type Claims,
-  claimsToConstraints,
-  constraintsToClaims,
-  signToken,
-  type UnsignedClaims,
-} from "../core/token.js";
-import { encodeKeyPath, trimSlash } from "../core/urls.js";
+import { type Claims, claimsToConstraints, signToken } from "../core/token.js";
+import { trimSlash } from "../core/urls.js";
 import type { BlobFiles, WriteLimits } from "../store/blobs.js";
 import type { KeyringService } from "./keyring.js";
 
 export const REDIRECT_MAX_SECONDS = 60;
+
+/**
+ * What a provider may leave unbound in a link's scope while the link can still redirect:
+ * Signet checks these itself before answering, and each redirect target is built for one
+ * object and one method and checked again (redirectTarget proxies when it cannot be direct).
+ * Anything a request itself carries (range, length, type, checksum, IP, headers, response
+ * overrides) makes the link a proxy.
+ */
+export const REDIRECT_SAFE: ReadonlySet<string> = new Set([
+  "folder",
+  "notBefore",
+  "revocable",
+  "methods",
+  "expiresAt",
+]);
+
+export const linkMode = (unbound: string[]): "r" | "p" =>
+  unbound.every((name) => REDIRECT_SAFE.has(name)) ? "r" : "p";
 
 export class LinkService {
   constructor(
@@ -32,28 +46,10 @@ export class LinkService {
 
   /** A link for a checked scope; `mode` is fixed into the token. */
   sign(scope: DirectScope, mode: "r" | "p"): DirectRequest {
-    const claims: UnsignedClaims = {
-      i: scope.tokenId,
-      p: scope.principal,
-      m: scope.methods,
-      b: scope.bucket,
-      e: Math.floor(scope.expiresAt.getTime() / 1000),
-      l: mode,
-      ...constraintsToClaims(scope.constraints),
-    };
-    if (scope.key !== undefined) claims.o = scope.key;
-    if (scope.folder !== undefined) claims.f = scope.folder;
-    if (scope.notBefore !== undefined) claims.n = Math.floor(scope.notBefore.getTime() / 1000);
-    const { token } = signToken(this.keyring.current, claims);
+    const { token } = signToken(this.keyring.current, { ...scopeClaims(scope), l: mode });
     const base = trimSlash(this.publicUrl());
     const [method, ...more] = scope.methods as [Method, ...Method[]];
-    const headers: Record<string, string> = { ...scope.constraints.headers };
-    if (scope.constraints.contentType !== undefined)
-      headers["content-type"] = scope.constraints.contentType;
-    if (scope.constraints.contentLength !== undefined)
-      headers["content-length"] = String(scope.constraints.contentLength);
-    if (scope.constraints.range !== undefined)
-      headers.range = `bytes=${scope.constraints.range.start}-${scope.constraints.range.end}`;
+    const headers = requiredHeaders(scope.constraints);
     const request: DirectRequest =
       scope.key !== undefined
         ? { url: `${base}/l/${token}`, method, headers }
@@ -117,9 +113,4 @@ export class LinkService {
       await rm(path, { force: true });
     }
   }
-}
-
-/** The URL of an object or sub-folder under a share link, for listings. */
-export function shareHref(linkBase: string, folder: string, key: string): string {
-  return `${linkBase}${encodeKeyPath(key.slice(folder.length))}`;
 }

@@ -6,7 +6,7 @@
  * constraint, proxying otherwise). `enforcedBy` says which path holds each part.
  */
 import type { DirectRequest, DirectScope } from "../backends/types.js";
-import { constraintsOf, type ScopeConstraints } from "../core/constraints.js";
+import { constraintsOf, MAX_PARTS, type ScopeConstraints } from "../core/constraints.js";
 import { SignetError, notFound } from "../core/errors.js";
 import type { GrantSet } from "../core/grants.js";
 import { isAdmin, type Principal } from "../core/principal.js";
@@ -19,7 +19,7 @@ import {
 import { newTokenId } from "../core/token.js";
 import type { AuditEvent, AuditLog } from "./audit.js";
 import type { Bucket, Buckets } from "./buckets.js";
-import type { LinkService } from "./links.js";
+import { linkMode, type LinkService } from "./links.js";
 
 export const DEFAULT_EXPIRES_IN = 900;
 
@@ -45,9 +45,6 @@ export interface CheckedScope {
   direct: DirectScope;
   expiresIn: number;
 }
-
-/** What a direct URL could not bind but a 302 to a per-object URL still keeps. */
-const REDIRECT_SAFE = new Set(["folder", "notBefore", "revocable"]);
 
 export class PresignService {
   constructor(
@@ -229,10 +226,7 @@ export class PresignService {
         );
       if (request.delivery === "direct" && expiresIn > backendMax) throw tooLongForDirect();
       if (request.delivery === "link" || unbound.length > 0 || expiresIn > backendMax) {
-        reply = this.links.sign(
-          direct,
-          unbound.every((name) => REDIRECT_SAFE.has(name)) ? "r" : "p",
-        );
+        reply = this.links.sign(direct, linkMode(unbound));
         enforcer = "signet";
       } else {
         reply = bucket.backend.presign(direct);
@@ -295,8 +289,6 @@ export class PresignService {
     return plan;
   }
 }
-
-export const MAX_PARTS = 10_000;
 
 export type PartPlanInput = Omit<PresignInput, "method" | "methods" | "prefix" | "range"> & {
   key: string;

@@ -9,7 +9,7 @@ import { isAdmin, type Principal } from "../core/principal.js";
 import type { Db } from "../db/connect.js";
 import type { ShareTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
-import type { LinkService } from "./links.js";
+import { type LinkService, REDIRECT_SAFE } from "./links.js";
 import type { PresignService } from "./presign.js";
 import type { Revocations } from "./revocations.js";
 
@@ -33,9 +33,6 @@ export interface Share {
   createdAt: string;
   revokedAt: string | null;
 }
-
-/** What a per-object redirect target still cannot carry makes a share proxy. */
-const REDIRECT_SAFE = new Set(["folder", "notBefore", "revocable", "methods"]);
 
 const toShare = (row: ShareTable): Share => ({
   id: row.id,

@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Backend, DirectScope } from "../backends/types.js";
-import type { ScopeConstraints } from "../core/constraints.js";
+import { MAX_PARTS, type ScopeConstraints } from "../core/constraints.js";
 import { SignetError } from "../core/errors.js";
 import { assertValidKey, toFolder } from "../core/keys.js";
 import { isAdmin, type Principal } from "../core/principal.js";
@@ -20,7 +20,6 @@ import type { CheckedScope, PresignService, SignedRequest } from "./presign.js";
 import type { Revocations } from "./revocations.js";
 import type { Webhooks } from "./webhooks.js";
 
-export const MAX_PARTS = 10_000;
 /** How long an intent outlives its URLs before it is swept. */
 export const GRACE_SECONDS = 900;
 
@@ -466,7 +465,7 @@ export class UploadService {
       if (record.uploadId !== undefined)
         await backend.abortMultipart(row.key, record.uploadId).catch(() => undefined);
       // A single PUT lands on the key itself: remove it unless a committed file owns that key.
-      else if (!(await this.committedAt(row.bucket, row.key))) await backend.delete(row.key);
+      else if (!(await this.hasCommittedFile(row.bucket, row.key))) await backend.delete(row.key);
     }
     for (const token of record.tokens) await this.revocations.revoke("token", token);
     const deletedAt = new Date().toISOString();
@@ -486,7 +485,7 @@ export class UploadService {
     return toFileInfo({ ...row, status: "deleted", deleted_at: deletedAt });
   }
 
-  private async committedAt(bucket: string, key: string): Promise<boolean> {
+  private async hasCommittedFile(bucket: string, key: string): Promise<boolean> {
     const row = await this.db
       .selectFrom("files")
       .select("id")

@@ -18,8 +18,6 @@ export interface LocalPart {
   etag: string;
 }
 
-export const MAX_PART_NUMBER = 10_000;
-
 const noSuchUpload = () => new SignetError("not_found", "no such multipart upload");
 
 export class EmbeddedMultipart {
