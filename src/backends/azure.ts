@@ -103,6 +103,10 @@ import {
   signBlobSas,
 } from "./azure-sas.js";
 import { assertAllBound } from "./bound.js";
+import { nothingStaged } from "./staging.js";
+
+/** How long the read SAS of a staged blob lives while Azure copies it, in seconds. */
+const PROMOTE_SOURCE_LIFE = 3600;
 import type {
   Backend,
   DirectRequest,
@@ -387,6 +391,35 @@ export class AzureBackend implements Backend {
       counted.destroy();
       throw azureError(err, "writing a blob");
     }
+  }
+
+  /**
+   * Copy Blob (beginCopyFromURL) from a short-lived read SAS of the staged blob, polled to its
+   * end, then the staged blob is deleted. Within one account the copy is server-side.
+   */
+  async promote(from: string, to: string): Promise<ObjectInfo> {
+    if ((await this.head(from)) === undefined) throw nothingStaged();
+    const source = this.presign({
+      bucket: "",
+      methods: ["GET"],
+      key: from,
+      expiresAt: new Date(Date.now() + PROMOTE_SOURCE_LIFE * 1000),
+      principal: "system:promote",
+      tokenId: randomBytes(12).toString("base64url"),
+      constraints: {},
+    }).url;
+    try {
+      const poller = await this.container.getBlobClient(to).beginCopyFromURL(source);
+      await poller.pollUntilDone();
+    } catch (err) {
+      if (isNotFound(err)) throw nothingStaged();
+      throw azureError(err, "copying a blob");
+    }
+    await this.delete(from);
+    const info = await this.head(to);
+    if (info === undefined)
+      throw new SignetError("conflict", "the blob was deleted as soon as it was written");
+    return info;
   }
 
   async delete(key: string): Promise<void> {

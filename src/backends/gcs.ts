@@ -86,7 +86,9 @@ import {
   signV4Url,
   V4_MAX_EXPIRES_IN,
 } from "./gcs-signing.js";
-import { assertAllBound } from "./bound.js";
+import { assertAllBound, conditionalWrite } from "./bound.js";
+import { nothingStaged } from "./staging.js";
+import { encodeKeyPath } from "../core/urls.js";
 import type {
   Backend,
   DirectRequest,
@@ -224,7 +226,11 @@ export class GcsBackend implements Backend {
     if (scope.expiresAt.getTime() - Date.now() > V4_MAX_EXPIRES_IN * 1000) names.push("expiresAt");
     // Anything not known to be bound is unbound, so a new constraint is never dropped silently.
     for (const name of constraintsOf(scope.constraints))
-      if (!BOUND.has(name) || (name === "contentType" && isTypePattern(scope.constraints)))
+      if (
+        !BOUND.has(name) ||
+        (name === "contentType" && isTypePattern(scope.constraints)) ||
+        (name === "headers" && conditionalWrite(scope.constraints))
+      )
         names.push(name);
     return names;
   }
@@ -328,6 +334,27 @@ export class GcsBackend implements Backend {
     // Already gone is gone: deleting stays idempotent.
     if (res.statusCode !== 404) await expectOk(res, "delete");
     else await res.body.dump();
+  }
+
+  /**
+   * The XML API's copy (a PUT naming `x-goog-copy-source: {bucket}/{object}`), within the
+   * bucket, then the staged object is deleted. Metadata and type travel with the copy.
+   */
+  async promote(from: string, to: string): Promise<ObjectInfo> {
+    if ((await this.head(from)) === undefined) throw nothingStaged();
+    const source = `${this.gcs.bucket}/${encodeKeyPath(from)}`;
+    const res = await this.send("copy", {
+      method: "PUT",
+      key: to,
+      headers: { "x-goog-copy-source": source },
+    });
+    if (res.statusCode === 404) {
+      await res.body.dump();
+      throw nothingStaged();
+    }
+    await expectOk(res, "copy");
+    await this.delete(from);
+    return this.written(to);
   }
 
   async list(prefix: string, options: { cursor?: string; limit: number }): Promise<ListPage> {

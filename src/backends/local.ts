@@ -17,6 +17,7 @@ import { constraintsToClaims, type UnsignedClaims } from "../core/token.js";
 import { encodeKeyPath, trimSlash } from "../core/urls.js";
 import type { EmbeddedStore, StoredObject } from "../store/embedded.js";
 import type { EmbeddedMultipart } from "../store/multipart.js";
+import { nothingStaged } from "./staging.js";
 import type {
   Backend,
   DirectRequest,
@@ -156,6 +157,13 @@ export class LocalBackend implements Backend {
 
   async delete(key: string): Promise<void> {
     await this.store.delete(this.bucket, key);
+  }
+
+  /** One transaction re-points the staged blob to `to` (embedded.ts, `move`): nothing is copied. */
+  async promote(from: string, to: string): Promise<ObjectInfo> {
+    const moved = await this.store.move(this.bucket, from, to);
+    if (moved === undefined) throw nothingStaged();
+    return info(moved);
   }
 
   async list(prefix: string, options: { cursor?: string; limit: number }): Promise<ListPage> {

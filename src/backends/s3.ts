@@ -38,6 +38,7 @@ import type { Readable } from "node:stream";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -47,6 +48,7 @@ import {
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
+  UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { type Static, Type } from "@sinclair/typebox";
 import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../core/config-schema.js";
@@ -57,6 +59,7 @@ import { presignPost } from "./s3-post-policy.js";
 import { type S3Location, S3Signer, s3Endpoint } from "./s3-signing.js";
 import { MAX_EXPIRES_IN } from "./sigv4.js";
 import { assertAllBound } from "./bound.js";
+import { nothingStaged, SINGLE_COPY_MAX } from "./staging.js";
 import type {
   Backend,
   DirectRequest,
@@ -359,6 +362,55 @@ export class S3Backend implements Backend {
     await answer(
       this.#client.send(new DeleteObjectCommand({ Bucket: this.location.bucket, Key: key })),
     );
+  }
+
+  /**
+   * CopyObject (UploadPartCopy in 5 GiB parts above S3's single-copy limit), then the staged
+   * object is deleted. Type and metadata travel with the copy.
+   */
+  async promote(from: string, to: string): Promise<ObjectInfo> {
+    const staged = await this.head(from);
+    if (staged === undefined) throw nothingStaged();
+    const source = `${this.location.bucket}/${encodeURIComponent(from)}`;
+    if (staged.size <= SINGLE_COPY_MAX) {
+      await answer(
+        this.#client.send(
+          new CopyObjectCommand({
+            Bucket: this.location.bucket,
+            Key: to,
+            CopySource: source,
+            ...(this.checksums === "enforced" ? { ChecksumAlgorithm: "SHA256" as const } : {}),
+          }),
+        ),
+      );
+    } else {
+      const uploadId = await this.createMultipart(to, { contentType: staged.contentType });
+      try {
+        const parts: { partNumber: number; etag: string }[] = [];
+        for (let start = 0; start < staged.size; start += SINGLE_COPY_MAX) {
+          const end = Math.min(staged.size, start + SINGLE_COPY_MAX) - 1;
+          const out = await answer(
+            this.#client.send(
+              new UploadPartCopyCommand({
+                Bucket: this.location.bucket,
+                Key: to,
+                UploadId: uploadId,
+                PartNumber: parts.length + 1,
+                CopySource: source,
+                CopySourceRange: `bytes=${start}-${end}`,
+              }),
+            ),
+          );
+          parts.push({ partNumber: parts.length + 1, etag: out.CopyPartResult?.ETag ?? "" });
+        }
+        await this.#complete(to, uploadId, parts);
+      } catch (err) {
+        await this.abortMultipart(to, uploadId).catch(() => undefined);
+        throw err;
+      }
+    }
+    await this.delete(from);
+    return this.#written(to);
   }
 
   /** Listings carry no content type (S3 does not list it): contentType is "". */

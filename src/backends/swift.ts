@@ -107,6 +107,7 @@ import {
   tempUrlKeyHeaders,
 } from "./swift-tempurl.js";
 import { assertAllBound } from "./bound.js";
+import { nothingStaged } from "./staging.js";
 import type {
   Backend,
   DirectRequest,
@@ -485,6 +486,33 @@ export class SwiftBackend implements Backend {
         "backend_unavailable",
         `swift answered ${outcome["Response Status"]} to DELETE a multipart object`,
       );
+  }
+
+  /**
+   * Swift's COPY (Destination: {container}/{to}); a multipart object's manifest is copied
+   * itself (`multipart-manifest=get`), so the new manifest names the same segments and no byte
+   * moves. Then the staged object is deleted, a manifest without its segments.
+   */
+  async promote(from: string, to: string): Promise<ObjectInfo> {
+    const source = this.objectPath(userKey(from));
+    const name = userKey(to);
+    const admin = this.admin("copy");
+    const found = await admin.send("HEAD", source);
+    await found.body.dump();
+    if (found.statusCode === 404) throw nothingStaged();
+    if (!ok(found)) throw failure(found.statusCode, "HEAD an object");
+    const slo = header(found, "x-static-large-object")?.toLowerCase() === "true";
+    const res = await admin.send("COPY", slo ? `${source}?multipart-manifest=get` : source, {
+      headers: { destination: `${encodeURIComponent(this.container)}/${encodeKeyPath(name)}` },
+    });
+    await res.body.dump();
+    if (res.statusCode === 404) throw nothingStaged();
+    if (!ok(res)) throw failure(res.statusCode, "COPY an object");
+    await this.deleteObject(source);
+    const info = await this.head(name);
+    if (info === undefined)
+      throw new SignetError("backend_unavailable", "swift lost the object it just copied");
+    return info;
   }
 
   async list(prefix: string, options: { cursor?: string; limit: number }): Promise<ListPage> {

@@ -106,6 +106,13 @@ export interface Backend {
     meta: { contentType: string; contentLength?: number },
   ): Promise<ObjectInfo>;
   delete(key: string): Promise<void>;
+  /**
+   * Makes the object staged at `from` (an upload intent's own key) the object at `to` with
+   * Signet's credentials, server-side, then removes `from`: the commit step of an intent, so
+   * that pending bytes never sit where committed bytes are served. Answers the object now at
+   * `to` (its ETag is the version Signet records); 409 conflict when nothing is staged.
+   */
+  promote(from: string, to: string): Promise<ObjectInfo>;
   list(prefix: string, options: { cursor?: string; limit: number }): Promise<ListPage>;
 
   /**

@@ -26,6 +26,27 @@ export function keyProblem(key: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Where upload intents stage their bytes until complete (Signet's own keys): no caller may
+ * name a key or folder under it, and a folder URL never reaches it.
+ */
+export const STAGING_FOLDER = ".signet-staging/";
+
+/** The staging key of one upload intent (file ids are opaque and unguessable). */
+export const stagingKey = (fileId: string) => `${STAGING_FOLDER}${fileId}`;
+
+/** Whether `key` (or folder) is Signet's own staging space, or lies in it. */
+export const isStaging = (key: string) =>
+  key.startsWith(STAGING_FOLDER) || `${key}/` === STAGING_FOLDER;
+
+/** A key a caller names: valid, and not one of Signet's own staging keys. */
+export function assertCallerKey(key: string, field = "key"): string {
+  assertValidKey(key, field);
+  if (isStaging(key))
+    throw new SignetError("invalid_key", `keys under ${STAGING_FOLDER} are Signet's own`, field);
+  return key;
+}
+
 export function assertValidKey(key: string, field = "key"): string {
   const problem = keyProblem(key);
   if (problem !== undefined) throw new SignetError("invalid_key", problem, field);

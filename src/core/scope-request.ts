@@ -7,7 +7,7 @@ import { parseIpList } from "./cidr.js";
 import { MEDIA_PATTERN, MEDIA_TYPE, type ScopeConstraints } from "./constraints.js";
 import { SignetError } from "./errors.js";
 import type { Action } from "./grants.js";
-import { assertValidKey, toFolder } from "./keys.js";
+import { assertCallerKey, isStaging, STAGING_FOLDER, toFolder } from "./keys.js";
 import type { Method } from "./methods.js";
 
 export type Delivery = "direct" | "link" | "auto";
@@ -32,6 +32,8 @@ export interface ScopeInput {
   ip?: string | string[];
   delivery?: Delivery;
   revocable?: boolean;
+  /** replace the file that holds the key (service/key-guard.ts; needs write and delete) */
+  upsert?: boolean;
   successActionStatus?: 200 | 201 | 204;
   successActionRedirect?: string;
 }
@@ -107,8 +109,10 @@ export function normalizeScope(input: ScopeInput, now: Date): ScopeRequest {
     throw bad("methods", "LIST needs a prefix");
   const target: Pick<ScopeRequest, "key" | "folder"> =
     input.key !== undefined
-      ? { key: assertValidKey(input.key) }
+      ? { key: assertCallerKey(input.key) }
       : { folder: toFolder(input.prefix!) };
+  if (target.folder !== undefined && target.folder !== "" && isStaging(target.folder))
+    throw new SignetError("invalid_key", `keys under ${STAGING_FOLDER} are Signet's own`, "prefix");
 
   const reads = methods.every((m) => m === "GET" || m === "HEAD");
   const uploads = methods.some((m) => m === "PUT" || m === "POST");

@@ -4,7 +4,7 @@
  */
 import { ipMatcher } from "./cidr.js";
 import { SignetError } from "./errors.js";
-import { inFolder } from "./keys.js";
+import { inFolder, isStaging } from "./keys.js";
 import type { Method } from "./methods.js";
 import type { Claims } from "./token.js";
 
@@ -37,8 +37,10 @@ export function assertInScope(claims: Claims, request: ScopedRequest): void {
       throw outside("key", "this URL is for another object");
   } else if (claims.f !== undefined) {
     const folder = claims.f;
+    // Staging keys are reached only by a URL naming them exactly (an intent's own).
     const inside =
-      request.method === "LIST" ? request.key.startsWith(folder) : inFolder(folder, request.key);
+      !isStaging(request.key) &&
+      (request.method === "LIST" ? request.key.startsWith(folder) : inFolder(folder, request.key));
     if (!inside) throw outside("folder", "the object is not under this URL's folder");
   } else {
     throw outside("key", "this URL names no object or folder");

@@ -181,6 +181,11 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0008_file_changed": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("files").addColumn("changed_at", "text").execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

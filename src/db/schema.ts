@@ -87,7 +87,7 @@ export interface FileTable {
   sha256: string | null;
   content_type: string;
   owner: string;
-  status: "pending" | "committed" | "deleted";
+  status: "pending" | "committed" | "superseded" | "deleted";
   /** the stored object's ETag, recorded at commit */
   etag: string | null;
   /** JSON of the upload intent: token ids, multipart upload id and part size */
@@ -97,6 +97,8 @@ export interface FileTable {
   expires_at: string;
   committed_at: string | null;
   deleted_at: string | null;
+  /** when Signet found the committed bytes changed outside it (409 file_changed) */
+  changed_at: string | null;
 }
 
 export interface LocalUploadTable {

@@ -4,6 +4,7 @@ import { SignetError } from "../core/errors.js";
 import type { Method } from "../core/methods.js";
 import type { ScopedRequest } from "../core/scope.js";
 import type { Claims } from "../core/token.js";
+import type { WriteCondition } from "../store/embedded.js";
 import { single } from "./object-path.js";
 
 declare module "fastify" {
@@ -35,6 +36,20 @@ export function declaredLength(request: FastifyRequest): number | undefined {
   if (!/^\d+$/.test(header))
     throw new SignetError("invalid_request", "Content-Length is not a number", "content-length");
   return Number(header);
+}
+
+/**
+ * The request's own preconditions on a write (RFC 9110 13.1.1-2): `If-None-Match: *` (create
+ * only) and `If-Match: "<etag>"` (replace only that version). Honoured on PUT and DELETE.
+ */
+export function writeCondition(request: FastifyRequest): WriteCondition | undefined {
+  const ifNoneMatch = request.headers["if-none-match"];
+  const ifMatch = request.headers["if-match"];
+  if (ifNoneMatch === undefined && ifMatch === undefined) return undefined;
+  const condition: WriteCondition = {};
+  if (ifNoneMatch !== undefined) condition.ifNoneMatch = ifNoneMatch;
+  if (ifMatch !== undefined) condition.ifMatch = ifMatch;
+  return condition;
 }
 
 function partOf(query: URLSearchParams): ScopedRequest["part"] {

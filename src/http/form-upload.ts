@@ -65,6 +65,8 @@ export async function handleFormUpload(
     scoped.key = key;
     // The key or folder, method and IP, as for every other request.
     const bucket = signet.objects.authorize(claims, scoped, "direct");
+    // Files stay true: a form upload at a key a file holds is 409 (key-guard.ts).
+    await signet.keyGuard.checkUse(bucket.name, key, "POST");
     const contentType = fields["Content-Type"] ?? (part.mimetype || "application/octet-stream");
     if (claims.ct !== undefined && !mediaTypeMatches(claims.ct, contentType))
       throw outside("contentType", `the file must be ${claims.ct}`);

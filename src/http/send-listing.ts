@@ -4,6 +4,7 @@
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ListPage } from "../backends/types.js";
+import { isStaging } from "../core/keys.js";
 
 const MAX_LIMIT = 1000;
 
@@ -33,6 +34,12 @@ export function sendListing(
   page: ListPage,
   hrefOf: (key: string) => string,
 ): FastifyReply {
+  // Intents' staging keys are Signet's own: never listed (core/keys.ts).
+  page = {
+    ...page,
+    items: page.items.filter((i) => !isStaging(i.key)),
+    prefixes: page.prefixes.filter((p) => !isStaging(p)),
+  };
   const body = {
     items: page.items.map((i) => ({
       key: i.key,

@@ -122,7 +122,11 @@ export const ConfigSchema = Type.Object(
             url: Type.String({ pattern: "^https?://[^\\s]+$", maxLength: 2048 }),
             secret: SecretRef,
             events: Type.Array(
-              Type.Union([Type.Literal("file.committed"), Type.Literal("file.deleted")]),
+              Type.Union([
+                Type.Literal("file.committed"),
+                Type.Literal("file.superseded"),
+                Type.Literal("file.deleted"),
+              ]),
               { minItems: 1, uniqueItems: true },
             ),
           },

@@ -93,7 +93,7 @@ export class FenceService {
       row = await this.files.readable(principal, mapping.file_id);
     }
     if (row.status !== "committed") throw notFound();
-    return row;
+    return this.files.unchanged(row);
   }
 
   async download(principal: Principal, guid: string, expiresIn?: number): Promise<string> {
@@ -158,13 +158,8 @@ export class FenceService {
     const row = await this.ownPending(principal, await this.rowOf(guid));
     if (fileName !== undefined && row.key !== this.keyOf(guid, fileName))
       throw new SignetError("invalid_request", "file_name is not this guid's file", "file_name");
-    return this.presign.deliver(
-      this.presign.check(
-        principal,
-        { bucket: row.bucket, key: row.key, method: "PUT", expiresIn },
-        Date.now(),
-      ),
-    ).url;
+    // To the intent's own staging key, as its first URL was.
+    return (await this.uploads.signUpload(principal, row, expiresIn)).url;
   }
 
   async multipartInit(

@@ -10,7 +10,7 @@ import type { FileTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
 import type { Buckets } from "./buckets.js";
 import type { PresignService } from "./presign.js";
-import { type FileInfo, toFileInfo } from "./uploads.js";
+import { type FileInfo, stagedAt, toFileInfo } from "./uploads.js";
 import type { Webhooks } from "./webhooks.js";
 
 export interface FileQuery {
@@ -22,6 +22,12 @@ export interface FileQuery {
 }
 
 const notFound = () => new SignetError("not_found", "file not found");
+
+/** Rows a page of `list` looks at, at most (each is a grant check). */
+const SCAN_LIMIT = 10_000;
+
+const bareEtag = (etag: string) => etag.replace(/^W\//, "").replace(/^"|"$/g, "").toLowerCase();
+const sameEtag = (a: string, b: string) => bareEtag(a) === bareEtag(b);
 
 export class FileService {
   constructor(
@@ -59,14 +65,59 @@ export class FileService {
     return toFileInfo(await this.readable(principal, id));
   }
 
-  /** The files the caller may read, in id order; `cursor` is the last id of the previous page. */
+  /**
+   * A readable, committed file whose bytes are still the committed ones: what /r, DRS and
+   * Fence sign URLs for. Other statuses are 404; changed bytes are 409 `file_changed`.
+   */
+  async served(principal: Principal, id: string): Promise<FileInfo> {
+    const row = await this.readable(principal, id);
+    if (row.status !== "committed") throw notFound();
+    return toFileInfo(await this.unchanged(row));
+  }
+
+  /**
+   * The committed version check before signing: the stored object's ETag and size must be
+   * the ones recorded at commit (an ETag is each backend's version of the bytes: the embedded
+   * store's is their SHA-256). Changed bytes mark the file (`changedAt`) and answer 409.
+   */
+  async unchanged(row: FileTable): Promise<FileTable> {
+    const backend = this.buckets.get(row.bucket)?.backend;
+    if (backend === undefined) throw notFound();
+    const info = await backend.head(row.key);
+    if (
+      info !== undefined &&
+      row.etag !== null &&
+      sameEtag(info.etag, row.etag) &&
+      (row.size === null || Number(row.size) === info.size)
+    )
+      return row;
+    const changedAt = row.changed_at ?? new Date().toISOString();
+    if (row.changed_at === null)
+      await this.db
+        .updateTable("files")
+        .set({ changed_at: changedAt })
+        .where("id", "=", row.id)
+        .execute();
+    throw new SignetError(
+      "file_changed",
+      info === undefined
+        ? "the file's bytes are gone from its bucket"
+        : "the file's bytes were changed outside Signet since it was committed",
+    );
+  }
+
+  /**
+   * The files the caller may read, in id order; `cursor` is the last id looked at. A page
+   * scans at most SCAN_LIMIT rows: a short (even empty) page with a cursor means "go on", and
+   * only `nextCursor: null` means the end.
+   */
   async list(
     principal: Principal,
     query: FileQuery,
   ): Promise<{ items: FileInfo[]; nextCursor: string | null }> {
     const items: FileInfo[] = [];
     let after = query.cursor ?? "";
-    for (let scanned = 0; items.length < query.limit && scanned < 10_000;) {
+    for (let scanned = 0; items.length < query.limit && scanned < SCAN_LIMIT;) {
       let q = this.db
         .selectFrom("files")
         .selectAll()
@@ -91,11 +142,16 @@ export class FileService {
         if (items.length === query.limit) return { items, nextCursor: row.id };
       }
       scanned += rows.length;
+      if (rows.length < 500) return { items, nextCursor: null };
     }
-    return { items, nextCursor: items.length === query.limit ? after : null };
+    // The scan budget ran out before the end: the cursor goes on from the last row looked at.
+    return { items, nextCursor: after };
   }
 
-  /** Deletes the object, then marks the file deleted. */
+  /**
+   * Deletes the file's own bytes, then marks it deleted: a committed file's key, a pending
+   * file's staged upload; a superseded file's key holds another file's bytes and is left.
+   */
   async delete(principal: Principal, id: string): Promise<void> {
     const row = await this.readable(principal, id);
     if (!this.allows(principal, row, "DELETE"))
@@ -103,13 +159,20 @@ export class FileService {
     if (row.status === "deleted") return;
     const bucket = this.buckets.get(row.bucket);
     if (bucket === undefined) throw notFound();
-    await bucket.backend.delete(row.key);
+    if (row.status === "committed") await bucket.backend.delete(row.key);
+    else if (row.status === "pending") {
+      const staged = stagedAt(row);
+      if (staged.uploadId !== undefined)
+        await bucket.backend.abortMultipart(staged.key, staged.uploadId).catch(() => undefined);
+      if (staged.own) await bucket.backend.delete(staged.key);
+    }
     const deletedAt = new Date().toISOString();
     await this.db.transaction().execute(async (tx) => {
       await tx
         .updateTable("files")
         .set({ status: "deleted", deleted_at: deletedAt })
         .where("id", "=", id)
+        .where("status", "=", row.status)
         .execute();
       await this.webhooks.enqueue(
         tx,

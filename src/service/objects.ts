@@ -7,7 +7,7 @@ import type { Readable } from "node:stream";
 import { SignetError } from "../core/errors.js";
 import { assertInScope, type ScopedRequest } from "../core/scope.js";
 import { type Claims, verifyToken } from "../core/token.js";
-import type { EmbeddedStore, StoredObject } from "../store/embedded.js";
+import type { EmbeddedStore, StoredObject, WriteCondition } from "../store/embedded.js";
 import type { WriteLimits } from "../store/blobs.js";
 import type { AuditLog } from "./audit.js";
 import type { Bucket, Buckets } from "./buckets.js";
@@ -91,8 +91,9 @@ export class ObjectService {
     body: Readable,
     contentType: string,
     limits: WriteLimits,
+    condition?: WriteCondition,
   ): Promise<StoredObject> {
-    return this.store.put(bucket.name, key, body, { contentType, ...limits });
+    return this.store.put(bucket.name, key, body, { contentType, ...limits, condition });
   }
 
   /** One audit row per data-plane request; never the token itself. */

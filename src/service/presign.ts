@@ -19,6 +19,7 @@ import {
 import { newTokenId } from "../core/token.js";
 import type { AuditEvent, AuditLog } from "./audit.js";
 import type { Bucket, Buckets } from "./buckets.js";
+import type { KeyGuard } from "./key-guard.js";
 import { linkMode, type LinkService } from "./links.js";
 
 export const DEFAULT_EXPIRES_IN = 900;
@@ -52,6 +53,7 @@ export class PresignService {
     private readonly grants: () => GrantSet,
     private readonly audit: AuditLog,
     private readonly links: LinkService,
+    private readonly keyGuard?: KeyGuard,
   ) {}
 
   async presign(principal: Principal, input: PresignInput): Promise<SignedRequest> {
@@ -145,6 +147,10 @@ export class PresignService {
     now: number,
   ): Promise<{ signed: SignedRequest; event: AuditEvent }> {
     const checked = this.check(principal, input, now);
+    // Files stay true: raw writes at keys that files hold (service/key-guard.ts).
+    await this.keyGuard?.checkIssue(checked, input.upsert, () =>
+      this.check(principal, { bucket: input.bucket, key: input.key, method: "DELETE" }, now),
+    );
     await this.prepareRevocation(checked);
     const signed = this.deliver(checked);
     const { request, direct, bucket } = checked;

@@ -4,7 +4,6 @@
  * a fresh URL of a few minutes: direct when the backend binds everything the grant requires,
  * a link otherwise. Files the caller may not read look like unknown ids.
  */
-import { SignetError } from "../core/errors.js";
 import type { Principal } from "../core/principal.js";
 import type { FileService } from "./files.js";
 import type { PresignService } from "./presign.js";
@@ -19,8 +18,7 @@ export class SessionRedirects {
   ) {}
 
   async target(principal: Principal, fileId: string): Promise<string> {
-    const file = await this.files.get(principal, fileId);
-    if (file.status !== "committed") throw new SignetError("not_found", "file not found");
+    const file = await this.files.served(principal, fileId);
     const checked = this.presign.check(
       principal,
       { bucket: file.bucket, key: file.key, method: "GET" },

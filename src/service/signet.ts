@@ -16,6 +16,7 @@ import { Buckets } from "./buckets.js";
 import type { ResolvedConfig } from "./config.js";
 import { FenceService } from "./fence.js";
 import { FileService } from "./files.js";
+import { KeyGuard } from "./key-guard.js";
 import { GrantService } from "./grants.js";
 import { Idempotency } from "./idempotency.js";
 import { JwtVerifier } from "./jwt.js";
@@ -59,6 +60,8 @@ export interface Signet {
   readonly shares: ShareService;
   readonly uploads: UploadService;
   readonly files: FileService;
+  /** files stay true: raw writes and deletes at keys that files hold (service/key-guard.ts) */
+  readonly keyGuard: KeyGuard;
   readonly session: SessionRedirects;
   readonly webhooks: Webhooks;
   readonly revoke: RevokeService;
@@ -113,7 +116,6 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
   const backendKeys = new BackendKeys(db, master, buckets, audit);
   await backendKeys.apply();
   const links = new LinkService(keyring, dataUrl, spool);
-  const presign = new PresignService(buckets, () => grants.current, audit, links);
   const webhooks = new Webhooks(
     db,
     options.config.webhooks ?? [],
@@ -121,7 +123,9 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
     env,
   );
   webhooks.start();
-  const uploads = new UploadService(db, buckets, presign, revocations, audit, webhooks);
+  const keyGuard = new KeyGuard(db, webhooks);
+  const presign = new PresignService(buckets, () => grants.current, audit, links, keyGuard);
+  const uploads = new UploadService(db, buckets, presign, revocations, audit, webhooks, keyGuard);
   const files = new FileService(db, buckets, presign, audit, webhooks);
   // Abandoned intents are swept with their partial data: at start-up, then every minute.
   await uploads.sweep();
@@ -156,6 +160,7 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
     ),
     idempotency: new Idempotency(db),
     objects: new ObjectService(keyring, revocations, buckets, store, audit),
+    keyGuard,
     adminKeyFile: await bootstrapAdminKey(apiKeys, options),
     swept,
     get dataUrl() {

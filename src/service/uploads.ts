@@ -4,18 +4,26 @@
  * checked the stored object on its backend (exists, size, type, sha256), and abandoned intents
  * are swept with their partial data. What a backend cannot bind into its URLs (length, type,
  * sha256) is checked at complete: `enforcedBy` says `complete` for it.
+ *
+ * Files stay true: an intent's bytes go to its own staging key (core/keys.ts `stagingKey`),
+ * never where committed bytes are served; complete checks them there and only then promotes
+ * them to the file's key (Backend.promote: the embedded store re-points the blob, clouds copy
+ * server-side). Mismatch, abort and sweep remove only the staging key. A key held by another
+ * committed or pending file is 409 `conflict` unless the intent says `upsert: true` (which also
+ * needs delete there); the held file is superseded at commit, never before.
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Backend, DirectScope } from "../backends/types.js";
 import { MAX_PARTS, type ScopeConstraints } from "../core/constraints.js";
 import { SignetError } from "../core/errors.js";
-import { assertValidKey, toFolder } from "../core/keys.js";
+import { assertCallerKey, stagingKey, toFolder } from "../core/keys.js";
 import { isAdmin, type Principal } from "../core/principal.js";
 import { newTokenId } from "../core/token.js";
 import type { Db } from "../db/connect.js";
 import type { FileTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
-import type { Buckets } from "./buckets.js";
+import type { Bucket, Buckets } from "./buckets.js";
+import { heldBy, type KeyGuard } from "./key-guard.js";
 import type { CheckedScope, PresignService, SignedRequest } from "./presign.js";
 import type { Revocations } from "./revocations.js";
 import type { Webhooks } from "./webhooks.js";
@@ -39,6 +47,8 @@ export interface UploadInput {
   /** PUT (default) or POST, a browser form upload */
   method?: "PUT" | "POST";
   expiresIn?: number;
+  /** replace the file that holds the key, at commit (needs write and delete there) */
+  upsert?: boolean;
 }
 
 export interface FileInfo {
@@ -53,13 +63,43 @@ export interface FileInfo {
   etag: string | null;
   createdAt: string;
   committedAt: string | null;
+  /** set when Signet found the committed bytes changed outside it: the file answers 409 */
+  changedAt: string | null;
 }
 
 interface UploadRecord {
   tokens: string[];
   uploadId?: string;
   partSize?: number;
+  /** where the bytes go until complete; absent in intents made before staging (on the key) */
+  staging?: string;
+  upsert?: true;
 }
+
+/** Where a pending file's bytes are (its staging key; the key itself for older intents). */
+export function stagedAt(row: Pick<FileTable, "upload" | "key">): {
+  key: string;
+  own: boolean;
+  uploadId?: string;
+} {
+  const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
+  return record.staging === undefined
+    ? { key: row.key, own: false, uploadId: record.uploadId }
+    : { key: record.staging, own: true, uploadId: record.uploadId };
+}
+
+/** 413 when `size` bytes do not fit the bucket's `maxObjectSize`. */
+export function assertFitsBucket(bucket: Bucket, size: number | undefined, field = "size"): void {
+  const max = bucket.config.maxObjectSize;
+  if (max !== undefined && size !== undefined && size > max)
+    throw new SignetError(
+      "payload_too_large",
+      `this bucket takes objects of at most ${max} bytes`,
+      field,
+    );
+}
+
+const newFileId = () => `f_${randomBytes(16).toString("base64url")}`;
 
 export type PartRequest = { partNumber: number; start: number; end: number } & SignedRequest;
 
@@ -82,6 +122,7 @@ export function toFileInfo(row: FileTable): FileInfo {
     etag: row.etag,
     createdAt: row.created_at,
     committedAt: row.committed_at,
+    changedAt: row.changed_at ?? null,
   };
 }
 
@@ -98,6 +139,7 @@ export class UploadService {
     private readonly revocations: Revocations,
     private readonly audit: AuditLog,
     private readonly webhooks: Webhooks,
+    private readonly guard: KeyGuard,
   ) {}
 
   async create(principal: Principal, input: UploadInput): Promise<Intent> {
@@ -111,7 +153,7 @@ export class UploadService {
       (input.key !== undefined && (input.prefix !== undefined || input.name !== undefined))
     )
       throw new SignetError("invalid_request", "give key, or prefix and name", "key");
-    assertValidKey(key);
+    assertCallerKey(key);
     const now = Date.now();
     const form = input.method === "POST";
     if ((form || input.size === undefined) && input.multipart !== undefined)
@@ -140,16 +182,21 @@ export class UploadService {
       },
       now,
     );
+    assertFitsBucket(checked.bucket, input.size);
+    await this.assertMayTake(principal, checked.bucket.name, key, input.upsert === true);
+    const id = newFileId();
+    const staged = staging(checked, stagingKey(id));
     const backend = checked.bucket.backend;
-    const record: UploadRecord = { tokens: [] };
+    const record: UploadRecord = { tokens: [], staging: staged.direct.key! };
+    if (input.upsert === true) record.upsert = true;
     let upload: Intent["upload"];
 
     if (form) {
       // A browser form upload (the reply has `fields`); backends without one answer 400.
-      upload = this.presign.deliver(checked);
-      record.tokens.push(checked.direct.tokenId);
+      upload = this.presign.deliver(staged);
+      record.tokens.push(staged.direct.tokenId);
     } else if (input.multipart === undefined) {
-      upload = this.sign(checked, backend, checked.direct, record);
+      upload = this.sign(staged, backend, staged.direct, record);
     } else {
       const partSize = input.multipart.partSize;
       const size = input.size!; // a multipart intent names its size (checked above)
@@ -160,7 +207,7 @@ export class UploadService {
           `the upload would have more than ${MAX_PARTS} parts`,
           "multipart.partSize",
         );
-      const uploadId = await backend.createMultipart(key, {
+      const uploadId = await backend.createMultipart(record.staging!, {
         contentType: input.contentType ?? "application/octet-stream",
       });
       record.uploadId = uploadId;
@@ -170,10 +217,10 @@ export class UploadService {
         const start = i * partSize;
         const end = Math.min(size, start + partSize) - 1;
         const constraints: ScopeConstraints = { contentLength: Math.max(0, end - start + 1) };
-        if (checked.direct.constraints.ip !== undefined)
-          constraints.ip = checked.direct.constraints.ip;
+        if (staged.direct.constraints.ip !== undefined)
+          constraints.ip = staged.direct.constraints.ip;
         const scope: DirectScope = {
-          ...checked.direct,
+          ...staged.direct,
           tokenId: newTokenId(),
           constraints,
           part: { uploadId, partNumber: i + 1 },
@@ -182,26 +229,45 @@ export class UploadService {
           partNumber: i + 1,
           start,
           end,
-          ...this.sign(checked, backend, scope, record),
+          ...this.sign(staged, backend, scope, record),
         });
       }
       upload = { uploadId, partSize, parts };
     }
 
-    const row = this.pendingRow(principal, checked, key, record, input);
+    const row = this.pendingRow(id, principal, checked, key, record, input);
     await this.db.insertInto("files").values(row).execute();
     await this.audit.record({
       event: "upload.create",
       principal: principal.id,
       bucket: row.bucket,
       key,
-      detail: { file: row.id, multipart: record.uploadId !== undefined },
+      detail: { file: row.id, multipart: record.uploadId !== undefined, upsert: !!input.upsert },
     });
     return { file: toFileInfo(row), upload, expiresAt: checked.direct.expiresAt.toISOString() };
   }
 
+  /**
+   * The key is free, or the caller replaces what holds it: `upsert` needs delete there too.
+   * Checked again at commit (two intents may race to a free key).
+   */
+  private async assertMayTake(
+    principal: Principal,
+    bucket: string,
+    key: string,
+    upsert: boolean,
+  ): Promise<void> {
+    if (upsert) {
+      this.presign.check(principal, { bucket, key, method: "DELETE" }, Date.now());
+      return;
+    }
+    const held = await this.guard.holders(bucket, key);
+    if (held.length > 0) throw heldBy(held[0]!);
+  }
+
   /** A pending file's row; it is swept a grace period after its URLs expire. */
   private pendingRow(
+    id: string,
     principal: Principal,
     checked: CheckedScope,
     key: string,
@@ -210,7 +276,7 @@ export class UploadService {
   ): FileTable {
     const now = new Date();
     return {
-      id: `f_${randomBytes(16).toString("base64url")}`,
+      id,
       bucket: checked.bucket.name,
       key,
       size: input.size ?? null,
@@ -225,6 +291,7 @@ export class UploadService {
       expires_at: new Date(checked.direct.expiresAt.getTime() + GRACE_SECONDS * 1000).toISOString(),
       committed_at: null,
       deleted_at: null,
+      changed_at: null,
     };
   }
 
@@ -237,13 +304,17 @@ export class UploadService {
     bucket: string,
     key: string,
   ): Promise<{ file: FileInfo; uploadId: string }> {
+    assertCallerKey(key);
     const checked = this.presign.check(principal, { bucket, key, method: "PUT" }, Date.now());
-    const uploadId = await checked.bucket.backend.createMultipart(key, {
+    await this.assertMayTake(principal, checked.bucket.name, key, false);
+    const id = newFileId();
+    const record: UploadRecord = { tokens: [], staging: stagingKey(id) };
+    record.uploadId = await checked.bucket.backend.createMultipart(record.staging!, {
       contentType: "application/octet-stream",
     });
-    const row = this.pendingRow(principal, checked, key, { tokens: [], uploadId }, {});
+    const row = this.pendingRow(id, principal, checked, key, record, {});
     await this.db.insertInto("files").values(row).execute();
-    return { file: toFileInfo(row), uploadId };
+    return { file: toFileInfo(row), uploadId: record.uploadId };
   }
 
   /** A signed request for one part of an open multipart upload, for its owner. */
@@ -256,17 +327,47 @@ export class UploadService {
     const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
     if (row.status !== "pending" || record.uploadId === undefined)
       throw new SignetError("not_found", "no such multipart upload");
-    const checked = this.presign.check(
-      principal,
-      { bucket: row.bucket, key: row.key, method: "PUT", expiresIn },
-      Date.now(),
+    const checked = staging(
+      this.presign.check(
+        principal,
+        { bucket: row.bucket, key: row.key, method: "PUT", expiresIn },
+        Date.now(),
+      ),
+      stagedAt(row).key,
     );
     const scope: DirectScope = {
       ...checked.direct,
       part: { uploadId: record.uploadId, partNumber },
     };
     const signed = this.sign(checked, checked.bucket.backend, scope, record);
-    // Each new part URL keeps the open upload from being swept while it is in use.
+    await this.keepAlive(row, record, checked);
+    return signed;
+  }
+
+  /** A fresh single-PUT URL for a pending single upload of its owner (Fence's re-upload). */
+  async signUpload(
+    principal: Principal,
+    row: FileTable,
+    expiresIn?: number,
+  ): Promise<SignedRequest> {
+    const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
+    if (row.status !== "pending" || record.uploadId !== undefined)
+      throw new SignetError("not_found", "no such upload");
+    const checked = staging(
+      this.presign.check(
+        principal,
+        { bucket: row.bucket, key: row.key, method: "PUT", expiresIn },
+        Date.now(),
+      ),
+      stagedAt(row).key,
+    );
+    const signed = this.sign(checked, checked.bucket.backend, checked.direct, record);
+    await this.keepAlive(row, record, checked);
+    return signed;
+  }
+
+  /** Each new URL keeps the open upload from being swept while it is in use. */
+  private async keepAlive(row: FileTable, record: UploadRecord, checked: CheckedScope) {
     const expiresAt = new Date(
       checked.direct.expiresAt.getTime() + GRACE_SECONDS * 1000,
     ).toISOString();
@@ -278,7 +379,6 @@ export class UploadService {
       })
       .where("id", "=", row.id)
       .execute();
-    return signed;
   }
 
   /** Signs one upload request; what the backend cannot bind moves to complete (or to a link). */
@@ -323,17 +423,21 @@ export class UploadService {
     return row;
   }
 
+  /** Idempotent: completing a committed file answers the file as it is. */
   async complete(
     principal: Principal,
     id: string,
     parts: { partNumber: number; etag: string }[] | undefined,
   ): Promise<FileInfo> {
-    return this.finish(await this.visible(principal, id), parts, principal.id);
+    const row = await this.visible(principal, id);
+    if (row.status === "committed") return toFileInfo(row);
+    return this.finish(row, parts, principal.id);
   }
 
   /**
    * Completes a pending file whose caller was already authorized: multipart completion with
-   * Signet's credentials, then the checks of the stored object, then the commit.
+   * Signet's credentials, the checks of the staged object, its promotion to the key, then the
+   * commit (superseding what the key held, for an upsert).
    */
   async finish(
     row: FileTable,
@@ -347,18 +451,24 @@ export class UploadService {
     if (bucket === undefined) throw new SignetError("not_found", "bucket not found");
     const backend = bucket.backend;
     const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
+    const staged = stagedAt(row);
     const size = row.size === null ? undefined : Number(row.size);
 
     if (record.uploadId !== undefined) {
-      if (parts === undefined)
-        throw new SignetError(
-          "invalid_request",
-          "a multipart upload completes with its parts",
-          "parts",
-        );
-      await this.checkParts(backend, row.key, record, size, parts);
-      await backend.completeMultipart(row.key, record.uploadId, parts);
-    } else if (parts !== undefined) {
+      // Parts may be omitted: the stored parts are then taken, in order.
+      const given =
+        parts ??
+        (await backend.listParts(staged.key, record.uploadId)).map(({ partNumber, etag }) => ({
+          partNumber,
+          etag,
+        }));
+      await this.checkParts(backend, staged.key, record, size, given);
+      assertFitsBucket(
+        bucket,
+        sumOfParts(await backend.listParts(staged.key, record.uploadId), given),
+      );
+      await backend.completeMultipart(staged.key, record.uploadId, given);
+    } else if (parts !== undefined && parts.length > 0) {
       throw new SignetError(
         "invalid_request",
         "this upload is a single PUT: complete it without parts",
@@ -366,33 +476,45 @@ export class UploadService {
       );
     }
 
-    const info = await backend.head(row.key);
+    const info = await backend.head(staged.key);
     if (info === undefined)
       throw new SignetError("conflict", "nothing has been uploaded for this file yet");
     let problem: string | undefined;
+    const max = bucket.config.maxObjectSize;
     if (size !== undefined && info.size !== size) problem = `size is ${info.size}, not ${size}`;
+    else if (max !== undefined && info.size > max)
+      problem = `size is ${info.size}, above this bucket's ${max}`;
     else if (row.content_type !== "" && essence(info.contentType) !== essence(row.content_type))
       problem = `type is ${info.contentType}, not ${row.content_type}`;
     const sha256 =
-      problem === undefined ? (info.sha256 ?? (await readBackSha256(backend, row.key))) : undefined;
+      problem === undefined
+        ? (info.sha256 ?? (await readBackSha256(backend, staged.key)))
+        : undefined;
     if (problem === undefined && row.sha256 !== null && sha256 !== row.sha256)
       problem = "sha256 differs";
     if (problem !== undefined) {
-      // Outside the intent: the object is deleted and never committed; the intent stays pending.
-      await backend.delete(row.key);
+      // Outside the intent: its own staged bytes are deleted (never the key's); it stays pending.
+      if (staged.own) await backend.delete(staged.key);
       throw mismatch(problem);
     }
+
+    // Without upsert the key must still be free of committed files (intents may race).
+    const held = await this.guard.holders(row.bucket, row.key, id);
+    const committedHolders = held.filter((h) => h.status === "committed");
+    if (record.upsert !== true && committedHolders.length > 0) throw heldBy(committedHolders[0]!);
+    const final = staged.own ? await backend.promote(staged.key, row.key) : info;
 
     const changes = {
       status: "committed" as const,
       content_type: row.content_type === "" ? info.contentType : row.content_type,
-      etag: info.etag,
+      etag: final.etag,
       sha256: sha256 ?? null,
-      size: info.size,
+      size: final.size,
       committed_at: new Date().toISOString(),
     };
     const committed = toFileInfo({ ...row, ...changes });
-    // The commit and its webhook event are one transaction: an event is never lost or invented.
+    // The commit, the files it supersedes and their webhook events are one transaction: an
+    // event is never lost or invented.
     await this.db.transaction().execute(async (tx) => {
       const updated = await tx
         .updateTable("files")
@@ -402,10 +524,22 @@ export class UploadService {
         .executeTakeFirst();
       if (Number(updated.numUpdatedRows) === 0)
         throw new SignetError("conflict", "the file was completed or aborted meanwhile");
+      const replaced = await tx
+        .selectFrom("files")
+        .select("id")
+        .where("bucket", "=", row.bucket)
+        .where("key", "=", row.key)
+        .where("status", "=", "committed")
+        .where("id", "!=", id)
+        .execute();
+      await this.guard.supersede(
+        replaced.map((r) => r.id),
+        tx,
+      );
       await this.webhooks.enqueue(tx, "file.committed", committed);
     });
     // After commit the intent's URLs no longer work (Signet's own tokens; a provider's URL
-    // cannot be revoked, but the recorded ETag shows a later overwrite).
+    // cannot be revoked, but it names the staging key, which no file serves).
     for (const token of record.tokens) await this.revocations.revoke("token", token);
     await this.audit.record({
       event: "upload.complete",
@@ -457,15 +591,19 @@ export class UploadService {
     return this.discard(row, principal.id);
   }
 
-  /** Removes an intent's partial data and marks it deleted. */
+  /**
+   * Removes an intent's own partial data (its staging key or multipart upload, never the
+   * file's key) and marks it deleted.
+   */
   private async discard(row: FileTable, by: string): Promise<FileInfo> {
     const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
+    const staged = stagedAt(row);
     const backend = this.buckets.get(row.bucket)?.backend;
     if (backend !== undefined) {
-      if (record.uploadId !== undefined)
-        await backend.abortMultipart(row.key, record.uploadId).catch(() => undefined);
-      // A single PUT lands on the key itself: remove it unless a committed file owns that key.
-      else if (!(await this.hasCommittedFile(row.bucket, row.key))) await backend.delete(row.key);
+      if (staged.uploadId !== undefined)
+        await backend.abortMultipart(staged.key, staged.uploadId).catch(() => undefined);
+      // An intent made before staging wrote to the key itself: those bytes are left alone.
+      if (staged.own) await backend.delete(staged.key);
     }
     for (const token of record.tokens) await this.revocations.revoke("token", token);
     const deletedAt = new Date().toISOString();
@@ -485,17 +623,6 @@ export class UploadService {
     return toFileInfo({ ...row, status: "deleted", deleted_at: deletedAt });
   }
 
-  private async hasCommittedFile(bucket: string, key: string): Promise<boolean> {
-    const row = await this.db
-      .selectFrom("files")
-      .select("id")
-      .where("bucket", "=", bucket)
-      .where("key", "=", key)
-      .where("status", "=", "committed")
-      .executeTakeFirst();
-    return row !== undefined;
-  }
-
   /** Sweeps intents whose URLs and grace period have run out, with their partial data. */
   async sweep(now = new Date()): Promise<number> {
     const expired = await this.db
@@ -508,6 +635,24 @@ export class UploadService {
     for (const row of expired) await this.discard(row, "system:sweeper");
     return expired.length;
   }
+}
+
+/** A checked scope re-aimed at an intent's staging key (the grant check was on the file's key). */
+function staging(checked: CheckedScope, key: string): CheckedScope {
+  return {
+    ...checked,
+    request: { ...checked.request, key },
+    direct: { ...checked.direct, key },
+  };
+}
+
+/** The assembled size of the named parts. */
+function sumOfParts(
+  stored: { partNumber: number; size: number }[],
+  given: { partNumber: number }[],
+): number {
+  const sizes = new Map(stored.map((p) => [p.partNumber, p.size]));
+  return given.reduce((sum, p) => sum + (sizes.get(p.partNumber) ?? 0), 0);
 }
 
 async function readBackSha256(backend: Backend, key: string): Promise<string | undefined> {

@@ -1,5 +1,5 @@
 /**
- * Webhooks: `file.committed` and `file.deleted` events, POSTed to the destinations named in the
+ * Webhooks: `file.committed`, `file.superseded` and `file.deleted` events, POSTed to the destinations named in the
  * config file, from a persisted outbox: written in the same transaction as the change it
  * reports, delivered at least once with retries and exponential backoff, and never lost across
  * restarts. Each request carries `Signet-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret,
@@ -18,7 +18,7 @@ import { resolveSecret } from "../core/config-schema.js";
 import type { Db } from "../db/connect.js";
 import type { FileInfo } from "./uploads.js";
 
-export type WebhookEvent = "file.committed" | "file.deleted";
+export type WebhookEvent = "file.committed" | "file.superseded" | "file.deleted";
 
 export interface WebhookConfig {
   url: string;

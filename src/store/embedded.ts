@@ -7,6 +7,7 @@
 import type { Readable } from "node:stream";
 import type { Db } from "../db/connect.js";
 import type { ObjectTable } from "../db/schema.js";
+import { SignetError } from "../core/errors.js";
 import { BlobFiles, etagOf, type WriteLimits, type WrittenBlob } from "./blobs.js";
 
 export interface ListPage {
@@ -28,7 +29,42 @@ export interface StoredObject {
 
 export interface PutOptions extends WriteLimits {
   contentType: string;
+  /** a conditional write, checked in the commit transaction (412 when it fails) */
+  condition?: WriteCondition;
 }
+
+/**
+ * A request's `If-None-Match: *` / `If-Match: "<etag>"` (RFC 9110 13.1.1-2) on a write: the
+ * store checks it against the current object in the same transaction that swaps the key.
+ */
+export interface WriteCondition {
+  ifNoneMatch?: string;
+  ifMatch?: string;
+}
+
+/** Whether `condition` allows writing over `current` (undefined: no object at the key). */
+export function conditionHolds(
+  condition: WriteCondition | undefined,
+  current: { etag: string } | undefined,
+): boolean {
+  if (condition === undefined) return true;
+  const tags = (value: string) => value.split(",").map((t) => t.trim().replace(/^W\//, ""));
+  if (condition.ifNoneMatch !== undefined) {
+    if (current !== undefined) {
+      const list = tags(condition.ifNoneMatch);
+      if (list.includes("*") || list.includes(current.etag)) return false;
+    }
+  }
+  if (condition.ifMatch !== undefined) {
+    if (current === undefined) return false;
+    const list = tags(condition.ifMatch);
+    if (!list.includes("*") && !list.includes(current.etag)) return false;
+  }
+  return true;
+}
+
+export const preconditionFailed = () =>
+  new SignetError("precondition_failed", "the object does not meet the request's precondition");
 
 const toObject = (row: ObjectTable): StoredObject => ({
   bucket: row.bucket,
@@ -86,7 +122,13 @@ export class EmbeddedStore {
     body: Readable,
     options: PutOptions,
   ): Promise<StoredObject> {
-    return this.commit(bucket, key, await this.blobs.write(body, options), options.contentType);
+    return this.commit(
+      bucket,
+      key,
+      await this.blobs.write(body, options),
+      options.contentType,
+      options.condition,
+    );
   }
 
   /**
@@ -98,6 +140,7 @@ export class EmbeddedStore {
     key: string,
     written: WrittenBlob,
     contentType: string,
+    condition?: WriteCondition,
   ): Promise<StoredObject> {
     const row: ObjectTable = {
       bucket,
@@ -116,10 +159,11 @@ export class EmbeddedStore {
       replaced = await this.db.transaction().execute(async (tx) => {
         const old = await tx
           .selectFrom("objects")
-          .select("blob_id")
+          .select(["blob_id", "etag"])
           .where("bucket", "=", bucket)
           .where("key", "=", key)
           .executeTakeFirst();
+        if (!conditionHolds(condition, old)) throw preconditionFailed();
         await tx
           .insertInto("objects")
           .values(row)
@@ -178,10 +222,12 @@ export class EmbeddedStore {
         .selectFrom("objects")
         .selectAll()
         .where("bucket", "=", bucket)
-        .where(
-          "key",
-          ">",
-          after.endsWith("/") && after.length > prefix.length ? `${after}\u{10FFFF}` : after,
+        // A sub-folder "p/" is skipped whole: every key under it sorts before "p0" ("/" + 1),
+        // whatever characters follow the slash (U+10FFFF included).
+        .where((eb) =>
+          after.endsWith("/") && after.length > prefix.length
+            ? eb("key", ">=", `${after.slice(0, -1)}0`)
+            : eb("key", ">", after),
         )
         // substr counts characters (code points), not bytes.
         .where((eb) =>
@@ -213,15 +259,71 @@ export class EmbeddedStore {
     return { items, prefixes, nextCursor: null };
   }
 
-  async delete(bucket: string, key: string): Promise<boolean> {
-    const row = await this.db
-      .deleteFrom("objects")
-      .where("bucket", "=", bucket)
-      .where("key", "=", key)
-      .returning("blob_id")
-      .executeTakeFirst();
-    if (row === undefined) return false;
-    await this.blobs.remove(row.blob_id);
+  /** Deletes the object at `key` (false when there is none), when `condition` holds. */
+  async delete(bucket: string, key: string, condition?: WriteCondition): Promise<boolean> {
+    const blobId = await this.db.transaction().execute(async (tx) => {
+      const row = await tx
+        .selectFrom("objects")
+        .select(["blob_id", "etag"])
+        .where("bucket", "=", bucket)
+        .where("key", "=", key)
+        .executeTakeFirst();
+      if (!conditionHolds(condition, row)) throw preconditionFailed();
+      if (row === undefined) return undefined;
+      await tx
+        .deleteFrom("objects")
+        .where("bucket", "=", bucket)
+        .where("key", "=", key)
+        .where("blob_id", "=", row.blob_id)
+        .execute();
+      return row.blob_id;
+    });
+    if (blobId === undefined) return false;
+    await this.blobs.remove(blobId);
     return true;
+  }
+
+  /**
+   * Makes the object at `from` (an upload's own staging key) the object at `to`, in one
+   * transaction: the staged blob is re-pointed, never copied, and the blob `to` held before
+   * is unlinked after the commit. Undefined when nothing is staged at `from`.
+   */
+  async move(bucket: string, from: string, to: string): Promise<StoredObject | undefined> {
+    const moved = await this.db.transaction().execute(async (tx) => {
+      const staged = await tx
+        .selectFrom("objects")
+        .selectAll()
+        .where("bucket", "=", bucket)
+        .where("key", "=", from)
+        .executeTakeFirst();
+      if (staged === undefined) return undefined;
+      const old = await tx
+        .selectFrom("objects")
+        .select("blob_id")
+        .where("bucket", "=", bucket)
+        .where("key", "=", to)
+        .executeTakeFirst();
+      await tx.deleteFrom("objects").where("bucket", "=", bucket).where("key", "=", from).execute();
+      const row: ObjectTable = { ...staged, key: to };
+      await tx
+        .insertInto("objects")
+        .values(row)
+        .onConflict((oc) =>
+          oc.columns(["bucket", "key"]).doUpdateSet({
+            blob_id: row.blob_id,
+            size: row.size,
+            etag: row.etag,
+            content_type: row.content_type,
+            sha256: row.sha256,
+            last_modified: row.last_modified,
+          }),
+        )
+        .execute();
+      return { row, replaced: old?.blob_id };
+    });
+    if (moved === undefined) return undefined;
+    if (moved.replaced !== undefined && moved.replaced !== moved.row.blob_id)
+      await this.blobs.remove(moved.replaced);
+    return toObject(moved.row);
   }
 }

@@ -3,8 +3,8 @@
  * request the way GCS does, rebuilding the canonical request from what it receives (method, raw
  * path, query, headers) and checking it with the service account's public key or the HMAC
  * secret, sharing no code with src/backends/gcs-signing.ts. Then it keeps objects and multipart
- * uploads in memory. It knows only what Signet uses: HEAD, GET (one Range), PUT and DELETE of an
- * object; list-type=2 listings; XML multipart (initiate, upload part, list parts, complete,
+ * uploads in memory. It knows only what Signet uses: HEAD, GET (one Range), PUT (and a copy
+ * with x-goog-copy-source) and DELETE of an object; list-type=2 listings; XML multipart (initiate, upload part, list parts, complete,
  * abort). It writes every non-ASCII character of its XML as a numeric reference, as a reader
  * must expect from any XML producer.
  */
@@ -257,6 +257,18 @@ export async function startFakeGcs(options: {
     const object = objects.get(key);
     switch (method) {
       case "PUT": {
+        const copySource = headers["x-goog-copy-source"];
+        if (typeof copySource === "string") {
+          // The XML API's copy: "{bucket}/{object}", the object's segments percent-encoded.
+          const [srcBucket, ...srcSegments] = copySource.replace(/^\//, "").split("/");
+          const source =
+            srcBucket === options.bucket
+              ? objects.get(srcSegments.map(decodeURIComponent).join("/"))
+              : undefined;
+          if (source === undefined) return error(res, 404, "NoSuchKey");
+          objects.set(key, { ...source, lastModified: new Date() });
+          return xml(res, 200, "CopyObjectResult", [["ETag", source.etag]]);
+        }
         const etag = `"${createHash("md5").update(body).digest("hex")}"`;
         const contentType = headers["content-type"] ?? "application/octet-stream";
         objects.set(key, { body, contentType, etag, lastModified: new Date() });

@@ -8,7 +8,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Backend } from "../../src/backends/types.js";
 import type { Enforcer } from "../../src/service/presign.js";
-import { type Harness, startSignet } from "./harness.js";
+import { Readable } from "node:stream";
+import { ADMIN_KEY, type Harness, startSignet } from "./harness.js";
 import { api } from "./http.js";
 
 export interface IntentCase {
@@ -20,8 +21,11 @@ export interface IntentCase {
   }>;
   /** who enforces a single PUT's length, type and sha256: the backend or complete */
   binds: { contentLength: Enforcer; contentType: Enforcer; checksumSha256: Enforcer };
-  /** whether a single PUT is a direct URL, or a link (Swift: a PUT signature lets HEAD through) */
-  putVia: "direct" | "link";
+  /**
+   * whether a single PUT is a direct URL of the provider, a link (Swift: a PUT signature lets
+   * HEAD through), or the embedded store's own URL
+   */
+  putVia: "direct" | "link" | "embedded";
   /** a multipart upload: its size and part size, within the provider's minimums */
   multipart: { size: number; partSize: number };
   /** the etag complete takes for an uploaded part */
@@ -29,6 +33,9 @@ export interface IntentCase {
   /** a form upload intent: a form with fields, or refused as the backend has none */
   form: "fields" | "constraint_not_enforceable";
 }
+
+/** The bucket's maxObjectSize in these tests: above every upload they make. */
+const MAX_OBJECT = 64 * 1024 * 1024;
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("base64");
 
@@ -50,7 +57,14 @@ export function uploadIntentTests(title: string, skip: boolean, c: IntentCase): 
     beforeAll(async () => {
       const peer = await c.setup();
       cleanup = peer.cleanup;
-      h = await startSignet({ config: { buckets: { cloud: peer.config } }, env: peer.env });
+      h = await startSignet({
+        config: {
+          buckets: { cloud: { ...peer.config, maxObjectSize: MAX_OBJECT } },
+          // A writer who may not delete: files others committed are out of its reach.
+          grants: [{ principal: "role:user", buckets: ["cloud"], prefix: "w", actions: ["write"] }],
+        },
+        env: peer.env,
+      });
       backend = h.signet.buckets.get("cloud")!.backend;
     });
     afterAll(async () => {
@@ -87,7 +101,8 @@ export function uploadIntentTests(title: string, skip: boolean, c: IntentCase): 
       expect({ contentLength, contentType, checksumSha256 }).toEqual(c.binds);
       // Signed or not, the type is what the store keeps and complete checks: it must be sent.
       expect(upload.headers["content-type"]).toBe("text/plain");
-      expect(new URL(upload.url).origin === h.url).toBe(c.putVia === "link");
+      if (c.putVia !== "embedded")
+        expect(new URL(upload.url).origin === h.url).toBe(c.putVia === "link");
 
       expect((await send(upload, bytes)).status).toBeLessThan(300);
       const done = await complete(intent.body.file.id);
@@ -105,9 +120,15 @@ export function uploadIntentTests(title: string, skip: boolean, c: IntentCase): 
       expect(done.body.file.etag).toMatch(/^"[^"]+"$/);
       expect((await download(key)).equals(bytes)).toBe(true);
 
+      // Complete is idempotent: again, and with no body at all, the same committed file.
       const twice = await complete(intent.body.file.id);
-      expect(twice.status).toBe(409);
-      expect(twice.body.error.code).toBe("conflict");
+      expect(twice).toMatchObject({ status: 200, body: { file: done.body.file } });
+      const bare = await fetch(`${h.url}/v1/uploads/${intent.body.file.id}/complete`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      });
+      expect(bare.status).toBe(200);
+      expect(((await bare.json()) as any).file).toEqual(done.body.file);
     });
 
     it("an upload outside the intent's bounds is deleted at complete, never committed", async () => {
@@ -115,20 +136,26 @@ export function uploadIntentTests(title: string, skip: boolean, c: IntentCase): 
       const intent = await create({ key, size: 10, contentType: "application/octet-stream" });
       expect(intent.status).toBe(201);
       const other = randomBytes(17);
+      const staging = `.signet-staging/${intent.body.file.id}`;
       if (c.binds.contentLength === "backend") {
         // The provider itself refuses another length on the intent's URL...
         expect((await send(intent.body.upload, other)).status).toBe(403);
-        // ...so the other bytes come through a PUT the admin signs for that key.
-        const put = await h.admin.presign({ bucket: "cloud", key, method: "PUT" });
-        expect((await send(put, other)).status).toBeLessThan(300);
+        // ...so the other bytes are put in its staging key with Signet's own credentials.
+        await backend.put(staging, Readable.from([other]), {
+          contentType: "application/octet-stream",
+          contentLength: other.length,
+        });
       } else {
         expect((await send(intent.body.upload, other)).status).toBeLessThan(300);
       }
-      expect((await backend.head(key))?.size).toBe(17);
+      // Pending bytes never sit at the file's key.
+      expect(await backend.head(key)).toBeUndefined();
+      expect((await backend.head(staging))?.size).toBe(17);
 
       const res = await complete(intent.body.file.id);
       expect(res.status).toBe(409);
       expect(res.body.error.message).toMatch(/size is 17, not 10/);
+      expect(await backend.head(staging)).toBeUndefined();
       expect(await backend.head(key)).toBeUndefined();
       expect(await statusOf(intent.body.file.id)).toBe("pending");
     });
@@ -173,14 +200,16 @@ export function uploadIntentTests(title: string, skip: boolean, c: IntentCase): 
       expect(intent.status).toBe(201);
       const { uploadId, parts } = intent.body.upload;
       expect((await send(parts[0], randomBytes(partSize))).status).toBeLessThan(300);
-      expect((await backend.listParts(key, uploadId)).map((p) => p.partNumber)).toEqual([1]);
+      const staging = `.signet-staging/${intent.body.file.id}`;
+      expect((await backend.listParts(staging, uploadId)).map((p) => p.partNumber)).toEqual([1]);
 
       const aborted = await api(h.url, "POST", `/v1/uploads/${intent.body.file.id}/abort`);
       expect(aborted.status).toBe(200);
       expect(aborted.body.file.status).toBe("deleted");
       // Gone: the upload is unknown to the backend, or it has no parts left.
-      expect(await backend.listParts(key, uploadId).catch(() => [])).toEqual([]);
+      expect(await backend.listParts(staging, uploadId).catch(() => [])).toEqual([]);
       expect(await backend.head(key)).toBeUndefined();
+      expect(await backend.head(staging)).toBeUndefined();
     });
 
     it(`a form upload intent answers ${c.form}`, async () => {
@@ -192,11 +221,246 @@ export function uploadIntentTests(title: string, skip: boolean, c: IntentCase): 
       });
       if (c.form === "fields") {
         expect(res.status).toBe(201);
-        expect(res.body.upload).toMatchObject({ method: "POST", fields: { key: "form/f.txt" } });
+        // The form posts to the intent's own staging key; complete moves it to form/f.txt.
+        expect(res.body.upload).toMatchObject({
+          method: "POST",
+          fields: { key: `.signet-staging/${res.body.file.id}` },
+        });
       } else {
         expect(res.status).toBe(400);
         expect(res.body.error.code).toBe("constraint_not_enforceable");
       }
+    });
+
+    // Issue 13: files stay true. Each repro of the issue, on this backend.
+    describe("files stay true", () => {
+      /** Creates, uploads and completes a single-PUT file; answers its committed info. */
+      const commit = async (key: string, bytes: Buffer, extra: Record<string, unknown> = {}) => {
+        const intent = await create({
+          key,
+          size: bytes.length,
+          contentType: "text/plain",
+          ...extra,
+        });
+        expect(intent.status).toBe(201);
+        expect((await send(intent.body.upload, bytes)).status).toBeLessThan(300);
+        const done = await complete(intent.body.file.id);
+        expect(done.status).toBe(200);
+        return done.body.file as { id: string; etag: string; sha256: string };
+      };
+      const redirect = (id: string) =>
+        fetch(`${h.url}/r/${id}`, {
+          headers: { authorization: `Bearer ${ADMIN_KEY}` },
+          redirect: "manual",
+        });
+
+      it("a second file at a key is 409 naming the first; upsert supersedes it at commit", async () => {
+        const key = "same/k.txt";
+        const a = Buffer.from("bytes of A");
+        const b = Buffer.from("B's bytes, longer");
+        const first = await commit(key, a);
+        const again = await create({ key, size: b.length, contentType: "text/plain" });
+        expect(again.status).toBe(409);
+        expect(again.body.error.code).toBe("conflict");
+        expect(again.body.error.message).toContain(first.id);
+
+        const intent = await create({
+          key,
+          size: b.length,
+          contentType: "text/plain",
+          upsert: true,
+        });
+        expect(intent.status).toBe(201);
+        expect((await send(intent.body.upload, b)).status).toBeLessThan(300);
+        // Not before the commit: the first file still serves A.
+        expect((await download(key)).equals(a)).toBe(true);
+        expect(await statusOf(first.id)).toBe("committed");
+        const second = await complete(intent.body.file.id);
+        expect(second.status).toBe(200);
+        expect(await statusOf(first.id)).toBe("superseded");
+        expect((await download(key)).equals(b)).toBe(true);
+        expect((await redirect(first.id)).status).toBe(404);
+        expect((await redirect(second.body.file.id)).status).toBe(302);
+        // Deleting the superseded record never touches the current bytes.
+        expect((await api(h.url, "DELETE", `/v1/files/${first.id}`)).status).toBe(204);
+        expect((await download(key)).equals(b)).toBe(true);
+        expect(await statusOf(second.body.file.id)).toBe("committed");
+      });
+
+      it("an aborted or swept upsert never changes the committed bytes", async () => {
+        const key = "same/abort.txt";
+        const a = Buffer.from("committed A");
+        await commit(key, a);
+        for (const end of ["abort", "sweep"] as const) {
+          const other = Buffer.from(`other bytes, ${end}`);
+          const intent = await create({
+            key,
+            size: other.length,
+            contentType: "text/plain",
+            upsert: true,
+            expiresIn: 60,
+          });
+          expect((await send(intent.body.upload, other)).status).toBeLessThan(300);
+          if (end === "abort")
+            expect(
+              (await api(h.url, "POST", `/v1/uploads/${intent.body.file.id}/abort`)).status,
+            ).toBe(200);
+          else await h.signet.uploads.sweep(new Date(Date.now() + 30 * 60_000));
+          expect(await statusOf(intent.body.file.id)).toBe("deleted");
+          expect((await download(key)).equals(a)).toBe(true);
+        }
+      });
+
+      it("a writer without delete cannot reach a committed file: no intent, no raw PUT or DELETE", async () => {
+        const key = "w/victim.txt";
+        const a = Buffer.from("victim");
+        const file = await commit(key, a);
+        const { key: writer } = await h.admin.apiKeys.create({ name: "w", role: "user" });
+        // A DELETE is outside the writer's grant...
+        const del = await api(
+          h.url,
+          "POST",
+          "/v1/presign",
+          { bucket: "cloud", key, method: "DELETE" },
+          writer,
+        );
+        expect(del.status).toBe(403);
+        // ...and an intent at the key is 409 (size 1, complete without upload: nothing deleted).
+        const intent = await api(
+          h.url,
+          "POST",
+          "/v1/uploads",
+          { bucket: "cloud", key, size: 1, contentType: "text/plain" },
+          writer,
+        );
+        expect(intent.status).toBe(409);
+        expect(intent.body.error.message).toContain(file.id);
+        // upsert needs delete too.
+        const upsert = await api(
+          h.url,
+          "POST",
+          "/v1/uploads",
+          { bucket: "cloud", key, size: 1, contentType: "text/plain", upsert: true },
+          writer,
+        );
+        expect(upsert.status).toBe(403);
+        // A raw PUT at the key is 409; a raw DELETE too, even for the admin.
+        const put = await api(
+          h.url,
+          "POST",
+          "/v1/presign",
+          { bucket: "cloud", key, method: "PUT" },
+          writer,
+        );
+        expect(put.status).toBe(409);
+        const adminDelete = await api(h.url, "POST", "/v1/presign", {
+          bucket: "cloud",
+          key,
+          method: "DELETE",
+        });
+        expect(adminDelete).toMatchObject({ status: 409, body: { error: { code: "conflict" } } });
+        // An intent of the writer elsewhere: complete without upload, abort: nothing else goes.
+        const own = await api(
+          h.url,
+          "POST",
+          "/v1/uploads",
+          { bucket: "cloud", key: "w/own.txt", size: 1, contentType: "text/plain" },
+          writer,
+        );
+        expect(own.status).toBe(201);
+        expect(
+          (await api(h.url, "POST", `/v1/uploads/${own.body.file.id}/complete`, {}, writer)).status,
+        ).toBe(409);
+        expect((await download(key)).equals(a)).toBe(true);
+        expect(await statusOf(file.id)).toBe("committed");
+      });
+
+      it("a raw PUT with upsert: true supersedes the file at issuance", async () => {
+        const key = "raw/upsert.txt";
+        const file = await commit(key, Buffer.from("first"));
+        const put = await api(h.url, "POST", "/v1/presign", {
+          bucket: "cloud",
+          key,
+          method: "PUT",
+          upsert: true,
+        });
+        expect(put.status).toBe(200);
+        expect(await statusOf(file.id)).toBe("superseded");
+        // A raw DELETE at a key no file holds is not refused.
+        const del = await api(h.url, "POST", "/v1/presign", {
+          bucket: "cloud",
+          key,
+          method: "DELETE",
+        });
+        expect(del.status).toBe(200);
+      });
+
+      it("a multipart intent's size is checked against the bucket's maxObjectSize", async () => {
+        const { partSize } = c.multipart;
+        const res = await create({
+          key: "big/too.bin",
+          size: MAX_OBJECT + 1,
+          contentType: "application/octet-stream",
+          multipart: { partSize: Math.max(partSize, Math.ceil((MAX_OBJECT + 1) / 9000)) },
+        });
+        expect(res.status).toBe(413);
+        expect(res.body.error.code).toBe("payload_too_large");
+      });
+
+      it("bytes changed behind Signet's back: the file answers 409 file_changed", async () => {
+        const key = "changed/x.txt";
+        const file = await commit(key, Buffer.from("original"));
+        expect((await redirect(file.id)).status).toBe(302);
+        await backend.put(key, Readable.from([Buffer.from("changed!!")]), {
+          contentType: "text/plain",
+          contentLength: 9,
+        });
+        const res = await redirect(file.id);
+        expect(res.status).toBe(409);
+        expect(((await res.json()) as any).error.code).toBe("file_changed");
+        expect((await api(h.url, "GET", `/v1/files/${file.id}`)).body.changedAt).toMatch(/Z$/);
+      });
+
+      it("If-None-Match: * and If-Match are enforced (412), never claimed where nobody checks", async () => {
+        const key = "cond/x.txt";
+        await backend.put(key, Readable.from([Buffer.from("exists")]), {
+          contentType: "text/plain",
+          contentLength: 6,
+        });
+        const create = await api(h.url, "POST", "/v1/presign", {
+          bucket: "cloud",
+          key,
+          method: "PUT",
+          contentType: "text/plain",
+          headers: { "if-none-match": "*" },
+        });
+        expect(create.status).toBe(200);
+        expect(create.body.enforcedBy.headers).toBe(c.putVia === "embedded" ? "backend" : "signet");
+        const res = await send(create.body, Buffer.from("overwrite"));
+        expect(res.status).toBe(412);
+        expect((await download(key)).toString()).toBe("exists");
+        const wrong = await api(h.url, "POST", "/v1/presign", {
+          bucket: "cloud",
+          key,
+          method: "DELETE",
+          headers: { "if-match": '"0123456789abcdef0123456789abcdef"' },
+        });
+        expect(wrong.status).toBe(200);
+        expect((await send(wrong.body, Buffer.alloc(0))).status).toBe(412);
+        expect((await download(key)).toString()).toBe("exists");
+        if (c.putVia !== "embedded") {
+          const direct = await api(h.url, "POST", "/v1/presign", {
+            bucket: "cloud",
+            key,
+            method: "PUT",
+            contentType: "text/plain",
+            headers: { "if-none-match": "*" },
+            delivery: "direct",
+          });
+          expect(direct.status).toBe(400);
+          expect(direct.body.error.code).toBe("constraint_not_enforceable");
+        }
+      });
     });
   });
 }

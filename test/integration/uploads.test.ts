@@ -1,5 +1,6 @@
 /** Issue 5: files and upload intents on the embedded store, single PUT and multipart. */
 import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startSignet } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
@@ -92,9 +93,10 @@ describe("upload intents", () => {
       headers: { "content-type": "text/plain" },
     });
     expect(again.status).toBe(403);
-    // Complete twice: 409, nothing changed.
+    // Complete twice: 200 with the same file (complete is idempotent), nothing changed.
     const twice = await complete(intent.body.file.id);
-    expect(twice.status).toBe(409);
+    expect(twice.status).toBe(200);
+    expect(twice.body.file).toEqual(done.body.file);
     expect((await api(h.url, "GET", `/v1/files/${intent.body.file.id}`)).body.etag).toBe(
       done.body.file.etag,
     );
@@ -128,14 +130,20 @@ describe("upload intents", () => {
 
   it("wrong bytes are never committed: the object is removed and the intent stays pending", async () => {
     const intent = await create({ key: "wrong.txt", size: 5, contentType: "text/plain" });
-    // Sneak other bytes in through an admin URL (the intent's own URL would refuse them).
-    await fetch(
-      (await h.admin.presign({ bucket: "default", key: "wrong.txt", method: "PUT" })).url,
-      { method: "PUT", body: "123456789", headers: { "content-type": "text/plain" } },
+    // Sneak other bytes into the intent's staging key (its own URL would refuse them).
+    const staging = `.signet-staging/${intent.body.file.id}`;
+    await h.signet.objects.store.put(
+      "default",
+      staging,
+      Readable.from([Buffer.from("123456789")]),
+      {
+        contentType: "text/plain",
+      },
     );
     const res = await complete(intent.body.file.id);
     expect(res.status).toBe(409);
     expect(res.body.error.message).toMatch(/size is 9, not 5/);
+    expect(await h.signet.objects.store.head("default", staging)).toBeUndefined();
     expect(await h.signet.objects.store.head("default", "wrong.txt")).toBeUndefined();
     expect((await api(h.url, "GET", `/v1/files/${intent.body.file.id}`)).body.status).toBe(
       "pending",
@@ -149,11 +157,12 @@ describe("upload intents", () => {
       sha256: sha("right"),
       contentType: "text/plain",
     });
-    await fetch((await h.admin.presign({ bucket: "default", key: "sum.txt", method: "PUT" })).url, {
-      method: "PUT",
-      body: "wrong",
-      headers: { "content-type": "text/plain" },
-    });
+    await h.signet.objects.store.put(
+      "default",
+      `.signet-staging/${intent.body.file.id}`,
+      Readable.from([Buffer.from("wrong")]),
+      { contentType: "text/plain" },
+    );
     const res = await complete(intent.body.file.id);
     expect(res.status).toBe(409);
     expect(res.body.error.message).toMatch(/sha256/);
@@ -238,17 +247,17 @@ describe("upload intents", () => {
     const [first, second] = intent.body.upload.parts;
     // Write a short part through the embedded multipart directly, as a misbehaving backend would.
     const backend = h.signet.buckets.get("default")!.backend as any;
-    const { Readable } = await import("node:stream");
+    const staging = `.signet-staging/${intent.body.file.id}`;
     await backend.multipart.putPart(
       "default",
-      "parts/wrong.bin",
+      staging,
       intent.body.upload.uploadId,
       1,
       Readable.from([Buffer.alloc(7)]),
       {},
     );
     await fetch(second.url, { method: "PUT", body: Buffer.alloc(10) });
-    const parts = await backend.listParts("parts/wrong.bin", intent.body.upload.uploadId);
+    const parts = await backend.listParts(staging, intent.body.upload.uploadId);
     const res = await complete(intent.body.file.id, {
       parts: parts.map((p: any) => ({ partNumber: p.partNumber, etag: p.etag })),
     });
@@ -291,6 +300,9 @@ describe("upload intents", () => {
       1,
     );
     expect(await h.signet.objects.store.head("default", "gone/single.txt")).toBeUndefined();
+    expect(
+      await h.signet.objects.store.head("default", `.signet-staging/${abandoned.body.file.id}`),
+    ).toBeUndefined();
     expect((await api(h.url, "GET", `/v1/files/${abandoned.body.file.id}`)).body.status).toBe(
       "deleted",
     );
@@ -431,7 +443,11 @@ describe("form upload intents", () => {
         method: "POST",
       });
       expect(intent.status).toBe(201);
-      expect(intent.body.upload).toMatchObject({ method: "POST", fields: { key: "forms/f.txt" } });
+      // The form posts to the intent's own staging key; complete moves it to forms/f.txt.
+      expect(intent.body.upload).toMatchObject({
+        method: "POST",
+        fields: { key: `.signet-staging/${intent.body.file.id}` },
+      });
       const form = new FormData();
       for (const [name, value] of Object.entries(intent.body.upload.fields))
         form.append(name, value as string);

@@ -53,9 +53,7 @@ export async function drsRoutes(app: FastifyInstance, signet: Signet): Promise<v
 
   const committedFile = async (principal: Parameters<typeof signet.files.get>[0], id: string) => {
     if (!FILE_ID.test(id)) throw new SignetError("not_found", "object not found");
-    const file = await signet.files.get(principal, id);
-    if (file.status !== "committed") throw new SignetError("not_found", "object not found");
-    return file;
+    return signet.files.served(principal, id);
   };
 
   app.get("/ga4gh/drs/v1/objects/:id", { onRequest: authenticate(signet) }, async (request) =>

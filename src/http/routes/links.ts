@@ -10,7 +10,8 @@ import { encodeKeyPath, trimSlash } from "../../core/urls.js";
 import { uploadLimits } from "../../service/objects.js";
 import type { Signet } from "../../service/signet.js";
 import { answerPreflight } from "../cors.js";
-import { scopedRequest } from "../data-request.js";
+import { conditionHolds, preconditionFailed } from "../../store/embedded.js";
+import { scopedRequest, writeCondition } from "../data-request.js";
 import { decodeKeyPath } from "../object-path.js";
 import { sendObject } from "../send-object.js";
 import { listOptions, sendListing } from "../send-listing.js";
@@ -60,9 +61,17 @@ async function serveLink(
   }
   const scoped = scopedRequest(request, claims.b, key, link.query);
   request.dataUse = { event: "link.use", request: scoped, claims };
-  assertTarget(key);
+  assertTarget(key, scoped.method);
   const bucket = signet.objects.authorize(claims, scoped, "link");
   const backend = bucket.backend;
+  if (scoped.method === "PUT" || scoped.method === "DELETE") {
+    // Files stay true (key-guard.ts), and a link checks the request's own preconditions
+    // before it redirects or proxies (a conditional write is never redirect-safe).
+    await signet.keyGuard.checkUse(bucket.name, key, scoped.method);
+    const condition = writeCondition(request);
+    if (condition !== undefined && !conditionHolds(condition, await backend.head(key)))
+      throw preconditionFailed();
+  }
 
   if (claims.l === "r" && scoped.method !== "LIST") {
     const target = signet.links.redirectTarget(backend, claims, key, scoped.method);
@@ -99,7 +108,9 @@ async function serveLink(
       return reply.send({ bucket: bucket.name, key, size: stored.size, etag: stored.etag });
     }
     case "DELETE":
-      await backend.delete(key);
+      if (backend.kind === "local")
+        await signet.objects.store.delete(bucket.name, key, writeCondition(request));
+      else await backend.delete(key);
       return reply.code(204).send();
     default:
       throw new SignetError("outside_scope", `method: ${scoped.method} is not served on links`);

@@ -13,17 +13,19 @@ import { encodeKeyPath, trimSlash } from "../../core/urls.js";
 import { uploadLimits } from "../../service/objects.js";
 import type { Signet } from "../../service/signet.js";
 import { addCorsHeaders, answerPreflight } from "../cors.js";
-import { scopedRequest } from "../data-request.js";
+import { scopedRequest, writeCondition } from "../data-request.js";
 import { handleFormUpload } from "../form-upload.js";
 import { parseObjectPath, single } from "../object-path.js";
 import { sendObject } from "../send-object.js";
 import { listOptions, sendListing } from "../send-listing.js";
 
-/** Keys are checked before anything else; a folder path is checked as a folder. */
-export function assertTarget(key: string): void {
-  if (key === "") return;
-  if (key.endsWith("/")) toFolder(key, "path");
-  else assertValidKey(key, "path");
+/**
+ * Keys are checked before anything else; a folder path is checked as a folder, and only a
+ * listing may name one (a write or read names a key, whatever a folder URL allows).
+ */
+export function assertTarget(key: string, method: string): void {
+  if (method !== "LIST") assertValidKey(key, "path");
+  else if (key !== "") toFolder(key, "path");
 }
 
 /** What every data-plane surface (/o, /l, /s) shares: streaming bodies, safety headers, audit. */
@@ -69,10 +71,13 @@ export async function objectRoutes(app: FastifyInstance, signet: Signet): Promis
         return handleFormUpload(signet, request, reply, target.bucket, target.key);
       const scoped = scopedRequest(request, target.bucket, target.key, target.query);
       request.dataUse = { event: "object.use", request: scoped };
-      assertTarget(target.key);
+      assertTarget(target.key, scoped.method);
       const claims = signet.objects.verify(single(target.query, "t"), "direct");
       request.dataUse.claims = claims;
       const bucket = signet.objects.authorize(claims, scoped, "direct");
+      // Files stay true: a raw write or delete at a key a file holds is 409 (key-guard.ts).
+      if (scoped.part === undefined)
+        await signet.keyGuard.checkUse(bucket.name, target.key, scoped.method);
 
       switch (scoped.method) {
         case "GET":
@@ -112,6 +117,7 @@ export async function objectRoutes(app: FastifyInstance, signet: Signet): Promis
             request.raw,
             scoped.contentType!,
             limits,
+            writeCondition(request),
           );
           reply.header("etag", stored.etag);
           return {
@@ -123,7 +129,7 @@ export async function objectRoutes(app: FastifyInstance, signet: Signet): Promis
           };
         }
         default:
-          await bucket.backend.delete(target.key);
+          await signet.objects.store.delete(bucket.name, target.key, writeCondition(request));
           return reply.code(204).send();
       }
     },

@@ -39,6 +39,7 @@ const scopeFields = {
     Type.Union([Type.Literal("direct"), Type.Literal("link"), Type.Literal("auto")]),
   ),
   revocable: Type.Optional(Type.Boolean()),
+  upsert: Type.Optional(Type.Boolean()),
 };
 
 export const PresignBody = Type.Object(

@@ -26,6 +26,7 @@ const UploadBody = Type.Object(
     ),
     method: Type.Optional(Type.Union([Type.Literal("PUT"), Type.Literal("POST")])),
     expiresIn: Type.Optional(Type.Integer({ minimum: 1 })),
+    upsert: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -87,7 +88,13 @@ export async function uploadRoutes(app: FastifyInstance, signet: Signet): Promis
 
   app.post(
     "/v1/uploads/:id/complete",
-    { schema: { params: IdParams, body: CompleteBody } },
+    {
+      schema: { params: IdParams, body: CompleteBody },
+      // No body (the README's curl) is the same as `{}`.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+    },
     async (request, reply) => {
       const { id } = request.params as { id: string };
       const answer = await replay(request, `complete:${id}`, async () => ({

@@ -1,0 +1,147 @@
+/**
+ * Issue 13 on the embedded store: the shared upload-intent suite with its "files stay true"
+ * repros (test/helpers/upload-intents.ts), plus what only the embedded store shows (its staged
+ * blob, its listing, its data plane's folder URLs).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Harness, startSignet } from "../helpers/harness.js";
+import { api } from "../helpers/http.js";
+import { uploadIntentTests } from "../helpers/upload-intents.js";
+
+uploadIntentTests("upload intents on an embedded-store bucket", false, {
+  async setup() {
+    return { config: { backend: "local" }, env: {}, cleanup: async () => undefined };
+  },
+  binds: { contentLength: "backend", contentType: "backend", checksumSha256: "backend" },
+  putVia: "embedded",
+  multipart: { size: 25_000, partSize: 10_000 },
+  partEtag: (_part, res) => res.headers.get("etag") ?? "",
+  form: "fields",
+});
+
+describe("files stay true on the embedded store's data plane", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startSignet({
+      config: { buckets: { default: { backend: "local", maxObjectSize: 1024 } } },
+    });
+  });
+  afterAll(() => h.close());
+
+  it("a multipart intent above maxObjectSize is 413 at create, as a direct PUT is", async () => {
+    const res = await api(h.url, "POST", "/v1/uploads", {
+      bucket: "default",
+      key: "big.bin",
+      size: 5000,
+      contentType: "application/octet-stream",
+      multipart: { partSize: 1000 },
+    });
+    expect(res.status).toBe(413);
+    const put = await h.admin.presign({ bucket: "default", key: "big2.bin", method: "PUT" });
+    expect((await fetch(put.url, { method: "PUT", body: Buffer.alloc(2000) })).status).toBe(413);
+  });
+
+  it("a folder PUT URL cannot store a key ending in / and cannot reach a file's key", async () => {
+    const folder = await h.admin.presign({
+      bucket: "default",
+      prefix: "f",
+      methods: ["PUT", "GET"],
+    });
+    const template = folder.objectUrlTemplate!;
+    const slash = await fetch(template.replace("{key}", "f/sub/"), { method: "PUT", body: "x" });
+    expect(slash.status).toBe(400);
+    expect(await h.signet.objects.store.head("default", "f/sub/")).toBeUndefined();
+
+    const intent = await api(h.url, "POST", "/v1/uploads", {
+      bucket: "default",
+      key: "f/held.txt",
+      size: 4,
+      contentType: "text/plain",
+    });
+    // Pending holds the key too.
+    const over = await fetch(template.replace("{key}", "f/held.txt"), {
+      method: "PUT",
+      body: "evil",
+    });
+    expect(over.status).toBe(409);
+    await fetch(intent.body.upload.url, {
+      method: "PUT",
+      body: "good",
+      headers: { "content-type": "text/plain" },
+    });
+    expect((await api(h.url, "POST", `/v1/uploads/${intent.body.file.id}/complete`)).status).toBe(
+      200,
+    );
+    const again = await fetch(template.replace("{key}", "f/held.txt"), {
+      method: "PUT",
+      body: "evil",
+    });
+    expect(again.status).toBe(409);
+    // A share of the folder (a link) refuses the same.
+    const share = await api(h.url, "POST", "/v1/shares", {
+      bucket: "default",
+      prefix: "f",
+      methods: ["PUT", "DELETE"],
+    });
+    expect(share.status).toBe(201);
+    const url = `${share.body.url.replace(/\/$/, "")}/held.txt`;
+    expect((await fetch(url, { method: "PUT", body: "evil" })).status).toBe(409);
+    expect((await fetch(url, { method: "DELETE" })).status).toBe(409);
+    const get = await h.admin.presign({ bucket: "default", key: "f/held.txt", method: "GET" });
+    expect(await (await fetch(get.url)).text()).toBe("good");
+    // A staging key is out of a folder URL's reach, even the whole bucket's.
+    const all = await h.admin.presign({ bucket: "default", prefix: "", methods: ["PUT", "LIST"] });
+    const staged = await fetch(all.objectUrlTemplate!.replace("{key}", ".signet-staging/f_x"), {
+      method: "PUT",
+      body: "x",
+    });
+    expect(staged.status).toBe(403);
+  });
+
+  it("a folder listing pages through any key, and never shows staging keys", async () => {
+    for (const key of ["d/\u{10FFFF}z", "d/a", "d/e/x", "d/\u{10FFFF}/y"]) {
+      const put = await h.admin.presign({ bucket: "default", key, method: "PUT" });
+      expect((await fetch(put.url, { method: "PUT", body: "1" })).status).toBe(200);
+    }
+    const pending = await api(h.url, "POST", "/v1/uploads", {
+      bucket: "default",
+      key: "pending.txt",
+      size: 1,
+      contentType: "text/plain",
+    });
+    await fetch(pending.body.upload.url, {
+      method: "PUT",
+      body: "1",
+      headers: { "content-type": "text/plain" },
+    });
+    const list = await h.admin.presign({ bucket: "default", prefix: "", methods: ["LIST"] });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let i = 0; i < 20; i++) {
+      const url = new URL(list.url);
+      url.searchParams.set("limit", "1");
+      if (cursor !== null) url.searchParams.set("cursor", cursor);
+      const page = (await (await fetch(url)).json()) as any;
+      seen.push(...page.items.map((x: any) => x.key), ...page.prefixes);
+      cursor = page.nextCursor;
+      if (cursor === null) break;
+    }
+    expect(cursor).toBeNull();
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.some((k) => k.startsWith(".signet-staging"))).toBe(false);
+    const d = await h.admin.presign({ bucket: "default", prefix: "d", methods: ["LIST"] });
+    const inD: string[] = [];
+    cursor = null;
+    for (let i = 0; i < 20; i++) {
+      const url = new URL(d.url);
+      url.searchParams.set("limit", "1");
+      if (cursor !== null) url.searchParams.set("cursor", cursor);
+      const page = (await (await fetch(url)).json()) as any;
+      inD.push(...page.items.map((x: any) => x.key), ...page.prefixes);
+      cursor = page.nextCursor;
+      if (cursor === null) break;
+    }
+    expect(cursor).toBeNull();
+    expect(inD.sort()).toEqual(["d/\u{10FFFF}/", "d/\u{10FFFF}z", "d/a", "d/e/"].sort());
+  });
+});
