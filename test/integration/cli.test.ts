@@ -51,8 +51,9 @@ describe("the signet CLI", () => {
     const id = /as file (f_\S+)/.exec(put.stdout)![1]!;
     const file = await h.admin.files.get(id);
     expect(file).toMatchObject({ status: "committed", size: bytes.length });
+    // The parts go to the intent's own staging key; complete moves them to cli/big.bin.
     const uploads = (await h.admin.audit({ limit: 200 })).items.filter(
-      (i) => i.event === "object.use" && i.key === "cli/big.bin" && i.method === "PUT",
+      (i) => i.event === "object.use" && i.key === `.signet-staging/${id}` && i.method === "PUT",
     );
     expect(uploads).toHaveLength(4);
     const target = join(dir, "big.out");
