@@ -49,6 +49,7 @@ export function scopeClaims(scope: DirectScope): UnsignedClaims {
     e: Math.floor(scope.expiresAt.getTime() / 1000),
     ...constraintsToClaims(scope.constraints),
   };
+  if (scope.generation !== undefined) claims.bg = scope.generation;
   if (scope.key !== undefined) claims.o = scope.key;
   if (scope.folder !== undefined) claims.f = scope.folder;
   if (scope.notBefore !== undefined) claims.n = Math.floor(scope.notBefore.getTime() / 1000);
@@ -105,6 +106,7 @@ export class LocalBackend implements Backend {
       b: scope.bucket,
       e: Math.floor(scope.expiresAt.getTime() / 1000),
     };
+    if (scope.generation !== undefined) claims.bg = scope.generation;
     if (scope.key !== undefined) claims.o = scope.key;
     if (scope.folder !== undefined) claims.f = scope.folder;
     if (scope.contentLengthRange !== undefined) claims.clr = scope.contentLengthRange;

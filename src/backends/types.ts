@@ -13,6 +13,8 @@ import type { Method } from "../core/methods.js";
 export interface DirectScope {
   /** Signet's bucket name */
   bucket: string;
+  /** which incarnation of that bucket (Signet's own tokens only; service/buckets.ts) */
+  generation?: string;
   /** the methods the URL allows; the first is the reply's `method` */
   methods: Method[];
   key?: string;
@@ -44,6 +46,7 @@ export interface DirectRequest {
 /** A browser form upload: the policy fixes a key or a folder, bounds and types. */
 export interface PostScope {
   bucket: string;
+  generation?: string;
   key?: string;
   folder?: string;
   expiresAt: Date;

@@ -28,6 +28,8 @@ export interface Claims {
   m: Method[];
   /** bucket */
   b: string;
+  /** the bucket's generation, for buckets made over HTTP (service/buckets.ts) */
+  bg?: string;
   /** one object key, or… */
   o?: string;
   /** …one folder (already through the folder rule; "" is the whole bucket) */

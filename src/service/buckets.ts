@@ -15,6 +15,11 @@ export interface Bucket {
   backend: Backend;
   maxExpiresIn: number;
   source: "config" | "api";
+  /**
+   * A bucket made over HTTP: when it was made. Signet's tokens carry it (claim `bg`), so a URL
+   * stops working when its bucket is deleted, even if one of the same name is made again.
+   */
+  generation?: string;
 }
 
 export interface BucketInfo {
@@ -42,7 +47,12 @@ export class Buckets {
     return buckets;
   }
 
-  private async add(name: string, config: BucketConfig, source: Bucket["source"]): Promise<Bucket> {
+  private async add(
+    name: string,
+    config: BucketConfig,
+    source: Bucket["source"],
+    generation?: string,
+  ): Promise<Bucket> {
     const bucket: Bucket = {
       name,
       config,
@@ -50,6 +60,7 @@ export class Buckets {
       maxExpiresIn: config.maxExpiresIn ?? SEVEN_DAYS,
       source,
     };
+    if (generation !== undefined) bucket.generation = generation;
     this.byName.set(name, bucket);
     return bucket;
   }
@@ -58,7 +69,7 @@ export class Buckets {
   async load(): Promise<void> {
     for (const row of await this.db.selectFrom("buckets").selectAll().execute())
       if (!this.byName.has(row.name))
-        await this.add(row.name, JSON.parse(row.config) as BucketConfig, "api");
+        await this.add(row.name, JSON.parse(row.config) as BucketConfig, "api", row.created_at);
   }
 
   get(name: string): Bucket | undefined {
@@ -80,11 +91,12 @@ export class Buckets {
       );
     const config = parseBucketConfig(raw, "config");
     if (this.byName.has(name)) throw new SignetError("conflict", `bucket ${name} exists`);
+    const createdAt = new Date().toISOString();
     await this.db
       .insertInto("buckets")
-      .values({ name, config: JSON.stringify(config), created_at: new Date().toISOString() })
+      .values({ name, config: JSON.stringify(config), created_at: createdAt })
       .execute();
-    const { source } = await this.add(name, config, "api");
+    const { source } = await this.add(name, config, "api", createdAt);
     return { name, source, config };
   }
 

@@ -80,7 +80,12 @@ export class ObjectService {
   authorize(claims: Claims, request: DataRequest, surface: "direct" | "link"): Bucket {
     assertInScope(claims, request);
     const bucket = this.buckets.get(request.bucket);
-    if (bucket === undefined || (surface === "direct" && bucket.backend.kind !== "local"))
+    // A bucket deleted and made again under the same name is another bucket.
+    if (
+      bucket === undefined ||
+      (surface === "direct" && bucket.backend.kind !== "local") ||
+      claims.bg !== bucket.generation
+    )
       throw new SignetError("not_found", "bucket not found");
     return bucket;
   }

@@ -135,6 +135,7 @@ export class PresignService {
       tokenId: newTokenId(),
       constraints: c,
     };
+    if (bucket.generation !== undefined) direct.generation = bucket.generation;
     if (request.key !== undefined) direct.key = request.key;
     if (request.folder !== undefined) direct.folder = request.folder;
     if (request.notBefore !== undefined) direct.notBefore = request.notBefore;

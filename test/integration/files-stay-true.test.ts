@@ -144,4 +144,87 @@ describe("files stay true on the embedded store's data plane", () => {
     expect(cursor).toBeNull();
     expect(inD.sort()).toEqual(["d/\u{10FFFF}/", "d/\u{10FFFF}z", "d/a", "d/e/"].sort());
   });
+
+  it("a URL stops working when its bucket is deleted and one of the same name is made", async () => {
+    const make = () =>
+      api(h.url, "POST", "/v1/buckets", { name: "again", config: { backend: "local" } });
+    expect((await make()).status).toBe(201);
+    const put = await h.admin.presign({ bucket: "again", key: "k.txt", method: "PUT" });
+    const link = await h.admin.presign({
+      bucket: "again",
+      key: "k.txt",
+      method: "PUT",
+      delivery: "link",
+    });
+    expect((await api(h.url, "DELETE", "/v1/buckets/again")).status).toBe(204);
+    expect((await make()).status).toBe(201);
+    expect((await fetch(put.url, { method: "PUT", body: "x" })).status).toBe(404);
+    expect((await fetch(link.url, { method: "PUT", body: "x" })).status).toBe(404);
+    const fresh = await h.admin.presign({ bucket: "again", key: "k.txt", method: "PUT" });
+    expect((await fetch(fresh.url, { method: "PUT", body: "x" })).status).toBe(200);
+  });
+});
+
+describe("GET /v1/files pages through every readable file", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startSignet({
+      config: {
+        grants: [
+          { principal: "role:user", buckets: ["default"], prefix: "mine", actions: ["read"] },
+        ],
+      },
+    });
+  });
+  afterAll(() => h.close());
+
+  it("past 10,000 rows the caller cannot read, the cursor goes on to the end", async () => {
+    const row = (id: string, key: string) => ({
+      id,
+      bucket: "default",
+      key,
+      size: 1,
+      sha256: null,
+      content_type: "text/plain",
+      owner: "key:x",
+      status: "committed" as const,
+      etag: '"x"',
+      upload: null,
+      created_at: new Date().toISOString(),
+      expires_at: new Date().toISOString(),
+      committed_at: new Date().toISOString(),
+      deleted_at: null,
+      changed_at: null,
+    });
+    const others = Array.from({ length: 10_050 }, (_, i) =>
+      row(`f_a${String(i).padStart(21, "0")}`, `other/${i}`),
+    );
+    for (let i = 0; i < others.length; i += 500)
+      await h.signet.db
+        .insertInto("files")
+        .values(others.slice(i, i + 500))
+        .execute();
+    await h.signet.db
+      .insertInto("files")
+      .values(row(`f_z${"0".repeat(21)}`, "mine/x"))
+      .execute();
+    const { key: reader } = await h.admin.apiKeys.create({ name: "r", role: "user" });
+    const found: string[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 50; page++) {
+      const res = await api(
+        h.url,
+        "GET",
+        `/v1/files?limit=100${cursor === null ? "" : `&cursor=${cursor}`}`,
+        undefined,
+        reader,
+      );
+      expect(res.status).toBe(200);
+      found.push(...res.body.items.map((f: any) => f.key));
+      cursor = res.body.nextCursor;
+      if (cursor === null) break;
+    }
+    expect(cursor).toBeNull();
+    expect(found).toEqual(["mine/x"]);
+  });
 });
