@@ -375,6 +375,46 @@ export function uploadIntentTests(title: string, skip: boolean, c: IntentCase): 
         expect(await statusOf(file.id)).toBe("committed");
       });
 
+      it("complete, abort and sweep never delete an object the intent did not write", async () => {
+        // An object no file holds (written outside intents): an intent there may be made...
+        const key = "w/loose.txt";
+        const loose = Buffer.from("loose object");
+        await backend.put(key, Readable.from([loose]), {
+          contentType: "text/plain",
+          contentLength: loose.length,
+        });
+        for (const end of ["complete", "abort", "sweep"] as const) {
+          const intent = await create({ key, size: 1, contentType: "text/plain", expiresIn: 60 });
+          expect(intent.status).toBe(201);
+          // ...and completing it without an upload, aborting or sweeping it deletes nothing.
+          if (end === "complete") expect((await complete(intent.body.file.id)).status).toBe(409);
+          if (end === "abort")
+            expect(
+              (await api(h.url, "POST", `/v1/uploads/${intent.body.file.id}/abort`)).status,
+            ).toBe(200);
+          else await h.signet.uploads.sweep(new Date(Date.now() + 30 * 60_000));
+          expect((await download(key)).equals(loose)).toBe(true);
+        }
+      });
+
+      it("batch presign applies the same rule to each request", async () => {
+        const key = "batch/held.txt";
+        const file = await commit(key, Buffer.from("held"));
+        const res = await api(h.url, "POST", "/v1/presign/batch", {
+          requests: [
+            { bucket: "cloud", key, method: "PUT" },
+            { bucket: "cloud", key, method: "DELETE" },
+            { bucket: "cloud", key, method: "GET" },
+          ],
+        });
+        expect(res.status).toBe(200);
+        const [put, del, get] = res.body.results;
+        expect(put).toMatchObject({ ok: false, error: { code: "conflict" } });
+        expect(put.error.message).toContain(file.id);
+        expect(del).toMatchObject({ ok: false, error: { code: "conflict" } });
+        expect(get.ok).toBe(true);
+      });
+
       it("a raw PUT with upsert: true supersedes the file at issuance", async () => {
         const key = "raw/upsert.txt";
         const file = await commit(key, Buffer.from("first"));
