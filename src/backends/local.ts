@@ -37,6 +37,7 @@ const info = (object: StoredObject): ObjectInfo => ({
   contentType: object.contentType,
   lastModified: object.lastModified,
   sha256: object.sha256,
+  version: object.blobId,
 });
 
 /** The claims a scope becomes: the same for direct URLs and for links. */
@@ -53,6 +54,7 @@ export function scopeClaims(scope: DirectScope): UnsignedClaims {
   if (scope.key !== undefined) claims.o = scope.key;
   if (scope.folder !== undefined) claims.f = scope.folder;
   if (scope.notBefore !== undefined) claims.n = Math.floor(scope.notBefore.getTime() / 1000);
+  if (scope.version !== undefined) claims.ver = scope.version;
   if (scope.part !== undefined) {
     claims.u = scope.part.uploadId;
     claims.pn = scope.part.partNumber;

@@ -27,6 +27,8 @@ export interface DirectScope {
   constraints: ScopeConstraints;
   /** a multipart part: the URL uploads exactly this part of this upload */
   part?: { uploadId: string; partNumber: number };
+  /** serve only this version of the object (ObjectInfo.version; Signet's own tokens only) */
+  version?: string;
   /** set by `Backend.revocation.prepare`: the provider can revoke this URL by its token id */
   revocable?: true;
 }
@@ -68,6 +70,11 @@ export interface ObjectInfo {
   lastModified: Date;
   /** base64 SHA-256 of the bytes, when the backend knows it */
   sha256?: string;
+  /**
+   * The version of these bytes a URL can be pinned to, where Signet checks it (the embedded
+   * store's blob id); undefined elsewhere.
+   */
+  version?: string;
 }
 
 export interface ListPage {

@@ -60,6 +60,8 @@ export interface Claims {
   fr?: string;
   /** a link: verified by Signet, then redirected ("r") or proxied ("p") */
   l?: "r" | "p";
+  /** the version of the object served (a file's committed blob): other bytes are 409 */
+  ver?: string;
   /** a multipart part: upload id and part number */
   u?: string;
   pn?: number;

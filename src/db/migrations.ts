@@ -181,9 +181,10 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
-  "0008_file_changed": {
+  "0008_file_versions": {
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable("files").addColumn("changed_at", "text").execute();
+      await db.schema.alterTable("files").addColumn("version", "text").execute();
     },
   },
 };

@@ -99,6 +99,8 @@ export interface FileTable {
   deleted_at: string | null;
   /** when Signet found the committed bytes changed outside it (409 file_changed) */
   changed_at: string | null;
+  /** the committed bytes' version where a URL can be pinned to it (embedded store: blob id) */
+  version: string | null;
 }
 
 export interface LocalUploadTable {

@@ -3,7 +3,6 @@
  * proxy mode alike: conditional requests, one byte range (or the range a URL is bound to),
  * response overrides, and the safety defaults for active types.
  */
-import type { Readable } from "node:stream";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Backend, ObjectInfo } from "../backends/types.js";
 import { SignetError } from "../core/errors.js";
@@ -32,10 +31,11 @@ export async function sendObject(
   reply: FastifyReply,
   backend: Backend,
   key: string,
-  claims: Pick<Claims, "r" | "rcd" | "rct">,
+  claims: Pick<Claims, "r" | "rcd" | "rct" | "ver">,
 ): Promise<FastifyReply> {
   const info = await backend.head(key);
   if (info === undefined) throw new SignetError("not_found", "object not found");
+  assertVersion(claims, info);
   // A range-bound URL serves its range when the request names none (DESIGN.md).
   const asked =
     request.headers.range ?? (claims.r !== undefined ? rangeHeader(claims.r) : undefined);
@@ -63,9 +63,20 @@ export async function sendObject(
   if (request.method === "HEAD") return reply.send();
   // An empty object: a read stream would have no bounds to stop at.
   if (info.size === 0) return reply.send("");
-  const body: Readable | undefined = (
-    await backend.get(key, range ?? { start: 0, end: info.size - 1 })
-  )?.body;
-  if (body === undefined) throw new SignetError("not_found", "object not found");
-  return reply.send(body);
+  const got = await backend.get(key, range ?? { start: 0, end: info.size - 1 });
+  if (got === undefined) throw new SignetError("not_found", "object not found");
+  // Replaced between the two lookups: never serve other bytes under a pinned URL.
+  try {
+    assertVersion(claims, got.info);
+  } catch (err) {
+    got.body.destroy();
+    throw err;
+  }
+  return reply.send(got.body);
+}
+
+/** A URL pinned to a file's committed version serves those bytes or 409 `file_changed`. */
+function assertVersion(claims: Pick<Claims, "ver">, info: { version?: string }): void {
+  if (claims.ver !== undefined && info.version !== claims.ver)
+    throw new SignetError("file_changed", "the file's bytes changed since it was committed");
 }

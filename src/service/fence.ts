@@ -11,7 +11,7 @@ import { assertValidKey } from "../core/keys.js";
 import { isAdmin, type Principal } from "../core/principal.js";
 import type { Db } from "../db/connect.js";
 import type { FileTable } from "../db/schema.js";
-import type { FileService } from "./files.js";
+import { type FileService, pinned } from "./files.js";
 import type { PresignService, SignedRequest } from "./presign.js";
 import type { UploadService } from "./uploads.js";
 
@@ -99,10 +99,13 @@ export class FenceService {
   async download(principal: Principal, guid: string, expiresIn?: number): Promise<string> {
     const row = await this.readable(principal, guid);
     return this.presign.deliver(
-      this.presign.check(
-        principal,
-        { bucket: row.bucket, key: row.key, method: "GET", expiresIn },
-        Date.now(),
+      pinned(
+        this.presign.check(
+          principal,
+          { bucket: row.bucket, key: row.key, method: "GET", expiresIn },
+          Date.now(),
+        ),
+        row,
       ),
     ).url;
   }
@@ -119,16 +122,19 @@ export class FenceService {
     if (row.size === null || end >= Number(row.size))
       throw new SignetError("invalid_request", `end is past the object's ${row.size} bytes`, "end");
     return this.presign.deliver(
-      this.presign.check(
-        principal,
-        {
-          bucket: row.bucket,
-          key: row.key,
-          method: "GET",
-          range: `bytes=${start}-${end}`,
-          expiresIn,
-        },
-        Date.now(),
+      pinned(
+        this.presign.check(
+          principal,
+          {
+            bucket: row.bucket,
+            key: row.key,
+            method: "GET",
+            range: `bytes=${start}-${end}`,
+            expiresIn,
+          },
+          Date.now(),
+        ),
+        row,
       ),
     );
   }

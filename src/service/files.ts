@@ -9,9 +9,18 @@ import type { Db } from "../db/connect.js";
 import type { FileTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
 import type { Buckets } from "./buckets.js";
-import type { PresignService } from "./presign.js";
+import type { CheckedScope, PresignService } from "./presign.js";
 import { type FileInfo, stagedAt, toFileInfo } from "./uploads.js";
 import type { Webhooks } from "./webhooks.js";
+
+/**
+ * Pins a URL for a file to its committed version where Signet checks one (the embedded store's
+ * blob id, in its tokens and links): other bytes at the key then answer 409 `file_changed`.
+ */
+export function pinned(checked: CheckedScope, file: { version?: string | null }): CheckedScope {
+  if (file.version != null) checked.direct.version = file.version;
+  return checked;
+}
 
 export interface FileQuery {
   bucket?: string;
@@ -69,10 +78,10 @@ export class FileService {
    * A readable, committed file whose bytes are still the committed ones: what /r, DRS and
    * Fence sign URLs for. Other statuses are 404; changed bytes are 409 `file_changed`.
    */
-  async served(principal: Principal, id: string): Promise<FileInfo> {
+  async served(principal: Principal, id: string): Promise<FileInfo & { version: string | null }> {
     const row = await this.readable(principal, id);
     if (row.status !== "committed") throw notFound();
-    return toFileInfo(await this.unchanged(row));
+    return { ...toFileInfo(await this.unchanged(row)), version: row.version };
   }
 
   /**
@@ -86,9 +95,11 @@ export class FileService {
     const info = await backend.head(row.key);
     if (
       info !== undefined &&
-      row.etag !== null &&
-      sameEtag(info.etag, row.etag) &&
-      (row.size === null || Number(row.size) === info.size)
+      (row.version !== null
+        ? info.version === row.version
+        : row.etag !== null &&
+          sameEtag(info.etag, row.etag) &&
+          (row.size === null || Number(row.size) === info.size))
     )
       return row;
     const changedAt = row.changed_at ?? new Date().toISOString();

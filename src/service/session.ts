@@ -5,7 +5,7 @@
  * a link otherwise. Files the caller may not read look like unknown ids.
  */
 import type { Principal } from "../core/principal.js";
-import type { FileService } from "./files.js";
+import { type FileService, pinned } from "./files.js";
 import type { PresignService } from "./presign.js";
 
 export const DEFAULT_REDIRECT_SECONDS = 300;
@@ -26,6 +26,6 @@ export class SessionRedirects {
       [],
       this.redirectExpiresIn,
     );
-    return this.presign.deliver(checked).url;
+    return this.presign.deliver(pinned(checked, file)).url;
   }
 }

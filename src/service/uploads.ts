@@ -292,6 +292,7 @@ export class UploadService {
       committed_at: null,
       deleted_at: null,
       changed_at: null,
+      version: null,
     };
   }
 
@@ -508,6 +509,7 @@ export class UploadService {
       status: "committed" as const,
       content_type: row.content_type === "" ? info.contentType : row.content_type,
       etag: final.etag,
+      version: final.version ?? null,
       sha256: sha256 ?? null,
       size: final.size,
       committed_at: new Date().toISOString(),

@@ -4,7 +4,8 @@
  * blob, its listing, its data plane's folder URLs).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, startSignet } from "../helpers/harness.js";
+import { Readable } from "node:stream";
+import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
 import { uploadIntentTests } from "../helpers/upload-intents.js";
 
@@ -143,6 +144,37 @@ describe("files stay true on the embedded store's data plane", () => {
     }
     expect(cursor).toBeNull();
     expect(inD.sort()).toEqual(["d/\u{10FFFF}/", "d/\u{10FFFF}z", "d/a", "d/e/"].sort());
+  });
+
+  it("/r pins the committed blob: bytes swapped after the redirect answer 409 file_changed", async () => {
+    const intent = await api(h.url, "POST", "/v1/uploads", {
+      bucket: "default",
+      key: "pin/x.txt",
+      size: 4,
+      contentType: "text/plain",
+    });
+    await fetch(intent.body.upload.url, {
+      method: "PUT",
+      body: "good",
+      headers: { "content-type": "text/plain" },
+    });
+    expect((await api(h.url, "POST", `/v1/uploads/${intent.body.file.id}/complete`)).status).toBe(
+      200,
+    );
+    const r = await fetch(`${h.url}/r/${intent.body.file.id}`, {
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      redirect: "manual",
+    });
+    expect(r.status).toBe(302);
+    const location = r.headers.get("location")!;
+    expect(await (await fetch(location)).text()).toBe("good");
+    // Bytes swapped behind Signet's back after the redirect: the pinned URL refuses them.
+    await h.signet.objects.store.put("default", "pin/x.txt", Readable.from([Buffer.from("evil")]), {
+      contentType: "text/plain",
+    });
+    const after = await fetch(location);
+    expect(after.status).toBe(409);
+    expect(((await after.json()) as any).error.code).toBe("file_changed");
   });
 
   it("a URL stops working when its bucket is deleted and one of the same name is made", async () => {

@@ -7,6 +7,7 @@
 import type { FastifyInstance } from "fastify";
 import { SignetError } from "../../core/errors.js";
 import { trimSlash } from "../../core/urls.js";
+import { pinned } from "../../service/files.js";
 import type { Signet } from "../../service/signet.js";
 import type { FileInfo } from "../../service/uploads.js";
 import { asSignetError } from "../plugins/errors.js";
@@ -72,10 +73,13 @@ export async function drsRoutes(app: FastifyInstance, signet: Signet): Promise<v
       const file = await committedFile(principal, id);
       if (accessId !== ACCESS_ID) throw new SignetError("not_found", "no such access method");
       const signed = signet.presign.deliver(
-        signet.presign.check(
-          principal,
-          { bucket: file.bucket, key: file.key, method: "GET" },
-          Date.now(),
+        pinned(
+          signet.presign.check(
+            principal,
+            { bucket: file.bucket, key: file.key, method: "GET" },
+            Date.now(),
+          ),
+          file,
         ),
       );
       return {
