@@ -415,6 +415,52 @@ export function uploadIntentTests(title: string, skip: boolean, c: IntentCase): 
         expect(get.ok).toBe(true);
       });
 
+      it("folder URLs that write check each key when used (shares in redirect mode too)", async () => {
+        const held = "fold/held.txt";
+        const file = await commit(held, Buffer.from("held"));
+        if (c.putVia !== "embedded") {
+          // A direct cloud folder URL would let the client pick the key unchecked.
+          const direct = await api(h.url, "POST", "/v1/presign", {
+            bucket: "cloud",
+            prefix: "fold",
+            method: "PUT",
+            delivery: "direct",
+          });
+          expect(direct).toMatchObject({
+            status: 400,
+            body: { error: { code: "constraint_not_enforceable" } },
+          });
+        }
+        const folder = await api(h.url, "POST", "/v1/presign", {
+          bucket: "cloud",
+          prefix: "fold",
+          method: "PUT",
+        });
+        expect(folder.status).toBe(200);
+        // A share's template takes the key relative to its folder, /o's the whole key.
+        const template: string = folder.body.objectUrlTemplate;
+        const at = (key: string) =>
+          template.replace("{key}", template.includes("/s/") ? key.slice("fold/".length) : key);
+        const over = await fetch(at(held), { method: "PUT", body: "evil" });
+        expect(over.status).toBe(409);
+        for (const mode of ["redirect", "proxy"] as const) {
+          const share = await api(h.url, "POST", "/v1/shares", {
+            bucket: "cloud",
+            prefix: "fold",
+            methods: ["PUT", "DELETE"],
+            mode,
+          });
+          expect(share.status).toBe(201);
+          const url = `${share.body.url.replace(/\/$/, "")}/held.txt`;
+          const put = await fetch(url, { method: "PUT", body: "evil", redirect: "manual" });
+          expect(put.status).toBe(409);
+          const del = await fetch(url, { method: "DELETE", redirect: "manual" });
+          expect(del.status).toBe(409);
+        }
+        expect((await download(held)).toString()).toBe("held");
+        expect(await statusOf(file.id)).toBe("committed");
+      });
+
       it("a raw PUT with upsert: true supersedes the file at issuance", async () => {
         const key = "raw/upsert.txt";
         const file = await commit(key, Buffer.from("first"));
