@@ -76,12 +76,13 @@ export class KeyGuard {
       return;
     }
     if (!writes) return;
+    // upsert needs write and delete, whether or not a file holds the key now.
+    if (upsert === true) authorizeDelete();
     const held = await this.holders(bucket.name, request.key);
     if (held.length === 0) return;
     if (request.methods.includes("DELETE") || upsert !== true) throw heldBy(held[0]!);
     const pending = held.find((row) => row.status === "pending");
     if (pending !== undefined) throw heldBy(pending);
-    authorizeDelete();
     await this.supersede(held.map((row) => row.id));
   }
 
@@ -93,8 +94,8 @@ export class KeyGuard {
   }
 
   /**
-   * Marks committed files at `key` superseded (webhook `file.superseded` in the same
-   * transaction); `tx` joins a caller's transaction (an intent's commit).
+   * Marks the given files superseded where they are still committed (webhook `file.superseded`
+   * in the same transaction); `tx` joins a caller's transaction (an intent's commit).
    */
   async supersede(ids: string[], tx?: Tx): Promise<void> {
     if (ids.length === 0) return;
