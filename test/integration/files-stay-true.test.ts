@@ -24,7 +24,13 @@ describe("files stay true on the embedded store's data plane", () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startSignet({
-      config: { buckets: { default: { backend: "local", maxObjectSize: 1024 } } },
+      config: {
+        buckets: { default: { backend: "local", maxObjectSize: 1024 } },
+        // Nothing listens there: the events stay in the outbox, where the test reads them.
+        webhooks: [{ url: "http://127.0.0.1:9/hook", secret: "${S}", events: ["file.superseded"] }],
+        webhookAllow: ["127.0.0.1/32"],
+      },
+      env: { S: "a-secret-for-the-hook" },
     });
   });
   afterAll(() => h.close());
@@ -175,6 +181,35 @@ describe("files stay true on the embedded store's data plane", () => {
     const after = await fetch(location);
     expect(after.status).toBe(409);
     expect(((await after.json()) as any).error.code).toBe("file_changed");
+  });
+
+  it("an upsert's commit supersedes the old file and writes file.superseded in the outbox", async () => {
+    const put = async (bytes: string, upsert: boolean) => {
+      const intent = await api(h.url, "POST", "/v1/uploads", {
+        bucket: "default",
+        key: "hook/x.txt",
+        size: bytes.length,
+        contentType: "text/plain",
+        upsert,
+      });
+      expect(intent.status).toBe(201);
+      await fetch(intent.body.upload.url, {
+        method: "PUT",
+        body: bytes,
+        headers: { "content-type": "text/plain" },
+      });
+      return api(h.url, "POST", `/v1/uploads/${intent.body.file.id}/complete`);
+    };
+    const first = await put("one", false);
+    const second = await put("two!", true);
+    expect(second.status).toBe(200);
+    const events = await h.signet.db.selectFrom("webhook_outbox").select("body").execute();
+    const superseded = events
+      .map((e) => JSON.parse(e.body) as { type: string; data: { id: string; status: string } })
+      .filter((e) => e.type === "file.superseded");
+    expect(superseded).toHaveLength(1);
+    expect(JSON.stringify(superseded[0])).toContain(first.body.file.id);
+    expect(JSON.stringify(superseded[0])).toContain('"superseded"');
   });
 
   it("a URL stops working when its bucket is deleted and one of the same name is made", async () => {
