@@ -18,6 +18,7 @@ export const STATUS_OF = {
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  not_revocable: 409,
   payload_too_large: 413,
   range_not_satisfiable: 416,
   rate_limited: 429,

@@ -181,6 +181,42 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Issue 14: what revocation needs of every issued token, short URLs, audit outcome/reason,
+  // and expiries on revocations so that they can be pruned.
+  "0009_issuance": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("issued")
+        .addColumn("token_id", "text", (c) => c.primaryKey())
+        .addColumn("principal", "text", (c) => c.notNull())
+        .addColumn("bucket", "text", (c) => c.notNull())
+        .addColumn("target", "text", (c) => c.notNull())
+        .addColumn("folder", "integer", (c) => c.notNull())
+        .addColumn("revocable", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("issued_principal").on("issued").column("principal").execute();
+      await db.schema.createIndex("issued_expires").on("issued").column("expires_at").execute();
+      await db.schema
+        .createTable("short_urls")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("token_id", "text", (c) => c.notNull())
+        .addColumn("url", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("short_urls_expires")
+        .on("short_urls")
+        .column("expires_at")
+        .execute();
+      await db.schema.alterTable("audit").addColumn("outcome", "text").execute();
+      await db.schema.alterTable("audit").addColumn("reason", "text").execute();
+      await db.schema.createIndex("audit_token").on("audit").column("token_id").execute();
+      await db.schema.createIndex("audit_principal").on("audit").column("principal").execute();
+      await db.schema.alterTable("revocations").addColumn("expires_at", "text").execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -12,7 +12,7 @@ import { isAdmin, type Principal } from "../core/principal.js";
 import type { Db } from "../db/connect.js";
 import type { FileTable } from "../db/schema.js";
 import type { FileService } from "./files.js";
-import type { PresignService, SignedRequest } from "./presign.js";
+import type { Issuance, SignedRequest } from "./issuance.js";
 import type { UploadService } from "./uploads.js";
 
 const GUID = /^[A-Za-z0-9._-]{1,64}(\/[A-Za-z0-9._-]{1,64})?$/;
@@ -25,7 +25,7 @@ export class FenceService {
     private readonly bucket: string,
     private readonly uploads: UploadService,
     private readonly files: FileService,
-    private readonly presign: PresignService,
+    private readonly issuance: Issuance,
   ) {}
 
   private keyOf(guid: string, fileName: string): string {
@@ -98,12 +98,12 @@ export class FenceService {
 
   async download(principal: Principal, guid: string, expiresIn?: number): Promise<string> {
     const row = await this.readable(principal, guid);
-    return this.presign.deliver(
-      this.presign.check(
+    return (
+      await this.issuance.issue(
         principal,
         { bucket: row.bucket, key: row.key, method: "GET", expiresIn },
-        Date.now(),
-      ),
+        { action: "fence.download", detail: { file: row.id } },
+      )
     ).url;
   }
 
@@ -118,18 +118,16 @@ export class FenceService {
     const row = await this.readable(principal, guid);
     if (row.size === null || end >= Number(row.size))
       throw new SignetError("invalid_request", `end is past the object's ${row.size} bytes`, "end");
-    return this.presign.deliver(
-      this.presign.check(
-        principal,
-        {
-          bucket: row.bucket,
-          key: row.key,
-          method: "GET",
-          range: `bytes=${start}-${end}`,
-          expiresIn,
-        },
-        Date.now(),
-      ),
+    return this.issuance.issue(
+      principal,
+      {
+        bucket: row.bucket,
+        key: row.key,
+        method: "GET",
+        range: `bytes=${start}-${end}`,
+        expiresIn,
+      },
+      { action: "fence.download", detail: { file: row.id } },
     );
   }
 
@@ -158,12 +156,12 @@ export class FenceService {
     const row = await this.ownPending(principal, await this.rowOf(guid));
     if (fileName !== undefined && row.key !== this.keyOf(guid, fileName))
       throw new SignetError("invalid_request", "file_name is not this guid's file", "file_name");
-    return this.presign.deliver(
-      this.presign.check(
+    return (
+      await this.issuance.issue(
         principal,
         { bucket: row.bucket, key: row.key, method: "PUT", expiresIn },
-        Date.now(),
-      ),
+        { action: "fence.upload", detail: { file: row.id } },
+      )
     ).url;
   }
 

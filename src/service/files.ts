@@ -9,7 +9,7 @@ import type { Db } from "../db/connect.js";
 import type { FileTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
 import type { Buckets } from "./buckets.js";
-import type { PresignService } from "./presign.js";
+import type { Issuance } from "./issuance.js";
 import { type FileInfo, toFileInfo } from "./uploads.js";
 import type { Webhooks } from "./webhooks.js";
 
@@ -27,7 +27,7 @@ export class FileService {
   constructor(
     private readonly db: Db,
     private readonly buckets: Buckets,
-    private readonly presign: PresignService,
+    private readonly issuance: Issuance,
     private readonly audit: AuditLog,
     private readonly webhooks: Webhooks,
   ) {}
@@ -35,7 +35,7 @@ export class FileService {
   /** Whether the caller's grants allow `method` on the file's key. */
   private allows(principal: Principal, row: FileTable, method: Method): boolean {
     try {
-      this.presign.check(principal, { bucket: row.bucket, key: row.key, method }, Date.now());
+      this.issuance.authorize(principal, { bucket: row.bucket, key: row.key, method });
       return true;
     } catch (err) {
       if (err instanceof SignetError && (err.code === "forbidden" || err.code === "not_found"))

@@ -11,12 +11,11 @@ import { MAX_PARTS, type ScopeConstraints } from "../core/constraints.js";
 import { SignetError } from "../core/errors.js";
 import { assertValidKey, toFolder } from "../core/keys.js";
 import { isAdmin, type Principal } from "../core/principal.js";
-import { newTokenId } from "../core/token.js";
 import type { Db } from "../db/connect.js";
 import type { FileTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
 import type { Buckets } from "./buckets.js";
-import type { CheckedScope, PresignService, SignedRequest } from "./presign.js";
+import type { CheckedScope, Issuance, Plan, SignedRequest, Variant } from "./issuance.js";
 import type { Revocations } from "./revocations.js";
 import type { Webhooks } from "./webhooks.js";
 
@@ -94,7 +93,7 @@ export class UploadService {
   constructor(
     private readonly db: Db,
     private readonly buckets: Buckets,
-    private readonly presign: PresignService,
+    private readonly issuance: Issuance,
     private readonly revocations: Revocations,
     private readonly audit: AuditLog,
     private readonly webhooks: Webhooks,
@@ -112,7 +111,6 @@ export class UploadService {
     )
       throw new SignetError("invalid_request", "give key, or prefix and name", "key");
     assertValidKey(key);
-    const now = Date.now();
     const form = input.method === "POST";
     if ((form || input.size === undefined) && input.multipart !== undefined)
       throw new SignetError(
@@ -120,7 +118,7 @@ export class UploadService {
         "a form upload is one POST: multipart is for PUT",
         "multipart",
       );
-    const checked = this.presign.check(
+    const checked = this.issuance.plan(
       principal,
       {
         bucket: input.bucket,
@@ -138,7 +136,7 @@ export class UploadService {
           ? { checksumSha256: input.sha256 }
           : {}),
       },
-      now,
+      { action: "upload", detail: { intent: true } },
     );
     const backend = checked.bucket.backend;
     const record: UploadRecord = { tokens: [] };
@@ -146,10 +144,10 @@ export class UploadService {
 
     if (form) {
       // A browser form upload (the reply has `fields`); backends without one answer 400.
-      upload = this.presign.deliver(checked);
-      record.tokens.push(checked.direct.tokenId);
+      upload = await checked.sign();
+      record.tokens.push(upload.id);
     } else if (input.multipart === undefined) {
-      upload = this.sign(checked, backend, checked.direct, record);
+      upload = await this.sign(checked, {}, record);
     } else {
       const partSize = input.multipart.partSize;
       const size = input.size!; // a multipart intent names its size (checked above)
@@ -172,17 +170,15 @@ export class UploadService {
         const constraints: ScopeConstraints = { contentLength: Math.max(0, end - start + 1) };
         if (checked.direct.constraints.ip !== undefined)
           constraints.ip = checked.direct.constraints.ip;
-        const scope: DirectScope = {
-          ...checked.direct,
-          tokenId: newTokenId(),
-          constraints,
-          part: { uploadId, partNumber: i + 1 },
-        };
         parts.push({
           partNumber: i + 1,
           start,
           end,
-          ...this.sign(checked, backend, scope, record),
+          ...(await this.sign(
+            checked,
+            { constraints, part: { uploadId, partNumber: i + 1 } },
+            record,
+          )),
         });
       }
       upload = { uploadId, partSize, parts };
@@ -237,7 +233,11 @@ export class UploadService {
     bucket: string,
     key: string,
   ): Promise<{ file: FileInfo; uploadId: string }> {
-    const checked = this.presign.check(principal, { bucket, key, method: "PUT" }, Date.now());
+    const checked = this.issuance.plan(
+      principal,
+      { bucket, key, method: "PUT" },
+      { action: "upload" },
+    );
     const uploadId = await checked.bucket.backend.createMultipart(key, {
       contentType: "application/octet-stream",
     });
@@ -256,16 +256,16 @@ export class UploadService {
     const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
     if (row.status !== "pending" || record.uploadId === undefined)
       throw new SignetError("not_found", "no such multipart upload");
-    const checked = this.presign.check(
+    const checked = this.issuance.plan(
       principal,
       { bucket: row.bucket, key: row.key, method: "PUT", expiresIn },
-      Date.now(),
+      { action: "upload.part", detail: { file: row.id } },
     );
-    const scope: DirectScope = {
-      ...checked.direct,
-      part: { uploadId: record.uploadId, partNumber },
-    };
-    const signed = this.sign(checked, checked.bucket.backend, scope, record);
+    const signed = await this.sign(
+      checked,
+      { part: { uploadId: record.uploadId, partNumber } },
+      record,
+    );
     // Each new part URL keeps the open upload from being swept while it is in use.
     const expiresAt = new Date(
       checked.direct.expiresAt.getTime() + GRACE_SECONDS * 1000,
@@ -282,13 +282,13 @@ export class UploadService {
   }
 
   /** Signs one upload request; what the backend cannot bind moves to complete (or to a link). */
-  private sign(
-    checked: Parameters<PresignService["deliver"]>[0],
-    backend: Backend,
-    scope: DirectScope,
-    record: UploadRecord,
-  ): SignedRequest {
-    const unbound = backend.unbound(scope);
+  private async sign(plan: Plan, variant: Variant, record: UploadRecord): Promise<SignedRequest> {
+    const scope: DirectScope = {
+      ...plan.direct,
+      constraints: variant.constraints ?? plan.direct.constraints,
+    };
+    if (variant.part !== undefined) scope.part = variant.part;
+    const unbound = plan.bucket.backend.unbound(scope);
     const constraints: ScopeConstraints = { ...scope.constraints };
     const atComplete: string[] = [];
     for (const name of unbound)
@@ -296,18 +296,13 @@ export class UploadService {
         delete constraints[name as keyof ScopeConstraints];
         atComplete.push(name);
       }
-    const direct = { ...scope, constraints };
-    const signed = this.presign.deliver({
-      ...checked,
-      direct,
-      request: { ...checked.request, constraints },
-    });
+    const signed = await plan.sign({ ...variant, constraints });
     for (const name of atComplete) signed.enforcedBy[name] = "complete";
     // Complete compares the stored type with the intent's, and the store keeps the one the
     // upload sent: unsigned, it must still be sent (`headers` lists what the client must send).
     if (atComplete.includes("contentType") && scope.constraints.contentType !== undefined)
       signed.headers["content-type"] = scope.constraints.contentType;
-    record.tokens.push(scope.tokenId);
+    record.tokens.push(signed.id);
     return signed;
   }
 

@@ -73,12 +73,10 @@ export async function drsRoutes(app: FastifyInstance, signet: Signet): Promise<v
       const principal = principalOf(request);
       const file = await committedFile(principal, id);
       if (accessId !== ACCESS_ID) throw new SignetError("not_found", "no such access method");
-      const signed = signet.presign.deliver(
-        signet.presign.check(
-          principal,
-          { bucket: file.bucket, key: file.key, method: "GET" },
-          Date.now(),
-        ),
+      const signed = await signet.issuance.issue(
+        principal,
+        { bucket: file.bucket, key: file.key, method: "GET" },
+        { action: "drs", ip: request.ip, detail: { file: file.id } },
       );
       return {
         url: signed.url,
