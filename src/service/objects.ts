@@ -95,14 +95,16 @@ export class ObjectService {
     return this.store.put(bucket.name, key, body, { contentType, ...limits });
   }
 
-  /** One audit row per data-plane request; never the token itself. */
+  /** One audit row per data-plane request, with a refusal's code; never the token itself. */
   async recordUse(
     event: string,
     request: DataRequest,
     status: number,
     claims: Claims | undefined,
+    reason?: string,
   ): Promise<void> {
     await this.audit.record({
+      reason: reason ?? null,
       event,
       principal: claims?.p ?? null,
       tokenId: claims?.i ?? null,

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { SignetError } from "../core/errors.js";
 import { trimSlash } from "../core/urls.js";
 import type { Db } from "../db/connect.js";
+import type { ShortUrlTable } from "../db/schema.js";
 import type { Revocations } from "./revocations.js";
 
 /** base64url of 16 random bytes */
@@ -30,20 +31,22 @@ export class ShortUrls {
     return `${trimSlash(this.baseUrl())}/u/${id}`;
   }
 
-  /**
-   * The signed URL a short id stands for, and its token id; 404 for an unknown id, 403
-   * `token_expired` / `token_revoked` like every other token.
-   */
-  async resolve(id: string, now = Date.now()): Promise<{ url: string; tokenId: string }> {
+  /** The stored signed request of a short id, or 404 `not_found`. */
+  async find(id: string): Promise<ShortUrlTable> {
     const row = SHORT_ID.test(id)
       ? await this.db.selectFrom("short_urls").selectAll().where("id", "=", id).executeTakeFirst()
       : undefined;
     if (row === undefined) throw new SignetError("not_found", "no such short URL");
+    return row;
+  }
+
+  /** 403 `token_expired` or `token_revoked`, like every other token; else its signed URL. */
+  target(row: ShortUrlTable, now = Date.now()): string {
     if (Date.parse(row.expires_at) <= now)
       throw new SignetError("token_expired", "expiresAt: this short URL has expired");
     if (this.revocations.isRevoked(row.token_id, ""))
       throw new SignetError("token_revoked", "this short URL was revoked");
-    return { url: row.url, tokenId: row.token_id };
+    return row.url;
   }
 
   /** Drops short URLs past their expiry; answers how many. */

@@ -7,13 +7,13 @@
 import type { FastifyInstance } from "fastify";
 import { SignetError } from "../../core/errors.js";
 import { trimSlash } from "../../core/urls.js";
+import { resolveFileId } from "../../service/fence.js";
 import type { Signet } from "../../service/signet.js";
 import type { FileInfo } from "../../service/uploads.js";
 import { asSignetError } from "../plugins/errors.js";
 import { authenticate, principalOf } from "../plugins/auth.js";
 
 const ACCESS_ID = "https";
-const FILE_ID = /^f_[A-Za-z0-9_-]{22}$/;
 
 function drsObject(file: FileInfo, publicUrl: string) {
   const host = new URL(publicUrl).host;
@@ -52,8 +52,10 @@ export async function drsRoutes(app: FastifyInstance, signet: Signet): Promise<v
   }));
 
   const committedFile = async (principal: Parameters<typeof signet.files.get>[0], id: string) => {
-    if (!FILE_ID.test(id)) throw new SignetError("not_found", "object not found");
-    const file = await signet.files.get(principal, id);
+    // A Fence GUID names its file here too (service/fence.ts).
+    const fileId = await resolveFileId(signet.db, id);
+    if (fileId === undefined) throw new SignetError("not_found", "object not found");
+    const file = await signet.files.get(principal, fileId);
     if (file.status !== "committed") throw new SignetError("not_found", "object not found");
     return file;
   };
