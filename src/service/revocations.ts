@@ -13,7 +13,11 @@ export class Revocations implements RevocationCheck {
   private readonly tokens = new Set<string>();
   private readonly principals = new Set<string>();
 
-  constructor(private readonly db: Db) {}
+  /** `beforeLookup` makes pending issuance records readable (the audit queue's flush). */
+  constructor(
+    private readonly db: Db,
+    private readonly beforeLookup: () => Promise<void> = async () => {},
+  ) {}
 
   async load(): Promise<void> {
     this.tokens.clear();
@@ -44,6 +48,7 @@ export class Revocations implements RevocationCheck {
   async revokeTokens(ids: string[], expiresAt?: string): Promise<void> {
     if (ids.length === 0) return;
     const now = new Date().toISOString();
+    if (expiresAt === undefined) await this.beforeLookup();
     await this.db.transaction().execute(async (tx) => {
       for (let i = 0; i < ids.length; i += 500) {
         const chunk = ids.slice(i, i + 500);

@@ -95,7 +95,7 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
   const keyring = new KeyringService(db, master);
   await keyring.open();
   const audit = new AuditLog(db);
-  const revocations = new Revocations(db);
+  const revocations = new Revocations(db, () => audit.flush());
   await revocations.load();
   const apiKeys = new ApiKeys(db, revocations, options.adminKey);
   const grants = new GrantService(db, options.config.grantSpecs);

@@ -54,13 +54,11 @@ async function serveLink(
     request: { method: request.method as Method, bucket: "", key: "", ip: request.ip },
   };
   const link = parseLink(request.raw.url ?? "");
-  const claims = signet.objects.verify(link.token, "link");
-  request.dataUse.claims = claims;
-  request.dataUse.request = {
-    ...request.dataUse.request,
-    bucket: claims.b,
-    key: claims.o ?? claims.f ?? "",
-  };
+  const use = request.dataUse;
+  const claims = signet.objects.verify(link.token, "link", (seen) => {
+    use.claims = seen;
+    use.request = { ...use.request, bucket: seen.b, key: seen.o ?? seen.f ?? "" };
+  });
   let key: string;
   if (link.kind === "l") {
     if (claims.o === undefined || link.rest !== undefined)

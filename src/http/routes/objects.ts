@@ -86,8 +86,10 @@ export async function objectRoutes(app: FastifyInstance, signet: Signet): Promis
       const scoped = scopedRequest(request, target.bucket, target.key, target.query);
       request.dataUse.request = scoped;
       assertTarget(target.key);
-      const claims = signet.objects.verify(single(target.query, "t"), "direct");
-      request.dataUse.claims = claims;
+      const use = request.dataUse;
+      const claims = signet.objects.verify(single(target.query, "t"), "direct", (seen) => {
+        use.claims = seen;
+      });
       const bucket = signet.objects.authorize(claims, scoped, "direct");
 
       switch (scoped.method) {
