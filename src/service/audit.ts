@@ -11,7 +11,8 @@
  */
 import { sql } from "kysely";
 import type { Db } from "../db/connect.js";
-import type { AuditTable, IssuedTable } from "../db/schema.js";
+import type { IssuedTable } from "../db/schema.js";
+import { type AuditRow, type AuditSink, DbSink } from "./audit-sink.js";
 
 export type Outcome = "allowed" | "refused";
 
@@ -70,17 +71,19 @@ export interface AuditFilter {
 export interface AuditOptions {
   /** rows held in memory at most; a caller waits for a flush beyond it (default 10,000) */
   maxQueue?: number;
-  /** rows per INSERT statement, under SQLite's limit on bound parameters (default 500) */
+  /** rows that start a write without waiting for the timer (default 500) */
   batchSize?: number;
   /** how long a row may wait before it is written, in ms (default 20) */
   flushMs?: number;
   /** false drops audit rows (benchmarks only); `issued` rows are still written */
   enabled?: boolean;
+  /** where batches are written (default: through `db` on this thread) */
+  sink?: AuditSink;
   /** told when a batch could not be written (it is kept and retried) */
   onError?: (err: unknown) => void;
 }
 
-type AuditRow = Omit<AuditTable, "id">;
+const DONE = Promise.resolve();
 
 const cursorOf = (id: number) => Buffer.from(`a${id}`).toString("base64url");
 const idOfCursor = (cursor: string): number | undefined => {
@@ -92,12 +95,17 @@ export class AuditLog {
   private rows: AuditRow[] = [];
   private issued: IssuedTable[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private writing: Promise<void> = Promise.resolve();
+  /** the last write started or chained */
+  private writing: Promise<void> = DONE;
+  /** the write that will take what is queued now */
+  private next: Promise<void> = DONE;
+  private scheduled = false;
   private readonly maxQueue: number;
   private readonly batchSize: number;
   private readonly flushMs: number;
   private readonly enabled: boolean;
   private readonly onError: (err: unknown) => void;
+  private readonly sink: AuditSink;
 
   constructor(
     private readonly db: Db,
@@ -107,12 +115,13 @@ export class AuditLog {
     this.batchSize = options.batchSize ?? 500;
     this.flushMs = options.flushMs ?? 20;
     this.enabled = options.enabled ?? true;
+    this.sink = options.sink ?? new DbSink(db);
     this.onError = options.onError ?? ((err) => console.error("audit write failed", err));
   }
 
   /** Queues the events; waits only when the queue is full. */
-  async record(...events: AuditEvent[]): Promise<void> {
-    if (!this.enabled || events.length === 0) return;
+  record(...events: AuditEvent[]): Promise<void> {
+    if (!this.enabled || events.length === 0) return DONE;
     const at = new Date().toISOString();
     for (const e of events)
       this.rows.push({
@@ -129,67 +138,76 @@ export class AuditLog {
         ip: e.ip ?? null,
         detail: e.detail === undefined ? null : JSON.stringify(e.detail),
       });
-    await this.queued();
+    return this.queued();
   }
 
   /** Queues what revocation needs of issued tokens (see service/issuance.ts). */
-  async register(...rows: IssuedTable[]): Promise<void> {
+  register(...rows: IssuedTable[]): Promise<void> {
     this.issued.push(...rows);
-    await this.queued();
+    return this.queued();
   }
 
-  private async queued(): Promise<void> {
-    if (this.rows.length + this.issued.length >= this.maxQueue) return this.flush();
-    if (this.rows.length + this.issued.length >= this.batchSize) {
-      void this.flush().catch(() => undefined);
-      return;
-    }
-    if (this.timer === undefined) {
+  /** Starts a write when a batch is ready (or soon, by timer); waits only when full. */
+  private queued(): Promise<void> {
+    const size = this.rows.length + this.issued.length;
+    if (size >= this.maxQueue) return this.flush();
+    if (size >= this.batchSize) void this.flush().catch(() => undefined);
+    else if (this.timer === undefined) {
       this.timer = setTimeout(() => void this.flush().catch(() => undefined), this.flushMs);
       this.timer.unref();
     }
+    return DONE;
   }
 
-  /** Writes everything queued so far, in one transaction; resolves once it is stored. */
+  /**
+   * Writes everything queued so far, in one transaction; resolves once it is stored. One write
+   * at a time: a flush asked while one is under way is taken by the next write, which takes
+   * everything queued by the time it starts.
+   */
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.writing = this.writing.then(() => this.writeQueued());
-    return this.writing;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      this.next = this.writing
+        .catch(() => undefined)
+        .then(() => {
+          this.scheduled = false;
+          return this.writeQueued();
+        });
+      this.writing = this.next;
+    }
+    return this.next;
   }
 
+  /**
+   * Writes what is queued now, `batchSize` rows per transaction: each holds the database's
+   * write lock only briefly, so that the requests' own writes are not kept waiting.
+   */
   private async writeQueued(): Promise<void> {
-    const rows = this.rows;
-    const issued = this.issued;
-    if (rows.length === 0 && issued.length === 0) return;
-    this.rows = [];
-    this.issued = [];
-    try {
-      await this.db.transaction().execute(async (tx) => {
-        for (let i = 0; i < issued.length; i += this.batchSize)
-          await tx
-            .insertInto("issued")
-            .values(issued.slice(i, i + this.batchSize))
-            .onConflict((oc) => oc.doNothing())
-            .execute();
-        for (let i = 0; i < rows.length; i += this.batchSize)
-          await tx
-            .insertInto("audit")
-            .values(rows.slice(i, i + this.batchSize))
-            .execute();
-      });
-    } catch (err) {
-      // Kept for the next flush (within the bound), never silently lost.
-      this.rows = [...rows, ...this.rows].slice(-this.maxQueue);
-      this.issued = [...issued, ...this.issued];
-      this.onError(err);
-      throw err;
+    let rowsLeft = this.rows.length;
+    let issuedLeft = this.issued.length;
+    while (rowsLeft > 0 || issuedLeft > 0) {
+      const rows = this.rows.splice(0, Math.min(rowsLeft, this.batchSize));
+      const issued = this.issued.splice(0, Math.min(issuedLeft, this.batchSize));
+      rowsLeft -= rows.length;
+      issuedLeft -= issued.length;
+      try {
+        await this.sink.write(rows, issued);
+      } catch (err) {
+        // Kept for the next flush (within the bound), never silently lost.
+        this.rows = [...rows, ...this.rows].slice(-this.maxQueue);
+        this.issued = [...issued, ...this.issued];
+        this.onError(err);
+        throw err;
+      }
     }
   }
 
   /** Writes what is queued and stops the timer: called on close (SIGTERM). */
   async close(): Promise<void> {
     await this.flush();
+    await this.sink.close();
   }
 
   /** Removes records older than `retainDays` days; answers how many were removed. */
