@@ -212,8 +212,8 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.alterTable("audit").addColumn("outcome", "text").execute();
       await db.schema.alterTable("audit").addColumn("reason", "text").execute();
-      await db.schema.createIndex("audit_token").on("audit").column("token_id").execute();
-      await db.schema.createIndex("audit_principal").on("audit").column("principal").execute();
+      // No more indexes on audit: each would cost every issuance an index write (the trail is
+      // written far more often than it is read); filters scan, within since/until via audit_at.
       await db.schema.alterTable("revocations").addColumn("expires_at", "text").execute();
     },
   },
