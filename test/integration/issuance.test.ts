@@ -480,7 +480,23 @@ describe("revocation that never lies, on a direct-URL backend (S3)", () => {
     expect((await fetch(later.body.url, { redirect: "manual" })).status).toBe(302);
   });
 
-  it("a token nobody issued, or someone else's, is 404", async () => {
+  it("a token nobody issued, or someone else's, is 404; another principal's tokens are admin-only", async () => {
     expect((await revoke(h, { tokenId: "AAAAAAAAAAAAAAAA" })).status).toBe(404);
+    const mine = await api(h.url, "POST", "/v1/presign", {
+      bucket: "s3",
+      key: "a.txt",
+      method: "GET",
+      delivery: "link",
+    });
+    const user = (await api(h.url, "POST", "/v1/apikeys", { name: "u", role: "user" })).body.key;
+    const asUser = (body: unknown) => api(h.url, "POST", "/v1/revocations", body, user);
+    expect((await asUser({ tokenId: mine.body.id })).status).toBe(404);
+    expect((await asUser({ principal: "env:admin" })).status).toBe(403);
+    // A folder revocation by a user reaches only that user's own tokens.
+    const folder = await asUser({ bucket: "s3", prefix: "" });
+    expect(folder.status).toBe(201);
+    expect(folder.body.revoked).toBe(0);
+    expect((await fetch(mine.body.url, { redirect: "manual" })).status).toBe(302);
+    expect((await asUser({ bucket: "s3", prefix: "../x" })).status).toBe(400);
   });
 });
