@@ -15,7 +15,10 @@ import { Buckets } from "../src/service/buckets.js";
 import type { LinkService } from "../src/service/links.js";
 import type { EmbeddedStore } from "../src/store/embedded.js";
 import type { EmbeddedMultipart } from "../src/store/multipart.js";
+import { Issuance } from "../src/service/issuance.js";
+import type { KeyGuard } from "../src/service/key-guard.js";
 import { PresignService } from "../src/service/presign.js";
+import type { ShortUrls } from "../src/service/short-urls.js";
 import { interleaved, report } from "./lib.js";
 
 const keyring = new Keyring([
@@ -41,7 +44,7 @@ const buckets = await Buckets.open(
   { default: { backend: "local" } },
   async () => backend,
 );
-const noAudit = { record: async () => {} } as unknown as AuditLog;
+const noAudit = { record: async () => {}, register: async () => {} } as unknown as AuditLog;
 
 const grants: Grant[] = Array.from({ length: 999 }, (_, i) => ({
   id: `g${i}`,
@@ -68,7 +71,17 @@ const read = { bucket: "default", key: "kyc/alice/id.png", method: "GET" as cons
 const write = { ...read, method: "PUT" as const, contentType: "image/png", contentLength: 1000 };
 
 const service = (set: GrantSet) =>
-  new PresignService(buckets, () => set, noAudit, undefined as unknown as LinkService);
+  new PresignService(
+    new Issuance(
+      buckets,
+      () => set,
+      noAudit,
+      undefined as unknown as LinkService,
+      undefined as unknown as ShortUrls,
+      // The key guard's one lookup per write is not what this bench measures.
+      { checkIssue: async () => undefined } as unknown as KeyGuard,
+    ),
+  );
 const withGrants = service(thousand);
 
 const target = "the grant check adds at most 10% (the user row at least 90.9% of the admin row)";

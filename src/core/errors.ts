@@ -20,6 +20,7 @@ export const STATUS_OF = {
   conflict: 409,
   file_changed: 409,
   precondition_failed: 412,
+  not_revocable: 409,
   payload_too_large: 413,
   range_not_satisfiable: 416,
   rate_limited: 429,

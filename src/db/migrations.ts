@@ -187,6 +187,42 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable("files").addColumn("version", "text").execute();
     },
   },
+  // Issue 14: what revocation needs of every issued token, short URLs, audit outcome/reason,
+  // and expiries on revocations so that they can be pruned.
+  "0009_issuance": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("issued")
+        .addColumn("token_id", "text", (c) => c.primaryKey())
+        .addColumn("principal", "text", (c) => c.notNull())
+        .addColumn("bucket", "text", (c) => c.notNull())
+        .addColumn("target", "text", (c) => c.notNull())
+        .addColumn("folder", "integer", (c) => c.notNull())
+        .addColumn("revocable", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("issued_principal").on("issued").column("principal").execute();
+      await db.schema.createIndex("issued_expires").on("issued").column("expires_at").execute();
+      await db.schema
+        .createTable("short_urls")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("token_id", "text", (c) => c.notNull())
+        .addColumn("url", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("short_urls_expires")
+        .on("short_urls")
+        .column("expires_at")
+        .execute();
+      await db.schema.alterTable("audit").addColumn("outcome", "text").execute();
+      await db.schema.alterTable("audit").addColumn("reason", "text").execute();
+      // No more indexes on audit: each would cost every issuance an index write (the trail is
+      // written far more often than it is read); filters scan, within since/until via audit_at.
+      await db.schema.alterTable("revocations").addColumn("expires_at", "text").execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -34,6 +34,8 @@ export interface RevocationTable {
   kind: "token" | "principal";
   value: string;
   created_at: string;
+  /** when the revoked token expires anyway (then the entry is pruned); null: kept */
+  expires_at: string | null;
 }
 
 export interface AuditTable {
@@ -48,6 +50,33 @@ export interface AuditTable {
   status: number | null;
   ip: string | null;
   detail: string | null;
+  /** "allowed" or "refused" (null on rows written before issue 14) */
+  outcome: string | null;
+  /** a refusal's error code */
+  reason: string | null;
+}
+
+/** One issued signed request: what revocation needs to find and judge it. */
+export interface IssuedTable {
+  token_id: string;
+  principal: string;
+  bucket: string;
+  /** the key, or the folder (ending in "/", or "" for the whole bucket) */
+  target: string;
+  /** 1 when `target` is a folder */
+  folder: number;
+  /** who will refuse it once revoked: "signet", "provider", or "none" */
+  revocable: "signet" | "provider" | "none";
+  expires_at: string;
+  created_at: string;
+}
+
+/** A short URL `/u/{id}` standing for one signed request. */
+export interface ShortUrlTable {
+  id: string;
+  token_id: string;
+  url: string;
+  expires_at: string;
 }
 
 export interface GrantTable {
@@ -162,6 +191,8 @@ export interface FenceGuidTable {
 }
 
 export interface Database {
+  issued: IssuedTable;
+  short_urls: ShortUrlTable;
   fence_guids: FenceGuidTable;
   webhook_outbox: WebhookOutboxTable;
   files: FileTable;

@@ -18,6 +18,7 @@ import { linkRoutes } from "./routes/links.js";
 import { objectRoutes } from "./routes/objects.js";
 import { presignRoutes } from "./routes/presign.js";
 import { revocationRoutes } from "./routes/revocations.js";
+import { shortUrlRoutes } from "./routes/short-urls.js";
 import { compatPresignRoutes } from "./routes/compat-presign.js";
 import { drsRoutes } from "./routes/drs.js";
 import { fenceRoutes } from "./routes/fence.js";
@@ -65,6 +66,7 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
   await app.register(async (scope) => healthRoutes(scope, signet));
   await app.register(async (scope) => objectRoutes(scope, signet));
   await app.register(async (scope) => linkRoutes(scope, signet));
+  await app.register(async (scope) => shortUrlRoutes(scope, signet));
   await app.register(async (scope) => sessionRoutes(scope, signet));
   await app.register(async (scope) => drsRoutes(scope, signet));
   await app.register(async (scope) => {

@@ -10,7 +10,7 @@ import { single } from "./object-path.js";
 declare module "fastify" {
   interface FastifyRequest {
     /** the data-plane request and, once verified, its token's claims: audited on response */
-    dataUse: { event: string; request: ScopedRequest; claims?: Claims } | null;
+    dataUse: { event: string; request: ScopedRequest; claims?: Claims; reason?: string } | null;
   }
 }
 

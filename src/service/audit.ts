@@ -1,88 +1,259 @@
-/** The audit trail: one row per issuance and per use. Never a secret or a signature. */
+/**
+ * The audit trail: one row per issuance, per use Signet sees, per refusal (with its reason) and
+ * per admin change. Never a secret or a signature.
+ *
+ * Rows are written off the request path: `record` puts them on a bounded queue (a caller waits
+ * only when the queue is full), and the queue is written in batches, each batch in one
+ * transaction, every `flushMs` milliseconds or as soon as `batchSize` rows wait. `close` (called
+ * on SIGTERM through Signet's close) writes whatever is still queued. The rows of `issued` (what
+ * revocation needs of each issued token) travel on the same queue, in the same transactions;
+ * whoever reads them (revocation) calls `flush` first.
+ */
+import { sql } from "kysely";
 import type { Db } from "../db/connect.js";
+import type { IssuedTable } from "../db/schema.js";
+import { type AuditRow, type AuditSink, DbSink } from "./audit-sink.js";
+
+export type Outcome = "allowed" | "refused";
 
 export interface AuditEvent {
+  /** the action: "presign", "link.use", "revoke", "apikey.create", … */
   event: string;
   principal?: string | null;
   tokenId?: string | null;
   bucket?: string | null;
   key?: string | null;
   method?: string | null;
+  /** the HTTP status answered, for uses and refusals */
   status?: number | null;
+  /** by default "refused" when status is 400 or more, else "allowed" */
+  outcome?: Outcome;
+  /** a refusal's error code (`token_expired`, `outside_scope`, …) */
+  reason?: string | null;
+  /** the client's address */
   ip?: string | null;
   detail?: Record<string, unknown>;
 }
 
-export interface AuditRecord extends Required<Omit<AuditEvent, "detail">> {
+/** One row of `GET /v1/audit`; `event` is kept as an alias of `action`. */
+export interface AuditRecord {
   id: number;
   at: string;
+  action: string;
+  event: string;
+  principal: string | null;
+  tokenId: string | null;
+  bucket: string | null;
+  key: string | null;
+  method: string | null;
+  status: number | null;
+  outcome: Outcome;
+  reason: string | null;
+  ip: string | null;
   detail: Record<string, unknown> | null;
 }
 
-const AUDIT_CHUNK = 500;
+export interface AuditFilter {
+  since?: string;
+  until?: string;
+  principal?: string;
+  action?: string;
+  bucket?: string;
+  /** a key prefix, matched literally */
+  prefix?: string;
+  tokenId?: string;
+  outcome?: Outcome;
+  /** opaque, from a previous page's `nextCursor` */
+  cursor?: string;
+  limit: number;
+}
+
+export interface AuditOptions {
+  /** rows held in memory at most; a caller waits for a flush beyond it (default 10,000) */
+  maxQueue?: number;
+  /** rows that start a write without waiting for the timer (default 500) */
+  batchSize?: number;
+  /** how long a row may wait before it is written, in ms (default 20) */
+  flushMs?: number;
+  /** false drops audit rows (benchmarks only); `issued` rows are still written */
+  enabled?: boolean;
+  /** where batches are written (default: through `db` on this thread) */
+  sink?: AuditSink;
+  /** told when a batch could not be written (it is kept and retried) */
+  onError?: (err: unknown) => void;
+}
+
+const DONE = Promise.resolve();
+
+const cursorOf = (id: number) => Buffer.from(`a${id}`).toString("base64url");
+const idOfCursor = (cursor: string): number | undefined => {
+  const text = Buffer.from(cursor, "base64url").toString();
+  return /^a\d{1,15}$/.test(text) ? Number(text.slice(1)) : undefined;
+};
 
 export class AuditLog {
-  constructor(private readonly db: Db) {}
+  private rows: AuditRow[] = [];
+  private issued: IssuedTable[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  /** the last write started or chained */
+  private writing: Promise<void> = DONE;
+  /** the write that will take what is queued now */
+  private next: Promise<void> = DONE;
+  private scheduled = false;
+  private readonly maxQueue: number;
+  private readonly batchSize: number;
+  private readonly flushMs: number;
+  private readonly enabled: boolean;
+  private readonly onError: (err: unknown) => void;
+  private readonly sink: AuditSink;
 
-  async record(...events: AuditEvent[]): Promise<void> {
+  constructor(
+    private readonly db: Db,
+    options: AuditOptions = {},
+  ) {
+    this.maxQueue = options.maxQueue ?? 10_000;
+    this.batchSize = options.batchSize ?? 500;
+    this.flushMs = options.flushMs ?? 20;
+    this.enabled = options.enabled ?? true;
+    this.sink = options.sink ?? new DbSink(db);
+    this.onError = options.onError ?? ((err) => console.error("audit write failed", err));
+  }
+
+  /** Queues the events; waits only when the queue is full. */
+  record(...events: AuditEvent[]): Promise<void> {
+    if (!this.enabled || events.length === 0) return DONE;
     const at = new Date().toISOString();
-    // Chunks keep each statement under SQLite's limit on bound parameters.
-    for (let i = 0; i < events.length; i += AUDIT_CHUNK)
-      await this.insert(at, events.slice(i, i + AUDIT_CHUNK));
+    for (const e of events)
+      this.rows.push({
+        at,
+        event: e.event,
+        principal: e.principal ?? null,
+        token_id: e.tokenId ?? null,
+        bucket: e.bucket ?? null,
+        key: e.key ?? null,
+        method: e.method ?? null,
+        status: e.status ?? null,
+        outcome: e.outcome ?? (e.status != null && e.status >= 400 ? "refused" : "allowed"),
+        reason: e.reason ?? null,
+        ip: e.ip ?? null,
+        detail: e.detail === undefined ? null : JSON.stringify(e.detail),
+      });
+    return this.queued();
   }
 
-  private async insert(at: string, events: AuditEvent[]): Promise<void> {
-    await this.db
-      .insertInto("audit")
-      .values(
-        events.map((e) => ({
-          at,
-          event: e.event,
-          principal: e.principal ?? null,
-          token_id: e.tokenId ?? null,
-          bucket: e.bucket ?? null,
-          key: e.key ?? null,
-          method: e.method ?? null,
-          status: e.status ?? null,
-          ip: e.ip ?? null,
-          detail: e.detail === undefined ? null : JSON.stringify(e.detail),
-        })),
-      )
-      .execute();
+  /** Queues what revocation needs of issued tokens (see service/issuance.ts). */
+  register(...rows: IssuedTable[]): Promise<void> {
+    this.issued.push(...rows);
+    return this.queued();
   }
 
-  /** Who issued a signed request or share, and on which bucket, from its issuance record. */
-  async issuanceOf(
-    tokenId: string,
-  ): Promise<{ principal: string; bucket: string | null } | undefined> {
-    const row = await this.db
-      .selectFrom("audit")
-      .select(["principal", "bucket"])
-      .where("token_id", "=", tokenId)
-      .where("event", "in", ["presign", "share.create"])
-      .executeTakeFirst();
-    return row?.principal == null ? undefined : { principal: row.principal, bucket: row.bucket };
+  /** Starts a write when a batch is ready (or soon, by timer); waits only when full. */
+  private queued(): Promise<void> {
+    const size = this.rows.length + this.issued.length;
+    if (size >= this.maxQueue) return this.flush();
+    if (size >= this.batchSize) void this.flush().catch(() => undefined);
+    else if (this.timer === undefined) {
+      this.timer = setTimeout(() => void this.flush().catch(() => undefined), this.flushMs);
+      this.timer.unref();
+    }
+    return DONE;
   }
 
-  /** Newest first; `cursor` is the id of the last record of the previous page. */
-  async list(options: {
-    cursor?: number;
-    limit: number;
-    tokenId?: string;
-  }): Promise<{ items: AuditRecord[]; nextCursor: string | null }> {
+  /**
+   * Writes everything queued so far, in one transaction; resolves once it is stored. One write
+   * at a time: a flush asked while one is under way is taken by the next write, which takes
+   * everything queued by the time it starts.
+   */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      this.next = this.writing
+        .catch(() => undefined)
+        .then(() => {
+          this.scheduled = false;
+          return this.writeQueued();
+        });
+      this.writing = this.next;
+    }
+    return this.next;
+  }
+
+  /**
+   * Writes what is queued now, `batchSize` rows per transaction: each holds the database's
+   * write lock only briefly, so that the requests' own writes are not kept waiting.
+   */
+  private async writeQueued(): Promise<void> {
+    let rowsLeft = this.rows.length;
+    let issuedLeft = this.issued.length;
+    while (rowsLeft > 0 || issuedLeft > 0) {
+      const rows = this.rows.splice(0, Math.min(rowsLeft, this.batchSize));
+      const issued = this.issued.splice(0, Math.min(issuedLeft, this.batchSize));
+      rowsLeft -= rows.length;
+      issuedLeft -= issued.length;
+      try {
+        await this.sink.write(rows, issued);
+      } catch (err) {
+        // Kept for the next flush (within the bound), never silently lost.
+        this.rows = [...rows, ...this.rows].slice(-this.maxQueue);
+        this.issued = [...issued, ...this.issued];
+        this.onError(err);
+        throw err;
+      }
+    }
+  }
+
+  /** Writes what is queued and stops the timer: called on close (SIGTERM). */
+  async close(): Promise<void> {
+    await this.flush();
+    await this.sink.close();
+  }
+
+  /** Removes records older than `retainDays` days; answers how many were removed. */
+  async sweep(retainDays: number, now = Date.now()): Promise<number> {
+    const before = new Date(now - retainDays * 86_400_000).toISOString();
+    const result = await this.db.deleteFrom("audit").where("at", "<", before).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /** Newest first, filtered; `nextCursor` is opaque. */
+  async list(filter: AuditFilter): Promise<{ items: AuditRecord[]; nextCursor: string | null }> {
+    await this.flush();
     let query = this.db
       .selectFrom("audit")
       .selectAll()
       .orderBy("id", "desc")
-      .limit(options.limit + 1);
-    if (options.cursor !== undefined) query = query.where("id", "<", options.cursor);
-    if (options.tokenId !== undefined) query = query.where("token_id", "=", options.tokenId);
+      .limit(filter.limit + 1);
+    if (filter.cursor !== undefined) {
+      const id = idOfCursor(filter.cursor);
+      if (id === undefined) return { items: [], nextCursor: null };
+      query = query.where("id", "<", id);
+    }
+    if (filter.since !== undefined) query = query.where("at", ">=", filter.since);
+    if (filter.until !== undefined) query = query.where("at", "<", filter.until);
+    if (filter.principal !== undefined) query = query.where("principal", "=", filter.principal);
+    if (filter.action !== undefined) query = query.where("event", "=", filter.action);
+    if (filter.bucket !== undefined) query = query.where("bucket", "=", filter.bucket);
+    if (filter.tokenId !== undefined) query = query.where("token_id", "=", filter.tokenId);
+    if (filter.prefix !== undefined)
+      // substr rather than LIKE: literal and case-sensitive on SQLite and PostgreSQL alike
+      // (both count characters, i.e. code points).
+      query = query.where(
+        sql<boolean>`substr(key, 1, ${[...filter.prefix].length}) = ${filter.prefix}`,
+      );
+    if (filter.outcome === "refused") query = query.where("outcome", "=", "refused");
+    else if (filter.outcome === "allowed")
+      query = query.where((eb) =>
+        eb.or([eb("outcome", "=", "allowed"), eb("outcome", "is", null)]),
+      );
     const rows = await query.execute();
-    const page = rows.slice(0, options.limit);
+    const page = rows.slice(0, filter.limit);
     return {
       items: page.map((r) => ({
         id: r.id,
         at: r.at,
+        action: r.event,
         event: r.event,
         principal: r.principal,
         tokenId: r.token_id,
@@ -90,10 +261,12 @@ export class AuditLog {
         key: r.key,
         method: r.method,
         status: r.status,
+        outcome: (r.outcome ?? "allowed") as Outcome,
+        reason: r.reason,
         ip: r.ip,
         detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>),
       })),
-      nextCursor: rows.length > options.limit ? String(page[page.length - 1]!.id) : null,
+      nextCursor: rows.length > filter.limit ? cursorOf(page[page.length - 1]!.id) : null,
     };
   }
 }

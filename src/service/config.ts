@@ -145,6 +145,15 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    audit: Type.Optional(
+      Type.Object(
+        {
+          /** audit records older than this many days are removed by a sweep */
+          retainDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 36500 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     session: Type.Optional(
       Type.Object(
         {

@@ -11,11 +11,30 @@ import { assertValidKey } from "../core/keys.js";
 import { isAdmin, type Principal } from "../core/principal.js";
 import type { Db } from "../db/connect.js";
 import type { FileTable } from "../db/schema.js";
-import { type FileService, pinned } from "./files.js";
-import type { PresignService, SignedRequest } from "./presign.js";
+import { type FileService, pinTo } from "./files.js";
+import type { Issuance, SignedRequest } from "./issuance.js";
 import type { UploadService } from "./uploads.js";
 
 const GUID = /^[A-Za-z0-9._-]{1,64}(\/[A-Za-z0-9._-]{1,64})?$/;
+
+/** The form of Signet's file ids (service/uploads.ts). */
+export const FILE_ID = /^f_[A-Za-z0-9_-]{22}$/;
+
+/**
+ * One id reaches a file on every surface (as in Gen3 Fence and Syfon, where the DRS object id
+ * is the GUID the data routes take): a Signet file id is its own GUID, and a Fence GUID names
+ * its file on DRS too. Answers the file id, or undefined for an unknown id.
+ */
+export async function resolveFileId(db: Db, id: string): Promise<string | undefined> {
+  if (FILE_ID.test(id)) return id;
+  if (!GUID.test(id)) return undefined;
+  const mapping = await db
+    .selectFrom("fence_guids")
+    .select("file_id")
+    .where("guid", "=", id)
+    .executeTakeFirst();
+  return mapping?.file_id;
+}
 
 const notFound = () => new SignetError("not_found", "object not found");
 
@@ -25,7 +44,7 @@ export class FenceService {
     private readonly bucket: string,
     private readonly uploads: UploadService,
     private readonly files: FileService,
-    private readonly presign: PresignService,
+    private readonly issuance: Issuance,
   ) {}
 
   private keyOf(guid: string, fileName: string): string {
@@ -73,14 +92,13 @@ export class FenceService {
 
   /** A readable, committed file; a single upload is committed here on its first download. */
   private async readable(principal: Principal, guid: string): Promise<FileTable> {
-    const mapping = await this.db
-      .selectFrom("fence_guids")
-      .selectAll()
-      .where("guid", "=", guid)
-      .executeTakeFirst();
-    if (mapping === undefined) throw notFound();
-    let row = await this.files.readable(principal, mapping.file_id);
+    const fileId = await resolveFileId(this.db, guid);
+    if (fileId === undefined) throw notFound();
+    let row = await this.files.readable(principal, fileId);
+    // Only a Fence upload (named by its GUID) commits on download: an intent of /v1/uploads
+    // waits for its own complete.
     if (
+      fileId !== guid &&
       row.status === "pending" &&
       !(JSON.parse(row.upload ?? "{}") as { uploadId?: string }).uploadId
     ) {
@@ -90,7 +108,7 @@ export class FenceService {
         if (err instanceof SignetError && err.code === "conflict") throw notFound();
         throw err;
       }
-      row = await this.files.readable(principal, mapping.file_id);
+      row = await this.files.readable(principal, fileId);
     }
     if (row.status !== "committed") throw notFound();
     return this.files.unchanged(row);
@@ -98,15 +116,12 @@ export class FenceService {
 
   async download(principal: Principal, guid: string, expiresIn?: number): Promise<string> {
     const row = await this.readable(principal, guid);
-    return this.presign.deliver(
-      pinned(
-        this.presign.check(
-          principal,
-          { bucket: row.bucket, key: row.key, method: "GET", expiresIn },
-          Date.now(),
-        ),
-        row,
-      ),
+    return (
+      await this.issuance.issue(
+        principal,
+        { bucket: row.bucket, key: row.key, method: "GET", expiresIn },
+        { action: "fence.download", detail: { file: row.id }, ...pinTo(row) },
+      )
     ).url;
   }
 
@@ -121,21 +136,16 @@ export class FenceService {
     const row = await this.readable(principal, guid);
     if (row.size === null || end >= Number(row.size))
       throw new SignetError("invalid_request", `end is past the object's ${row.size} bytes`, "end");
-    return this.presign.deliver(
-      pinned(
-        this.presign.check(
-          principal,
-          {
-            bucket: row.bucket,
-            key: row.key,
-            method: "GET",
-            range: `bytes=${start}-${end}`,
-            expiresIn,
-          },
-          Date.now(),
-        ),
-        row,
-      ),
+    return this.issuance.issue(
+      principal,
+      {
+        bucket: row.bucket,
+        key: row.key,
+        method: "GET",
+        range: `bytes=${start}-${end}`,
+        expiresIn,
+      },
+      { action: "fence.download", detail: { file: row.id }, ...pinTo(row) },
     );
   }
 
@@ -174,6 +184,8 @@ export class FenceService {
     guid: string = randomUUID(),
   ): Promise<{ guid: string; uploadId: string }> {
     const key = this.keyOf(guid, fileName);
+    if (FILE_ID.test(guid))
+      throw new SignetError("invalid_request", "a guid of this form is a Signet file id", "guid");
     if ((await this.rowOf(guid)) !== undefined)
       throw new SignetError("conflict", "this guid is taken");
     const { file, uploadId } = await this.uploads.openMultipart(principal, this.bucket, key);

@@ -9,18 +9,17 @@ import type { Db } from "../db/connect.js";
 import type { FileTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
 import type { Buckets } from "./buckets.js";
-import type { CheckedScope, PresignService } from "./presign.js";
+import type { Issuance } from "./issuance.js";
 import { type FileInfo, stagedAt, toFileInfo } from "./uploads.js";
 import type { Webhooks } from "./webhooks.js";
 
 /**
- * Pins a URL for a file to its committed version where Signet checks one (the embedded store's
- * blob id, in its tokens and links): other bytes at the key then answer 409 `file_changed`.
+ * The issuance context that pins a URL for a file to its committed version where Signet checks
+ * one (the embedded store's blob id, in its tokens and links): other bytes at the key then answer
+ * 409 `file_changed`.
  */
-export function pinned(checked: CheckedScope, file: { version?: string | null }): CheckedScope {
-  if (file.version != null) checked.direct.version = file.version;
-  return checked;
-}
+export const pinTo = (file: { version?: string | null }): { version?: string } =>
+  file.version != null ? { version: file.version } : {};
 
 export interface FileQuery {
   bucket?: string;
@@ -42,7 +41,7 @@ export class FileService {
   constructor(
     private readonly db: Db,
     private readonly buckets: Buckets,
-    private readonly presign: PresignService,
+    private readonly issuance: Issuance,
     private readonly audit: AuditLog,
     private readonly webhooks: Webhooks,
   ) {}
@@ -50,7 +49,7 @@ export class FileService {
   /** Whether the caller's grants allow `method` on the file's key. */
   private allows(principal: Principal, row: FileTable, method: Method): boolean {
     try {
-      this.presign.check(principal, { bucket: row.bucket, key: row.key, method }, Date.now());
+      this.issuance.authorize(principal, { bucket: row.bucket, key: row.key, method });
       return true;
     } catch (err) {
       if (err instanceof SignetError && (err.code === "forbidden" || err.code === "not_found"))

@@ -14,7 +14,7 @@ import { SignetError } from "../core/errors.js";
 import type { Method } from "../core/methods.js";
 import type { Db } from "../db/connect.js";
 import type { FileTable } from "../db/schema.js";
-import type { CheckedScope } from "./presign.js";
+import type { CheckedScope } from "./issuance.js";
 import { toFileInfo } from "./uploads.js";
 import type { Webhooks } from "./webhooks.js";
 

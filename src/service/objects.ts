@@ -63,11 +63,32 @@ export class ObjectService {
     private readonly audit: AuditLog,
   ) {}
 
-  /** Integrity and time window of a token (the cheap checks, before the request's own). */
-  verify(token: string | undefined, surface: "direct" | "link"): Claims {
+  /**
+   * Integrity and time window of a token (the cheap checks, before the request's own).
+   * `seen` is told the claims once they are known to be authentic, also when the token is then
+   * refused as expired or revoked (so that the refusal's audit row names the token).
+   */
+  verify(
+    token: string | undefined,
+    surface: "direct" | "link",
+    seen?: (claims: Claims) => void,
+  ): Claims {
     if (token === undefined || token === "")
       throw new SignetError("token_invalid", "this URL carries no token");
-    const claims = verifyToken(this.keyring.current, token, this.revocations);
+    let claims: Claims;
+    try {
+      claims = verifyToken(this.keyring.current, token, this.revocations);
+    } catch (err) {
+      // Both are judged only after the MAC has matched: the payload is authentic.
+      if (err instanceof SignetError && ["token_expired", "token_revoked"].includes(err.code))
+        seen?.(
+          JSON.parse(
+            Buffer.from(token.slice(0, token.indexOf(".")), "base64url").toString("utf8"),
+          ) as Claims,
+        );
+      throw err;
+    }
+    seen?.(claims);
     if ((claims.l !== undefined) !== (surface === "link"))
       throw new SignetError(
         "token_invalid",
@@ -101,14 +122,16 @@ export class ObjectService {
     return this.store.put(bucket.name, key, body, { contentType, ...limits, condition });
   }
 
-  /** One audit row per data-plane request; never the token itself. */
+  /** One audit row per data-plane request, with a refusal's code; never the token itself. */
   async recordUse(
     event: string,
     request: DataRequest,
     status: number,
     claims: Claims | undefined,
+    reason?: string,
   ): Promise<void> {
     await this.audit.record({
+      reason: reason ?? null,
       event,
       principal: claims?.p ?? null,
       tokenId: claims?.i ?? null,

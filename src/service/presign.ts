@@ -1,65 +1,41 @@
 /**
- * The presign use case. A request is checked in DESIGN.md's order of refusals (400 syntax,
- * 404 unknown or ungranted bucket, 403 outside the grants, 400 the bucket's limits), then
- * delivered: a direct URL when the backend's own signature binds the whole scope, else a link
- * that Signet verifies (redirecting when the 302 target can carry every request-level
- * constraint, proxying otherwise). `enforcedBy` says which path holds each part.
+ * The presign use cases of `/v1/presign`, `/v1/presign/batch` and `/v1/presign/parts`. Each
+ * signed request is issued by service/issuance.ts (grant check, signing, audit, revocation
+ * bookkeeping); this module only shapes single, batch and part-plan requests.
  */
-import type { DirectRequest, DirectScope } from "../backends/types.js";
-import { constraintsOf, MAX_PARTS, type ScopeConstraints } from "../core/constraints.js";
+import { MAX_PARTS } from "../core/constraints.js";
 import { SignetError, notFound } from "../core/errors.js";
-import type { GrantSet } from "../core/grants.js";
-import { isAdmin, type Principal } from "../core/principal.js";
+import type { Principal } from "../core/principal.js";
 import {
-  actionsOf,
-  normalizeScope,
-  type ScopeInput,
-  type ScopeRequest,
-} from "../core/scope-request.js";
-import { newTokenId } from "../core/token.js";
-import type { AuditEvent, AuditLog } from "./audit.js";
-import type { Bucket, Buckets } from "./buckets.js";
-import type { KeyGuard } from "./key-guard.js";
-import { linkMode, type LinkService } from "./links.js";
+  DEFAULT_EXPIRES_IN,
+  enforcedAspects,
+  type Enforcer,
+  type IssueInput,
+  type Issuance,
+  type SignedRequest,
+} from "./issuance.js";
 
-export const DEFAULT_EXPIRES_IN = 900;
+export { DEFAULT_EXPIRES_IN, enforcedAspects, type Enforcer, type SignedRequest };
 
-export type PresignInput = ScopeInput;
-
-/** Who checks each part of a scope: the backend's own signature check, Signet, or complete. */
-export type Enforcer = "backend" | "signet" | "complete";
-
-export interface SignedRequest extends DirectRequest {
-  id: string;
-  expiresAt: string;
-  expiresIn: number;
-  enforcedBy: Record<string, Enforcer>;
-}
+export type PresignInput = IssueInput;
 
 export type BatchResult =
   ({ ok: true } & SignedRequest) | { ok: false; error: ReturnType<SignetError["toBody"]> };
 
-/** A scope that passed every check, ready to be signed. */
-export interface CheckedScope {
-  bucket: Bucket;
-  request: ScopeRequest;
-  direct: DirectScope;
-  expiresIn: number;
+/** Who asks, from where: the client address is recorded with each issuance. */
+export interface CallerContext {
+  ip?: string;
 }
 
 export class PresignService {
-  constructor(
-    private readonly buckets: Buckets,
-    private readonly grants: () => GrantSet,
-    private readonly audit: AuditLog,
-    private readonly links: LinkService,
-    private readonly keyGuard?: KeyGuard,
-  ) {}
+  constructor(private readonly issuance: Issuance) {}
 
-  async presign(principal: Principal, input: PresignInput): Promise<SignedRequest> {
-    const { signed, event } = await this.sign(principal, input, Date.now());
-    await this.audit.record(event);
-    return signed;
+  async presign(
+    principal: Principal,
+    input: PresignInput,
+    caller: CallerContext = {},
+  ): Promise<SignedRequest> {
+    return this.issuance.issue(principal, input, { action: "presign", ip: caller.ip });
   }
 
   /** Each request is judged on its own; the answer keeps the input order. */
@@ -67,196 +43,41 @@ export class PresignService {
     principal: Principal,
     inputs: unknown[],
     parse: (raw: unknown) => PresignInput,
+    caller: CallerContext = {},
   ): Promise<BatchResult[]> {
-    const now = Date.now();
-    const events: AuditEvent[] = [];
     const results: BatchResult[] = [];
     for (const raw of inputs) {
       try {
-        const { signed, event } = await this.sign(principal, parse(raw), now);
-        events.push(event);
+        const signed = await this.issuance.issue(principal, parse(raw), {
+          action: "presign",
+          ip: caller.ip,
+          detail: { batch: true },
+        });
         results.push({ ok: true, ...signed });
       } catch (err) {
         if (!(err instanceof SignetError)) throw err;
         results.push({ ok: false, error: err.toBody() });
       }
     }
-    await this.audit.record(...events);
     return results;
-  }
-
-  /** Syntax, bucket, grants and bucket limits: everything but the delivery. */
-  check(
-    principal: Principal,
-    input: PresignInput,
-    now: number,
-    extraActions: "share"[] = [],
-    /** the lifetime when the caller names none (still capped by the grant and the bucket) */
-    defaultExpiresIn = DEFAULT_EXPIRES_IN,
-  ): CheckedScope {
-    const request = normalizeScope(input, new Date(now));
-    const bucket = this.buckets.get(request.bucket);
-    if (bucket === undefined) throw notFound("bucket");
-    const c = request.constraints;
-    let maxExpiresIn: number | undefined;
-    if (isAdmin(principal)) {
-      maxExpiresIn = undefined;
-    } else {
-      const allowed = this.grants().authorize(principal, {
-        bucket: bucket.name,
-        actions: [...actionsOf(request.methods), ...extraActions],
-        key: request.key,
-        folder: request.folder,
-        expiresIn: request.expiresIn,
-        contentType: c.contentType,
-        contentLength: c.contentLength,
-        contentLengthRange: c.contentLengthRange,
-        ip: c.ip,
-      });
-      maxExpiresIn = allowed.maxExpiresIn;
-      if (allowed.ip !== undefined) c.ip = allowed.ip;
-    }
-    // The bucket's limit holds for links too; a direct URL is also capped by its backend
-    // (deliver()), which a link may outlive.
-    const limit = bucket.maxExpiresIn;
-    const expiresIn =
-      request.expiresIn ?? Math.min(defaultExpiresIn, maxExpiresIn ?? Infinity, limit);
-    if (expiresIn > limit)
-      throw new SignetError(
-        "expiry_too_long",
-        `expiresIn is above this bucket's maximum of ${limit} seconds`,
-        "expiresIn",
-      );
-    const direct: DirectScope = {
-      bucket: bucket.name,
-      methods: request.methods,
-      expiresAt: new Date((Math.floor(now / 1000) + expiresIn) * 1000),
-      principal: principal.id,
-      tokenId: newTokenId(),
-      constraints: c,
-    };
-    if (bucket.generation !== undefined) direct.generation = bucket.generation;
-    if (request.key !== undefined) direct.key = request.key;
-    if (request.folder !== undefined) direct.folder = request.folder;
-    if (request.notBefore !== undefined) direct.notBefore = request.notBefore;
-    return { bucket, request, direct, expiresIn };
-  }
-
-  private async sign(
-    principal: Principal,
-    input: PresignInput,
-    now: number,
-  ): Promise<{ signed: SignedRequest; event: AuditEvent }> {
-    const checked = this.check(principal, input, now);
-    // Files stay true: raw writes at keys that files hold (service/key-guard.ts).
-    await this.keyGuard?.checkIssue(checked, input.upsert, () =>
-      this.check(principal, { bucket: input.bucket, key: input.key, method: "DELETE" }, now),
-    );
-    await this.prepareRevocation(checked);
-    const signed = this.deliver(checked);
-    const { request, direct, bucket } = checked;
-    const event: AuditEvent = {
-      event: "presign",
-      principal: principal.id,
-      tokenId: direct.tokenId,
-      bucket: bucket.name,
-      key: request.key ?? request.folder ?? null,
-      method: request.methods.join(","),
-      detail: {
-        expiresAt: signed.expiresAt,
-        delivery: signed.enforcedBy.method === "signet" ? "link" : "direct",
-        constraints: direct.constraints,
-      },
-    };
-    return { signed, event };
-  }
-
-  /**
-   * A revocable direct URL where the provider can revoke one (Azure's stored access policies):
-   * the backend prepares the scope, and a full pool leaves the URL to a link instead.
-   */
-  private async prepareRevocation(checked: CheckedScope): Promise<void> {
-    const { bucket, request, direct } = checked;
-    const revocation = bucket.backend.revocation;
-    if (!request.revocable || revocation === undefined || request.delivery === "link") return;
-    if (request.form !== undefined || bucket.backend.unbound(direct).length > 0) return;
-    try {
-      checked.direct = await revocation.prepare(direct);
-    } catch (err) {
-      if (!(err instanceof SignetError && err.code === "conflict")) throw err;
-    }
-  }
-
-  /**
-   * Signs a checked scope: a direct URL or form when the backend binds it all and lets it live
-   * that long, else a link.
-   */
-  deliver({ bucket, request, direct, expiresIn }: CheckedScope): SignedRequest {
-    let reply: DirectRequest;
-    let enforcer: Enforcer;
-    const backendMax = bucket.backend.maxExpiresIn;
-    const tooLongForDirect = () =>
-      new SignetError(
-        "expiry_too_long",
-        `expiresIn is above the maximum of ${backendMax} seconds for a direct URL on this ` +
-          "bucket's backend: ask for a link",
-        "expiresIn",
-      );
-    if (request.form !== undefined) {
-      if (expiresIn > backendMax) throw tooLongForDirect();
-      const c = direct.constraints;
-      const post = bucket.backend.presignPost({
-        ...direct,
-        ...request.form,
-        contentLengthRange: c.contentLengthRange,
-        contentType: c.contentType,
-        checksumSha256: c.checksumSha256,
-      });
-      if (post === null)
-        throw new SignetError(
-          "constraint_not_enforceable",
-          "this bucket's backend has no browser form upload",
-          "method",
-        );
-      reply = { ...post, method: "POST", headers: {} };
-      enforcer = "backend";
-    } else {
-      const unbound = bucket.backend.unbound(direct);
-      // Signet's own tokens are revocable; a provider's signature only when prepared for it.
-      if (request.revocable && bucket.backend.kind !== "local" && direct.revocable !== true)
-        unbound.push("revocable");
-      if (request.delivery === "direct" && unbound.length > 0)
-        throw new SignetError(
-          "constraint_not_enforceable",
-          `this bucket's backend cannot bind ${unbound.join(", ")} in a direct URL`,
-          unbound[0],
-        );
-      if (request.delivery === "direct" && expiresIn > backendMax) throw tooLongForDirect();
-      if (request.delivery === "link" || unbound.length > 0 || expiresIn > backendMax) {
-        reply = this.links.sign(direct, linkMode(unbound));
-        enforcer = "signet";
-      } else {
-        reply = bucket.backend.presign(direct);
-        enforcer = "backend";
-      }
-    }
-    return {
-      id: direct.tokenId,
-      ...reply,
-      expiresAt: direct.expiresAt.toISOString(),
-      expiresIn,
-      enforcedBy: Object.fromEntries(enforcedAspects(request).map((a) => [a, enforcer])),
-    };
   }
 
   /**
    * A part plan: one GET per byte range of the object, each bound to its range (the exact
    * Range header is in its `headers`), for parallel downloads.
    */
-  async parts(principal: Principal, input: PartPlanInput): Promise<PartPlan> {
+  async parts(
+    principal: Principal,
+    input: PartPlanInput,
+    caller: CallerContext = {},
+  ): Promise<PartPlan> {
     const { partSize, parts, ...scope } = input;
-    const checked = this.check(principal, { ...scope, method: "GET" }, Date.now());
-    const info = await checked.bucket.backend.head(checked.request.key!);
+    const plan = this.issuance.plan(
+      principal,
+      { ...scope, method: "GET" },
+      { action: "presign.parts", ip: caller.ip },
+    );
+    const info = await plan.bucket.backend.head(plan.request.key!);
     if (info === undefined) throw notFound("object");
     const step = partSize ?? Math.max(1, Math.ceil(info.size / parts!));
     const count = Math.ceil(info.size / step);
@@ -266,34 +87,13 @@ export class PresignService {
         `the plan would have more than ${MAX_PARTS} parts`,
         partSize !== undefined ? "partSize" : "parts",
       );
-    const plan: PartPlan = { size: info.size, etag: info.etag, parts: [] };
-    const events: AuditEvent[] = [];
+    const result: PartPlan = { size: info.size, etag: info.etag, parts: [] };
     for (let i = 0; i < count; i++) {
       const range = { start: i * step, end: Math.min(info.size, (i + 1) * step) - 1 };
-      const direct = {
-        ...checked.direct,
-        tokenId: newTokenId(),
-        constraints: { ...checked.direct.constraints, range },
-      };
-      const request = { ...checked.request, constraints: direct.constraints };
-      plan.parts.push({
-        partNumber: i + 1,
-        start: range.start,
-        end: range.end,
-        ...this.deliver({ ...checked, direct, request }),
-      });
-      events.push({
-        event: "presign",
-        principal: principal.id,
-        tokenId: direct.tokenId,
-        bucket: checked.bucket.name,
-        key: request.key ?? null,
-        method: "GET",
-        detail: { range },
-      });
+      const signed = await plan.sign({ constraints: { ...plan.direct.constraints, range } });
+      result.parts.push({ partNumber: i + 1, start: range.start, end: range.end, ...signed });
     }
-    await this.audit.record(...events);
-    return plan;
+    return result;
   }
 }
 
@@ -307,16 +107,4 @@ export interface PartPlan {
   size: number;
   etag: string;
   parts: ({ partNumber: number; start: number; end: number } & SignedRequest)[];
-}
-
-/** The names `enforcedBy` lists for a scope: its base parts and each constraint it carries. */
-export function enforcedAspects(
-  request: Pick<ScopeRequest, "key" | "notBefore" | "revocable"> & {
-    constraints: ScopeConstraints;
-  },
-): string[] {
-  const aspects = ["method", request.key !== undefined ? "key" : "folder", "expiresAt"];
-  if (request.notBefore !== undefined) aspects.push("notBefore");
-  if (request.revocable) aspects.push("revocable");
-  return [...aspects, ...constraintsOf(request.constraints)];
 }

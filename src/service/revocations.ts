@@ -1,17 +1,27 @@
 /**
  * Revoked token ids and principals, mirrored in memory so that the data plane checks them
- * without a query per request.
+ * without a query per request. A token entry carries the token's own expiry and is pruned
+ * once it has passed (an expired token is refused anyway); principal entries stay.
  */
 import type { RevocationCheck } from "../core/token.js";
 import type { Db } from "../db/connect.js";
+
+/** Kept past a token's expiry so that clock skew between instances cannot revive it. */
+const PRUNE_MARGIN_MS = 60_000;
 
 export class Revocations implements RevocationCheck {
   private readonly tokens = new Set<string>();
   private readonly principals = new Set<string>();
 
-  constructor(private readonly db: Db) {}
+  /** `beforeLookup` makes pending issuance records readable (the audit queue's flush). */
+  constructor(
+    private readonly db: Db,
+    private readonly beforeLookup: () => Promise<void> = async () => {},
+  ) {}
 
   async load(): Promise<void> {
+    this.tokens.clear();
+    this.principals.clear();
     for (const row of await this.db.selectFrom("revocations").selectAll().execute())
       (row.kind === "token" ? this.tokens : this.principals).add(row.value);
   }
@@ -20,12 +30,64 @@ export class Revocations implements RevocationCheck {
     return this.tokens.has(tokenId) || this.principals.has(principal);
   }
 
-  async revoke(kind: "token" | "principal", value: string): Promise<void> {
+  /**
+   * Records a revocation. A token's expiry (when not given) is read from its issuance record;
+   * a token with none is kept until its issuance record says otherwise.
+   */
+  async revoke(kind: "token" | "principal", value: string, expiresAt?: string): Promise<void> {
+    if (kind === "token") return this.revokeTokens([value], expiresAt);
     await this.db
       .insertInto("revocations")
-      .values({ kind, value, created_at: new Date().toISOString() })
+      .values({ kind, value, created_at: new Date().toISOString(), expires_at: null })
       .onConflict((oc) => oc.doNothing())
       .execute();
-    (kind === "token" ? this.tokens : this.principals).add(value);
+    this.principals.add(value);
+  }
+
+  /** Revokes many tokens in one transaction (an aborted intent's parts, a principal's tokens). */
+  async revokeTokens(ids: string[], expiresAt?: string): Promise<void> {
+    if (ids.length === 0) return;
+    const now = new Date().toISOString();
+    if (expiresAt === undefined) await this.beforeLookup();
+    await this.db.transaction().execute(async (tx) => {
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500);
+        const expiries = new Map<string, string>();
+        if (expiresAt === undefined)
+          for (const row of await tx
+            .selectFrom("issued")
+            .select(["token_id", "expires_at"])
+            .where("token_id", "in", chunk)
+            .execute())
+            expiries.set(row.token_id, row.expires_at);
+        await tx
+          .insertInto("revocations")
+          .values(
+            chunk.map((value) => ({
+              kind: "token" as const,
+              value,
+              created_at: now,
+              expires_at: expiresAt ?? expiries.get(value) ?? null,
+            })),
+          )
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      }
+    });
+    for (const id of ids) this.tokens.add(id);
+  }
+
+  /** Drops entries whose token has expired; answers how many. */
+  async prune(now = Date.now()): Promise<number> {
+    const before = new Date(now - PRUNE_MARGIN_MS).toISOString();
+    const gone = await this.db
+      .deleteFrom("revocations")
+      .where("kind", "=", "token")
+      .where("expires_at", "is not", null)
+      .where("expires_at", "<", before)
+      .returning("value")
+      .execute();
+    for (const row of gone) this.tokens.delete(row.value);
+    return gone.length;
   }
 }

@@ -1,40 +1,147 @@
 /**
- * Revoking one signed request or share by its id: refused by Signet from the next request on
- * (its own tokens and links), and by the provider too where it can revoke a direct URL (Azure's
- * stored access policies). Open to the principal that issued it and to admins.
+ * Revocation that never lies. Every signed request is registered at issuance with who will
+ * refuse it once revoked (table `issued`, see service/issuance.ts):
+ * - "signet": the embedded store's tokens, links, shares, short URLs. Refused from the next
+ *   request on (the revocation set is in memory on the data plane).
+ * - "provider": a direct URL the provider can revoke (Azure's stored access policies): the
+ *   policy is removed.
+ * - "none": a direct URL only its backend checks (S3, GCS, Swift, Azure without a policy). Nobody
+ *   can refuse it before it expires, so revoking it answers 409 `not_revocable`, saying what
+ *   would have worked.
+ * Revocation is by token id, by principal (everything issued to it that has not expired yet) or
+ * by folder (everything issued for keys or folders inside it). Open to the issuing principal and
+ * to admins; someone else's token looks like no token at all.
  */
+import { sql } from "kysely";
 import { SignetError } from "../core/errors.js";
+import { toFolder } from "../core/keys.js";
 import { isAdmin, type Principal } from "../core/principal.js";
+import type { Db } from "../db/connect.js";
+import type { IssuedTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
 import type { Buckets } from "./buckets.js";
 import type { Revocations } from "./revocations.js";
 
+/** One of: a token id; a principal; a bucket and a folder (`prefix`). */
+export interface RevokeInput {
+  tokenId?: string;
+  principal?: string;
+  bucket?: string;
+  prefix?: string;
+}
+
+export interface RevokeResult {
+  revokedAt: string;
+  tokenId?: string;
+  principal?: string;
+  bucket?: string;
+  prefix?: string;
+  /** for a principal or a folder: how many tokens are now refused */
+  revoked?: number;
+  /** for a principal or a folder: direct URLs nobody can refuse, left to expire */
+  notRevocable?: { tokenId: string; expiresAt: string }[];
+}
+
 export class RevokeService {
   constructor(
+    private readonly db: Db,
     private readonly audit: AuditLog,
     private readonly revocations: Revocations,
     private readonly buckets: Buckets,
   ) {}
 
-  async revoke(
-    principal: Principal,
-    tokenId: string,
-  ): Promise<{ tokenId: string; revokedAt: string }> {
-    const issued = await this.audit.issuanceOf(tokenId);
-    // A token the caller did not issue looks like no token at all.
+  async revoke(principal: Principal, input: RevokeInput): Promise<RevokeResult> {
+    // Issuance rows travel on the audit queue: what was just issued must be found.
+    await this.audit.flush();
+    if (input.tokenId !== undefined) return this.revokeToken(principal, input.tokenId);
+    const now = new Date().toISOString();
+    let query = this.db.selectFrom("issued").selectAll().where("expires_at", ">", now);
+    if (input.principal !== undefined) {
+      if (!isAdmin(principal) && input.principal !== principal.id)
+        throw new SignetError("forbidden", "only an admin revokes another principal's tokens");
+      query = query.where("principal", "=", input.principal);
+    } else {
+      const folder = toFolder(input.prefix ?? "", "prefix");
+      if (input.bucket === undefined || this.buckets.get(input.bucket) === undefined)
+        throw new SignetError("not_found", "bucket not found");
+      query = query
+        .where("bucket", "=", input.bucket)
+        .where(sql<boolean>`substr(target, 1, ${[...folder].length}) = ${folder}`);
+      if (!isAdmin(principal)) query = query.where("principal", "=", principal.id);
+    }
+    const rows = await query.execute();
+    const refusable = rows.filter((r) => r.revocable !== "none");
+    await this.revocations.revokeTokens(
+      refusable.filter((r) => r.revocable === "signet").map((r) => r.token_id),
+    );
+    for (const row of refusable.filter((r) => r.revocable === "provider"))
+      await this.revokeAtProvider(row);
+    const notRevocable = rows
+      .filter((r) => r.revocable === "none")
+      .map((r) => ({ tokenId: r.token_id, expiresAt: r.expires_at }));
+    const result: RevokeResult = {
+      ...(input.principal !== undefined
+        ? { principal: input.principal }
+        : { bucket: input.bucket!, prefix: toFolder(input.prefix ?? "", "prefix") }),
+      revokedAt: new Date().toISOString(),
+      revoked: refusable.length,
+      notRevocable,
+    };
+    await this.audit.record({
+      event: "revoke",
+      principal: principal.id,
+      bucket: result.bucket ?? null,
+      key: result.prefix ?? null,
+      detail: {
+        ...(result.principal !== undefined ? { principal: result.principal } : {}),
+        revoked: refusable.length,
+        notRevocable: notRevocable.length,
+      },
+    });
+    return result;
+  }
+
+  private async revokeToken(principal: Principal, tokenId: string): Promise<RevokeResult> {
+    const issued = await this.db
+      .selectFrom("issued")
+      .selectAll()
+      .where("token_id", "=", tokenId)
+      .executeTakeFirst();
     if (issued === undefined || (!isAdmin(principal) && issued.principal !== principal.id))
       throw new SignetError("not_found", "signed request not found");
-    await this.revocations.revoke("token", tokenId);
-    const provider =
-      issued.bucket === null ? undefined : this.buckets.get(issued.bucket)?.backend.revocation;
-    // A policy that was never made for this id (a link, or a full pool) is simply not there.
-    await provider?.revoke(tokenId);
+    if (issued.revocable === "none") {
+      await this.audit.record({
+        event: "revoke",
+        principal: principal.id,
+        tokenId,
+        bucket: issued.bucket,
+        key: issued.target,
+        status: 409,
+        reason: "not_revocable",
+      });
+      throw new SignetError(
+        "not_revocable",
+        `this direct URL is checked only by the ${issued.bucket} bucket's backend, which cannot ` +
+          `refuse it before it expires at ${issued.expires_at}: issue URLs with "revocable": true ` +
+          "(or a link) to be able to revoke them, or rotate the bucket's signing key to end every " +
+          "URL signed with it",
+      );
+    }
+    if (issued.revocable === "provider") await this.revokeAtProvider(issued);
+    else await this.revocations.revokeTokens([tokenId], issued.expires_at);
     await this.audit.record({
       event: "revoke",
       principal: principal.id,
       tokenId,
       bucket: issued.bucket,
+      key: issued.target,
     });
     return { tokenId, revokedAt: new Date().toISOString() };
+  }
+
+  /** The provider ends the URL; Signet refuses the id too (a link made for it, if any). */
+  private async revokeAtProvider(row: IssuedTable): Promise<void> {
+    await this.buckets.get(row.bucket)?.backend.revocation?.revoke(row.token_id);
+    await this.revocations.revokeTokens([row.token_id], row.expires_at);
   }
 }

@@ -5,27 +5,32 @@
  * a link otherwise. Files the caller may not read look like unknown ids.
  */
 import type { Principal } from "../core/principal.js";
-import { type FileService, pinned } from "./files.js";
-import type { PresignService } from "./presign.js";
+import { type FileService, pinTo } from "./files.js";
+import type { Issuance } from "./issuance.js";
 
 export const DEFAULT_REDIRECT_SECONDS = 300;
 
 export class SessionRedirects {
   constructor(
     private readonly files: FileService,
-    private readonly presign: PresignService,
+    private readonly issuance: Issuance,
     private readonly redirectExpiresIn: number,
   ) {}
 
-  async target(principal: Principal, fileId: string): Promise<string> {
+  /** The 302 target for a file; `ip` is the client's address, recorded with the issuance. */
+  async target(principal: Principal, fileId: string, ip?: string): Promise<string> {
     const file = await this.files.served(principal, fileId);
-    const checked = this.presign.check(
+    const signed = await this.issuance.issue(
       principal,
       { bucket: file.bucket, key: file.key, method: "GET" },
-      Date.now(),
-      [],
-      this.redirectExpiresIn,
+      {
+        action: "session",
+        ip,
+        defaultExpiresIn: this.redirectExpiresIn,
+        detail: { file: file.id },
+        ...pinTo(file),
+      },
     );
-    return this.presign.deliver(pinned(checked, file)).url;
+    return signed.url;
   }
 }

@@ -9,8 +9,8 @@ import { isAdmin, type Principal } from "../core/principal.js";
 import type { Db } from "../db/connect.js";
 import type { ShareTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
-import { type LinkService, REDIRECT_SAFE } from "./links.js";
-import type { PresignService } from "./presign.js";
+import { REDIRECT_SAFE } from "./links.js";
+import type { Issuance } from "./issuance.js";
 import type { Revocations } from "./revocations.js";
 
 export interface ShareInput {
@@ -48,14 +48,18 @@ const toShare = (row: ShareTable): Share => ({
 export class ShareService {
   constructor(
     private readonly db: Db,
-    private readonly presign: PresignService,
-    private readonly links: LinkService,
+    private readonly issuance: Issuance,
     private readonly revocations: Revocations,
     private readonly audit: AuditLog,
   ) {}
 
-  async create(principal: Principal, input: ShareInput): Promise<Share & { url: string }> {
-    const checked = this.presign.check(
+  /** `ip` is the client's address, recorded with the issuance. */
+  async create(
+    principal: Principal,
+    input: ShareInput,
+    ip?: string,
+  ): Promise<Share & { url: string }> {
+    const checked = this.issuance.plan(
       principal,
       {
         bucket: input.bucket,
@@ -64,8 +68,7 @@ export class ShareService {
         expiresIn: input.expiresIn,
         ip: input.ip,
       },
-      Date.now(),
-      ["share"],
+      { action: "share.create", ip, extraActions: ["share"] },
     );
     const unbound = checked.bucket.backend
       .unbound(checked.direct)
@@ -77,7 +80,7 @@ export class ShareService {
         "mode",
       );
     const mode = input.mode ?? (unbound.length > 0 ? "proxy" : "redirect");
-    const { url } = this.links.sign(checked.direct, mode === "redirect" ? "r" : "p");
+    const { url } = await checked.link(mode === "redirect" ? "r" : "p");
     const row: ShareTable = {
       id: checked.direct.tokenId,
       principal: principal.id,
@@ -90,15 +93,6 @@ export class ShareService {
       revoked_at: null,
     };
     await this.db.insertInto("shares").values(row).execute();
-    await this.audit.record({
-      event: "share.create",
-      principal: principal.id,
-      tokenId: row.id,
-      bucket: row.bucket,
-      key: row.folder,
-      method: checked.request.methods.join(","),
-      detail: { mode, expiresAt: row.expires_at },
-    });
     return { ...toShare(row), url };
   }
 

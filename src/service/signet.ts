@@ -24,13 +24,18 @@ import { KeyringService } from "./keyring.js";
 import { LinkService } from "./links.js";
 import { resolveMasterKey } from "./master-key.js";
 import { ObjectService } from "./objects.js";
+import { Issuance } from "./issuance.js";
 import { PresignService } from "./presign.js";
 import { Revocations } from "./revocations.js";
 import { RevokeService } from "./revoke.js";
+import { ShortUrls } from "./short-urls.js";
 import { DEFAULT_REDIRECT_SECONDS, SessionRedirects } from "./session.js";
 import { ShareService } from "./shares.js";
 import { Webhooks } from "./webhooks.js";
 import { UploadService } from "./uploads.js";
+
+/** How long an issuance record outlives its token (a revoke of it then answers 404). */
+const PRUNE_ISSUED_AFTER_MS = 3_600_000;
 
 export interface SignetOptions {
   dataDir: string;
@@ -55,7 +60,10 @@ export interface Signet {
   readonly grants: GrantService;
   readonly buckets: Buckets;
   readonly backendKeys: BackendKeys;
+  /** the one path that issues signed requests (service/issuance.ts) */
+  readonly issuance: Issuance;
   readonly presign: PresignService;
+  readonly shortUrls: ShortUrls;
   readonly links: LinkService;
   readonly shares: ShareService;
   readonly uploads: UploadService;
@@ -89,9 +97,9 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
   const db = await openSqlite(join(options.dataDir, "signet.db"));
   const keyring = new KeyringService(db, master);
   await keyring.open();
-  const revocations = new Revocations(db);
-  await revocations.load();
   const audit = new AuditLog(db);
+  const revocations = new Revocations(db, () => audit.flush());
+  await revocations.load();
   const apiKeys = new ApiKeys(db, revocations, options.adminKey);
   const grants = new GrantService(db, options.config.grantSpecs);
   await grants.load();
@@ -124,12 +132,34 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
   );
   webhooks.start();
   const keyGuard = new KeyGuard(db, webhooks);
-  const presign = new PresignService(buckets, () => grants.current, audit, links, keyGuard);
-  const uploads = new UploadService(db, buckets, presign, revocations, audit, webhooks, keyGuard);
-  const files = new FileService(db, buckets, presign, audit, webhooks);
+  const shortUrls = new ShortUrls(db, revocations, dataUrl);
+  const issuance = new Issuance(buckets, () => grants.current, audit, links, shortUrls, keyGuard);
+  const presign = new PresignService(issuance);
+  const uploads = new UploadService(db, buckets, issuance, revocations, audit, webhooks, keyGuard);
+  const files = new FileService(db, buckets, issuance, audit, webhooks);
   // Abandoned intents are swept with their partial data: at start-up, then every minute.
   await uploads.sweep();
-  const sweeper = setInterval(() => void uploads.sweep().catch(() => undefined), 60_000);
+  // Expired revocations, issuance records and short URLs go; audit rows past retainDays too.
+  const retainDays = options.config.audit?.retainDays;
+  const prune = async () => {
+    await audit.flush();
+    await revocations.prune();
+    await shortUrls.prune();
+    await db
+      .deleteFrom("issued")
+      .where("expires_at", "<", new Date(Date.now() - PRUNE_ISSUED_AFTER_MS).toISOString())
+      .execute();
+    if (retainDays !== undefined) await audit.sweep(retainDays);
+  };
+  await prune();
+  const sweeper = setInterval(
+    () =>
+      void uploads
+        .sweep()
+        .then(prune)
+        .catch(() => undefined),
+    60_000,
+  );
   sweeper.unref();
   return {
     config: options.config,
@@ -142,20 +172,22 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
     grants,
     buckets,
     backendKeys,
+    issuance,
     presign,
+    shortUrls,
     links,
-    shares: new ShareService(db, presign, links, revocations, audit),
+    shares: new ShareService(db, issuance, revocations, audit),
     uploads,
     files,
     webhooks,
-    revoke: new RevokeService(audit, revocations, buckets),
+    revoke: new RevokeService(db, audit, revocations, buckets),
     fence:
       options.config.compat?.fenceBucket === undefined
         ? undefined
-        : new FenceService(db, options.config.compat.fenceBucket, uploads, files, presign),
+        : new FenceService(db, options.config.compat.fenceBucket, uploads, files, issuance),
     session: new SessionRedirects(
       files,
-      presign,
+      issuance,
       options.config.session?.redirectExpiresIn ?? DEFAULT_REDIRECT_SECONDS,
     ),
     idempotency: new Idempotency(db),
@@ -175,6 +207,8 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
     close: async () => {
       clearInterval(sweeper);
       await webhooks.stop();
+      // Whatever the audit queue still holds is written before the database closes.
+      await audit.close();
       await db.destroy();
     },
   };

@@ -18,13 +18,12 @@ import { MAX_PARTS, type ScopeConstraints } from "../core/constraints.js";
 import { SignetError } from "../core/errors.js";
 import { assertCallerKey, stagingKey, toFolder } from "../core/keys.js";
 import { isAdmin, type Principal } from "../core/principal.js";
-import { newTokenId } from "../core/token.js";
 import type { Db } from "../db/connect.js";
 import type { FileTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
 import type { Bucket, Buckets } from "./buckets.js";
 import { heldBy, type KeyGuard } from "./key-guard.js";
-import type { CheckedScope, PresignService, SignedRequest } from "./presign.js";
+import type { CheckedScope, Issuance, Plan, SignedRequest, Variant } from "./issuance.js";
 import type { Revocations } from "./revocations.js";
 import type { Webhooks } from "./webhooks.js";
 
@@ -135,7 +134,7 @@ export class UploadService {
   constructor(
     private readonly db: Db,
     private readonly buckets: Buckets,
-    private readonly presign: PresignService,
+    private readonly issuance: Issuance,
     private readonly revocations: Revocations,
     private readonly audit: AuditLog,
     private readonly webhooks: Webhooks,
@@ -154,7 +153,6 @@ export class UploadService {
     )
       throw new SignetError("invalid_request", "give key, or prefix and name", "key");
     assertCallerKey(key);
-    const now = Date.now();
     const form = input.method === "POST";
     if ((form || input.size === undefined) && input.multipart !== undefined)
       throw new SignetError(
@@ -162,7 +160,7 @@ export class UploadService {
         "a form upload is one POST: multipart is for PUT",
         "multipart",
       );
-    const checked = this.presign.check(
+    const checked = this.issuance.plan(
       principal,
       {
         bucket: input.bucket,
@@ -180,23 +178,22 @@ export class UploadService {
           ? { checksumSha256: input.sha256 }
           : {}),
       },
-      now,
+      { action: "upload", detail: { intent: true } },
     );
     assertFitsBucket(checked.bucket, input.size);
     await this.assertMayTake(principal, checked.bucket.name, key, input.upsert === true);
     const id = newFileId();
-    const staged = staging(checked, stagingKey(id));
     const backend = checked.bucket.backend;
-    const record: UploadRecord = { tokens: [], staging: staged.direct.key! };
+    const record: UploadRecord = { tokens: [], staging: stagingKey(id) };
     if (input.upsert === true) record.upsert = true;
     let upload: Intent["upload"];
 
     if (form) {
       // A browser form upload (the reply has `fields`); backends without one answer 400.
-      upload = this.presign.deliver(staged);
-      record.tokens.push(staged.direct.tokenId);
+      upload = await checked.sign({ key: record.staging });
+      record.tokens.push(upload.id);
     } else if (input.multipart === undefined) {
-      upload = this.sign(staged, backend, staged.direct, record);
+      upload = await this.sign(checked, {}, record);
     } else {
       const partSize = input.multipart.partSize;
       const size = input.size!; // a multipart intent names its size (checked above)
@@ -217,19 +214,17 @@ export class UploadService {
         const start = i * partSize;
         const end = Math.min(size, start + partSize) - 1;
         const constraints: ScopeConstraints = { contentLength: Math.max(0, end - start + 1) };
-        if (staged.direct.constraints.ip !== undefined)
-          constraints.ip = staged.direct.constraints.ip;
-        const scope: DirectScope = {
-          ...staged.direct,
-          tokenId: newTokenId(),
-          constraints,
-          part: { uploadId, partNumber: i + 1 },
-        };
+        if (checked.direct.constraints.ip !== undefined)
+          constraints.ip = checked.direct.constraints.ip;
         parts.push({
           partNumber: i + 1,
           start,
           end,
-          ...this.sign(staged, backend, scope, record),
+          ...(await this.sign(
+            checked,
+            { constraints, part: { uploadId, partNumber: i + 1 } },
+            record,
+          )),
         });
       }
       upload = { uploadId, partSize, parts };
@@ -258,7 +253,7 @@ export class UploadService {
     upsert: boolean,
   ): Promise<void> {
     if (upsert) {
-      this.presign.check(principal, { bucket, key, method: "DELETE" }, Date.now());
+      this.issuance.authorize(principal, { bucket, key, method: "DELETE" });
       return;
     }
     const held = await this.guard.holders(bucket, key);
@@ -306,7 +301,11 @@ export class UploadService {
     key: string,
   ): Promise<{ file: FileInfo; uploadId: string }> {
     assertCallerKey(key);
-    const checked = this.presign.check(principal, { bucket, key, method: "PUT" }, Date.now());
+    const checked = this.issuance.plan(
+      principal,
+      { bucket, key, method: "PUT" },
+      { action: "upload" },
+    );
     await this.assertMayTake(principal, checked.bucket.name, key, false);
     const id = newFileId();
     const record: UploadRecord = { tokens: [], staging: stagingKey(id) };
@@ -328,19 +327,16 @@ export class UploadService {
     const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
     if (row.status !== "pending" || record.uploadId === undefined)
       throw new SignetError("not_found", "no such multipart upload");
-    const checked = staging(
-      this.presign.check(
-        principal,
-        { bucket: row.bucket, key: row.key, method: "PUT", expiresIn },
-        Date.now(),
-      ),
-      stagedAt(row).key,
+    const checked = this.issuance.plan(
+      principal,
+      { bucket: row.bucket, key: row.key, method: "PUT", expiresIn },
+      { action: "upload.part", detail: { file: row.id } },
     );
-    const scope: DirectScope = {
-      ...checked.direct,
-      part: { uploadId: record.uploadId, partNumber },
-    };
-    const signed = this.sign(checked, checked.bucket.backend, scope, record);
+    const signed = await this.sign(
+      checked,
+      { part: { uploadId: record.uploadId, partNumber } },
+      record,
+    );
     await this.keepAlive(row, record, checked);
     return signed;
   }
@@ -354,15 +350,12 @@ export class UploadService {
     const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
     if (row.status !== "pending" || record.uploadId !== undefined)
       throw new SignetError("not_found", "no such upload");
-    const checked = staging(
-      this.presign.check(
-        principal,
-        { bucket: row.bucket, key: row.key, method: "PUT", expiresIn },
-        Date.now(),
-      ),
-      stagedAt(row).key,
+    const checked = this.issuance.plan(
+      principal,
+      { bucket: row.bucket, key: row.key, method: "PUT", expiresIn },
+      { action: "upload", detail: { file: row.id } },
     );
-    const signed = this.sign(checked, checked.bucket.backend, checked.direct, record);
+    const signed = await this.sign(checked, {}, record);
     await this.keepAlive(row, record, checked);
     return signed;
   }
@@ -383,13 +376,16 @@ export class UploadService {
   }
 
   /** Signs one upload request; what the backend cannot bind moves to complete (or to a link). */
-  private sign(
-    checked: Parameters<PresignService["deliver"]>[0],
-    backend: Backend,
-    scope: DirectScope,
-    record: UploadRecord,
-  ): SignedRequest {
-    const unbound = backend.unbound(scope);
+  private async sign(plan: Plan, variant: Variant, record: UploadRecord): Promise<SignedRequest> {
+    // An intent's bytes go to its own staging key (intents made before staging wrote the key).
+    if (record.staging !== undefined) variant = { ...variant, key: record.staging };
+    const scope: DirectScope = {
+      ...plan.direct,
+      key: variant.key ?? plan.direct.key,
+      constraints: variant.constraints ?? plan.direct.constraints,
+    };
+    if (variant.part !== undefined) scope.part = variant.part;
+    const unbound = plan.bucket.backend.unbound(scope);
     const constraints: ScopeConstraints = { ...scope.constraints };
     const atComplete: string[] = [];
     for (const name of unbound)
@@ -397,18 +393,13 @@ export class UploadService {
         delete constraints[name as keyof ScopeConstraints];
         atComplete.push(name);
       }
-    const direct = { ...scope, constraints };
-    const signed = this.presign.deliver({
-      ...checked,
-      direct,
-      request: { ...checked.request, constraints },
-    });
+    const signed = await plan.sign({ ...variant, constraints });
     for (const name of atComplete) signed.enforcedBy[name] = "complete";
     // Complete compares the stored type with the intent's, and the store keeps the one the
     // upload sent: unsigned, it must still be sent (`headers` lists what the client must send).
     if (atComplete.includes("contentType") && scope.constraints.contentType !== undefined)
       signed.headers["content-type"] = scope.constraints.contentType;
-    record.tokens.push(scope.tokenId);
+    record.tokens.push(signed.id);
     return signed;
   }
 
@@ -637,15 +628,6 @@ export class UploadService {
     for (const row of expired) await this.discard(row, "system:sweeper");
     return expired.length;
   }
-}
-
-/** A checked scope re-aimed at an intent's staging key (the grant check was on the file's key). */
-function staging(checked: CheckedScope, key: string): CheckedScope {
-  return {
-    ...checked,
-    request: { ...checked.request, key },
-    direct: { ...checked.direct, key },
-  };
 }
 
 /** The assembled size of the named parts. */

@@ -2,6 +2,7 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { Signet } from "../../service/signet.js";
+import { auditAdmin } from "../admin-audit.js";
 import { requireAdmin } from "../plugins/auth.js";
 
 export const ROLE = "^[a-z][a-z0-9_-]{0,63}$";
@@ -25,6 +26,7 @@ export async function apiKeyRoutes(app: FastifyInstance, signet: Signet): Promis
       const { key, info } = await signet.apiKeys.create(
         request.body as { name: string; role: string; expiresIn?: number },
       );
+      await auditAdmin(signet, request, "apikey.create", { id: info.id, role: info.role });
       return reply.code(201).send({ ...info, key });
     },
   );
@@ -38,7 +40,9 @@ export async function apiKeyRoutes(app: FastifyInstance, signet: Signet): Promis
     "/v1/apikeys/:id",
     { preHandler: requireAdmin, schema: { params: IdParams } },
     async (request, reply) => {
-      await signet.apiKeys.revoke((request.params as { id: string }).id);
+      const { id } = request.params as { id: string };
+      await signet.apiKeys.revoke(id);
+      await auditAdmin(signet, request, "apikey.delete", { id });
       return reply.code(204).send();
     },
   );

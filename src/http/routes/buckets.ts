@@ -3,6 +3,7 @@ import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { BUCKET_NAME, type BucketShape, BucketShapeSchema } from "../../service/config.js";
 import type { Signet } from "../../service/signet.js";
+import { auditAdmin } from "../admin-audit.js";
 import { requireAdmin } from "../plugins/auth.js";
 
 const CreateBody = Type.Object(
@@ -18,7 +19,9 @@ export async function bucketRoutes(app: FastifyInstance, signet: Signet): Promis
     { preHandler: requireAdmin, schema: { body: CreateBody } },
     async (request, reply) => {
       const { name, config } = request.body as { name: string; config: BucketShape };
-      return reply.code(201).send(await signet.buckets.create(name, config));
+      const bucket = await signet.buckets.create(name, config);
+      await auditAdmin(signet, request, "bucket.create", { config }, name);
+      return reply.code(201).send(bucket);
     },
   );
 
@@ -31,7 +34,9 @@ export async function bucketRoutes(app: FastifyInstance, signet: Signet): Promis
     "/v1/buckets/:name",
     { preHandler: requireAdmin, schema: { params: NameParams } },
     async (request, reply) => {
-      await signet.buckets.delete((request.params as { name: string }).name);
+      const { name } = request.params as { name: string };
+      await signet.buckets.delete(name);
+      await auditAdmin(signet, request, "bucket.delete", {}, name);
       return reply.code(204).send();
     },
   );

@@ -38,12 +38,11 @@ export async function compatPresignRoutes(app: FastifyInstance, signet: Signet):
     };
     if (contentLength !== undefined && method !== "PUT")
       throw new SignetError("invalid_request", "contentLength applies to PUT", "contentLength");
-    const signed = await signet.presign.presign(principalOf(request), {
-      bucket,
-      key,
-      method,
-      ...(contentLength !== undefined ? { contentLength } : {}),
-    });
+    const signed = await signet.issuance.issue(
+      principalOf(request),
+      { bucket, key, method, ...(contentLength !== undefined ? { contentLength } : {}) },
+      { action: "compat.presign", ip: request.ip },
+    );
     return {
       URL: signed.url,
       Method: signed.method,

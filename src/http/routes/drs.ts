@@ -7,14 +7,14 @@
 import type { FastifyInstance } from "fastify";
 import { SignetError } from "../../core/errors.js";
 import { trimSlash } from "../../core/urls.js";
-import { pinned } from "../../service/files.js";
+import { resolveFileId } from "../../service/fence.js";
+import { pinTo } from "../../service/files.js";
 import type { Signet } from "../../service/signet.js";
 import type { FileInfo } from "../../service/uploads.js";
 import { asSignetError } from "../plugins/errors.js";
 import { authenticate, principalOf } from "../plugins/auth.js";
 
 const ACCESS_ID = "https";
-const FILE_ID = /^f_[A-Za-z0-9_-]{22}$/;
 
 function drsObject(file: FileInfo, publicUrl: string) {
   const host = new URL(publicUrl).host;
@@ -53,8 +53,10 @@ export async function drsRoutes(app: FastifyInstance, signet: Signet): Promise<v
   }));
 
   const committedFile = async (principal: Parameters<typeof signet.files.get>[0], id: string) => {
-    if (!FILE_ID.test(id)) throw new SignetError("not_found", "object not found");
-    return signet.files.served(principal, id);
+    // A Fence GUID names its file here too (service/fence.ts).
+    const fileId = await resolveFileId(signet.db, id);
+    if (fileId === undefined) throw new SignetError("not_found", "object not found");
+    return signet.files.served(principal, fileId);
   };
 
   app.get("/ga4gh/drs/v1/objects/:id", { onRequest: authenticate(signet) }, async (request) =>
@@ -72,15 +74,10 @@ export async function drsRoutes(app: FastifyInstance, signet: Signet): Promise<v
       const principal = principalOf(request);
       const file = await committedFile(principal, id);
       if (accessId !== ACCESS_ID) throw new SignetError("not_found", "no such access method");
-      const signed = signet.presign.deliver(
-        pinned(
-          signet.presign.check(
-            principal,
-            { bucket: file.bucket, key: file.key, method: "GET" },
-            Date.now(),
-          ),
-          file,
-        ),
+      const signed = await signet.issuance.issue(
+        principal,
+        { bucket: file.bucket, key: file.key, method: "GET" },
+        { action: "drs", ip: request.ip, detail: { file: file.id }, ...pinTo(file) },
       );
       return {
         url: signed.url,

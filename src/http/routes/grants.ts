@@ -3,6 +3,7 @@ import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { type GrantInput, GrantSpecSchema } from "../../service/config.js";
 import type { Signet } from "../../service/signet.js";
+import { auditAdmin } from "../admin-audit.js";
 import { requireAdmin } from "../plugins/auth.js";
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -11,8 +12,11 @@ export async function grantRoutes(app: FastifyInstance, signet: Signet): Promise
   app.post(
     "/v1/grants",
     { preHandler: requireAdmin, schema: { body: GrantSpecSchema } },
-    async (request, reply) =>
-      reply.code(201).send(await signet.grants.create(request.body as GrantInput)),
+    async (request, reply) => {
+      const grant = await signet.grants.create(request.body as GrantInput);
+      await auditAdmin(signet, request, "grant.create", { grant });
+      return reply.code(201).send(grant);
+    },
   );
 
   app.get("/v1/grants", { preHandler: requireAdmin }, async () => ({
@@ -24,7 +28,9 @@ export async function grantRoutes(app: FastifyInstance, signet: Signet): Promise
     "/v1/grants/:id",
     { preHandler: requireAdmin, schema: { params: IdParams } },
     async (request, reply) => {
-      await signet.grants.delete((request.params as { id: string }).id);
+      const { id } = request.params as { id: string };
+      await signet.grants.delete(id);
+      await auditAdmin(signet, request, "grant.delete", { id });
       return reply.code(204).send();
     },
   );

@@ -2,6 +2,7 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { Signet } from "../../service/signet.js";
+import { auditAdmin } from "../admin-audit.js";
 import { requireAdmin } from "../plugins/auth.js";
 
 const KidParams = Type.Object({ kid: Type.String({ pattern: "^k[0-9a-f]{12}$" }) });
@@ -12,13 +13,20 @@ export async function keyRoutes(app: FastifyInstance, signet: Signet): Promise<v
     nextCursor: null,
   }));
 
-  app.post("/v1/keys", { preHandler: requireAdmin }, async (_request, reply) =>
-    reply.code(201).send(await signet.keyring.rotate()),
-  );
+  app.post("/v1/keys", { preHandler: requireAdmin }, async (request, reply) => {
+    const key = await signet.keyring.rotate();
+    await auditAdmin(signet, request, "key.rotate", { kid: key.kid });
+    return reply.code(201).send(key);
+  });
 
   app.post(
     "/v1/keys/:kid/retire",
     { preHandler: requireAdmin, schema: { params: KidParams } },
-    async (request) => signet.keyring.retire((request.params as { kid: string }).kid),
+    async (request) => {
+      const { kid } = request.params as { kid: string };
+      const retired = await signet.keyring.retire(kid);
+      await auditAdmin(signet, request, "key.retire", { kid });
+      return retired;
+    },
   );
 }

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { SignetError } from "../../core/errors.js";
+import type { Method } from "../../core/methods.js";
 import { encodeKeyPath, trimSlash } from "../../core/urls.js";
 import { uploadLimits } from "../../service/objects.js";
 import type { Signet } from "../../service/signet.js";
@@ -47,8 +48,18 @@ async function serveLink(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
+  // Audited even when refused before the token is read (bad, expired, revoked): the bucket and
+  // key are filled in once the claims are known.
+  request.dataUse = {
+    event: "link.use",
+    request: { method: request.method as Method, bucket: "", key: "", ip: request.ip },
+  };
   const link = parseLink(request.raw.url ?? "");
-  const claims = signet.objects.verify(link.token, "link");
+  const use = request.dataUse;
+  const claims = signet.objects.verify(link.token, "link", (seen) => {
+    use.claims = seen;
+    use.request = { ...use.request, bucket: seen.b, key: seen.o ?? seen.f ?? "" };
+  });
   let key: string;
   if (link.kind === "l") {
     if (claims.o === undefined || link.rest !== undefined)
@@ -60,7 +71,7 @@ async function serveLink(
     key = claims.f + link.rest;
   }
   const scoped = scopedRequest(request, claims.b, key, link.query);
-  request.dataUse = { event: "link.use", request: scoped, claims };
+  request.dataUse.request = scoped;
   assertTarget(key, scoped.method);
   const bucket = signet.objects.authorize(claims, scoped, "link");
   const backend = bucket.backend;

@@ -8,11 +8,13 @@ import multipart from "@fastify/multipart";
 import type { LocalBackend } from "../../backends/local.js";
 import type { FastifyInstance } from "fastify";
 import { assertValidKey, toFolder } from "../../core/keys.js";
+import type { Method } from "../../core/methods.js";
 import { SAFETY_HEADERS } from "../../core/safety.js";
 import { encodeKeyPath, trimSlash } from "../../core/urls.js";
 import { uploadLimits } from "../../service/objects.js";
 import type { Signet } from "../../service/signet.js";
 import { addCorsHeaders, answerPreflight } from "../cors.js";
+import { asSignetError } from "../plugins/errors.js";
 import { scopedRequest, writeCondition } from "../data-request.js";
 import { handleFormUpload } from "../form-upload.js";
 import { parseObjectPath, single } from "../object-path.js";
@@ -42,11 +44,15 @@ export function dataPlaneBasics(app: FastifyInstance, signet: Signet): void {
       reply.header("connection", "close");
     return payload;
   });
+  // A refusal's code is its audit reason.
+  app.addHook("onError", async (request, _reply, error) => {
+    if (request.dataUse !== null) request.dataUse.reason = asSignetError(error).code;
+  });
   app.addHook("onResponse", async (request, reply) => {
     const use = request.dataUse;
     if (use === null) return;
     await signet.objects
-      .recordUse(use.event, use.request, reply.statusCode, use.claims)
+      .recordUse(use.event, use.request, reply.statusCode, use.claims, use.reason)
       .catch((err: unknown) => request.log.error({ err }, "audit write failed"));
   });
 }
@@ -66,14 +72,26 @@ export async function objectRoutes(app: FastifyInstance, signet: Signet): Promis
     url: "/o/*",
     exposeHeadRoute: false,
     handler: async (request, reply) => {
+      // Audited even when the path or headers are refused before the token is read.
+      request.dataUse = {
+        event: "object.use",
+        request: { method: request.method as Method, bucket: "", key: "", ip: request.ip },
+      };
       const target = parseObjectPath(request.raw.url ?? "", "/o/");
       if (request.method === "POST")
         return handleFormUpload(signet, request, reply, target.bucket, target.key);
+      request.dataUse.request = {
+        ...request.dataUse.request,
+        bucket: target.bucket,
+        key: target.key,
+      };
       const scoped = scopedRequest(request, target.bucket, target.key, target.query);
-      request.dataUse = { event: "object.use", request: scoped };
+      request.dataUse.request = scoped;
       assertTarget(target.key, scoped.method);
-      const claims = signet.objects.verify(single(target.query, "t"), "direct");
-      request.dataUse.claims = claims;
+      const use = request.dataUse;
+      const claims = signet.objects.verify(single(target.query, "t"), "direct", (seen) => {
+        use.claims = seen;
+      });
       const bucket = signet.objects.authorize(claims, scoped, "direct");
       // Files stay true: a raw write or delete at a key a file holds is 409 (key-guard.ts).
       if (scoped.part === undefined)

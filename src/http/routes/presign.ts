@@ -40,6 +40,8 @@ const scopeFields = {
   ),
   revocable: Type.Optional(Type.Boolean()),
   upsert: Type.Optional(Type.Boolean()),
+  /** answer a short `/u/{id}` URL standing for the signed one */
+  short: Type.Optional(Type.Boolean()),
 };
 
 export const PresignBody = Type.Object(
@@ -76,17 +78,19 @@ const parsePresign = parser(PresignBody) as (raw: unknown) => PresignInput;
 
 export async function presignRoutes(app: FastifyInstance, signet: Signet): Promise<void> {
   app.post("/v1/presign", { schema: { body: PresignBody } }, async (request) =>
-    signet.presign.presign(principalOf(request), request.body as PresignInput),
+    signet.presign.presign(principalOf(request), request.body as PresignInput, { ip: request.ip }),
   );
 
   app.post("/v1/presign/batch", { schema: { body: BatchBody } }, async (request) => {
     const { requests } = request.body as { requests: unknown[] };
     return {
-      results: await signet.presign.presignBatch(principalOf(request), requests, parsePresign),
+      results: await signet.presign.presignBatch(principalOf(request), requests, parsePresign, {
+        ip: request.ip,
+      }),
     };
   });
 
   app.post("/v1/presign/parts", { schema: { body: PartsBody } }, async (request) =>
-    signet.presign.parts(principalOf(request), request.body as PartPlanInput),
+    signet.presign.parts(principalOf(request), request.body as PartPlanInput, { ip: request.ip }),
   );
 }

@@ -1,23 +1,36 @@
-/** POST /v1/revocations: revoke one signed request or share by its id (its issuer or an admin). */
+/**
+ * POST /v1/revocations: revoke one signed request or share by its id, everything issued to a
+ * principal, or everything issued inside a folder (`bucket` and `prefix`). 201 when Signet or
+ * the provider will refuse what was revoked; 409 `not_revocable` for a direct URL nobody can
+ * refuse before it expires (service/revoke.ts).
+ */
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
+import type { RevokeInput } from "../../service/revoke.js";
 import type { Signet } from "../../service/signet.js";
 import { principalOf } from "../plugins/auth.js";
 
-const Body = Type.Object(
-  { tokenId: Type.String({ pattern: "^[A-Za-z0-9_-]{16}$" }) },
-  { additionalProperties: false },
-);
+const TOKEN_ID = "^[A-Za-z0-9_-]{16}$";
+
+const Body = Type.Union([
+  Type.Object({ tokenId: Type.String({ pattern: TOKEN_ID }) }, { additionalProperties: false }),
+  Type.Object(
+    { principal: Type.String({ minLength: 1, maxLength: 256 }) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      bucket: Type.String({ minLength: 1, maxLength: 63 }),
+      prefix: Type.String({ maxLength: 1024 }),
+    },
+    { additionalProperties: false },
+  ),
+]);
 
 export async function revocationRoutes(app: FastifyInstance, signet: Signet): Promise<void> {
   app.post("/v1/revocations", { schema: { body: Body } }, async (request, reply) =>
     reply
       .code(201)
-      .send(
-        await signet.revoke.revoke(
-          principalOf(request),
-          (request.body as { tokenId: string }).tokenId,
-        ),
-      ),
+      .send(await signet.revoke.revoke(principalOf(request), request.body as RevokeInput)),
   );
 }

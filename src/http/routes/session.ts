@@ -32,7 +32,7 @@ export async function sessionRoutes(app: FastifyInstance, signet: Signet): Promi
     const principal = await signet.auth.authenticate(credential);
     const { fileId } = request.params as { fileId: string };
     if (!FILE_ID.test(fileId)) throw new SignetError("not_found", "file not found");
-    const url = await signet.session.target(principal, fileId);
+    const url = await signet.session.target(principal, fileId, request.ip);
     return reply.code(302).header("location", url).header("cache-control", "no-store").send();
   });
 }

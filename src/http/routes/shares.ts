@@ -30,7 +30,9 @@ export async function shareRoutes(app: FastifyInstance, signet: Signet): Promise
   app.post("/v1/shares", { schema: { body: ShareBody } }, async (request, reply) =>
     reply
       .code(201)
-      .send(await signet.shares.create(principalOf(request), request.body as ShareInput)),
+      .send(
+        await signet.shares.create(principalOf(request), request.body as ShareInput, request.ip),
+      ),
   );
   app.get("/v1/shares", { schema: { querystring: ListQuery } }, async (request) => {
     const query = request.query as { cursor?: string; limit?: number };

@@ -1,0 +1,102 @@
+/**
+ * Issue 14: the audit write is off the request path. In-process issuance (grant check, signing,
+ * one audit row, one `issued` row for revocation) on the embedded store, over a real SQLite
+ * database, with the audit trail on (queued, written in batches) and off (the `issued` rows are
+ * still written, so the rows differ only by the audit). A third row shows the old way for
+ * scale: one INSERT awaited per issuance, on the request path.
+ * Target: issuance with audit on within 10% of issuance with audit off.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LocalBackend } from "../src/backends/local.js";
+import { GrantSet } from "../src/core/grants.js";
+import { Keyring, newSecret } from "../src/core/keyring.js";
+import type { Principal } from "../src/core/principal.js";
+import { signToken } from "../src/core/token.js";
+import { openSqlite } from "../src/db/connect.js";
+import { type AuditEvent, AuditLog } from "../src/service/audit.js";
+import { Buckets } from "../src/service/buckets.js";
+import { Issuance } from "../src/service/issuance.js";
+import type { KeyGuard } from "../src/service/key-guard.js";
+import type { LinkService } from "../src/service/links.js";
+import type { ShortUrls } from "../src/service/short-urls.js";
+import type { EmbeddedStore } from "../src/store/embedded.js";
+import type { EmbeddedMultipart } from "../src/store/multipart.js";
+import { interleaved, report } from "./lib.js";
+
+const dir = await mkdtemp(join(tmpdir(), "signet-bench-"));
+const db = await openSqlite(join(dir, "signet.db"));
+const keyring = new Keyring([
+  {
+    kid: "k000000000001",
+    secret: newSecret(),
+    status: "active",
+    createdAt: new Date(),
+    retiredAt: null,
+  },
+]);
+// A direct URL on the embedded store touches neither the store nor links: only the signer.
+const backend = new LocalBackend(
+  "default",
+  undefined as unknown as EmbeddedStore,
+  () => "http://127.0.0.1:8080",
+  (claims) => signToken(keyring, claims).token,
+  undefined as unknown as EmbeddedMultipart,
+);
+const buckets = await Buckets.open(db, { default: { backend: "local" } }, async () => backend);
+const grants = new GrantSet([
+  {
+    id: "kyc",
+    principal: "role:user",
+    buckets: ["default"],
+    prefix: "kyc/${sub}/",
+    actions: ["read", "write"],
+    maxExpiresIn: 3600,
+  },
+]);
+const issuance = (audit: AuditLog) =>
+  new Issuance(
+    buckets,
+    () => grants,
+    audit,
+    undefined as unknown as LinkService,
+    undefined as unknown as ShortUrls,
+    // The key guard's one lookup per write is not what this bench measures.
+    { checkIssue: async () => undefined } as unknown as KeyGuard,
+  );
+
+/** The old way: each audit row INSERTed and awaited before the answer. */
+class InlineAudit extends AuditLog {
+  override async record(...events: AuditEvent[]): Promise<void> {
+    await super.record(...events);
+    await this.flush();
+  }
+}
+
+const auditOn = new AuditLog(db);
+const auditOff = new AuditLog(db, { enabled: false });
+const inline = new InlineAudit(db);
+const on = issuance(auditOn);
+const off = issuance(auditOff);
+const old = issuance(inline);
+
+const user: Principal = { id: "sub:alice", subject: "alice", roles: ["user"] };
+const read = { bucket: "default", key: "kyc/alice/id.png", method: "GET" as const };
+const ctx = { action: "presign", ip: "127.0.0.1" };
+
+report(
+  "Issuance with the audit trail on and off (service/issuance.ts, service/audit.ts)",
+  await interleaved([
+    { name: "issue GET, audit off (reference)", run: () => off.issue(user, read, ctx) },
+    { name: "issue GET, audit on (queued, batched)", run: () => on.issue(user, read, ctx) },
+    {
+      name: "issue GET, audit awaited per request (old way)",
+      run: () => old.issue(user, read, ctx),
+    },
+  ]),
+  "audit on within 10% of audit off (at least 90.9% of the reference)",
+);
+for (const audit of [auditOn, auditOff, inline]) await audit.close();
+await db.destroy();
+await rm(dir, { recursive: true, force: true });

@@ -1,0 +1,374 @@
+/**
+ * Issuance: the one code path that turns a caller's request into signed requests, whatever the
+ * route (presign, batch, part plans, upload intents and their parts, shares, `/r`, Fence, DRS,
+ * the AWS presign compat route). For each signed request it
+ *   1. checks the scope in DESIGN.md's order of refusals (400 syntax, 404 unknown or ungranted
+ *      bucket, 403 outside the grants, 400 the bucket's limits): `plan`;
+ *   2. signs it through the backend: a direct URL when the backend's own signature binds the
+ *      whole scope and lets it live that long, else a link that Signet verifies (redirecting
+ *      when the 302 target can carry every request-level constraint, proxying otherwise);
+ *      `enforcedBy` says which path holds each part;
+ *   3. records one audit row (token id, principal, bucket, key or folder, methods, expiry,
+ *      delivery, client address) and registers what revocation needs (table `issued`: who
+ *      will refuse the token once revoked: Signet, the provider, or nobody);
+ *   4. with `short: true`, stores the signed URL and answers `/u/{id}` instead.
+ * Nothing else in Signet signs: routes and services call `issue`, or `plan` then `sign` when
+ * one check covers many URLs (parts).
+ */
+import type { DirectRequest, DirectScope } from "../backends/types.js";
+import { constraintsOf, type ScopeConstraints } from "../core/constraints.js";
+import { SignetError, notFound } from "../core/errors.js";
+import type { GrantSet } from "../core/grants.js";
+import { isAdmin, type Principal } from "../core/principal.js";
+import {
+  actionsOf,
+  normalizeScope,
+  type ScopeInput,
+  type ScopeRequest,
+} from "../core/scope-request.js";
+import { newTokenId } from "../core/token.js";
+import type { IssuedTable } from "../db/schema.js";
+import type { AuditLog } from "./audit.js";
+import type { Bucket, Buckets } from "./buckets.js";
+import type { KeyGuard } from "./key-guard.js";
+import { linkMode, type LinkService } from "./links.js";
+import type { ShortUrls } from "./short-urls.js";
+
+export const DEFAULT_EXPIRES_IN = 900;
+
+/**
+ * What a caller may ask: a scope (with `upsert` for a raw write at a key a file holds), and
+ * `short: true` for a `/u/{id}` URL.
+ */
+export type IssueInput = ScopeInput & { short?: boolean };
+
+/** Who checks each part of a scope: the backend's own signature check, Signet, or complete. */
+export type Enforcer = "backend" | "signet" | "complete";
+
+export interface SignedRequest extends DirectRequest {
+  id: string;
+  expiresAt: string;
+  expiresIn: number;
+  enforcedBy: Record<string, Enforcer>;
+}
+
+/** Where and why a request is issued: recorded with it. */
+export interface IssueContext {
+  /** the audit action, e.g. "presign", "upload", "share", "session", "fence", "drs", "compat" */
+  action: string;
+  /** the client's address */
+  ip?: string;
+  /** actions the grant must allow beyond the methods' own (a share needs `share`) */
+  extraActions?: "share"[];
+  /** the lifetime when the caller names none (still capped by the grant and the bucket) */
+  defaultExpiresIn?: number;
+  /** more to record in the audit row's detail (a file id, a part number) */
+  detail?: Record<string, unknown>;
+  /** the committed version a file's URL is pinned to (the embedded store's blob id) */
+  version?: string;
+}
+
+/** One URL of a plan: a narrower variant of the plan's scope. */
+export interface Variant {
+  /**
+   * the object the URL names when it is not the plan's key: an upload intent's staging key
+   * (grants were checked on the file's key; a staging key is never a file's, so no key guard)
+   */
+  key?: string;
+  /** replaces the scope's constraints (a part's own length or range) */
+  constraints?: ScopeConstraints;
+  /** a multipart part */
+  part?: DirectScope["part"];
+  detail?: Record<string, unknown>;
+}
+
+/** A scope that passed every check, ready to be signed. */
+export interface CheckedScope {
+  bucket: Bucket;
+  request: ScopeRequest;
+  direct: DirectScope;
+  expiresIn: number;
+}
+
+/** A checked scope and its caller: each `sign` issues one signed request (audited, registered). */
+export interface Plan extends Readonly<CheckedScope> {
+  sign(variant?: Variant): Promise<SignedRequest>;
+  /** A link for the scope (shares): always verified by Signet. */
+  link(mode: "r" | "p"): Promise<DirectRequest & { id: string }>;
+}
+
+export class Issuance {
+  constructor(
+    private readonly buckets: Buckets,
+    private readonly grants: () => GrantSet,
+    private readonly audit: AuditLog,
+    private readonly links: LinkService,
+    private readonly shortUrls: ShortUrls,
+    private readonly keyGuard: KeyGuard,
+  ) {}
+
+  /** Checks, signs, audits and registers one signed request. */
+  async issue(principal: Principal, input: IssueInput, ctx: IssueContext): Promise<SignedRequest> {
+    return this.plan(principal, input, ctx).sign();
+  }
+
+  /** Whether the caller's grants allow this scope (nothing is signed): throws like `issue`. */
+  authorize(principal: Principal, input: ScopeInput): void {
+    this.check(principal, input, Date.now(), {});
+  }
+
+  /** Checks a scope once, for one or many signed requests (parts of a plan or an upload). */
+  plan(principal: Principal, input: IssueInput, ctx: IssueContext): Plan {
+    const { short, ...scope } = input;
+    const now = Date.now();
+    const checked = this.check(principal, scope, now, ctx);
+    if (ctx.version !== undefined) checked.direct.version = ctx.version;
+    // Files stay true (service/key-guard.ts): raw writes at keys files hold, once per plan.
+    let guarded: Promise<void> | undefined;
+    const guard = () =>
+      (guarded ??= this.keyGuard.checkIssue(checked, scope.upsert, () =>
+        this.check(principal, { bucket: scope.bucket, key: scope.key, method: "DELETE" }, now, {}),
+      ));
+    return {
+      ...checked,
+      sign: async (variant = {}) => {
+        if (variant.key === undefined) await guard();
+        return this.sign(principal, checked, variant, ctx, short === true);
+      },
+      link: async (mode) => {
+        await guard();
+        return this.signLink(principal, checked, mode, ctx);
+      },
+    };
+  }
+
+  /** Syntax, bucket, grants and bucket limits: everything but the delivery. */
+  private check(
+    principal: Principal,
+    input: ScopeInput,
+    now: number,
+    ctx: Pick<IssueContext, "extraActions" | "defaultExpiresIn">,
+  ): CheckedScope {
+    const request = normalizeScope(input, new Date(now));
+    const bucket = this.buckets.get(request.bucket);
+    if (bucket === undefined) throw notFound("bucket");
+    const c = request.constraints;
+    let maxExpiresIn: number | undefined;
+    if (isAdmin(principal)) {
+      maxExpiresIn = undefined;
+    } else {
+      const allowed = this.grants().authorize(principal, {
+        bucket: bucket.name,
+        actions: [...actionsOf(request.methods), ...(ctx.extraActions ?? [])],
+        key: request.key,
+        folder: request.folder,
+        expiresIn: request.expiresIn,
+        contentType: c.contentType,
+        contentLength: c.contentLength,
+        contentLengthRange: c.contentLengthRange,
+        ip: c.ip,
+      });
+      maxExpiresIn = allowed.maxExpiresIn;
+      if (allowed.ip !== undefined) c.ip = allowed.ip;
+    }
+    // The bucket's limit holds for links too; a direct URL is also capped by its backend
+    // (deliver()), which a link may outlive.
+    const limit = bucket.maxExpiresIn;
+    const expiresIn =
+      request.expiresIn ??
+      Math.min(ctx.defaultExpiresIn ?? DEFAULT_EXPIRES_IN, maxExpiresIn ?? Infinity, limit);
+    if (expiresIn > limit)
+      throw new SignetError(
+        "expiry_too_long",
+        `expiresIn is above this bucket's maximum of ${limit} seconds`,
+        "expiresIn",
+      );
+    const direct: DirectScope = {
+      bucket: bucket.name,
+      methods: request.methods,
+      expiresAt: new Date((Math.floor(now / 1000) + expiresIn) * 1000),
+      principal: principal.id,
+      tokenId: newTokenId(),
+      constraints: c,
+    };
+    if (bucket.generation !== undefined) direct.generation = bucket.generation;
+    if (request.key !== undefined) direct.key = request.key;
+    if (request.folder !== undefined) direct.folder = request.folder;
+    if (request.notBefore !== undefined) direct.notBefore = request.notBefore;
+    return { bucket, request, direct, expiresIn };
+  }
+
+  private async sign(
+    principal: Principal,
+    checked: CheckedScope,
+    variant: Variant,
+    ctx: IssueContext,
+    short: boolean,
+  ): Promise<SignedRequest> {
+    const constraints = variant.constraints ?? checked.direct.constraints;
+    const key = variant.key ?? checked.direct.key;
+    const scope: CheckedScope = {
+      ...checked,
+      direct: { ...checked.direct, key, tokenId: newTokenId(), constraints },
+      request: { ...checked.request, key, constraints },
+    };
+    if (variant.part !== undefined) scope.direct.part = variant.part;
+    await this.prepareRevocation(scope);
+    const signed = this.deliver(scope);
+    const delivery = signed.enforcedBy.method === "signet" ? "link" : "direct";
+    const revocable: IssuedTable["revocable"] =
+      delivery === "link" || checked.bucket.backend.kind === "local"
+        ? "signet"
+        : scope.direct.revocable === true
+          ? "provider"
+          : "none";
+    if (short) signed.url = await this.shortUrls.create(signed.id, signed.url, signed.expiresAt);
+    await this.recordIssued(principal, scope, ctx, revocable, {
+      ...ctx.detail,
+      ...variant.detail,
+      expiresAt: signed.expiresAt,
+      delivery,
+      ...(short ? { short: true } : {}),
+      ...(variant.part !== undefined ? { partNumber: variant.part.partNumber } : {}),
+      constraints,
+    });
+    return signed;
+  }
+
+  private async signLink(
+    principal: Principal,
+    checked: CheckedScope,
+    mode: "r" | "p",
+    ctx: IssueContext,
+  ): Promise<DirectRequest & { id: string }> {
+    const reply = this.links.sign(checked.direct, mode);
+    await this.recordIssued(principal, checked, ctx, "signet", {
+      ...ctx.detail,
+      expiresAt: checked.direct.expiresAt.toISOString(),
+      delivery: "link",
+      mode,
+    });
+    return { id: checked.direct.tokenId, ...reply };
+  }
+
+  /** One audit row and one `issued` row, both queued (see AuditLog). */
+  private async recordIssued(
+    principal: Principal,
+    { bucket, request, direct }: CheckedScope,
+    ctx: IssueContext,
+    revocable: IssuedTable["revocable"],
+    detail: Record<string, unknown>,
+  ): Promise<void> {
+    const target = request.key ?? request.folder ?? "";
+    await this.audit.register({
+      token_id: direct.tokenId,
+      principal: principal.id,
+      bucket: bucket.name,
+      target,
+      folder: request.key === undefined ? 1 : 0,
+      revocable,
+      expires_at: direct.expiresAt.toISOString(),
+      created_at: new Date().toISOString(),
+    });
+    await this.audit.record({
+      event: ctx.action,
+      principal: principal.id,
+      tokenId: direct.tokenId,
+      bucket: bucket.name,
+      key: target,
+      method: request.methods.join(","),
+      ip: ctx.ip ?? null,
+      detail: { ...detail, revocable },
+    });
+  }
+
+  /**
+   * A revocable direct URL where the provider can revoke one (Azure's stored access policies):
+   * the backend prepares the scope, and a full pool leaves the URL to a link instead.
+   */
+  private async prepareRevocation(checked: CheckedScope): Promise<void> {
+    const { bucket, request, direct } = checked;
+    const revocation = bucket.backend.revocation;
+    if (!request.revocable || revocation === undefined || request.delivery === "link") return;
+    if (request.form !== undefined || bucket.backend.unbound(direct).length > 0) return;
+    try {
+      checked.direct = await revocation.prepare(direct);
+    } catch (err) {
+      if (!(err instanceof SignetError && err.code === "conflict")) throw err;
+    }
+  }
+
+  /**
+   * Signs a checked scope: a direct URL or form when the backend binds it all and lets it live
+   * that long, else a link.
+   */
+  private deliver({ bucket, request, direct, expiresIn }: CheckedScope): SignedRequest {
+    let reply: DirectRequest;
+    let enforcer: Enforcer;
+    const backendMax = bucket.backend.maxExpiresIn;
+    const tooLongForDirect = () =>
+      new SignetError(
+        "expiry_too_long",
+        `expiresIn is above the maximum of ${backendMax} seconds for a direct URL on this ` +
+          "bucket's backend: ask for a link",
+        "expiresIn",
+      );
+    if (request.form !== undefined) {
+      if (expiresIn > backendMax) throw tooLongForDirect();
+      const c = direct.constraints;
+      const post = bucket.backend.presignPost({
+        ...direct,
+        ...request.form,
+        contentLengthRange: c.contentLengthRange,
+        contentType: c.contentType,
+        checksumSha256: c.checksumSha256,
+      });
+      if (post === null)
+        throw new SignetError(
+          "constraint_not_enforceable",
+          "this bucket's backend has no browser form upload",
+          "method",
+        );
+      reply = { ...post, method: "POST", headers: {} };
+      enforcer = "backend";
+    } else {
+      const unbound = bucket.backend.unbound(direct);
+      // Signet's own tokens are revocable; a provider's signature only when prepared for it.
+      if (request.revocable && bucket.backend.kind !== "local" && direct.revocable !== true)
+        unbound.push("revocable");
+      if (request.delivery === "direct" && unbound.length > 0)
+        throw new SignetError(
+          "constraint_not_enforceable",
+          `this bucket's backend cannot bind ${unbound.join(", ")} in a direct URL`,
+          unbound[0],
+        );
+      if (request.delivery === "direct" && expiresIn > backendMax) throw tooLongForDirect();
+      if (request.delivery === "link" || unbound.length > 0 || expiresIn > backendMax) {
+        reply = this.links.sign(direct, linkMode(unbound));
+        enforcer = "signet";
+      } else {
+        reply = bucket.backend.presign(direct);
+        enforcer = "backend";
+      }
+    }
+    return {
+      id: direct.tokenId,
+      ...reply,
+      expiresAt: direct.expiresAt.toISOString(),
+      expiresIn,
+      enforcedBy: Object.fromEntries(enforcedAspects(request).map((a) => [a, enforcer])),
+    };
+  }
+}
+
+/** The names `enforcedBy` lists for a scope: its base parts and each constraint it carries. */
+export function enforcedAspects(
+  request: Pick<ScopeRequest, "key" | "notBefore" | "revocable"> & {
+    constraints: ScopeConstraints;
+  },
+): string[] {
+  const aspects = ["method", request.key !== undefined ? "key" : "folder", "expiresAt"];
+  if (request.notBefore !== undefined) aspects.push("notBefore");
+  if (request.revocable) aspects.push("revocable");
+  return [...aspects, ...constraintsOf(request.constraints)];
+}
