@@ -109,6 +109,8 @@ export class Issuance {
   plan(principal: Principal, input: IssueInput, ctx: IssueContext): Plan {
     const { short, ...scope } = input;
     const checked = this.check(principal, scope, Date.now(), ctx);
+    // Per-principal and per-bucket quotas (429) are checked here: the scope is known, nothing
+    // is signed yet, and every route passes through.
     return {
       ...checked,
       sign: (variant = {}) => this.sign(principal, checked, variant, ctx, short === true),
