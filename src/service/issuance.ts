@@ -123,6 +123,8 @@ export class Issuance {
     const now = Date.now();
     const checked = this.check(principal, scope, now, ctx);
     if (ctx.version !== undefined) checked.direct.version = ctx.version;
+    // Per-principal and per-bucket quotas (429) are checked here: the scope is known, nothing
+    // is signed yet, and every route passes through.
     // Files stay true (service/key-guard.ts): raw writes at keys files hold, once per plan.
     let guarded: Promise<void> | undefined;
     const guard = () =>
