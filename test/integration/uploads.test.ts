@@ -320,7 +320,7 @@ describe("upload intents", () => {
     const { key: alice } = await h.admin.apiKeys.create({ name: "a", role: "user" });
     const aliceId = alice.split("_")[1];
     const own = await create(
-      { key: `kyc/${aliceId}/x.txt`, size: 1, contentType: "text/plain" },
+      { key: `kyc/key:${aliceId}/x.txt`, size: 1, contentType: "text/plain" },
       alice,
     );
     expect(own.status).toBe(201);
@@ -345,7 +345,7 @@ describe("upload intents", () => {
     expect(
       (
         await create(
-          { key: `kyc/${aliceId}/big.bin`, size: 200_000, contentType: "text/plain" },
+          { key: `kyc/key:${aliceId}/big.bin`, size: 200_000, contentType: "text/plain" },
           alice,
         )
       ).status,
