@@ -149,7 +149,9 @@ describe("JWT via JWKS when the JWKS server is down", () => {
       expect(res.status).toBe(503);
       expect(res.body.error.code).toBe("backend_unavailable");
       await idp.setDown(false);
-      expect((await api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), token)).status).toBe(200);
+      expect((await api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), token)).status).toBe(
+        200,
+      );
     } finally {
       await h.close();
       await idp.close();
@@ -170,13 +172,17 @@ describe("JWT with a shared secret or a PEM public key", () => {
         .setSubject("alice")
         .setExpirationTime("5m")
         .sign(new TextEncoder().encode(secret));
-      expect((await api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), token)).status).toBe(200);
+      expect((await api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), token)).status).toBe(
+        200,
+      );
       const wrong = await new SignJWT({ roles: ["user"] })
         .setProtectedHeader({ alg: "HS256" })
         .setSubject("alice")
         .setExpirationTime("5m")
         .sign(new TextEncoder().encode("t".repeat(40)));
-      expect((await api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), wrong)).status).toBe(401);
+      expect((await api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), wrong)).status).toBe(
+        401,
+      );
     } finally {
       await h.close();
     }
@@ -196,15 +202,17 @@ describe("JWT with a shared secret or a PEM public key", () => {
         .setSubject("alice")
         .setExpirationTime("5m")
         .sign(privateKey);
-      expect((await api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), token)).status).toBe(200);
+      expect((await api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), token)).status).toBe(
+        200,
+      );
       const confused = await new SignJWT({ roles: ["user"] })
         .setProtectedHeader({ alg: "HS256" })
         .setSubject("alice")
         .setExpirationTime("5m")
         .sign(new TextEncoder().encode(pem));
-      expect((await api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), confused)).status).toBe(
-        401,
-      );
+      expect(
+        (await api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), confused)).status,
+      ).toBe(401);
     } finally {
       await h.close();
     }
