@@ -34,7 +34,7 @@ describe("upload intents", () => {
       method: "POST",
       headers: {
         "content-type": "application/json",
-        authorization: `Bearer ${key === undefined ? "test-admin-key-0123456789abcdef" : key}`,
+        authorization: `Bearer ${key === undefined ? "test-admin-key-0123456789abcdef0" : key}`,
         ...headers,
       },
       body: JSON.stringify({ bucket: "default", ...body }),
@@ -44,7 +44,7 @@ describe("upload intents", () => {
       method: "POST",
       headers: {
         "content-type": "application/json",
-        authorization: "Bearer test-admin-key-0123456789abcdef",
+        authorization: "Bearer test-admin-key-0123456789abcdef0",
         ...headers,
       },
       body: JSON.stringify(body),
