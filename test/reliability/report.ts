@@ -39,7 +39,8 @@ export async function recordFigures(name: string, title: string, lines: string[]
   const begin = `<!-- ${name} -->`;
   const end = `<!-- /${name} -->`;
   const stamp = `_${new Date().toISOString()}, Node ${process.version}, ${cpus().length} CPU(s)_`;
-  const section = [begin, `## ${title}`, "", stamp, "", ...lines, end].join("\n");
+  // Blank lines around the markers and the list, as prettier writes Markdown.
+  const section = [begin, "", `## ${title}`, "", stamp, "", ...lines, "", end].join("\n");
   await withLock(async () => {
     let doc = await readFile(DOC, "utf8").catch(() => HEADER);
     const from = doc.indexOf(begin);
