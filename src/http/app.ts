@@ -7,7 +7,7 @@ import { authenticate } from "./plugins/auth.js";
 import { frameworkErrorHandler, registerErrorHandling } from "./plugins/errors.js";
 import { registerMetrics } from "./plugins/metrics.js";
 import { registerOpenApi } from "./plugins/openapi.js";
-import { applyLimits, resolveLimits, serverOptions } from "./limits.js";
+import { applyLimits, controlBodyDeadline, resolveLimits, serverOptions } from "./limits.js";
 import { apiKeyRoutes } from "./routes/apikeys.js";
 import { auditRoutes } from "./routes/audit.js";
 import { bucketKeyRoutes } from "./routes/bucket-keys.js";
@@ -74,6 +74,7 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
   await app.register(async (scope) => {
     // onRequest: credentials are checked before the body is, as DESIGN.md's precedence wants.
     scope.addHook("onRequest", authenticate(signet));
+    controlBodyDeadline(scope, limits);
     await presignRoutes(scope, signet);
     await keyRoutes(scope, signet);
     await auditRoutes(scope, signet);

@@ -8,8 +8,9 @@
  *   included: a stalled data-plane upload is aborted and its temporary file removed;
  * - idle keep-alive connections close after `keepAliveTimeoutSeconds`; at most `maxConnections`
  *   are open at once (more are closed on arrival);
- * - control-plane bodies are at most `maxBodyBytes` (refused from Content-Length before reading)
- *   and JSON at most `maxJsonDepth` deep (refused by a linear scan before parsing).
+ * - control-plane bodies are at most `maxBodyBytes` (refused from Content-Length before reading),
+ *   arrive whole within `controlBodyTimeoutSeconds` (a trickle is cut, however steady), and
+ *   JSON at most `maxJsonDepth` deep (refused by a linear scan before parsing).
  *
  * Any answer sent before its request's body was fully received closes the connection, so a
  * client refused at once (401, 404, 413) cannot keep the socket by trickling the rest.
@@ -26,6 +27,7 @@ export interface ServerLimits {
   maxConnections: number;
   maxBodyBytes: number;
   maxJsonDepth: number;
+  controlBodyTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -36,6 +38,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxConnections: 1_024,
   maxBodyBytes: 1024 * 1024,
   maxJsonDepth: 32,
+  controlBodyTimeoutMs: 30_000,
 };
 
 /** The config's limits (seconds) over the defaults, in milliseconds. */
@@ -50,6 +53,10 @@ export function resolveLimits(config: LimitsConfig | undefined): ServerLimits {
     maxConnections: config?.maxConnections ?? DEFAULT_LIMITS.maxConnections,
     maxBodyBytes: config?.maxBodyBytes ?? DEFAULT_LIMITS.maxBodyBytes,
     maxJsonDepth: config?.maxJsonDepth ?? DEFAULT_LIMITS.maxJsonDepth,
+    controlBodyTimeoutMs: ms(
+      config?.controlBodyTimeoutSeconds,
+      DEFAULT_LIMITS.controlBodyTimeoutMs,
+    ),
   };
 }
 
@@ -109,6 +116,22 @@ export function applyLimits(app: FastifyInstance, limits: ServerLimits): void {
   app.addHook("onSend", async (request, reply, payload) => {
     // Answered before the body was all read: close rather than drain what is still coming.
     if (!request.raw.complete) reply.header("connection", "close");
+    return payload;
+  });
+}
+
+/**
+ * For the control plane's scope: a body must arrive whole within `controlBodyTimeoutMs`, or the
+ * connection is cut. (Data-plane uploads are bounded by the idle and request timeouts only.)
+ */
+export function controlBodyDeadline(scope: FastifyInstance, limits: ServerLimits): void {
+  scope.addHook("preParsing", async (request, _reply, payload) => {
+    if (request.raw.complete) return payload;
+    const timer = setTimeout(() => request.raw.socket?.destroy(), limits.controlBodyTimeoutMs);
+    timer.unref();
+    const clear = () => clearTimeout(timer);
+    request.raw.once("end", clear);
+    request.raw.once("close", clear);
     return payload;
   });
 }

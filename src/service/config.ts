@@ -128,6 +128,8 @@ export const LimitsSchema = Type.Object(
     maxConnections: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     /** the largest control-plane request body */
     maxBodyBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 })),
+    /** time for a control-plane body to arrive whole */
+    controlBodyTimeoutSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3600 })),
     /** the deepest nesting of a control-plane JSON body */
     maxJsonDepth: Type.Optional(Type.Integer({ minimum: 2, maximum: 1000 })),
     /** failed authentications allowed per client address and per API key id in a window */

@@ -61,7 +61,14 @@ describe("hostile clients: limits and timeouts", () => {
   let put: string;
   beforeAll(async () => {
     h = await startSignet({
-      config: { limits: { bodyIdleTimeoutSeconds: 1, maxJsonDepth: 16, maxBodyBytes: 65536 } },
+      config: {
+        limits: {
+          bodyIdleTimeoutSeconds: 1,
+          controlBodyTimeoutSeconds: 2,
+          maxJsonDepth: 16,
+          maxBodyBytes: 65536,
+        },
+      },
     });
     put = (
       await api(h.url, "POST", "/v1/presign", { bucket: "default", key: "slow.bin", method: "PUT" })
@@ -93,6 +100,12 @@ describe("hostile clients: limits and timeouts", () => {
       expect(answer, path).toMatch(new RegExp(`^HTTP/1.1 ${status}`));
       expect(closed, path).toBe(true);
     }
+  });
+
+  it("an authenticated control-plane body trickled steadily is cut at its deadline", async () => {
+    const head = `POST /v1/presign HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ADMIN_KEY}\r\ncontent-type: application/json\r\ncontent-length: 60000\r\n\r\n`;
+    const { closed } = await hold(h.url, head, { body: "{", waitMs: 6_000, trickle: true });
+    expect(closed).toBe(true);
   });
 
   it("a form POST that stalls before its token is cut by the body idle timeout", async () => {
