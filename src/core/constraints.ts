@@ -39,17 +39,3 @@ export function requiredHeaders(c: ScopeConstraints): Record<string, string> {
 
 /** The most parts a part plan or a multipart upload has (S3's and GCS's limit). */
 export const MAX_PARTS = 10_000;
-
-/** The media type syntax of RFC 9110 §8.3.1, parameters allowed. */
-export const MEDIA_TYPE =
-  /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;\s*[\x21-\x7e]+)*$/;
-
-/** A media type pattern a form upload may name: "image/*" or an exact type. */
-export const MEDIA_PATTERN =
-  /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/(\*|[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*)$/;
-
-export function mediaTypeMatches(pattern: string, contentType: string): boolean {
-  const essence = contentType.split(";")[0]!.trim().toLowerCase();
-  const wanted = pattern.toLowerCase();
-  return wanted.endsWith("/*") ? essence.startsWith(wanted.slice(0, -1)) : essence === wanted;
-}

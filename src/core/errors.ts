@@ -26,6 +26,7 @@ export const STATUS_OF = {
   rate_limited: 429,
   internal: 500,
   backend_unavailable: 503,
+  insufficient_storage: 507,
 } as const;
 
 export type ErrorCode = keyof typeof STATUS_OF;
@@ -39,6 +40,8 @@ export interface ErrorBody {
 export class SignetError extends Error {
   readonly code: ErrorCode;
   readonly field: string | undefined;
+  /** for 429 `rate_limited`: sent as `Retry-After`, in whole seconds */
+  retryAfterSeconds: number | undefined;
 
   constructor(code: ErrorCode, message: string, field?: string) {
     super(message);

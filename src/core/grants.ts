@@ -11,6 +11,7 @@
 import { rangesWithin } from "./cidr.js";
 import { SignetError } from "./errors.js";
 import { inFolder, keyProblem, toFolder } from "./keys.js";
+import { type MediaPattern, parsePattern, patternWithin } from "./media-type.js";
 import type { Principal } from "./principal.js";
 
 export const ACTIONS = ["read", "write", "delete", "list", "share"] as const;
@@ -60,7 +61,6 @@ export interface Allowed {
 
 const SUB = "${sub}";
 const PRINCIPAL = /^(role|key|sub):(.+)$/;
-const MEDIA_PATTERN = /^([a-z0-9][a-z0-9!#$&^_.+-]*|\*)\/([a-z0-9][a-z0-9!#$&^_.+-]*|\*)$/i;
 // A subject that could escape or widen its folder: path syntax, controls, wildcard-like.
 // eslint-disable-next-line no-control-regex
 const UNSAFE_SUBJECT = /[/\\*?[\]{}$%\u0000-\u001f\u007f]/;
@@ -100,22 +100,17 @@ export function checkGrant(spec: GrantSpec, path: string): void {
     }
   }
   for (const type of spec.require?.contentTypes ?? [])
-    if (!MEDIA_PATTERN.test(type) || (type.startsWith("*/") && type !== "*/*"))
+    if (parsePattern(type) === undefined)
       throw bad("require.contentTypes", `has an invalid media type pattern '${type}'`);
 }
 
-/** A media type pattern as [type, subtype], lower case; "*" matches any. */
-type TypePattern = [string, string];
-
-const toPattern = (pattern: string) => pattern.toLowerCase().split("/") as TypePattern;
-
-function typeMatches(patterns: TypePattern[], contentType: string): boolean {
-  const semi = contentType.indexOf(";");
-  const essence = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
-  const slash = essence.indexOf("/");
-  const type = essence.slice(0, slash);
-  const subtype = essence.slice(slash + 1);
-  return patterns.some(([t, s]) => (t === "*" || t === type) && (s === "*" || s === subtype));
+/**
+ * Matched on the parsed type and parameters (a parameter the grant's pattern does not name is
+ * refused). A form upload's contentType may itself be a pattern: it must lie inside one.
+ */
+function typeMatches(patterns: MediaPattern[], contentType: string): boolean {
+  const asked = parsePattern(contentType);
+  return asked !== undefined && patterns.some((pattern) => patternWithin(asked, pattern));
 }
 
 /** How far a grant got before it refused, and why: the furthest refusal is the one reported. */
@@ -132,7 +127,7 @@ interface Compiled {
   folder?: string;
   /** the prefix split around ${sub}, when it has one */
   template?: string[];
-  types?: TypePattern[];
+  types?: MediaPattern[];
 }
 
 function compile(grant: Grant, order: number): Compiled {
@@ -141,7 +136,7 @@ function compile(grant: Grant, order: number): Compiled {
   else if (!grant.prefix.includes(SUB)) compiled.folder = toFolder(grant.prefix);
   else compiled.template = grant.prefix.split(SUB);
   if (grant.require?.contentTypes !== undefined)
-    compiled.types = grant.require.contentTypes.map(toPattern);
+    compiled.types = grant.require.contentTypes.map((type) => parsePattern(type)!);
   return compiled;
 }
 
@@ -195,12 +190,14 @@ function evaluate(
   request: AccessRequest,
 ): Allowed | Refusal {
   const { grant } = compiled;
-  if (compiled.template !== undefined && !isSafeSubject(principal.subject))
+  // ${sub} is the principal's namespaced id (key:…, sub:…), never its bare subject: a JWT
+  // whose sub equals an API key's id must not reach that key's folder.
+  if (compiled.template !== undefined && !isSafeSubject(principal.id))
     return {
       step: 1,
       rule: "the caller's subject cannot be used in a folder (it has path or wildcard characters)",
     };
-  const folder = folderFor(compiled, principal.subject);
+  const folder = folderFor(compiled, principal.id);
   const target = request.key ?? request.folder ?? "";
   const inside =
     request.key !== undefined

@@ -2,7 +2,10 @@
 export interface Principal {
   /** "key:<api key id>", "sub:<jwt subject>" or "env:admin" */
   id: string;
-  /** what grants substitute for ${sub}: an API key's id, a JWT's subject */
+  /**
+   * the bare subject (an API key's id, a JWT's sub), for display only: principals are compared
+   * and substituted for ${sub} by `id`, which is namespaced by kind
+   */
   subject: string;
   roles: string[];
 }

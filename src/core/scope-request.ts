@@ -4,10 +4,11 @@
  * 400 `invalid_request` (or `invalid_key`) naming the field.
  */
 import { parseIpList } from "./cidr.js";
-import { MEDIA_PATTERN, MEDIA_TYPE, type ScopeConstraints } from "./constraints.js";
+import { type ScopeConstraints } from "./constraints.js";
 import { SignetError } from "./errors.js";
 import type { Action } from "./grants.js";
 import { assertCallerKey, isStaging, STAGING_FOLDER, toFolder } from "./keys.js";
+import { parseMediaType, parsePattern } from "./media-type.js";
 import type { Method } from "./methods.js";
 
 export type Delivery = "direct" | "link" | "auto";
@@ -136,10 +137,13 @@ export function normalizeScope(input: ScopeInput, now: Date): ScopeRequest {
 
   const constraints: ScopeConstraints = {};
   if (input.contentType !== undefined) {
-    if (!(form ? MEDIA_PATTERN : MEDIA_TYPE).test(input.contentType))
+    // A form upload may name a pattern (the browser picks the file's type); a PUT signs one type.
+    if ((form ? parsePattern : parseMediaType)(input.contentType) === undefined)
       throw bad(
         "contentType",
-        form ? "must be a media type or a pattern like image/*" : "must be a media type",
+        form
+          ? "must be a media type or a pattern like image/* (RFC 9110)"
+          : "must be a media type (RFC 9110)",
       );
     constraints.contentType = input.contentType;
   }
@@ -175,8 +179,8 @@ export function normalizeScope(input: ScopeInput, now: Date): ScopeRequest {
     constraints.responseContentDisposition = input.responseContentDisposition;
   }
   if (input.responseContentType !== undefined) {
-    if (!MEDIA_TYPE.test(input.responseContentType))
-      throw bad("responseContentType", "must be a media type");
+    if (parseMediaType(input.responseContentType) === undefined)
+      throw bad("responseContentType", "must be a media type (RFC 9110)");
     constraints.responseContentType = input.responseContentType;
   }
   if (input.ip !== undefined) constraints.ip = parseIpList(input.ip);

@@ -7,6 +7,7 @@ import { authenticate } from "./plugins/auth.js";
 import { frameworkErrorHandler, registerErrorHandling } from "./plugins/errors.js";
 import { registerMetrics } from "./plugins/metrics.js";
 import { registerOpenApi } from "./plugins/openapi.js";
+import { applyLimits, controlBodyDeadline, resolveLimits, serverOptions } from "./limits.js";
 import { apiKeyRoutes } from "./routes/apikeys.js";
 import { auditRoutes } from "./routes/audit.js";
 import { bucketKeyRoutes } from "./routes/bucket-keys.js";
@@ -44,11 +45,13 @@ function closeConnectionsAsTheyIdle(app: FastifyInstance): void {
 }
 
 export async function buildApp(signet: Signet, options: AppOptions = {}): Promise<FastifyInstance> {
+  const limits = resolveLimits(signet.config.limits);
   const app = Fastify({
     loggerInstance: options.logger,
     // Tokens ride in the URL; the data plane parses the raw URL itself.
     routerOptions: { maxParamLength: 16384 },
-    bodyLimit: 4 * 1024 * 1024,
+    // Timeouts, connection cap and body limit (the data plane streams bodies with no limit).
+    ...serverOptions(limits),
     frameworkErrors: frameworkErrorHandler,
     // The client address comes from the socket, or from X-Forwarded-For only through these.
     trustProxy: signet.config.trustedProxies ?? false,
@@ -57,6 +60,7 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
     routeValidator(schema as TSchema, httpPart !== "body"),
   );
   registerErrorHandling(app);
+  applyLimits(app, limits);
   closeConnectionsAsTheyIdle(app);
   registerMetrics(app);
   await registerOpenApi(app);
@@ -72,6 +76,7 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
   await app.register(async (scope) => {
     // onRequest: credentials are checked before the body is, as DESIGN.md's precedence wants.
     scope.addHook("onRequest", authenticate(signet));
+    controlBodyDeadline(scope, limits);
     await presignRoutes(scope, signet);
     await keyRoutes(scope, signet);
     await auditRoutes(scope, signet);

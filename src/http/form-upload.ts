@@ -6,9 +6,9 @@
  * answer; `${filename}` in the key becomes the uploaded file's name.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { mediaTypeMatches } from "../core/constraints.js";
 import { SignetError } from "../core/errors.js";
 import { assertValidKey } from "../core/keys.js";
+import { mediaTypeMatches, parseMediaType } from "../core/media-type.js";
 import type { ScopedRequest } from "../core/scope.js";
 import { uploadLimits } from "../service/objects.js";
 import type { Signet } from "../service/signet.js";
@@ -68,6 +68,13 @@ export async function handleFormUpload(
     // Files stay true: a form upload at a key a file holds is 409 (key-guard.ts).
     await signet.keyGuard.checkUse(bucket.name, key, "POST");
     const contentType = fields["Content-Type"] ?? (part.mimetype || "application/octet-stream");
+    // Stored and sent back with every GET: only a strictly valid media type.
+    if (parseMediaType(contentType) === undefined)
+      throw new SignetError(
+        "invalid_request",
+        "Content-Type is not a valid media type",
+        "Content-Type",
+      );
     if (claims.ct !== undefined && !mediaTypeMatches(claims.ct, contentType))
       throw outside("contentType", `the file must be ${claims.ct}`);
     const status = fields.success_action_status;

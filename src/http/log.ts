@@ -2,6 +2,12 @@
  * What request logs may hold: method, path and status. Never the query (it carries tokens
  * and signatures), never a link's token (it is in the path of /l/… and /s/…), and never a
  * header (Authorization carries credentials).
+ *
+ * The path is redacted whatever form the request target takes (RFC 9112 §3.2): origin-form
+ * with repeated slashes (`//l/…`) or dot segments, percent-encoded route names (`/%6c/…`),
+ * absolute-form (`http://host/l/…`), asterisk-form. A segment after one that reads `l` or `s`
+ * (decoded, any case), and any segment shaped like a token (`payload.mac`, decoded once or
+ * twice), is replaced by "…".
  */
 interface LoggedRequest {
   method?: string;
@@ -9,9 +15,39 @@ interface LoggedRequest {
   ip?: string;
 }
 
-/** The path without its query, a link's token replaced by "…". */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+// base64url payload "." base64url MAC, as in every Signet token (and JWT-like strings).
+const TOKEN_SHAPE = /[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/;
+const LINK_ROUTES = new Set(["l", "s"]);
+
+function decoded(segment: string): string {
+  let text = segment;
+  // Twice: a double-encoded segment must not hide a token either.
+  for (let i = 0; i < 2 && text.includes("%"); i++) {
+    try {
+      text = decodeURIComponent(text);
+    } catch {
+      break;
+    }
+  }
+  return text;
+}
+
+/** The path without its query or fragment, links' tokens and token-shaped segments as "…". */
 export function loggablePath(url: string | undefined): string | undefined {
-  return url?.split("?")[0]!.replace(/^\/(l|s)\/[^/]+/, "/$1/…");
+  if (url === undefined) return undefined;
+  const path = url.split(/[?#]/, 1)[0]!.replace(ABSOLUTE_FORM, "");
+  let afterLinkRoute = false;
+  return path
+    .split("/")
+    .map((segment) => {
+      if (segment === "" || segment === ".") return segment;
+      const text = decoded(segment);
+      const redact = afterLinkRoute || TOKEN_SHAPE.test(text);
+      afterLinkRoute = LINK_ROUTES.has(text.toLowerCase());
+      return redact ? "…" : segment;
+    })
+    .join("/");
 }
 
 export const logSerializers = {

@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Backend, ObjectInfo } from "../backends/types.js";
 import { SignetError } from "../core/errors.js";
 import { resolveRange } from "../core/range.js";
+import { safeMediaType } from "../core/media-type.js";
 import { defaultDisposition } from "../core/safety.js";
 import { type Claims } from "../core/token.js";
 import { rangeHeader } from "../core/scope.js";
@@ -44,7 +45,9 @@ export async function sendObject(
     reply.header("content-range", `bytes */${info.size}`);
     throw new SignetError("range_not_satisfiable", `the object has ${info.size} bytes`);
   }
-  const contentType = claims.rct ?? info.contentType;
+  // Written back as a header: a stored type that does not parse (an older row, a backend's
+  // metadata) is sent as octet-stream rather than echoed, or failing the answer.
+  const contentType = safeMediaType(claims.rct ?? info.contentType);
   reply.headers({
     etag: info.etag,
     "last-modified": info.lastModified.toUTCString(),

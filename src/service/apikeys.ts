@@ -22,6 +22,29 @@ export interface ApiKeyInfo {
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest();
 
+/** The id of a string shaped like an API key (for throttling per key), else undefined. */
+export const apiKeyIdOf = (presented: string): string | undefined => KEY_SHAPE.exec(presented)?.[1];
+
+/** The shortest env admin key accepted, in characters (a 3-letter key falls in a second). */
+export const MIN_ADMIN_KEY_LENGTH = 32;
+/** The fewest distinct characters an env admin key may have ("aaaa…" is not a secret). */
+const MIN_ADMIN_KEY_DISTINCT = 8;
+
+/**
+ * Refuses a weak `SIGNET_ADMIN_KEY` at start-up, saying why (never echoing the key). Keys that
+ * Signet makes itself are 256 random bits, and only keys of exactly that shape are looked up.
+ */
+export function checkAdminKeyStrength(key: string): void {
+  if (key.length < MIN_ADMIN_KEY_LENGTH)
+    throw new Error(
+      `SIGNET_ADMIN_KEY is too short: ${key.length} characters, at least ${MIN_ADMIN_KEY_LENGTH} are needed (try: openssl rand -base64 32)`,
+    );
+  if (new Set(key).size < MIN_ADMIN_KEY_DISTINCT)
+    throw new Error(
+      `SIGNET_ADMIN_KEY is too weak: fewer than ${MIN_ADMIN_KEY_DISTINCT} distinct characters (try: openssl rand -base64 32)`,
+    );
+}
+
 export const unauthorized = () =>
   new SignetError("unauthorized", "missing, malformed, unknown, expired or revoked credentials");
 

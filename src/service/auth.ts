@@ -1,7 +1,12 @@
-/** Who is calling: an API key (or SIGNET_ADMIN_KEY), else a JWT when JWT auth is configured. */
+/**
+ * Who is calling: an API key (or SIGNET_ADMIN_KEY), else a JWT when JWT auth is configured.
+ * Failed attempts are throttled per client address and per API key id (429, Retry-After).
+ */
+import { SignetError } from "../core/errors.js";
 import type { Principal } from "../core/principal.js";
-import { type ApiKeys, unauthorized } from "./apikeys.js";
+import { type ApiKeys, apiKeyIdOf, unauthorized } from "./apikeys.js";
 import type { JwtVerifier } from "./jwt.js";
+import type { FailedAuthThrottle } from "./throttle.js";
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
 
@@ -9,9 +14,26 @@ export class Authenticator {
   constructor(
     private readonly apiKeys: ApiKeys,
     private readonly jwt: JwtVerifier | undefined,
+    private readonly throttle: FailedAuthThrottle,
   ) {}
 
-  async authenticate(presented: string): Promise<Principal> {
+  /**
+   * The caller's principal, or 401; 429 once `address` (the client address) or the presented
+   * API key's id has failed too often. `address` is undefined only where there is no client.
+   */
+  async authenticate(presented: string, address?: string): Promise<Principal> {
+    const keyId = apiKeyIdOf(presented);
+    await this.throttle.check(address, keyId);
+    try {
+      return await this.verify(presented);
+    } catch (err) {
+      if (err instanceof SignetError && err.code === "unauthorized")
+        await this.throttle.failed(address, keyId);
+      throw err;
+    }
+  }
+
+  private async verify(presented: string): Promise<Principal> {
     const principal = await this.apiKeys.authenticate(presented);
     if (principal !== undefined) return principal;
     if (this.jwt !== undefined && JWT_SHAPE.test(presented)) return this.jwt.verify(presented);

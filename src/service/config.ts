@@ -110,8 +110,47 @@ export const GrantSpecSchema = Type.Object(
 );
 export type GrantInput = Static<typeof GrantSpecSchema>;
 
+/**
+ * Server limits against slow, flooding and hostile clients; every one has a default (see
+ * src/http/limits.ts). Times in seconds, sizes in bytes.
+ */
+export const LimitsSchema = Type.Object(
+  {
+    /** time to receive a request's headers */
+    headersTimeoutSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3600 })),
+    /** time to receive a whole request, body included; 0 for none (very large slow uploads) */
+    requestTimeoutSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 86400 })),
+    /** longest silence on a connection while a request (its body too) is under way */
+    bodyIdleTimeoutSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3600 })),
+    /** how long an idle keep-alive connection is kept */
+    keepAliveTimeoutSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 600 })),
+    /** open connections at once; more are closed at once */
+    maxConnections: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    /** the largest control-plane request body */
+    maxBodyBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 })),
+    /** time for a control-plane body to arrive whole */
+    controlBodyTimeoutSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3600 })),
+    /** the deepest nesting of a control-plane JSON body */
+    maxJsonDepth: Type.Optional(Type.Integer({ minimum: 2, maximum: 1000 })),
+    /** failed authentications allowed per client address and per API key id in a window */
+    authFailures: Type.Optional(
+      Type.Object(
+        {
+          perAddress: Type.Optional(Type.Integer({ minimum: 1 })),
+          perKey: Type.Optional(Type.Integer({ minimum: 1 })),
+          windowSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type LimitsConfig = Static<typeof LimitsSchema>;
+
 export const ConfigSchema = Type.Object(
   {
+    limits: Type.Optional(LimitsSchema),
     publicUrl: Type.Optional(Type.String({ pattern: "^https?://" })),
     dataUrl: Type.Optional(Type.String({ pattern: "^https?://" })),
     trustedProxies: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),

@@ -4,10 +4,23 @@
  * audience, the algorithm allow-list and clock skew are checked; `alg: none` never passes,
  * and HS algorithms are allowed only with a secret, so an RSA public key can never be used
  * as an HMAC secret.
+ *
+ * Claims (RFC 7519 §4.1): `exp` is required (a token without one would never expire); `nbf`
+ * and `iat` may not lie in the future by more than the leeway (`clockToleranceSeconds`,
+ * default 30 s). Each key verifies one algorithm only: a secret or PEM key the one configured
+ * (or its type's default), a JWKS key its own `alg`, or its type's default when it has none
+ * (an RSA key without `alg` verifies RS256, never PS256 or RS512).
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import {
+  createRemoteJWKSet,
+  errors,
+  type JWK,
+  jwtVerify,
+  type JWTVerifyGetKey,
+  type RemoteJWKSet,
+} from "jose";
 import { SignetError } from "../core/errors.js";
 import type { Principal } from "../core/principal.js";
 import { resolveSecret } from "../core/config-schema.js";
@@ -28,6 +41,37 @@ const ASYMMETRIC = [
 
 const unauthorized = (why: string) => new SignetError("unauthorized", why);
 
+/** The leeway on exp, nbf and iat when the config names none, in seconds. */
+export const DEFAULT_CLOCK_TOLERANCE = 30;
+
+/** The one algorithm a JWK verifies: its own `alg`, else its key type's default. */
+export function pinnedAlgorithm(jwk: JWK): string | undefined {
+  if (typeof jwk.alg === "string") return jwk.alg;
+  if (jwk.kty === "RSA") return "RS256";
+  if (jwk.kty === "EC")
+    return ({ "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" } as Record<string, string>)[
+      jwk.crv ?? ""
+    ];
+  if (jwk.kty === "OKP" && jwk.crv === "Ed25519") return "EdDSA";
+  return undefined;
+}
+
+/**
+ * jose's JWKS resolver, which also accepts a key without `alg` for every algorithm of its
+ * type, narrowed so that each key verifies its pinned algorithm only.
+ */
+function pinnedJwks(jwks: RemoteJWKSet): JWTVerifyGetKey {
+  return async (header, token) => {
+    const key = await jwks(header, token);
+    const matching = (jwks.jwks()?.keys ?? []).filter(
+      (jwk) => header.kid === undefined || jwk.kid === header.kid,
+    );
+    if (!matching.some((jwk) => pinnedAlgorithm(jwk) === header.alg))
+      throw new errors.JOSEAlgNotAllowed("the key does not verify this algorithm");
+    return key;
+  };
+}
+
 export class JwtVerifier {
   private constructor(
     private readonly key: JWTVerifyGetKey | KeyObject | Uint8Array,
@@ -36,6 +80,13 @@ export class JwtVerifier {
   ) {}
 
   static async create(config: JwtConfig, env: NodeJS.ProcessEnv): Promise<JwtVerifier> {
+    if (
+      (config.secret !== undefined || config.publicKeyFile !== undefined) &&
+      (config.algorithms?.length ?? 0) > 1
+    )
+      throw new Error(
+        "invalid config: auth.jwt.algorithms: a secret or a public key verifies one algorithm only",
+      );
     if (config.secret !== undefined) {
       const secret = resolveSecret(config.secret, env, "auth.jwt.secret");
       if (Buffer.byteLength(secret) < 32)
@@ -70,7 +121,11 @@ export class JwtVerifier {
       cooldownDuration: (config.jwksCooldownSeconds ?? 30) * 1000,
       cacheMaxAge: 600_000,
     });
-    return new JwtVerifier(jwks, config, config.algorithms ?? ASYMMETRIC);
+    return new JwtVerifier(pinnedJwks(jwks), config, config.algorithms ?? ASYMMETRIC);
+  }
+
+  private get leeway(): number {
+    return this.config.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE;
   }
 
   async verify(token: string): Promise<Principal> {
@@ -80,8 +135,17 @@ export class JwtVerifier {
         algorithms: this.algorithms,
         issuer: this.config.issuer,
         audience: this.config.audience,
-        clockTolerance: this.config.clockToleranceSeconds ?? 30,
+        clockTolerance: this.leeway,
+        requiredClaims: ["exp"],
       }));
+      // jose checks iat's type only: one from the future is refused like a future nbf.
+      if (typeof payload.iat === "number" && payload.iat > Date.now() / 1000 + this.leeway)
+        throw new errors.JWTClaimValidationFailed(
+          "iat is in the future",
+          payload,
+          "iat",
+          "check_failed",
+        );
     } catch (err) {
       throw this.refusal(err);
     }

@@ -7,7 +7,7 @@ import { type Db, openSqlite } from "../db/connect.js";
 import { BlobFiles } from "../store/blobs.js";
 import { EmbeddedStore } from "../store/embedded.js";
 import { EmbeddedMultipart } from "../store/multipart.js";
-import { ApiKeys } from "./apikeys.js";
+import { ApiKeys, checkAdminKeyStrength } from "./apikeys.js";
 import { AuditLog } from "./audit.js";
 import { BackendKeys } from "./backend-keys.js";
 import { openBackend } from "./backends.js";
@@ -31,6 +31,7 @@ import { RevokeService } from "./revoke.js";
 import { ShortUrls } from "./short-urls.js";
 import { DEFAULT_REDIRECT_SECONDS, SessionRedirects } from "./session.js";
 import { ShareService } from "./shares.js";
+import { DEFAULT_FAILED_AUTH_LIMITS, FailedAuthThrottle } from "./throttle.js";
 import { Webhooks } from "./webhooks.js";
 import { UploadService } from "./uploads.js";
 
@@ -88,6 +89,8 @@ export interface Signet {
 
 export async function openSignet(options: SignetOptions): Promise<Signet> {
   const env = options.env ?? process.env;
+  // Before anything is opened: a weak admin key refuses to start, saying why.
+  if (options.adminKey !== undefined) checkAdminKeyStrength(options.adminKey);
   const jwt =
     options.config.auth?.jwt === undefined
       ? undefined
@@ -168,7 +171,14 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
     revocations,
     audit,
     apiKeys,
-    auth: new Authenticator(apiKeys, jwt),
+    auth: new Authenticator(
+      apiKeys,
+      jwt,
+      FailedAuthThrottle.inMemory({
+        ...DEFAULT_FAILED_AUTH_LIMITS,
+        ...options.config.limits?.authFailures,
+      }),
+    ),
     grants,
     buckets,
     backendKeys,

@@ -8,7 +8,7 @@ import { buildApp } from "../../src/http/app.js";
 import { validateConfig } from "../../src/service/config.js";
 import { openSignet, type Signet } from "../../src/service/signet.js";
 
-export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
+export const ADMIN_KEY = "test-admin-key-0123456789abcdef0";
 
 export interface Harness {
   url: string;

@@ -96,7 +96,7 @@ describe("the KYC flow with webhooks and the session redirect", () => {
   it("intent → upload → complete → one signed event → /r download; another user gets 404", async () => {
     const alice = await h.admin.apiKeys.create({ name: "alice", role: "user" });
     const bob = await h.admin.apiKeys.create({ name: "bob", role: "user" });
-    const key = `kyc/${alice.id}/passport.png`;
+    const key = `kyc/key:${alice.id}/passport.png`;
     const bytes = Buffer.from("png bytes");
     const intent = await api(
       h.url,

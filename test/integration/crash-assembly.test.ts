@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { exited, serve } from "../helpers/process.js";
 
-const ADMIN = "crash-assembly-admin-key";
+const ADMIN = "crash-assembly-admin-key-0123456789abcdef";
 const auth = { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" };
 
 describe("crash during multipart assembly", () => {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { exited, serve } from "../helpers/process.js";
 
-const ADMIN = "crash-test-admin-key";
+const ADMIN = "crash-test-admin-key-0123456789abcdef";
 const env = { SIGNET_ADMIN_KEY: ADMIN };
 
 async function presign(base: string, key: string, method: string): Promise<string> {

@@ -44,7 +44,7 @@ describe("Gen3 Fence / Syfon compatibility", () => {
     expect((await api(h.url, "GET", `/data/upload/${up.body.guid}`)).status).toBe(404);
 
     const redirect = await fetch(`${h.url}/data/download/${up.body.guid}?redirect=true`, {
-      headers: { authorization: "Bearer test-admin-key-0123456789abcdef" },
+      headers: { authorization: "Bearer test-admin-key-0123456789abcdef0" },
       redirect: "manual",
     });
     expect(redirect.status).toBe(302);

@@ -37,7 +37,7 @@ describe("JWT via JWKS", () => {
     await h.close();
     await idp.close();
   });
-  const presign = (jwt: string, key = "u/alice/f") =>
+  const presign = (jwt: string, key = "u/sub:alice/f") =>
     api(h.url, "POST", "/v1/presign", body(key), jwt);
 
   it("accepts a valid token and uses its subject and roles", async () => {
@@ -100,7 +100,7 @@ describe("JWT via JWKS", () => {
     const other = Buffer.from(
       JSON.stringify({ ...JSON.parse(Buffer.from(payload, "base64url").toString()), sub: "bob" }),
     ).toString("base64url");
-    expect((await presign(`${header}.${other}.${sig}`, "u/bob/f")).status).toBe(401);
+    expect((await presign(`${header}.${other}.${sig}`, "u/sub:bob/f")).status).toBe(401);
   });
 
   it("fetches the JWKS again when an unknown kid appears", async () => {
@@ -125,8 +125,9 @@ describe("JWT via JWKS", () => {
   });
 
   it("a subject with path or wildcard characters is refused for ${sub} grants", async () => {
-    for (const sub of ["a/b", "..", "*", "a?b", "x\u0001"]) {
-      const res = await presign(await idp.token(sub), `u/${sub}/f`);
+    // ("..", namespaced as "sub:..", is one plain segment: see the unit tests)
+    for (const sub of ["a/b", "*", "a?b", "x\u0001"]) {
+      const res = await presign(await idp.token(sub), `u/sub:${sub}/f`);
       expect([400, 403]).toContain(res.status);
     }
   });
@@ -144,11 +145,13 @@ describe("JWT via JWKS when the JWKS server is down", () => {
     try {
       const token = await idp.token("alice");
       await idp.setDown(true);
-      const res = await api(h.url, "POST", "/v1/presign", body("u/alice/f"), token);
+      const res = await api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), token);
       expect(res.status).toBe(503);
       expect(res.body.error.code).toBe("backend_unavailable");
       await idp.setDown(false);
-      expect((await api(h.url, "POST", "/v1/presign", body("u/alice/f"), token)).status).toBe(200);
+      expect((await api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), token)).status).toBe(
+        200,
+      );
     } finally {
       await h.close();
       await idp.close();
@@ -169,13 +172,17 @@ describe("JWT with a shared secret or a PEM public key", () => {
         .setSubject("alice")
         .setExpirationTime("5m")
         .sign(new TextEncoder().encode(secret));
-      expect((await api(h.url, "POST", "/v1/presign", body("u/alice/f"), token)).status).toBe(200);
+      expect((await api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), token)).status).toBe(
+        200,
+      );
       const wrong = await new SignJWT({ roles: ["user"] })
         .setProtectedHeader({ alg: "HS256" })
         .setSubject("alice")
         .setExpirationTime("5m")
         .sign(new TextEncoder().encode("t".repeat(40)));
-      expect((await api(h.url, "POST", "/v1/presign", body("u/alice/f"), wrong)).status).toBe(401);
+      expect((await api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), wrong)).status).toBe(
+        401,
+      );
     } finally {
       await h.close();
     }
@@ -195,15 +202,17 @@ describe("JWT with a shared secret or a PEM public key", () => {
         .setSubject("alice")
         .setExpirationTime("5m")
         .sign(privateKey);
-      expect((await api(h.url, "POST", "/v1/presign", body("u/alice/f"), token)).status).toBe(200);
+      expect((await api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), token)).status).toBe(
+        200,
+      );
       const confused = await new SignJWT({ roles: ["user"] })
         .setProtectedHeader({ alg: "HS256" })
         .setSubject("alice")
         .setExpirationTime("5m")
         .sign(new TextEncoder().encode(pem));
-      expect((await api(h.url, "POST", "/v1/presign", body("u/alice/f"), confused)).status).toBe(
-        401,
-      );
+      expect(
+        (await api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), confused)).status,
+      ).toBe(401);
     } finally {
       await h.close();
     }

@@ -1,6 +1,6 @@
 /**
  * Issue 3's acceptance: the KYC case study. Users A and B sign in with JWTs from a JWKS on
- * 127.0.0.1; role `user` may read and write under kyc/${sub}/, at most 5 minutes, at most
+ * 127.0.0.1; role `user` may read and write under kyc/${sub}/ (kyc/sub:A/ for subject A), at most 5 minutes, at most
  * 5 MB, image/* only.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -44,9 +44,9 @@ describe("the KYC case study", () => {
     api(h.url, "POST", "/v1/presign", { bucket: "default", ...body }, jwt);
   const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.alloc(4096, 1)]);
 
-  it("A uploads kyc/A/id.png with its exact length and type, and reads the same bytes back", async () => {
+  it("A uploads kyc/sub:A/id.png with its exact length and type, and reads the same bytes back", async () => {
     const put = await presign(a, {
-      key: "kyc/A/id.png",
+      key: "kyc/sub:A/id.png",
       method: "PUT",
       contentType: "image/png",
       contentLength: png.length,
@@ -64,7 +64,7 @@ describe("the KYC case study", () => {
     const up = await fetch(put.body.url, { method: "PUT", body: png, headers: rest });
     expect(up.status).toBe(200);
 
-    const get = await presign(a, { key: "kyc/A/id.png", method: "GET" });
+    const get = await presign(a, { key: "kyc/sub:A/id.png", method: "GET" });
     expect(get.status).toBe(200);
     const down = await fetch(get.body.url);
     expect(Buffer.from(await down.arrayBuffer()).equals(png)).toBe(true);
@@ -73,7 +73,7 @@ describe("the KYC case study", () => {
 
   it("the signed length and type are enforced: other bytes are refused and nothing is kept", async () => {
     const put = await presign(a, {
-      key: "kyc/A/selfie.png",
+      key: "kyc/sub:A/selfie.png",
       method: "PUT",
       contentType: "image/png",
       contentLength: 10,
@@ -94,12 +94,12 @@ describe("the KYC case study", () => {
       headers: { "content-type": "text/html" },
     });
     expect(((await otherType.json()) as any).error.message).toMatch(/^contentType/);
-    expect(await h.signet.objects.store.head("default", "kyc/A/selfie.png")).toBeUndefined();
+    expect(await h.signet.objects.store.head("default", "kyc/sub:A/selfie.png")).toBeUndefined();
   });
 
   it("a 6 MB or text/plain request is refused, as is one that states no length or type", async () => {
     const big = await presign(a, {
-      key: "kyc/A/big.png",
+      key: "kyc/sub:A/big.png",
       method: "PUT",
       contentType: "image/png",
       contentLength: 6 * MB,
@@ -108,46 +108,46 @@ describe("the KYC case study", () => {
     expect(big.body.error.code).toBe("forbidden");
     expect(big.body.error.message).toMatch(/contentLength .* above the grant's maximum/);
     const text = await presign(a, {
-      key: "kyc/A/notes.txt",
+      key: "kyc/sub:A/notes.txt",
       method: "PUT",
       contentType: "text/plain",
       contentLength: 10,
     });
     expect(text.status).toBe(403);
     expect(text.body.error.message).toMatch(/contentType 'text\/plain' is not one of image\/\*/);
-    const vague = await presign(a, { key: "kyc/A/vague.png", method: "PUT" });
+    const vague = await presign(a, { key: "kyc/sub:A/vague.png", method: "PUT" });
     expect(vague.status).toBe(403);
     expect(vague.body.error.message).toMatch(/requires content(Length|Type)/);
   });
 
   it("B asking for a GET URL for A's file gets 403", async () => {
-    const res = await presign(b, { key: "kyc/A/id.png", method: "GET" });
+    const res = await presign(b, { key: "kyc/sub:A/id.png", method: "GET" });
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe("forbidden");
-    expect(JSON.stringify(res.body)).not.toContain("kyc/B");
+    expect(JSON.stringify(res.body)).not.toContain("kyc/sub:B");
   });
 
-  it("a subject A never reaches kyc/AB/, nor AB kyc/A/", async () => {
-    expect((await presign(a, { key: "kyc/AB/id.png", method: "GET" })).status).toBe(403);
-    expect((await presign(a, { key: "kyc/A", method: "GET" })).status).toBe(403);
-    expect((await presign(ab, { key: "kyc/A/id.png", method: "GET" })).status).toBe(403);
-    expect((await presign(ab, { key: "kyc/AB/id.png", method: "GET" })).status).toBe(200);
+  it("a subject A never reaches kyc/sub:AB/, nor AB kyc/sub:A/", async () => {
+    expect((await presign(a, { key: "kyc/sub:AB/id.png", method: "GET" })).status).toBe(403);
+    expect((await presign(a, { key: "kyc/sub:A", method: "GET" })).status).toBe(403);
+    expect((await presign(ab, { key: "kyc/sub:A/id.png", method: "GET" })).status).toBe(403);
+    expect((await presign(ab, { key: "kyc/sub:AB/id.png", method: "GET" })).status).toBe(200);
   });
 
   it("A asking for a 1-hour URL gets 403; no expiresIn gets the grant's 5 minutes", async () => {
-    const hour = await presign(a, { key: "kyc/A/id.png", method: "GET", expiresIn: 3600 });
+    const hour = await presign(a, { key: "kyc/sub:A/id.png", method: "GET", expiresIn: 3600 });
     expect(hour.status).toBe(403);
     expect(hour.body.error.message).toMatch(/above the grant's maximum of 300 seconds/);
-    expect((await presign(a, { key: "kyc/A/id.png", method: "GET" })).body.expiresIn).toBe(300);
+    expect((await presign(a, { key: "kyc/sub:A/id.png", method: "GET" })).body.expiresIn).toBe(300);
   });
 
   it("actions outside the grant are 403, buckets outside it 404", async () => {
-    expect((await presign(a, { key: "kyc/A/id.png", method: "DELETE" })).status).toBe(403);
+    expect((await presign(a, { key: "kyc/sub:A/id.png", method: "DELETE" })).status).toBe(403);
     await h.admin.buckets.create("private", { backend: "local" });
-    const other = await presign(a, { bucket: "private", key: "kyc/A/id.png", method: "GET" });
+    const other = await presign(a, { bucket: "private", key: "kyc/sub:A/id.png", method: "GET" });
     expect(other.status).toBe(404);
     expect(other.body).toEqual(
-      (await presign(a, { bucket: "nope", key: "kyc/A/id.png", method: "GET" })).body,
+      (await presign(a, { bucket: "nope", key: "kyc/sub:A/id.png", method: "GET" })).body,
     );
   });
 

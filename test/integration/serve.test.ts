@@ -59,14 +59,14 @@ describe("signet serve", () => {
   it("uses SIGNET_PUBLIC_URL as the base of the URLs it hands out", async () => {
     const data = await tmp();
     const server = await serve(data, {
-      SIGNET_ADMIN_KEY: "admin-key-for-public-url-test",
+      SIGNET_ADMIN_KEY: "admin-key-for-public-url-test-0123456789",
       SIGNET_PUBLIC_URL: "https://files.example.test",
     });
     try {
       const res = await fetch(`${server.url}/v1/presign`, {
         method: "POST",
         headers: {
-          authorization: "Bearer admin-key-for-public-url-test",
+          authorization: "Bearer admin-key-for-public-url-test-0123456789",
           "content-type": "application/json",
         },
         body: JSON.stringify({ bucket: "default", key: "k", method: "GET" }),

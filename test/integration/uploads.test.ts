@@ -35,7 +35,7 @@ describe("upload intents", () => {
       method: "POST",
       headers: {
         "content-type": "application/json",
-        authorization: `Bearer ${key === undefined ? "test-admin-key-0123456789abcdef" : key}`,
+        authorization: `Bearer ${key === undefined ? "test-admin-key-0123456789abcdef0" : key}`,
         ...headers,
       },
       body: JSON.stringify({ bucket: "default", ...body }),
@@ -45,7 +45,7 @@ describe("upload intents", () => {
       method: "POST",
       headers: {
         "content-type": "application/json",
-        authorization: "Bearer test-admin-key-0123456789abcdef",
+        authorization: "Bearer test-admin-key-0123456789abcdef0",
         ...headers,
       },
       body: JSON.stringify(body),
@@ -332,7 +332,7 @@ describe("upload intents", () => {
     const { key: alice } = await h.admin.apiKeys.create({ name: "a", role: "user" });
     const aliceId = alice.split("_")[1];
     const own = await create(
-      { key: `kyc/${aliceId}/x.txt`, size: 1, contentType: "text/plain" },
+      { key: `kyc/key:${aliceId}/x.txt`, size: 1, contentType: "text/plain" },
       alice,
     );
     expect(own.status).toBe(201);
@@ -357,7 +357,7 @@ describe("upload intents", () => {
     expect(
       (
         await create(
-          { key: `kyc/${aliceId}/big.bin`, size: 200_000, contentType: "text/plain" },
+          { key: `kyc/key:${aliceId}/big.bin`, size: 200_000, contentType: "text/plain" },
           alice,
         )
       ).status,

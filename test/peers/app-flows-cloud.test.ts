@@ -60,7 +60,7 @@ for (const [name, url, makePeer] of cases) {
       ).toBe(200);
 
       const redirect = await fetch(`${h.url}/r/${intent.body.file.id}`, {
-        headers: { authorization: "Bearer test-admin-key-0123456789abcdef" },
+        headers: { authorization: "Bearer test-admin-key-0123456789abcdef0" },
         redirect: "manual",
       });
       expect(redirect.status).toBe(302);

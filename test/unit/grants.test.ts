@@ -34,14 +34,18 @@ const refusal = (fn: () => unknown) => {
 
 describe("grant evaluation", () => {
   it("allows what lies inside the grant, with its maximum expiry", () => {
-    expect(ask({ key: "kyc/alice/id.png" })).toMatchObject({ grantId: "g1", maxExpiresIn: 300 });
+    expect(ask({ key: "kyc/sub:alice/id.png" })).toMatchObject({
+      grantId: "g1",
+      maxExpiresIn: 300,
+    });
   });
 
   it("404 when no grant reaches the bucket or the principal", () => {
-    expect(refusal(() => ask({ bucket: "other", key: "kyc/alice/x" })).code).toBe("not_found");
+    expect(refusal(() => ask({ bucket: "other", key: "kyc/sub:alice/x" })).code).toBe("not_found");
     expect(
-      refusal(() => ask({ key: "kyc/alice/x" }, { id: "key:1", subject: "1", roles: ["guest"] }))
-        .code,
+      refusal(() =>
+        ask({ key: "kyc/sub:alice/x" }, { id: "key:1", subject: "1", roles: ["guest"] }),
+      ).code,
     ).toBe("not_found");
   });
 
@@ -50,17 +54,17 @@ describe("grant evaluation", () => {
       code: "forbidden",
       message: expect.stringMatching(/no grant allows read on 'kyc\/bob\/id.png'/),
     });
-    expect(refusal(() => ask({ key: "kyc/alice/x", actions: ["delete"] })).message).toMatch(
+    expect(refusal(() => ask({ key: "kyc/sub:alice/x", actions: ["delete"] })).message).toMatch(
       /no grant allows delete/,
     );
-    expect(refusal(() => ask({ key: "kyc/alice/x", expiresIn: 301 })).message).toMatch(
+    expect(refusal(() => ask({ key: "kyc/sub:alice/x", expiresIn: 301 })).message).toMatch(
       /above the grant's maximum of 300/,
     );
   });
 
   it("applies require to writes: exact length and type inside the bounds", () => {
     const write = (extra: Partial<AccessRequest>) =>
-      ask({ key: "kyc/alice/x.png", actions: ["write"], ...extra });
+      ask({ key: "kyc/sub:alice/x.png", actions: ["write"], ...extra });
     expect(write({ contentLength: 10, contentType: "image/png" })).toMatchObject({ grantId: "g1" });
     expect(write({ contentLengthRange: [0, 100], contentType: "image/*" })).toMatchObject({
       grantId: "g1",
@@ -79,19 +83,25 @@ describe("grant evaluation", () => {
     expect(refusal(() => write({ contentLength: 1, contentType: "text/plain" })).message).toMatch(
       /not one of image\/\*/,
     );
-    expect(write({ contentLength: 1, contentType: "IMAGE/PNG; q=1" })).toBeTruthy();
+    expect(write({ contentLength: 1, contentType: "IMAGE/PNG" })).toBeTruthy();
+    // issue 16: parameters the grant does not allow are refused, and so is a second type
+    // smuggled into one (browsers read "image/png;x=,text/html" as HTML).
+    for (const smuggled of ["image/png;x=,text/html", "IMAGE/PNG; q=1", "image/png\r\nx: y"])
+      expect(refusal(() => write({ contentLength: 1, contentType: smuggled })).code).toBe(
+        "forbidden",
+      );
   });
 
   it("applies the grant's ip even when the caller did not ask, and refuses wider ranges", () => {
     const net = new GrantSet([{ ...kyc, require: { ip: ["10.0.0.0/8"] } }]);
     expect(
-      net.authorize(alice, { bucket: "default", actions: ["read"], key: "kyc/alice/a" }).ip,
+      net.authorize(alice, { bucket: "default", actions: ["read"], key: "kyc/sub:alice/a" }).ip,
     ).toEqual(["10.0.0.0/8"]);
     expect(
       net.authorize(alice, {
         bucket: "default",
         actions: ["read"],
-        key: "kyc/alice/a",
+        key: "kyc/sub:alice/a",
         ip: ["10.1.0.0/16"],
       }).ip,
     ).toEqual(["10.1.0.0/16"]);
@@ -100,7 +110,7 @@ describe("grant evaluation", () => {
         net.authorize(alice, {
           bucket: "default",
           actions: ["read"],
-          key: "kyc/alice/a",
+          key: "kyc/sub:alice/a",
           ip: ["0.0.0.0/0"],
         }),
       ).message,
@@ -171,13 +181,34 @@ describe("grant evaluation", () => {
       "a\\b",
     ]) {
       expect(isSafeSubject(subject)).toBe(false);
+      // Namespaced (`sub:..`), a dot segment or an empty subject is one plain segment.
+      if (["..", ".", ""].includes(subject)) continue;
       expect(
         refusal(() =>
-          ask({ key: `kyc/${subject}/x` }, { id: `sub:${subject}`, subject, roles: ["user"] }),
+          ask({ key: `kyc/sub:${subject}/x` }, { id: `sub:${subject}`, subject, roles: ["user"] }),
         ).code,
       ).toBe("forbidden");
     }
     expect(isSafeSubject("alice@example.com")).toBe(true);
+  });
+
+  it("namespaces ${sub} by kind: a JWT whose sub is an API key's id never reaches its folder", () => {
+    const viaKey: Principal = {
+      id: "key:0123456789abcdef",
+      subject: "0123456789abcdef",
+      roles: ["user"],
+    };
+    const viaJwt: Principal = {
+      id: "sub:0123456789abcdef",
+      subject: "0123456789abcdef",
+      roles: ["user"],
+    };
+    expect(ask({ key: "kyc/key:0123456789abcdef/x" }, viaKey).grantId).toBe("g1");
+    expect(refusal(() => ask({ key: "kyc/key:0123456789abcdef/x" }, viaJwt)).code).toBe(
+      "forbidden",
+    );
+    expect(refusal(() => ask({ key: "kyc/0123456789abcdef/x" }, viaKey)).code).toBe("forbidden");
+    expect(ask({ key: "kyc/sub:0123456789abcdef/x" }, viaJwt).grantId).toBe("g1");
   });
 
   it("property: an allowed key always lies in the grant's folder for that subject, siblings never", () => {
@@ -189,14 +220,14 @@ describe("grant evaluation", () => {
         fc.array(seg, { minLength: 1, maxLength: 3 }),
         (subject, owner, rest) => {
           const who: Principal = { id: `sub:${subject}`, subject, roles: ["user"] };
-          const key = `kyc/${owner}/${rest.join("/")}`;
+          const key = `kyc/sub:${owner}/${rest.join("/")}`;
           let allowed = true;
           try {
             set.authorize(who, { bucket: "default", actions: ["read"], key });
           } catch {
             allowed = false;
           }
-          expect(allowed).toBe(inFolder(toFolder(`kyc/${subject}`), key));
+          expect(allowed).toBe(inFolder(toFolder(`kyc/sub:${subject}`), key));
           expect(allowed).toBe(owner === subject);
         },
       ),

@@ -20,3 +20,35 @@ describe("request logs hold no secret", () => {
     expect(JSON.stringify(logged)).not.toContain("abc.def");
   });
 });
+
+describe("issue 16: every request-target form is redacted", () => {
+  const token = "eyJ2IjoxLCJrIjoiazEifQ.c2lnbmF0dXJlLW9mLXRoZS1tYWM";
+  it.each([
+    `/l/${token}`,
+    `//l/${token}`,
+    `///l/${token}`,
+    `/%6c/${token}`,
+    `/%6C/${token}`,
+    `/%256c/${token}`,
+    `/./l/${token}`,
+    `/L/${token}`,
+    `http://127.0.0.1:8080/l/${token}`,
+    `HTTP://example.com//s/${token}/a/b`,
+    `/s/${token}/reports/x.pdf`,
+    `/%73/${token}/x`,
+    `/l/${encodeURIComponent(token)}`,
+    `/x/${token.replace(".", "%2E")}`,
+    `/x/${token.replace(".", "%252E")}`,
+    `/o/b/k#${token}`,
+    `/o/b/k?t=${token}`,
+  ])("%s", (target) => {
+    const path = loggablePath(target)!;
+    expect(path).not.toContain(token.slice(0, 12));
+    expect(path).not.toContain(token.slice(-12));
+  });
+
+  it("keeps ordinary paths readable", () => {
+    expect(loggablePath("/o/default/reports/q3.pdf")).toBe("/o/default/reports/q3.pdf");
+    expect(loggablePath("/s/abc.defghijklmn/x")).toBe("/s/…/x");
+  });
+});

@@ -22,7 +22,7 @@ export const authenticate = (signet: Signet) => async (request: FastifyRequest) 
   const presented = bearerOf(request);
   if (presented === undefined)
     throw new SignetError("unauthorized", "an Authorization: Bearer credential is required");
-  request.principal = await signet.auth.authenticate(presented);
+  request.principal = await signet.auth.authenticate(presented, request.ip);
 };
 
 export function principalOf(request: FastifyRequest): Principal {

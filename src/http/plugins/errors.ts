@@ -22,8 +22,13 @@ const CODE_FOR_STATUS: Record<number, ErrorCode> = {
   503: "backend_unavailable",
 };
 
+/** Errors of a full disk or quota (the blob store's files, SQLite), whatever layer raised them. */
+const STORAGE_FULL = new Set(["ENOSPC", "EDQUOT", "SQLITE_FULL"]);
+
 export function asSignetError(error: unknown): SignetError {
   if (error instanceof SignetError) return error;
+  if (STORAGE_FULL.has((error as { code?: string }).code ?? ""))
+    return new SignetError("insufficient_storage", "the server has no space left to store this");
   const status = (error as FastifyError).statusCode;
   if (status !== undefined && status >= 400 && status < 500) {
     const code = CODE_FOR_STATUS[status] ?? "invalid_request";
@@ -33,6 +38,8 @@ export function asSignetError(error: unknown): SignetError {
 }
 
 export function sendError(reply: FastifyReply, error: SignetError): FastifyReply {
+  if (error.retryAfterSeconds !== undefined)
+    reply.header("retry-after", String(error.retryAfterSeconds));
   return reply
     .code(error.status)
     .type("application/json; charset=utf-8")

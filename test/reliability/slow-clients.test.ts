@@ -1,0 +1,155 @@
+/**
+ * Slow and flooding clients against the real server (its own process, so that the load the
+ * test makes does not share the server's event loop): slowloris connections sending headers a
+ * byte at a time, clients trickling bodies, a flood of requests refused on the data plane and
+ * the control plane (the failed-auth throttle answers 429), all bounded in count and seconds,
+ * loopback only. Throughout, `/healthz` is probed on fresh connections: every probe must be
+ * answered. Its times, beside a baseline measured just before on the same machine, go to
+ * docs/reliability.md with how many took more than 100 ms: the suite runs on shared CI
+ * machines, where a timing assertion would test the neighbours (see docs/decisions.md).
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { request } from "node:http";
+import { describe, expect, it } from "vitest";
+import { recordFigures } from "./report.js";
+import { gone, startServer } from "./spawn.js";
+
+/** how long the hostile load lasts, seconds */
+const DURATION_SECONDS = 8;
+/** slowloris connections (headers a byte at a time) */
+const SLOW_HEADERS = 100;
+/** connections trickling a request body */
+const SLOW_BODIES = 50;
+/** concurrent flooding loops (each one request after another) */
+const FLOODERS = 16;
+/** one /healthz probe this often, ms */
+const PROBE_EVERY_MS = 100;
+/** the answer time the issue asks for, ms */
+const HEALTHZ_BUDGET_MS = 100;
+
+const ADMIN = "reliability-slow-admin-key-0123456789abcdef";
+
+/** One /healthz on a fresh connection: its time in ms, or -1 when unanswered within 5 s. */
+function probe(base: string): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const req = request(`${base}/healthz`, { agent: false, timeout: 5_000 }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode === 200 ? performance.now() - started : -1));
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(-1));
+    req.end();
+  });
+}
+
+function hostileSocket(
+  base: string,
+  lines: string[],
+  everyMs: number,
+  until: number,
+): Promise<void> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve) => {
+    const socket: Socket = connect(Number(port), hostname);
+    const text = lines.join("");
+    let at = 0;
+    const timer = setInterval(() => {
+      if (Date.now() > until || socket.destroyed) return stop();
+      socket.write(text[at % text.length]!);
+      at++;
+    }, everyMs);
+    const stop = () => {
+      clearInterval(timer);
+      socket.destroy();
+      resolve();
+    };
+    socket.on("error", stop);
+    socket.on("close", stop);
+  });
+}
+
+describe("slow and flooding clients", () => {
+  it(`for ${DURATION_SECONDS} s of hostile load, /healthz keeps answering`, async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "signet-slow-"));
+    const config = join(dataDir, "config.json");
+    await writeFile(
+      config,
+      JSON.stringify({ limits: { headersTimeoutSeconds: 2, bodyIdleTimeoutSeconds: 2 } }),
+    );
+    const server = await startServer(join(dataDir, "data"), { SIGNET_ADMIN_KEY: ADMIN }, [
+      "--config",
+      config,
+    ]);
+    const base = server.url;
+    const baseline: number[] = [];
+    for (let i = 0; i < 20; i++) baseline.push(await probe(base));
+    baseline.sort((a, b) => a - b);
+    const until = Date.now() + DURATION_SECONDS * 1000;
+    const flood = { sent: 0, statuses: new Map<number, number>() };
+    try {
+      const slow = [
+        ...Array.from({ length: SLOW_HEADERS }, () =>
+          hostileSocket(
+            base,
+            ["GET /healthz HTTP/1.1\r\nhost: x\r\nx-slow: ", "a".repeat(10_000)],
+            200,
+            until,
+          ),
+        ),
+        ...Array.from({ length: SLOW_BODIES }, (_, i) =>
+          hostileSocket(
+            base,
+            [
+              i % 2 === 0
+                ? "POST /v1/presign HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n"
+                : `POST /v1/presign HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ADMIN}\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n`,
+              " ".repeat(100_000),
+            ],
+            100,
+            until,
+          ),
+        ),
+      ];
+      const flooders = Array.from({ length: FLOODERS }, async (_, i) => {
+        while (Date.now() < until) {
+          const path = i % 2 === 0 ? "/o/default/x?t=forged.token" : "/v1/audit";
+          const status = await fetch(`${base}${path}`, {
+            headers: { authorization: "Bearer wrong" },
+          }).then(
+            async (res) => {
+              await res.arrayBuffer();
+              return res.status;
+            },
+            () => -1,
+          );
+          flood.sent++;
+          flood.statuses.set(status, (flood.statuses.get(status) ?? 0) + 1);
+        }
+      });
+      const latencies: number[] = [];
+      while (Date.now() < until) {
+        latencies.push(await probe(base));
+        await new Promise((r) => setTimeout(r, PROBE_EVERY_MS));
+      }
+      await Promise.all([...slow, ...flooders]);
+      const answered = latencies.filter((ms) => ms >= 0).sort((a, b) => a - b);
+      const pct = (p: number) =>
+        answered[Math.min(answered.length - 1, Math.floor(answered.length * p))]!;
+      const over = answered.filter((ms) => ms > HEALTHZ_BUDGET_MS).length;
+      await recordFigures("slow-clients", "Slow and flooding clients", [
+        `- ${DURATION_SECONDS} s of load on the server (its own process): ${SLOW_HEADERS} slowloris connections (a header byte every 200 ms; headers timeout 2 s), ${SLOW_BODIES} bodies trickled a byte every 100 ms (half unauthenticated), ${FLOODERS} flooding loops (${flood.sent.toLocaleString("en")} requests: ${[...flood.statuses].map(([s, n]) => `${s} × ${n}`).join(", ")}).`,
+        `- baseline before the load: /healthz median ${baseline[10]!.toFixed(1)} ms, slowest ${baseline.at(-1)!.toFixed(1)} ms (20 probes).`,
+        `- /healthz probed ${latencies.length} times on fresh connections: ${answered.length} answered; median ${pct(0.5).toFixed(1)} ms, 95th percentile ${pct(0.95).toFixed(1)} ms, slowest ${answered.at(-1)!.toFixed(1)} ms; ${over} over ${HEALTHZ_BUDGET_MS} ms.`,
+      ]);
+      expect(answered.length).toBe(latencies.length);
+    } finally {
+      server.child.kill("SIGKILL");
+      await gone(server.child);
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
