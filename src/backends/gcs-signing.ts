@@ -141,6 +141,8 @@ export interface GcsPresignInput {
   responseContentType?: string;
   /** PUT: one part of an XML multipart upload */
   part?: { uploadId: string; partNumber: number };
+  /** GET, HEAD: serve only this generation of the object (the `generation` query parameter) */
+  generation?: string;
 }
 
 export interface GcsSignedRequest {
@@ -452,6 +454,12 @@ export function presignGcs(bucket: GcsBucket, input: GcsPresignInput): GcsSigned
       throw invalidRequest("a part number is 1 to 10000", "part.partNumber");
     query.uploadId = uploadId;
     query.partNumber = String(partNumber);
+  }
+  if (input.generation !== undefined) {
+    allow(method, ["GET", "HEAD"], "generation");
+    if (!/^\d{1,20}$/.test(input.generation))
+      throw invalidRequest("a generation is a whole number", "generation");
+    query.generation = input.generation;
   }
   const date = input.date ?? new Date();
   const { expiresIn, expiresAt } = v4Life(date, input.expiresAt);

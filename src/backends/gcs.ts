@@ -250,6 +250,8 @@ export class GcsBackend implements Backend {
       responseContentDisposition: c.responseContentDisposition,
       responseContentType: c.responseContentType,
       part: scope.part,
+      // A file's URL is pinned to its committed generation.
+      generation: method === "GET" || method === "HEAD" ? scope.version : undefined,
     });
     return { url: signed.url, method, headers: signed.headers };
   }
@@ -609,13 +611,17 @@ function header(res: Response, name: string): string | undefined {
 function infoOf(key: string, res: Response, size: number, op: string): ObjectInfo {
   const etag = header(res, "etag");
   if (etag === undefined) throw unreadable(op, "the object has no ETag");
-  return {
+  const info: ObjectInfo = {
     key,
     size,
     etag,
     contentType: header(res, "content-type") ?? DEFAULT_TYPE,
     lastModified: date(header(res, "last-modified"), op),
   };
+  // The generation pins a file's URLs to its committed bytes (DirectScope.version).
+  const generation = header(res, "x-goog-generation");
+  if (generation !== undefined && /^\d{1,20}$/.test(generation)) info.version = generation;
+  return info;
 }
 
 const escapeXml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -71,8 +71,9 @@ export interface ObjectInfo {
   /** base64 SHA-256 of the bytes, when the backend knows it */
   sha256?: string;
   /**
-   * The version of these bytes a URL can be pinned to, where Signet checks it (the embedded
-   * store's blob id); undefined elsewhere.
+   * The version of these bytes a URL can be pinned to (the embedded store's blob id, GCS's
+   * generation); undefined where the backend cannot pin one. A backend that reports versions
+   * must honour `DirectScope.version` in the GET and HEAD URLs it signs.
    */
   version?: string;
 }

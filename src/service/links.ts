@@ -87,6 +87,7 @@ export class LinkService {
       tokenId: claims.i,
       constraints: claimsToConstraints(claims),
     };
+    if (claims.ver !== undefined) scope.version = claims.ver;
     if (backend.unbound(scope).length > 0) return undefined;
     return backend.presign(scope).url;
   }

@@ -3,8 +3,8 @@
  * request the way GCS does, rebuilding the canonical request from what it receives (method, raw
  * path, query, headers) and checking it with the service account's public key or the HMAC
  * secret, sharing no code with src/backends/gcs-signing.ts. Then it keeps objects and multipart
- * uploads in memory. It knows only what Signet uses: HEAD, GET (one Range), PUT (and a copy
- * with x-goog-copy-source) and DELETE of an object; list-type=2 listings; XML multipart (initiate, upload part, list parts, complete,
+ * uploads in memory. It knows only what Signet uses: HEAD, GET (one Range, one
+ * `generation`), PUT (and a copy with x-goog-copy-source) and DELETE of an object; list-type=2 listings; XML multipart (initiate, upload part, list parts, complete,
  * abort). It writes every non-ASCII character of its XML as a numeric reference, as a reader
  * must expect from any XML producer.
  */
@@ -162,6 +162,8 @@ interface StoredObject {
   contentType: string;
   etag: string;
   lastModified: Date;
+  /** GCS's generation: a new one for every write (x-goog-generation) */
+  generation?: string;
 }
 
 interface Upload {
@@ -219,6 +221,9 @@ export async function startFakeGcs(options: {
     );
   });
 
+  let generation = 1_700_000_000_000_000;
+  const nextGeneration = () => String(++generation);
+
   function serve(
     method: string,
     target: string,
@@ -266,12 +271,18 @@ export async function startFakeGcs(options: {
               ? objects.get(srcSegments.map(decodeURIComponent).join("/"))
               : undefined;
           if (source === undefined) return error(res, 404, "NoSuchKey");
-          objects.set(key, { ...source, lastModified: new Date() });
+          objects.set(key, { ...source, lastModified: new Date(), generation: nextGeneration() });
           return xml(res, 200, "CopyObjectResult", [["ETag", source.etag]]);
         }
         const etag = `"${createHash("md5").update(body).digest("hex")}"`;
         const contentType = headers["content-type"] ?? "application/octet-stream";
-        objects.set(key, { body, contentType, etag, lastModified: new Date() });
+        objects.set(key, {
+          body,
+          contentType,
+          etag,
+          lastModified: new Date(),
+          generation: nextGeneration(),
+        });
         res.writeHead(200, { etag }).end();
         return;
       }
@@ -281,7 +292,12 @@ export async function startFakeGcs(options: {
         return;
       case "HEAD":
       case "GET":
-        if (object === undefined) return error(res, 404, "NoSuchKey");
+        // ?generation= reads that generation only (GCS keeps no others here).
+        if (
+          object === undefined ||
+          (q.has("generation") && q.get("generation") !== object.generation)
+        )
+          return error(res, 404, "NoSuchKey");
         return download(method, object, headers.range, res);
       default:
         return error(res, 405, "MethodNotAllowed");
@@ -298,6 +314,7 @@ export async function startFakeGcs(options: {
     const meta = {
       "content-type": object.contentType,
       etag: object.etag,
+      ...(object.generation === undefined ? {} : { "x-goog-generation": object.generation }),
       "last-modified": object.lastModified.toUTCString(),
       "accept-ranges": "bytes",
     };
@@ -451,6 +468,7 @@ export async function startFakeGcs(options: {
       contentType: upload.contentType,
       etag,
       lastModified: new Date(),
+      generation: nextGeneration(),
     });
     uploads.delete(uploadId);
     xml(res, 200, "CompleteMultipartUploadResult", [

@@ -32,6 +32,8 @@ export interface IntentCase {
   partEtag(part: { url: string }, res: Response): string;
   /** a form upload intent: a form with fields, or refused as the backend has none */
   form: "fields" | "constraint_not_enforceable";
+  /** a file's URL is pinned to its committed version (embedded blob id, GCS generation) */
+  pinsVersion?: true;
 }
 
 /** The bucket's maxObjectSize in these tests: above every upload they make. */
@@ -506,6 +508,25 @@ export function uploadIntentTests(title: string, skip: boolean, c: IntentCase): 
         expect(((await res.json()) as any).error.code).toBe("file_changed");
         expect((await api(h.url, "GET", `/v1/files/${file.id}`)).body.changedAt).toMatch(/Z$/);
       });
+
+      it.runIf(c.pinsVersion)(
+        "a file's URL is pinned: bytes swapped after it was signed are refused",
+        async () => {
+          const key = "pinned/x.txt";
+          const file = await commit(key, Buffer.from("committed"));
+          const r = await redirect(file.id);
+          expect(r.status).toBe(302);
+          const location = r.headers.get("location")!;
+          expect(await (await fetch(location)).text()).toBe("committed");
+          await backend.put(key, Readable.from([Buffer.from("swapped!!")]), {
+            contentType: "text/plain",
+            contentLength: 9,
+          });
+          const after = await fetch(location);
+          expect(after.status).toBeGreaterThanOrEqual(400);
+          expect(await after.text()).not.toContain("swapped");
+        },
+      );
 
       it("If-None-Match: * and If-Match are enforced (412), never claimed where nobody checks", async () => {
         const key = "cond/x.txt";

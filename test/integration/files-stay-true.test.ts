@@ -18,6 +18,7 @@ uploadIntentTests("upload intents on an embedded-store bucket", false, {
   multipart: { size: 25_000, partSize: 10_000 },
   partEtag: (_part, res) => res.headers.get("etag") ?? "",
   form: "fields",
+  pinsVersion: true,
 });
 
 describe("files stay true on the embedded store's data plane", () => {

@@ -34,4 +34,5 @@ uploadIntentTests("upload intents on a gcs bucket (fake GCS)", false, {
   multipart: { size: 150_000, partSize: 64 * 1024 },
   partEtag: (_part, res) => res.headers.get("etag") ?? "",
   form: "fields",
+  pinsVersion: true,
 });
