@@ -33,6 +33,7 @@ export function asSignetError(error: unknown): SignetError {
 }
 
 export function sendError(reply: FastifyReply, error: SignetError): FastifyReply {
+  reply.errorCode = error.code;
   return reply
     .code(error.status)
     .type("application/json; charset=utf-8")
