@@ -58,11 +58,17 @@ for (const [id, time] of self) {
   const area = areaOf(node);
   areas.set(area, (areas.get(area) ?? 0) + time);
   const where = node.callFrame.url.replace(/^.*\/(node_modules|src|dist)\//, "$1/");
+  if (area === "idle") continue;
   const name = `${node.callFrame.functionName || "(anonymous)"} ${where}:${node.callFrame.lineNumber + 1}`;
   functions.set(name, (functions.get(name) ?? 0) + time);
 }
-const pct = (t: number) => `${((100 * t) / total).toFixed(1).padStart(5)}%`;
-console.log(`total ${(total / 1e6).toFixed(1)} s sampled`);
+// Shares of busy time: idle time (waiting for the load, or after it) would only dilute them.
+const busy = total - (areas.get("idle") ?? 0);
+areas.delete("idle");
+const pct = (t: number) => `${((100 * t) / busy).toFixed(1).padStart(5)}%`;
+console.log(
+  `${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy; shares of busy time:`,
+);
 for (const [area, time] of [...areas].sort((a, b) => b[1] - a[1]))
   console.log(`${pct(time)}  ${area}`);
 console.log("\ntop functions (self time):");
