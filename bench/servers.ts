@@ -276,6 +276,7 @@ export async function wrk(url: string, options: WrkOptions): Promise<WrkResult> 
         (err, stdout) => (err ? reject(err) : resolve(stdout)),
       ),
     );
+    if (process.env.BENCH_DEBUG) console.error(out);
     return parseWrk(out);
   } finally {
     await cleanup();
