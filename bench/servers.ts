@@ -107,13 +107,17 @@ export interface SignetOptions {
   nodeArgs?: string[];
 }
 
-/** `signet serve` from dist/ on a free port with a fresh data dir; logs at info go to /dev/null. */
+/**
+ * `signet serve` from dist/ (or from BENCH_SIGNET_DIST, another build to compare with) on a
+ * free port with a fresh data dir; logs at info go to /dev/null.
+ */
 export async function startSignet(
   options: SignetOptions = {},
 ): Promise<Running & { dataDir: string }> {
   const { dir, cleanup } = await scratch();
   const port = await freePort();
-  const args = [join(root, "dist/cli/main.js"), "serve", "--host", "127.0.0.1"];
+  const dist = process.env.BENCH_SIGNET_DIST ?? join(root, "dist");
+  const args = [join(dist, "cli/main.js"), "serve", "--host", "127.0.0.1"];
   args.push("--port", String(port), "--data", join(dir, "data"));
   if (options.config !== undefined) {
     writeFileSync(join(dir, "config.json"), JSON.stringify(options.config));
