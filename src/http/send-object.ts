@@ -11,6 +11,7 @@ import { resolveRange } from "../core/range.js";
 import { defaultDisposition } from "../core/safety.js";
 import { type Claims } from "../core/token.js";
 import { rangeHeader } from "../core/scope.js";
+import { InMemoryBody } from "../store/cache.js";
 
 /** RFC 9110 §13.1.2 weak comparison against a list of entity tags. */
 function matchesEtag(header: string, etag: string): boolean {
@@ -67,5 +68,6 @@ export async function sendObject(
     await backend.get(key, range ?? { start: 0, end: info.size - 1 })
   )?.body;
   if (body === undefined) throw new SignetError("not_found", "object not found");
-  return reply.send(body);
+  // Bytes already in memory go out in one write, without a stream's machinery.
+  return reply.send(body instanceof InMemoryBody ? body.bytes : body);
 }

@@ -14,6 +14,7 @@
  * 0 turns either cache off. The bounds count entries and bytes of content, not the few hundred
  * bytes of bookkeeping per entry.
  */
+import { Readable } from "node:stream";
 import { Type } from "@sinclair/typebox";
 import { LRUCache } from "lru-cache";
 import { textParser } from "../core/schema.js";
@@ -148,5 +149,20 @@ export class BlobBytesCache {
   /** bytes of content held */
   get size(): number {
     return this.#bytes?.calculatedSize ?? 0;
+  }
+}
+
+/**
+ * A body whose bytes are already in memory: still a Readable for every consumer, and a sender
+ * that knows it (send-object.ts) writes `bytes` in one call instead of piping a stream.
+ */
+export class InMemoryBody extends Readable {
+  constructor(readonly bytes: Buffer) {
+    super();
+  }
+
+  override _read(): void {
+    this.push(this.bytes);
+    this.push(null);
   }
 }

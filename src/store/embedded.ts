@@ -5,11 +5,17 @@
  * leaves the old object or the new one, never a torn one, and start-up sweeps orphans.
  */
 import { readFile } from "node:fs/promises";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import type { Db } from "../db/connect.js";
 import type { ObjectTable } from "../db/schema.js";
 import { BlobFiles, etagOf, type WriteLimits, type WrittenBlob } from "./blobs.js";
-import { BlobBytesCache, DEFAULT_STORE_CACHE, RowCache, type StoreCacheOptions } from "./cache.js";
+import {
+  BlobBytesCache,
+  DEFAULT_STORE_CACHE,
+  InMemoryBody,
+  RowCache,
+  type StoreCacheOptions,
+} from "./cache.js";
 
 export interface ListPage {
   items: StoredObject[];
@@ -169,7 +175,7 @@ export class EmbeddedStore {
           this.bytes.set(object.blobId, whole);
         }
         const part = range === undefined ? whole : whole.subarray(range.start, range.end + 1);
-        return Readable.from([part], { objectMode: false });
+        return new InMemoryBody(part);
       }
       return await this.blobs.read(object.blobId, range);
     } catch (err) {

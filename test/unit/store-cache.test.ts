@@ -66,3 +66,12 @@ describe("prepared statements on SQLite", () => {
     db.close();
   });
 });
+
+describe("an in-memory body", () => {
+  it("reads as a stream for consumers that are not the sender (read-back, proxies)", async () => {
+    const bytes = Buffer.from("kept in memory");
+    const chunks: Buffer[] = [];
+    for await (const chunk of new InMemoryBody(bytes)) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks)).toEqual(bytes);
+  });
+});
