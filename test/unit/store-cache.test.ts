@@ -2,7 +2,12 @@
 import SQLite from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { withPreparedStatements } from "../../src/db/statements.js";
-import { BlobBytesCache, DEFAULT_STORE_CACHE, storeCacheOptions } from "../../src/store/cache.js";
+import {
+  BlobBytesCache,
+  DEFAULT_STORE_CACHE,
+  InMemoryBody,
+  storeCacheOptions,
+} from "../../src/store/cache.js";
 
 describe("store cache options", () => {
   it("defaults, and takes each bound from its variable", () => {
