@@ -3,7 +3,9 @@
  * and is printed beside the reference measured in the same run. Figures are rates per
  * second; nothing here asserts on them.
  */
-import { cpus } from "node:os";
+import { appendFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { basename } from "node:path";
 
 export interface Case {
   name: string;
@@ -74,9 +76,23 @@ export async function interleaved(
   return cases.map((c) => best.get(c.name)!);
 }
 
-/** Prints each result with its ratio to the reference (the first row). */
+/** Prints each result with its ratio to the reference (the first row), and publishes them. */
 export function report(title: string, results: Result[], target?: string): void {
   const reference = results[0]!;
+  const family = basename(process.argv[1] ?? "bench").replace(/\.bench\.ts$/, "");
+  record({
+    id: family,
+    title,
+    command: `npm run bench -- ${family}`,
+    rows: results.slice(1).map((r) => ({
+      case: r.name,
+      figure: `${rate(r.opsPerSecond)} /s`,
+      reference: `${reference.name}: ${rate(reference.opsPerSecond)} /s`,
+      ratio: r.opsPerSecond / reference.opsPerSecond,
+      how: "in-process loop, bounded in time and count",
+    })),
+    target,
+  });
   console.log(`\n## ${title}`);
   console.log(
     `machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, node ${process.version}, ${new Date().toISOString()}`,
@@ -89,4 +105,77 @@ export function report(title: string, results: Result[], target?: string): void 
   }
   if (target !== undefined) console.log(`target: ${target}`);
   void sink;
+}
+
+/** One line of a published table: our figure beside its reference from the same run. */
+export interface Row {
+  case: string;
+  figure: string;
+  reference: string;
+  /** ours / reference (for a latency, reference / ours: above 1 is always better) */
+  ratio: number;
+  /** how the figure was taken (the load command, without tokens) */
+  how: string;
+}
+
+/** One benchmark's results, as `npm run bench` writes them into BENCHMARKS.md. */
+export interface Family {
+  /** the bench file's name without `.bench.ts`: the block in BENCHMARKS.md it rewrites */
+  id: string;
+  title: string;
+  command: string;
+  rows: Row[];
+  target?: string | undefined;
+  /** requests that failed during the load: a figure with failures is marked invalid */
+  failures?: number;
+  notes?: string[];
+  machine?: string;
+  date?: string;
+}
+
+export function machine(): string {
+  const cpu = cpus();
+  return `${cpu.length} x ${cpu[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${process.platform}`;
+}
+
+/** Records a family: it is printed, and appended to $BENCH_RESULTS (JSON lines) for run.ts. */
+export function record(family: Family): void {
+  const full = { machine: machine(), date: new Date().toISOString(), ...family };
+  console.log(`\n## ${full.title}\n${full.machine}, ${full.date}`);
+  for (const row of full.rows)
+    console.log(`${row.case}\n  ${row.figure} | ${row.reference} | ratio ${row.ratio.toFixed(2)}`);
+  if (full.failures) console.log(`INVALID: ${full.failures} failed requests`);
+  if (full.target !== undefined) console.log(`target: ${full.target}`);
+  for (const note of full.notes ?? []) console.log(`note: ${note}`);
+  if (process.env.BENCH_RESULTS)
+    appendFileSync(process.env.BENCH_RESULTS, JSON.stringify(full) + "\n");
+}
+export const publish = record;
+
+/** A rate for people: 12,345 (or 12.3 below 100). */
+export function rate(n: number): string {
+  return n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1);
+}
+
+/** BENCH_SECONDS, else the given default: the length of each timed load run. */
+export function seconds(fallback: number): number {
+  const given = Number(process.env.BENCH_SECONDS);
+  return Number.isFinite(given) && given > 0 ? given : fallback;
+}
+
+/**
+ * Runs each load in turn, `rounds` times, and keeps each one's best run (by rate): a burst of
+ * load from elsewhere on a shared machine then does not land on one side only.
+ */
+export async function best<F extends (() => Promise<{ requestsPerSecond: number }>)[]>(
+  runs: [...F],
+  rounds = 2,
+): Promise<{ [K in keyof F]: Awaited<ReturnType<F[K]>> }> {
+  const kept: ({ requestsPerSecond: number } | undefined)[] = runs.map(() => undefined);
+  for (let round = 0; round < rounds; round++)
+    for (const [i, run] of runs.entries()) {
+      const result = await run();
+      if ((kept[i]?.requestsPerSecond ?? -1) < result.requestsPerSecond) kept[i] = result;
+    }
+  return kept as { [K in keyof F]: Awaited<ReturnType<F[K]>> };
 }

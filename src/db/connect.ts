@@ -2,6 +2,7 @@
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, SqliteDialect } from "kysely";
 import { migrationProvider } from "./migrations.js";
+import { withPreparedStatements } from "./statements.js";
 import type { Database } from "./schema.js";
 
 export type Db = Kysely<Database>;
@@ -13,7 +14,9 @@ export async function openSqlite(path: string): Promise<Db> {
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("busy_timeout = 5000");
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withPreparedStatements(sqlite) }),
+  });
   const { error, results } = await new Migrator({
     db,
     provider: migrationProvider,

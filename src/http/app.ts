@@ -1,5 +1,5 @@
 /** The Fastify app: control plane under /v1 (authenticated), data plane under /o, health. */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { routeValidator } from "../core/schema.js";
 import type { TSchema } from "@sinclair/typebox";
 import type { Signet } from "../service/signet.js";
@@ -8,6 +8,7 @@ import { frameworkErrorHandler, registerErrorHandling } from "./plugins/errors.j
 import { registerMetrics } from "./plugins/metrics.js";
 import { registerOpenApi } from "./plugins/openapi.js";
 import { applyLimits, controlBodyDeadline, resolveLimits, serverOptions } from "./limits.js";
+import { registerRequestLog } from "./plugins/request-log.js";
 import { apiKeyRoutes } from "./routes/apikeys.js";
 import { auditRoutes } from "./routes/audit.js";
 import { bucketKeyRoutes } from "./routes/bucket-keys.js";
@@ -55,12 +56,15 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
     frameworkErrors: frameworkErrorHandler,
     // The client address comes from the socket, or from X-Forwarded-For only through these.
     trustProxy: signet.config.trustedProxies ?? false,
+    // request-log.ts writes one line per request instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
   });
   app.setValidatorCompiler(({ schema, httpPart }) =>
     routeValidator(schema as TSchema, httpPart !== "body"),
   );
   registerErrorHandling(app);
   applyLimits(app, limits);
+  registerRequestLog(app);
   closeConnectionsAsTheyIdle(app);
   registerMetrics(app);
   await registerOpenApi(app);

@@ -11,6 +11,7 @@ import { safeMediaType } from "../core/media-type.js";
 import { defaultDisposition } from "../core/safety.js";
 import { type Claims } from "../core/token.js";
 import { rangeHeader } from "../core/scope.js";
+import { InMemoryBody } from "../store/cache.js";
 
 /** RFC 9110 §13.1.2 weak comparison against a list of entity tags. */
 function matchesEtag(header: string, etag: string): boolean {
@@ -75,7 +76,8 @@ export async function sendObject(
     got.body.destroy();
     throw err;
   }
-  return reply.send(got.body);
+  // Bytes already in memory go out in one write, without a stream's machinery.
+  return reply.send(got.body instanceof InMemoryBody ? got.body.bytes : got.body);
 }
 
 /** A URL pinned to a file's committed version serves those bytes or 409 `file_changed`. */

@@ -2,11 +2,16 @@
  * API keys: `sg_<id>_<secret>`. The id (16 hex) is public and finds the row in O(1); only
  * SHA-256 of the secret is stored (the secret is 256 random bits, so a slow hash adds
  * nothing) and compared in constant time. The secret is shown once, at creation.
+ * Rows are kept in memory for at most a second (DESIGN.md's bound on stale shared state) so
+ * that each authenticated request does not query the database; a revocation here takes effect
+ * at once, one on another instance within that second.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { SignetError } from "../core/errors.js";
 import { ADMIN_ROLE, type Principal } from "../core/principal.js";
+import { LRUCache } from "lru-cache";
 import type { Db } from "../db/connect.js";
+import type { ApiKeyTable } from "../db/schema.js";
 import type { Revocations } from "./revocations.js";
 
 const KEY_SHAPE = /^sg_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
@@ -50,6 +55,8 @@ export const unauthorized = () =>
 
 export class ApiKeys {
   private readonly envAdminHash: Buffer | undefined;
+  /** api_keys rows by id, trusted for one second; found rows only */
+  private readonly rows = new LRUCache<string, ApiKeyTable>({ max: 10_000, ttl: 1_000 });
 
   constructor(
     private readonly db: Db,
@@ -98,12 +105,19 @@ export class ApiKeys {
     const match = KEY_SHAPE.exec(presented);
     if (match === null) return undefined;
     const [, id, secret] = match as unknown as [string, string, string];
-    const row = await this.db
-      .selectFrom("api_keys")
-      .selectAll()
-      .where("id", "=", id)
-      .executeTakeFirst();
+    let row = this.rows.get(id);
+    if (row === undefined) {
+      row = await this.db
+        .selectFrom("api_keys")
+        .selectAll()
+        .where("id", "=", id)
+        .executeTakeFirst();
+      if (row !== undefined) this.rows.set(id, row);
+    }
     if (row === undefined) throw unauthorized();
+    // A row read just before a revocation here may have been kept: the in-memory revocations
+    // (written by revoke() below) are the check that cannot lag.
+    if (this.revocations.isRevoked("", `key:${id}`)) throw unauthorized();
     const stored = Buffer.from(row.secret_hash, "hex");
     if (!timingSafeEqual(sha256(secret), stored)) throw unauthorized();
     if (row.revoked_at !== null) throw unauthorized();
@@ -125,6 +139,7 @@ export class ApiKeys {
       .where("id", "=", id)
       .where("revoked_at", "is", null)
       .executeTakeFirst();
+    this.rows.delete(id);
     if (Number(result.numUpdatedRows) === 0) {
       const exists = await this.db
         .selectFrom("api_keys")

@@ -5,6 +5,7 @@ import { LocalBackend } from "../backends/local.js";
 import { signToken, type UnsignedClaims } from "../core/token.js";
 import { type Db, openSqlite } from "../db/connect.js";
 import { BlobFiles } from "../store/blobs.js";
+import { storeCacheOptions } from "../store/cache.js";
 import { EmbeddedStore } from "../store/embedded.js";
 import { EmbeddedMultipart } from "../store/multipart.js";
 import { ApiKeys, checkAdminKeyStrength } from "./apikeys.js";
@@ -106,7 +107,7 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
   const apiKeys = new ApiKeys(db, revocations, options.adminKey);
   const grants = new GrantService(db, options.config.grantSpecs);
   await grants.load();
-  const store = new EmbeddedStore(db, options.dataDir);
+  const store = new EmbeddedStore(db, options.dataDir, storeCacheOptions(env));
   const swept = await store.init();
   const multipart = new EmbeddedMultipart(db, store);
   // Proxied uploads are spooled here while they are checked; whatever a crash left is swept.

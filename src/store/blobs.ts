@@ -30,6 +30,7 @@ export interface WriteLimits {
 }
 
 const BLOB_ID = /^[0-9a-f]{32}$/;
+const READ_CHUNK = 512 * 1024;
 
 /** The ETag of stored bytes: the first 128 bits of their SHA-256, quoted. */
 export const etagOf = (sha256: string) =>
@@ -102,7 +103,9 @@ export class BlobFiles {
 
   /** A stream of the blob's bytes, `end` inclusive. Opens the file before returning. */
   async read(blobId: string, range?: { start: number; end: number }): Promise<ReadStream> {
-    const stream = createReadStream(this.pathOf(blobId), range ?? {});
+    // Reads of up to 512 KiB: far fewer syscalls and chunks on large objects than the default
+    // 64 KiB; a read never allocates more than what is left of the range.
+    const stream = createReadStream(this.pathOf(blobId), { ...range, highWaterMark: READ_CHUNK });
     await new Promise<void>((resolve, reject) => {
       stream.once("open", () => resolve());
       stream.once("error", reject);

@@ -4,11 +4,19 @@
  * row written, in one transaction; the replaced blob is unlinked after the commit. A crash
  * leaves the old object or the new one, never a torn one, and start-up sweeps orphans.
  */
+import { readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { Db } from "../db/connect.js";
 import type { ObjectTable } from "../db/schema.js";
 import { SignetError } from "../core/errors.js";
 import { BlobFiles, etagOf, type WriteLimits, type WrittenBlob } from "./blobs.js";
+import {
+  BlobBytesCache,
+  DEFAULT_STORE_CACHE,
+  InMemoryBody,
+  RowCache,
+  type StoreCacheOptions,
+} from "./cache.js";
 
 export interface ListPage {
   items: StoredObject[];
@@ -79,12 +87,18 @@ const toObject = (row: ObjectTable): StoredObject => ({
 
 export class EmbeddedStore {
   readonly blobs: BlobFiles;
+  /** object rows and small blobs' bytes kept in memory for the read path (cache.ts) */
+  readonly rows: RowCache<StoredObject>;
+  readonly bytes: BlobBytesCache;
 
   constructor(
     private readonly db: Db,
     dataDir: string,
+    cache: StoreCacheOptions = DEFAULT_STORE_CACHE,
   ) {
     this.blobs = new BlobFiles(dataDir);
+    this.rows = new RowCache(cache);
+    this.bytes = new BlobBytesCache(cache);
   }
 
   async init(): Promise<{ tmp: number; orphans: number }> {
@@ -107,13 +121,15 @@ export class EmbeddedStore {
   }
 
   async head(bucket: string, key: string): Promise<StoredObject | undefined> {
-    const row = await this.db
-      .selectFrom("objects")
-      .selectAll()
-      .where("bucket", "=", bucket)
-      .where("key", "=", key)
-      .executeTakeFirst();
-    return row && toObject(row);
+    return this.rows.lookup(bucket, key, async () => {
+      const row = await this.db
+        .selectFrom("objects")
+        .selectAll()
+        .where("bucket", "=", bucket)
+        .where("key", "=", key)
+        .executeTakeFirst();
+      return row && toObject(row);
+    });
   }
 
   async put(
@@ -184,16 +200,27 @@ export class EmbeddedStore {
       await this.blobs.remove(written.blobId);
       throw err;
     }
-    if (replaced !== undefined) await this.blobs.remove(replaced);
+    this.rows.invalidate(bucket, key);
+    if (replaced !== undefined) await this.removeBlob(replaced);
     return toObject(row);
   }
 
-  /** Opens the object's bytes; undefined when there is no such object. */
+  /** Opens the object's bytes (`end` inclusive); undefined when there is no such object. */
   async open(
     object: StoredObject,
     range?: { start: number; end: number },
   ): Promise<Readable | undefined> {
     try {
+      if (this.bytes.holds(object.size)) {
+        // Small blobs are read whole once, then served from memory: no open/read/close.
+        let whole = this.bytes.get(object.blobId);
+        if (whole === undefined) {
+          whole = await readFile(this.blobs.pathOf(object.blobId));
+          this.bytes.set(object.blobId, whole);
+        }
+        const part = range === undefined ? whole : whole.subarray(range.start, range.end + 1);
+        return new InMemoryBody(part);
+      }
       return await this.blobs.read(object.blobId, range);
     } catch (err) {
       // Replaced or deleted between the lookup and the open.
@@ -278,8 +305,9 @@ export class EmbeddedStore {
         .execute();
       return row.blob_id;
     });
+    this.rows.invalidate(bucket, key);
     if (blobId === undefined) return false;
-    await this.blobs.remove(blobId);
+    await this.removeBlob(blobId);
     return true;
   }
 
@@ -321,9 +349,17 @@ export class EmbeddedStore {
         .execute();
       return { row, replaced: old?.blob_id };
     });
+    this.rows.invalidate(bucket, from);
+    this.rows.invalidate(bucket, to);
     if (moved === undefined) return undefined;
     if (moved.replaced !== undefined && moved.replaced !== moved.row.blob_id)
-      await this.blobs.remove(moved.replaced);
+      await this.removeBlob(moved.replaced);
     return toObject(moved.row);
+  }
+
+  /** Unlinks a blob no row points to any more, and forgets its bytes. */
+  private async removeBlob(blobId: string): Promise<void> {
+    this.bytes.delete(blobId);
+    await this.blobs.remove(blobId);
   }
 }

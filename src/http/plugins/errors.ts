@@ -40,6 +40,7 @@ export function asSignetError(error: unknown): SignetError {
 export function sendError(reply: FastifyReply, error: SignetError): FastifyReply {
   if (error.retryAfterSeconds !== undefined)
     reply.header("retry-after", String(error.retryAfterSeconds));
+  reply.errorCode = error.code;
   return reply
     .code(error.status)
     .type("application/json; charset=utf-8")

@@ -1,0 +1,86 @@
+/**
+ * Issue 17: the server's RSS during a bounded mixed load (signed 4 KiB GETs, 4 KiB PUTs over
+ * 100 keys, POST /v1/presign, link GETs in proxy mode), `wrk -t1 -c32` cycling through them.
+ * RSS is sampled every second from /proc after a warm-up of the same load; the figure is the
+ * largest drift from the warm-up RSS. BENCH_SOAK_SECONDS (default 60; the issue's figure is
+ * 300) sets the length, BENCH_WARMUP_SECONDS (default 15) the warm-up. Target: within ±10%.
+ */
+import { randomBytes } from "node:crypto";
+import { publish, rate } from "./lib.js";
+import { ADMIN_KEY, presign, putObject, rssOf, startSignet, wrk } from "./servers.js";
+
+const soakSeconds = Number(process.env.BENCH_SOAK_SECONDS ?? 60);
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 15);
+const signet = await startSignet();
+try {
+  const bytes = randomBytes(4096);
+  const get = new URL(await putObject(signet, "bench/soak/read.bin", bytes));
+  const link = new URL(
+    (
+      await presign(signet, {
+        bucket: "default",
+        key: "bench/soak/read.bin",
+        method: "GET",
+        delivery: "link",
+        ip: "127.0.0.0/8",
+        expiresIn: 3600,
+      })
+    ).url,
+  );
+  // A folder token: the PUTs go to 100 keys under it.
+  const folder = await presign(signet, {
+    bucket: "default",
+    prefix: "bench/soak/put",
+    method: "PUT",
+    expiresIn: 3600,
+  });
+  const putQuery = new URL(folder.url).search;
+  const body = JSON.stringify({ bucket: "default", key: "bench/soak/x", method: "GET" });
+  const lua = `
+local reqs = {}
+local payload = string.rep("x", 4096)
+-- Built in init: wrk adds the Host header only once the thread is set up.
+init = function(args)
+reqs[1] = wrk.format("GET", ${JSON.stringify(get.pathname + get.search)})
+reqs[2] = wrk.format("POST", "/v1/presign", { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer ${ADMIN_KEY}" }, ${JSON.stringify(body)})
+reqs[3] = wrk.format("GET", ${JSON.stringify(link.pathname + link.search)})
+end
+local n = 0
+request = function()
+  n = n + 1
+  if n % 4 == 0 then
+    return wrk.format("PUT", "/o/default/bench/soak/put/" .. (n % 100) .. ${JSON.stringify(putQuery)}, { ["Content-Type"] = "application/octet-stream" }, payload)
+  end
+  return reqs[(n % 4)]
+end
+`;
+  await wrk(signet.url, { seconds: warmupSeconds, lua });
+  const baseline = rssOf(signet.pid);
+  const samples: number[] = [];
+  const sampler = setInterval(() => samples.push(rssOf(signet.pid)), 1000);
+  const load = await wrk(signet.url, { seconds: soakSeconds, lua });
+  clearInterval(sampler);
+  samples.push(rssOf(signet.pid));
+  const low = Math.min(...samples);
+  const high = Math.max(...samples);
+  const drift = Math.max(high / baseline - 1, 1 - low / baseline);
+  const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  publish({
+    id: "soak",
+    title: `Server RSS during ${soakSeconds} s of mixed load (issue 17)`,
+    command: `BENCH_SOAK_SECONDS=${soakSeconds} npm run bench -- soak`,
+    rows: [
+      {
+        case: `RSS during the load (${samples.length} samples), ${rate(load.requestsPerSecond)} req/s`,
+        figure: `${mb(low)} to ${mb(high)}`,
+        reference: `its own RSS after ${warmupSeconds} s of warm-up: ${mb(baseline)}`,
+        ratio: high / baseline,
+        how: "wrk -t1 -c32 -s <script cycling GET, presign, link GET, PUT>",
+      },
+    ],
+    target: `flat within ±10% (largest drift here: ${(drift * 100).toFixed(1)}%)`,
+    failures: load.failures,
+  });
+} finally {
+  await signet.stop();
+}
