@@ -11,7 +11,7 @@
  * off it only by its own rotation, so give such buckets container keys.
  */
 import { randomBytes } from "node:crypto";
-import { SwiftBackend } from "../backends/swift.js";
+import { SwiftBackend } from "../backends/swift/swift.js";
 import { notFound, SignetError } from "../core/errors.js";
 import { seal, unseal } from "../core/keyring.js";
 import type { Db } from "../db/connect.js";

@@ -3,10 +3,10 @@
  * its factory with secrets resolved from `env`. Errors name the config key
  * ("invalid config: buckets.media.region …"), never a secret.
  */
-import { createAzureBackend } from "../backends/azure.js";
-import { createGcsBackend } from "../backends/gcs.js";
-import { createS3Backend } from "../backends/s3.js";
-import { createSwiftBackend } from "../backends/swift.js";
+import { createAzureBackend } from "../backends/azure/azure.js";
+import { createGcsBackend } from "../backends/gcs/gcs.js";
+import { createS3Backend } from "../backends/s3/s3.js";
+import { createSwiftBackend } from "../backends/swift/swift.js";
 import type { Backend } from "../backends/types.js";
 import type { BucketConfig } from "./config.js";
 

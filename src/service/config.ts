@@ -10,10 +10,10 @@ import { ACTIONS, type Grant } from "../core/grants.js";
 import { toGrantSpec } from "./grants.js";
 import { type Parser, parser } from "../core/schema.js";
 import { COMMON_BUCKET_FIELDS, SecretRef } from "../core/config-schema.js";
-import { AzureBucketConfigSchema } from "../backends/azure.js";
-import { GcsBucketConfigSchema } from "../backends/gcs.js";
-import { S3BucketConfigSchema } from "../backends/s3.js";
-import { SwiftBucketConfigSchema } from "../backends/swift.js";
+import { AzureBucketConfigSchema } from "../backends/azure/azure.js";
+import { GcsBucketConfigSchema } from "../backends/gcs/gcs.js";
+import { S3BucketConfigSchema } from "../backends/s3/s3.js";
+import { SwiftBucketConfigSchema } from "../backends/swift/swift.js";
 
 export const SEVEN_DAYS = 7 * 86400;
 export const BUCKET_NAME = "^[a-z0-9][a-z0-9._-]{0,62}$";

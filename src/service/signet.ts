@@ -1,7 +1,7 @@
 /** Wires the services together over one data directory and one metadata database. */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { LocalBackend } from "../backends/local.js";
+import { LocalBackend } from "../backends/local/local.js";
 import { signToken, type UnsignedClaims } from "../core/token.js";
 import { type Db, openSqlite } from "../db/connect.js";
 import { BlobFiles } from "../store/blobs.js";

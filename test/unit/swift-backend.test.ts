@@ -15,7 +15,7 @@ import {
   type SwiftBucketConfig,
   SwiftBucketConfigSchema,
   segmentName,
-} from "../../src/backends/swift.js";
+} from "../../src/backends/swift/swift.js";
 import type { DirectScope } from "../../src/backends/types.js";
 import type { ScopeConstraints } from "../../src/core/constraints.js";
 import { parser } from "../../src/core/schema.js";

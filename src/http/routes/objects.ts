@@ -5,7 +5,7 @@
  * token's); every answer carries the safety headers; every use is audited.
  */
 import multipart from "@fastify/multipart";
-import type { LocalBackend } from "../../backends/local.js";
+import type { LocalBackend } from "../../backends/local/local.js";
 import type { FastifyInstance } from "fastify";
 import { assertValidKey, toFolder } from "../../core/keys.js";
 import { SAFETY_HEADERS } from "../../core/safety.js";

@@ -11,12 +11,12 @@
  * overrides, multipart parts, revocation.
  */
 import type { Readable } from "node:stream";
-import { requiredHeaders } from "../core/constraints.js";
-import type { Method } from "../core/methods.js";
-import { constraintsToClaims, type UnsignedClaims } from "../core/token.js";
-import { encodeKeyPath, trimSlash } from "../core/urls.js";
-import type { EmbeddedStore, StoredObject } from "../store/embedded.js";
-import type { EmbeddedMultipart } from "../store/multipart.js";
+import { requiredHeaders } from "../../core/constraints.js";
+import type { Method } from "../../core/methods.js";
+import { constraintsToClaims, type UnsignedClaims } from "../../core/token.js";
+import { encodeKeyPath, trimSlash } from "../../core/urls.js";
+import type { EmbeddedStore, StoredObject } from "../../store/embedded.js";
+import type { EmbeddedMultipart } from "../../store/multipart.js";
 import type {
   Backend,
   DirectRequest,
@@ -25,7 +25,7 @@ import type {
   ObjectInfo,
   PartInfo,
   PostScope,
-} from "./types.js";
+} from "../types.js";
 
 export type TokenSigner = (claims: UnsignedClaims) => string;
 

@@ -93,12 +93,12 @@ import {
   isSecretRef,
   resolveSecret,
   SecretRef,
-} from "../core/config-schema.js";
-import { constraintsOf } from "../core/constraints.js";
-import { invalidRequest, notFound, SignetError } from "../core/errors.js";
-import { assertValidKey } from "../core/keys.js";
-import type { Method } from "../core/methods.js";
-import { encodeKeyPath, trimSlash } from "../core/urls.js";
+} from "../../core/config-schema.js";
+import { constraintsOf } from "../../core/constraints.js";
+import { invalidRequest, notFound, SignetError } from "../../core/errors.js";
+import { assertValidKey } from "../../core/keys.js";
+import type { Method } from "../../core/methods.js";
+import { encodeKeyPath, trimSlash } from "../../core/urls.js";
 import {
   type SwiftDigest,
   type SwiftTempUrlKeys,
@@ -106,7 +106,7 @@ import {
   SwiftTempUrlSigner,
   tempUrlKeyHeaders,
 } from "./swift-tempurl.js";
-import { assertAllBound } from "./bound.js";
+import { assertAllBound } from "../bound.js";
 import type {
   Backend,
   DirectRequest,
@@ -115,7 +115,7 @@ import type {
   ObjectInfo,
   PartInfo,
   PostScope,
-} from "./types.js";
+} from "../types.js";
 
 /** An enum rather than a union of literals: its error names the allowed values. */
 const oneOf = <T extends string>(values: readonly T[]) =>

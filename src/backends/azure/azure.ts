@@ -88,12 +88,12 @@ import {
   type UserDelegationKey,
 } from "@azure/storage-blob";
 import { type Static, Type } from "@sinclair/typebox";
-import { parseCidr } from "../core/cidr.js";
-import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../core/config-schema.js";
-import { type Constraint, constraintsOf, type ScopeConstraints } from "../core/constraints.js";
-import { SignetError } from "../core/errors.js";
-import type { Method } from "../core/methods.js";
-import { trimSlash } from "../core/urls.js";
+import { parseCidr } from "../../core/cidr.js";
+import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../../core/config-schema.js";
+import { type Constraint, constraintsOf, type ScopeConstraints } from "../../core/constraints.js";
+import { SignetError } from "../../core/errors.js";
+import type { Method } from "../../core/methods.js";
+import { trimSlash } from "../../core/urls.js";
 import {
   type AzureLocation,
   type AzureSasKey,
@@ -102,7 +102,7 @@ import {
   sasPermissions,
   signBlobSas,
 } from "./azure-sas.js";
-import { assertAllBound } from "./bound.js";
+import { assertAllBound } from "../bound.js";
 import type {
   Backend,
   DirectRequest,
@@ -111,7 +111,7 @@ import type {
   ObjectInfo,
   PartInfo,
   PostScope,
-} from "./types.js";
+} from "../types.js";
 
 export const AzureBucketConfigSchema = Type.Object(
   {
