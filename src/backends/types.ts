@@ -7,27 +7,10 @@
  * and the bucket's limits.
  */
 import type { Readable } from "node:stream";
-import type { ScopeConstraints } from "../core/constraints.js";
+import type { DirectScope } from "../core/direct-scope.js";
 import type { Method } from "../core/methods.js";
 
-export interface DirectScope {
-  /** Signet's bucket name */
-  bucket: string;
-  /** the methods the URL allows; the first is the reply's `method` */
-  methods: Method[];
-  key?: string;
-  /** a folder after the folder rule ("" is the whole bucket) */
-  folder?: string;
-  expiresAt: Date;
-  notBefore?: Date;
-  principal: string;
-  tokenId: string;
-  constraints: ScopeConstraints;
-  /** a multipart part: the URL uploads exactly this part of this upload */
-  part?: { uploadId: string; partNumber: number };
-  /** set by `Backend.revocation.prepare`: the provider can revoke this URL by its token id */
-  revocable?: true;
-}
+export type { DirectScope };
 
 export interface DirectRequest {
   url: string;

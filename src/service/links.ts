@@ -9,7 +9,7 @@ import { createReadStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { Backend, DirectRequest, DirectScope, ObjectInfo } from "../backends/types.js";
-import { scopeClaims } from "../backends/local/local.js";
+import { scopeClaims } from "../core/direct-scope.js";
 import { requiredHeaders } from "../core/constraints.js";
 import type { Method } from "../core/methods.js";
 import { type Claims, claimsToConstraints, signToken } from "../core/token.js";

@@ -13,7 +13,8 @@
 import type { Readable } from "node:stream";
 import { requiredHeaders } from "../../core/constraints.js";
 import type { Method } from "../../core/methods.js";
-import { constraintsToClaims, type UnsignedClaims } from "../../core/token.js";
+import { scopeClaims } from "../../core/direct-scope.js";
+import type { UnsignedClaims } from "../../core/token.js";
 import { encodeKeyPath, trimSlash } from "../../core/urls.js";
 import type { EmbeddedStore, StoredObject } from "../../store/embedded.js";
 import type { EmbeddedMultipart } from "../../store/multipart.js";
@@ -37,26 +38,6 @@ const info = (object: StoredObject): ObjectInfo => ({
   lastModified: object.lastModified,
   sha256: object.sha256,
 });
-
-/** The claims a scope becomes: the same for direct URLs and for links. */
-export function scopeClaims(scope: DirectScope): UnsignedClaims {
-  const claims: UnsignedClaims = {
-    i: scope.tokenId,
-    p: scope.principal,
-    m: scope.methods,
-    b: scope.bucket,
-    e: Math.floor(scope.expiresAt.getTime() / 1000),
-    ...constraintsToClaims(scope.constraints),
-  };
-  if (scope.key !== undefined) claims.o = scope.key;
-  if (scope.folder !== undefined) claims.f = scope.folder;
-  if (scope.notBefore !== undefined) claims.n = Math.floor(scope.notBefore.getTime() / 1000);
-  if (scope.part !== undefined) {
-    claims.u = scope.part.uploadId;
-    claims.pn = scope.part.partNumber;
-  }
-  return claims;
-}
 
 export class LocalBackend implements Backend {
   readonly kind = "local";
