@@ -63,8 +63,85 @@ export interface PartInfo {
   etag: string;
 }
 
+/**
+ * The rows of DESIGN.md's "what each binds" table (docs/backends.md keeps the project's copy,
+ * which a test checks against every backend's declaration).
+ */
+export const BIND_ROWS = [
+  "method, expiry",
+  "response overrides",
+  "byte range",
+  "folder",
+  "IP",
+  "exact length, type",
+  "length range, type pattern",
+  "sha256 of body",
+  "revocation",
+  "multipart",
+] as const;
+export type BindRow = (typeof BIND_ROWS)[number];
+
+/**
+ * What a backend can do, as data (tus's `DataStore.extensions` idea): code above backends/
+ * reads these instead of testing a backend's class or kind.
+ */
+export interface BackendCapabilities {
+  /**
+   * For each row of the binds table, how the provider's own signature binds it (a short
+   * phrase), or false when it cannot: then Signet serves it through a link, or checks it at
+   * complete. Static per provider; `unbound()` is the per-scope answer.
+   */
+  readonly binds: Readonly<Record<BindRow, string | false>>;
+  /** Signet verifies this backend's direct URLs on its own data plane (`/o`): the embedded store */
+  readonly signetVerified: boolean;
+  /**
+   * Signet holds credentials for the object operations a proxied link needs (get, put, delete,
+   * list, head). False for a Swift bucket with only a temp URL key: its links can only redirect.
+   */
+  readonly proxy: boolean;
+  /** `Backend.revocation` is set: the provider revokes direct URLs by token id */
+  readonly revocation: boolean;
+  /** `Backend.keyRotation` is set: Signet can rotate the provider's signing key */
+  readonly keyRotation: boolean;
+  /** If-None-Match / If-Match on writes (issue 13 implements them) */
+  readonly conditionalWrites: boolean;
+  /** object versions (issue 13 implements them) */
+  readonly versions: boolean;
+  /** multipart uploads with part URLs (`createMultipart` and friends work) */
+  readonly multipart: boolean;
+  /** a browser form POST (`presignPost` returns a form) */
+  readonly formPost: boolean;
+  /** a direct URL for a folder: for every method, one method per signature, or none */
+  readonly folderScope: "all" | "one-method" | "none";
+  /**
+   * Methods a direct URL signed for one method lets through as well (Swift's tempurl passes a
+   * HEAD with any GET, PUT or POST signature). Presign lists them in the reply's `methods`.
+   */
+  readonly alsoAllows: Readonly<Partial<Record<Method, readonly Method[]>>>;
+}
+
+/** Keys a provider signs with that Signet can rotate (Swift's temp URL keys). */
+export interface SigningKeys {
+  current: string;
+  /** the key the current one replaced, still accepted by the provider until retired */
+  previous?: string;
+}
+
+/** Provider-side key rotation (see `BackendCapabilities.keyRotation`). */
+export interface KeyRotation {
+  /** Sign with `keys.current` from now on; `keys` says what the provider holds. Sends nothing. */
+  useKeys(keys: SigningKeys): void;
+  /** Sets `newKey` as current and keeps the old one as previous; conflict while one is kept. */
+  rotateKey(newKey: string): Promise<Required<SigningKeys>>;
+  /** Removes the previous key: URLs signed with it fail from then on. */
+  retireKey(): Promise<void>;
+  /** Why rotation cannot run now (missing admin credentials), or undefined when it can. */
+  unavailable(): string | undefined;
+}
+
 export interface Backend {
   readonly kind: string;
+  readonly capabilities: BackendCapabilities;
   /** the longest lifetime the provider accepts for a direct URL, in seconds */
   readonly maxExpiresIn: number;
   /**
@@ -100,6 +177,9 @@ export interface Backend {
     prepare(scope: DirectScope): Promise<DirectScope>;
     revoke(tokenId: string): Promise<void>;
   };
+
+  /** Provider-side key rotation, where Signet can do it (Swift temp URL keys). */
+  readonly keyRotation?: KeyRotation;
 
   createMultipart(key: string, meta: { contentType: string }): Promise<string>;
   listParts(key: string, uploadId: string): Promise<PartInfo[]>;

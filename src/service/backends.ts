@@ -3,7 +3,7 @@
  * its factory (backends/registry.ts) with secrets resolved from `env`. Errors name the config key
  * ("invalid config: buckets.media.region …"), never a secret.
  */
-import { openBackend as openFromRegistry } from "../backends/registry.js";
+import { type EmbeddedContext, openBackend as openFromRegistry } from "../backends/registry.js";
 import type { Backend } from "../backends/types.js";
 import type { BucketConfig } from "./config.js";
 
@@ -11,7 +11,7 @@ export async function openBackend(
   name: string,
   config: BucketConfig,
   env: NodeJS.ProcessEnv,
-  local: () => Backend,
+  embedded: Omit<EmbeddedContext, "bucket">,
 ): Promise<Backend> {
-  return openFromRegistry(config, env, `buckets.${name}`, local);
+  return openFromRegistry(config, env, `buckets.${name}`, { ...embedded, bucket: name });
 }

@@ -80,7 +80,10 @@ export class ObjectService {
   authorize(claims: Claims, request: DataRequest, surface: "direct" | "link"): Bucket {
     assertInScope(claims, request);
     const bucket = this.buckets.get(request.bucket);
-    if (bucket === undefined || (surface === "direct" && bucket.backend.kind !== "local"))
+    if (
+      bucket === undefined ||
+      (surface === "direct" && !bucket.backend.capabilities.signetVerified)
+    )
       throw new SignetError("not_found", "bucket not found");
     return bucket;
   }

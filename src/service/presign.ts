@@ -216,7 +216,11 @@ export class PresignService {
     } else {
       const unbound = bucket.backend.unbound(direct);
       // Signet's own tokens are revocable; a provider's signature only when prepared for it.
-      if (request.revocable && bucket.backend.kind !== "local" && direct.revocable !== true)
+      if (
+        request.revocable &&
+        !bucket.backend.capabilities.signetVerified &&
+        direct.revocable !== true
+      )
         unbound.push("revocable");
       if (request.delivery === "direct" && unbound.length > 0)
         throw new SignetError(

@@ -103,8 +103,10 @@ import {
   signBlobSas,
 } from "./azure-sas.js";
 import { assertAllBound } from "../bound.js";
+import { AZURE_CAPABILITIES } from "./capabilities.js";
 import type {
   Backend,
+  BackendCapabilities,
   DirectRequest,
   DirectScope,
   ListPage,
@@ -210,6 +212,7 @@ const SAS_BINDS: Partial<Record<Constraint, (c: ScopeConstraints) => boolean>> =
 
 export class AzureBackend implements Backend {
   readonly kind = "azure";
+  readonly capabilities: BackendCapabilities;
   readonly maxExpiresIn: number;
   private readonly location: AzureLocation;
   /** the account key (service SAS) or the user delegation keys */
@@ -249,6 +252,7 @@ export class AzureBackend implements Backend {
         );
     }
     this.storedPolicyPool = storedPolicyPool;
+    this.capabilities = { ...AZURE_CAPABILITIES, revocation: storedPolicyPool !== undefined };
     // With a pool, revocable direct URLs name a stored access policy made for their token id:
     // removing the policy revokes them.
     if (storedPolicyPool !== undefined)

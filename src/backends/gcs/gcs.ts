@@ -87,6 +87,7 @@ import {
   V4_MAX_EXPIRES_IN,
 } from "./gcs-signing.js";
 import { assertAllBound } from "../bound.js";
+import { GCS_CAPABILITIES } from "./capabilities.js";
 import type {
   Backend,
   DirectRequest,
@@ -212,6 +213,7 @@ interface OwnRequest {
 
 export class GcsBackend implements Backend {
   readonly kind = "gcs";
+  readonly capabilities = GCS_CAPABILITIES;
   readonly maxExpiresIn = V4_MAX_EXPIRES_IN;
 
   constructor(private readonly gcs: GcsBucket) {}

@@ -18,6 +18,7 @@ import type { UnsignedClaims } from "../../core/token.js";
 import { encodeKeyPath, trimSlash } from "../../core/urls.js";
 import type { EmbeddedStore, StoredObject } from "../../store/embedded.js";
 import type { EmbeddedMultipart } from "../../store/multipart.js";
+import { LOCAL_CAPABILITIES } from "./capabilities.js";
 import type {
   Backend,
   DirectRequest,
@@ -41,6 +42,7 @@ const info = (object: StoredObject): ObjectInfo => ({
 
 export class LocalBackend implements Backend {
   readonly kind = "local";
+  readonly capabilities = LOCAL_CAPABILITIES;
   readonly maxExpiresIn = Number.MAX_SAFE_INTEGER;
 
   constructor(

@@ -57,6 +57,7 @@ import { presignPost } from "./s3-post-policy.js";
 import { type S3Location, S3Signer, s3Endpoint } from "./s3-signing.js";
 import { MAX_EXPIRES_IN } from "./sigv4.js";
 import { assertAllBound } from "../bound.js";
+import { S3_CAPABILITIES } from "./capabilities.js";
 import type {
   Backend,
   DirectRequest,
@@ -124,6 +125,7 @@ const MAX_PARTS = 10_000;
 
 export class S3Backend implements Backend {
   readonly kind = "s3";
+  readonly capabilities = S3_CAPABILITIES;
   readonly checksums: Checksums;
   readonly location: S3Location;
   readonly #maxExpiresIn: number;

@@ -107,8 +107,11 @@ import {
   tempUrlKeyHeaders,
 } from "./swift-tempurl.js";
 import { assertAllBound } from "../bound.js";
+import { SWIFT_CAPABILITIES } from "./capabilities.js";
 import type {
   Backend,
+  BackendCapabilities,
+  KeyRotation,
   DirectRequest,
   DirectScope,
   ListPage,
@@ -259,6 +262,7 @@ const quoteEtag = (etag: string) => `"${bareEtag(etag)}"`;
 
 export class SwiftBackend implements Backend {
   readonly kind = "swift";
+  readonly capabilities: BackendCapabilities;
   /** Swift sets no limit of its own; the bucket's maxExpiresIn does. */
   readonly maxExpiresIn = Number.MAX_SAFE_INTEGER;
   readonly keyLevel: SwiftKeyLevel;
@@ -277,7 +281,28 @@ export class SwiftBackend implements Backend {
     this.useKeys(options.keys);
     if (options.admin !== undefined)
       this.#admin = new SwiftAdmin(options.admin, accountOf(options.storageUrl));
+    // Without admin credentials Signet cannot proxy a link's requests: links can only redirect.
+    this.capabilities = { ...SWIFT_CAPABILITIES, proxy: this.#admin !== undefined };
   }
+
+  /** Key rotation in the interface's terms: current/previous are Temp-URL-Key and -Key-2. */
+  readonly keyRotation: KeyRotation = {
+    useKeys: (keys) =>
+      this.useKeys(
+        keys.previous === undefined
+          ? { tempUrlKey: keys.current }
+          : { tempUrlKey: keys.current, tempUrlKey2: keys.previous },
+      ),
+    rotateKey: async (newKey) => {
+      const keys = await this.rotateKey(newKey);
+      return { current: keys.tempUrlKey, previous: keys.tempUrlKey2 };
+    },
+    retireKey: () => this.retireKey(),
+    unavailable: () =>
+      this.#admin === undefined
+        ? "has no swift admin credentials (authUrl, user, key) to rotate its key"
+        : undefined,
+  };
 
   /** Sign with keys.tempUrlKey from now on; keys says what Swift holds. Nothing is sent. */
   useKeys(keys: SwiftTempUrlKeys): void {
