@@ -19,6 +19,7 @@ import {
 import { newTokenId } from "../core/token.js";
 import type { AuditEvent, AuditLog } from "./audit.js";
 import type { Bucket, Buckets } from "./buckets.js";
+import { alsoAllowed, linkUnservable, safeDirect } from "./direct-safety.js";
 import { linkMode, type LinkService } from "./links.js";
 
 export const DEFAULT_EXPIRES_IN = 900;
@@ -44,6 +45,11 @@ export interface CheckedScope {
   request: ScopeRequest;
   direct: DirectScope;
   expiresIn: number;
+  /**
+   * Whether the caller's grants also cover the methods a direct URL would let through beyond
+   * those asked for (see direct-safety.ts); unset means yes.
+   */
+  alsoGranted?: boolean;
 }
 
 export class PresignService {
@@ -136,7 +142,22 @@ export class PresignService {
     if (request.key !== undefined) direct.key = request.key;
     if (request.folder !== undefined) direct.folder = request.folder;
     if (request.notBefore !== undefined) direct.notBefore = request.notBefore;
-    return { bucket, request, direct, expiresIn };
+    const also = alsoAllowed(bucket.backend, request.methods);
+    let alsoGranted = true;
+    if (also.length > 0 && !isAdmin(principal))
+      try {
+        this.grants().authorize(principal, {
+          bucket: bucket.name,
+          actions: actionsOf(also),
+          key: request.key,
+          folder: request.folder,
+          expiresIn,
+        });
+      } catch (err) {
+        if (!(err instanceof SignetError)) throw err;
+        alsoGranted = false;
+      }
+    return { bucket, request, direct, expiresIn, alsoGranted };
   }
 
   private async sign(
@@ -184,7 +205,7 @@ export class PresignService {
    * Signs a checked scope: a direct URL or form when the backend binds it all and lets it live
    * that long, else a link.
    */
-  deliver({ bucket, request, direct, expiresIn }: CheckedScope): SignedRequest {
+  deliver({ bucket, request, direct, expiresIn, alsoGranted }: CheckedScope): SignedRequest {
     let reply: DirectRequest;
     let enforcer: Enforcer;
     const backendMax = bucket.backend.maxExpiresIn;
@@ -214,7 +235,12 @@ export class PresignService {
       reply = { ...post, method: "POST", headers: {} };
       enforcer = "backend";
     } else {
-      const unbound = bucket.backend.unbound(direct);
+      const safe = safeDirect(bucket.backend, direct);
+      const unbound = [...safe.unbound, ...bucket.backend.unbound(safe.scope)];
+      const also = alsoAllowed(bucket.backend, direct.methods);
+      // A URL that would let through methods the caller was not granted is no direct URL.
+      if (also.length > 0 && alsoGranted === false && !unbound.includes("methods"))
+        unbound.push("methods");
       // Signet's own tokens are revocable; a provider's signature only when prepared for it.
       if (
         request.revocable &&
@@ -230,10 +256,23 @@ export class PresignService {
         );
       if (request.delivery === "direct" && expiresIn > backendMax) throw tooLongForDirect();
       if (request.delivery === "link" || unbound.length > 0 || expiresIn > backendMax) {
-        reply = this.links.sign(direct, linkMode(unbound));
+        const mode = linkMode(unbound);
+        // A presign never succeeds for what can only fail at use.
+        const unservable = linkUnservable(bucket.backend, direct, mode);
+        if (unservable !== undefined)
+          throw new SignetError(
+            "constraint_not_enforceable",
+            unbound.length > 0
+              ? `${unservable}: the backend cannot bind ${unbound.join(", ")} in a direct URL`
+              : unservable,
+            unbound[0] ?? "delivery",
+          );
+        reply = this.links.sign(direct, mode);
         enforcer = "signet";
       } else {
-        reply = bucket.backend.presign(direct);
+        reply = bucket.backend.presign(safe.scope);
+        // The URL's true reach: the methods it lets through as well (granted, checked above).
+        if (also.length > 0) reply.methods = [...direct.methods, ...also];
         enforcer = "backend";
       }
     }

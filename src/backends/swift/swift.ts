@@ -359,7 +359,9 @@ export class SwiftBackend implements Backend {
       method === undefined ||
       more.length > 0 ||
       !TEMPURL_METHODS.includes(method) ||
-      (method === "PUT" && scope.part === undefined)
+      // A plain PUT signature also passes HEAD: a link is better, where Signet can serve one;
+      // with only a temp URL key it cannot, and presign names HEAD in the reply's methods.
+      (method === "PUT" && scope.part === undefined && this.#admin !== undefined)
     )
       names.push("methods");
     if (scope.folder === "") names.push("folder");
