@@ -11,6 +11,7 @@ import type { ShareTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
 import { type LinkService, REDIRECT_SAFE } from "./links.js";
 import type { PresignService } from "./presign.js";
+import { linkUnservable } from "./direct-safety.js";
 import type { Revocations } from "./revocations.js";
 
 export interface ShareInput {
@@ -77,6 +78,10 @@ export class ShareService {
         "mode",
       );
     const mode = input.mode ?? (unbound.length > 0 ? "proxy" : "redirect");
+    // A share never succeeds for what can only fail at use (presign's rule too).
+    const unservable = linkUnservable(checked.bucket.backend, checked.direct, mode[0] as "r" | "p");
+    if (unservable !== undefined)
+      throw new SignetError("constraint_not_enforceable", unservable, "methods");
     const { url } = this.links.sign(checked.direct, mode === "redirect" ? "r" : "p");
     const row: ShareTable = {
       id: checked.direct.tokenId,
