@@ -26,6 +26,8 @@ export interface ContractContext {
   bucket: string;
   /** what the stand-in provider does not check (see fixtures.ts): the signed URL is checked */
   gaps: string[];
+  /** a bucket on the same provider whose credentials it refuses (none for the embedded store) */
+  refusedBucket?: string;
   capabilities: BackendCapabilities;
 }
 
@@ -422,6 +424,46 @@ const constraints: Behaviour = (ctx) => {
   });
 };
 
+const refusals: Behaviour = (ctx) => {
+  it(`${ctx().name}: refused credentials are 503 backend_unavailable naming the provider`, async (t) => {
+    const c = ctx();
+    if (c.refusedBucket === undefined) t.skip();
+    // a proxied listing: Signet's own call with its own credentials, on every backend
+    const share = await api(c.url, "POST", "/v1/shares", {
+      bucket: c.refusedBucket,
+      prefix: "x",
+      methods: ["GET", "LIST"],
+      mode: "proxy",
+    });
+    expect(share.status, JSON.stringify(share.body)).toBe(201);
+    const listed = await fetch(share.body.url as string);
+    const body = (await listed.json()) as { error: { code: string; message: string } };
+    expect(listed.status, JSON.stringify(body)).toBe(503);
+    expect(body.error.code).toBe("backend_unavailable");
+    expect(body.error.message).toMatch(/^(s3|gcs|azure|swift): /);
+    expect(body.error.message).not.toMatch(/not-the|secret|signature=|sig=/i);
+  });
+
+  it(`${ctx().name}: a revocable URL is refused once revoked, whoever enforces it`, async () => {
+    const c = ctx();
+    const key = `${fresh("revoke")}.txt`;
+    await put(c, key, Buffer.from("r"));
+    const res = await presign(c, { key, method: "GET", revocable: true });
+    if (refusedAtPresign(res)) return expect(c.capabilities.proxy).toBe(false);
+    expect(res.status).toBe(200);
+    const signed = res.body as Signed & { id: string };
+    expect(signed.enforcedBy.revocable).toBeDefined();
+    const before = await send(signed);
+    expect(before.status).toBe(200);
+    await before.body?.cancel();
+    const revoked = await api(c.url, "POST", "/v1/revocations", { tokenId: signed.id });
+    expect(revoked.status, JSON.stringify(revoked.body)).toBeLessThan(300);
+    const after = await send(signed);
+    expect([401, 403], c.name).toContain(after.status);
+    await after.body?.cancel();
+  });
+};
+
 /** Every behaviour, in order. */
 export const BEHAVIOURS: Behaviour[] = [
   roundTrip,
@@ -430,4 +472,5 @@ export const BEHAVIOURS: Behaviour[] = [
   referrers,
   tamperingAndExpiry,
   constraints,
+  refusals,
 ];

@@ -7,6 +7,17 @@ import { startSignet, type Harness } from "../helpers/harness.js";
 import { BEHAVIOURS, type ContractContext, swiftSpecExample } from "./behaviours.js";
 import { type BucketFixture, FIXTURES } from "./fixtures.js";
 
+/** `${NAME}` references renamed `${BAD_NAME}`, so two buckets' secrets can differ. */
+const renamedRefs = (config: Record<string, unknown>) =>
+  Object.fromEntries(
+    Object.entries(config).map(([k, v]) => [
+      k,
+      typeof v === "string" ? v.replace(/^\$\{(\w+)\}$/, "${BAD_$1}") : v,
+    ]),
+  );
+const prefixed = (env: Record<string, string>) =>
+  Object.fromEntries(Object.entries(env).map(([k, v]) => [`BAD_${k}`, v]));
+
 for (const fixture of FIXTURES)
   describe.skipIf(!fixture.available)(`contract: ${fixture.name}`, () => {
     let harness: Harness;
@@ -14,12 +25,20 @@ for (const fixture of FIXTURES)
     let context: ContractContext;
     beforeAll(async () => {
       bucket = await fixture.setup();
-      harness = await startSignet({ config: { buckets: { c: bucket.config } }, env: bucket.env });
+      const refused = fixture.refused?.(bucket);
+      const buckets: Record<string, unknown> = { c: bucket.config };
+      if (refused !== undefined) buckets.refused = renamedRefs(refused.config);
+      harness = await startSignet({
+        config: { buckets },
+        // the refused bucket's env differs only in the secrets its own references name
+        env: { ...bucket.env, ...prefixed(refused?.env ?? {}) },
+      });
       context = {
         name: fixture.name,
         url: harness.url,
         bucket: "c",
         gaps: fixture.gaps ?? [],
+        refusedBucket: refused === undefined ? undefined : "refused",
         capabilities: harness.signet.buckets.get("c")!.backend.capabilities,
       };
     }, 60_000);

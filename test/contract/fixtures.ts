@@ -26,6 +26,8 @@ export interface BackendFixture {
    * fake ignores response-content-* parameters).
    */
   gaps?: ("ip" | "overrides")[];
+  /** the bucket's config with Signet's credentials replaced by wrong ones (none: embedded) */
+  refused?(bucket: BucketFixture): BucketFixture;
   setup(): Promise<BucketFixture>;
 }
 
@@ -39,8 +41,18 @@ export const FIXTURES: BackendFixture[] = [
     available: true,
     setup: async () => ({ config: { backend: "local" }, env: {}, cleanup: async () => {} }),
   },
-  { name: "s3 (swift s3api)", available: SWIFT !== undefined, setup: () => s3Peer("contract") },
-  { name: "swift", available: SWIFT !== undefined, setup: () => swiftPeer("contract") },
+  {
+    name: "s3 (swift s3api)",
+    available: SWIFT !== undefined,
+    setup: () => s3Peer("contract"),
+    refused: (b) => ({ ...b, env: { ...b.env, S3_SECRET: "not-the-secret" } }),
+  },
+  {
+    name: "swift",
+    available: SWIFT !== undefined,
+    setup: () => swiftPeer("contract"),
+    refused: (b) => ({ ...b, env: { ...b.env, SWIFT_ADMIN_KEY: "not-the-key" } }),
+  },
   {
     name: "swift (temp URL key only)",
     available: SWIFT !== undefined,
@@ -56,11 +68,24 @@ export const FIXTURES: BackendFixture[] = [
     available: AZURITE !== undefined,
     gaps: ["ip"],
     setup: () => azurePeer("contract"),
+    refused: (b) => ({
+      ...b,
+      env: { ...b.env, AZURE_KEY: Buffer.from("not-the-key-".repeat(4)).toString("base64") },
+    }),
   },
   {
     name: "gcs (fake)",
     available: true,
     gaps: ["overrides"],
+    // an HMAC key the fake does not know
+    refused: (b) => {
+      const { credentialsFile: _file, ...config } = b.config;
+      return {
+        ...b,
+        config: { ...config, hmacAccessId: "${GCS_ID}", hmacSecret: "${GCS_SECRET}" },
+        env: { GCS_ID: "GOOG1WRONGID", GCS_SECRET: "bm90LXRoZS1zZWNyZXQ" },
+      };
+    },
     setup: async () => {
       const account = JSON.parse(await readFile(keyFile, "utf8")) as {
         client_email: string;
