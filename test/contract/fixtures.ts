@@ -79,7 +79,8 @@ export const FIXTURES: BackendFixture[] = [
     gaps: ["overrides"],
     // an HMAC key the fake does not know
     refused: (b) => {
-      const { credentialsFile: _file, ...config } = b.config;
+      const config = { ...b.config };
+      delete config.credentialsFile;
       return {
         ...b,
         config: { ...config, hmacAccessId: "${GCS_ID}", hmacSecret: "${GCS_SECRET}" },
