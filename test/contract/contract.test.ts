@@ -39,6 +39,8 @@ for (const fixture of FIXTURES)
         bucket: "c",
         gaps: fixture.gaps ?? [],
         refusedBucket: refused === undefined ? undefined : "refused",
+        multipart: fixture.multipart ?? { size: 150_000, partSize: 64 * 1024 },
+        partEtag: fixture.partEtag ?? ((_part, res) => res.headers.get("etag") ?? ""),
         capabilities: harness.signet.buckets.get("c")!.backend.capabilities,
       };
     }, 60_000);

@@ -26,6 +26,10 @@ export interface BackendFixture {
    * fake ignores response-content-* parameters).
    */
   gaps?: ("ip" | "overrides")[];
+  /** a multipart upload within the provider's minimums (default 150,000 bytes in 64 KiB parts) */
+  multipart?: { size: number; partSize: number };
+  /** the etag complete takes for an uploaded part (default: the ETag header) */
+  partEtag?(part: { url: string }, res: Response): string;
   /** the bucket's config with Signet's credentials replaced by wrong ones (none: embedded) */
   refused?(bucket: BucketFixture): BucketFixture;
   setup(): Promise<BucketFixture>;
@@ -45,6 +49,7 @@ export const FIXTURES: BackendFixture[] = [
     name: "s3 (swift s3api)",
     available: SWIFT !== undefined,
     setup: () => s3Peer("contract"),
+    multipart: { size: 11 * 1024 * 1024 + 123, partSize: 5 * 1024 * 1024 },
     refused: (b) => ({ ...b, env: { ...b.env, S3_SECRET: "not-the-secret" } }),
   },
   {
@@ -68,6 +73,7 @@ export const FIXTURES: BackendFixture[] = [
     available: AZURITE !== undefined,
     gaps: ["ip"],
     setup: () => azurePeer("contract"),
+    partEtag: (part) => new URL(part.url).searchParams.get("blockid") ?? "",
     refused: (b) => ({
       ...b,
       env: { ...b.env, AZURE_KEY: Buffer.from("not-the-key-".repeat(4)).toString("base64") },
