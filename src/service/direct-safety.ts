@@ -61,12 +61,15 @@ export function alsoAllowed(backend: Backend, methods: readonly Method[]): Metho
 /**
  * Why a link for `scope` could only fail at use on this backend, or undefined when it can work:
  * without credentials to proxy (a Swift bucket with only a temp URL key), every request through
- * the link must be redirectable to a direct URL for one object.
+ * the link must be redirectable to a direct URL for one object, which lets through nothing the
+ * caller was not granted.
  */
 export function linkUnservable(
   backend: Backend,
   scope: DirectScope,
   mode: "r" | "p",
+  /** whether the caller's grants cover what a redirect target lets through as well */
+  alsoGranted = true,
 ): string | undefined {
   if (backend.capabilities.proxy) return undefined;
   const why = "this bucket has no credentials for Signet to serve a link";
@@ -82,6 +85,9 @@ export function linkUnservable(
     const { scope: signable, unbound } = safeDirect(backend, one);
     const left = [...unbound, ...backend.unbound(signable)];
     if (left.length > 0) return `${why} for ${method} (${left.join(", ")})`;
+    const also = alsoAllowed(backend, [method]);
+    if (also.length > 0 && !alsoGranted)
+      return `${why} for ${method}: its URL would also allow ${also.join(", ")}, which the grants do not`;
   }
   return undefined;
 }

@@ -258,7 +258,7 @@ export class PresignService {
       if (request.delivery === "link" || unbound.length > 0 || expiresIn > backendMax) {
         const mode = linkMode(unbound);
         // A presign never succeeds for what can only fail at use.
-        const unservable = linkUnservable(bucket.backend, direct, mode);
+        const unservable = linkUnservable(bucket.backend, direct, mode, alsoGranted);
         if (unservable !== undefined)
           throw new SignetError(
             "constraint_not_enforceable",

@@ -79,7 +79,12 @@ export class ShareService {
       );
     const mode = input.mode ?? (unbound.length > 0 ? "proxy" : "redirect");
     // A share never succeeds for what can only fail at use (presign's rule too).
-    const unservable = linkUnservable(checked.bucket.backend, checked.direct, mode[0] as "r" | "p");
+    const unservable = linkUnservable(
+      checked.bucket.backend,
+      checked.direct,
+      mode[0] as "r" | "p",
+      checked.alsoGranted,
+    );
     if (unservable !== undefined)
       throw new SignetError("constraint_not_enforceable", unservable, "methods");
     const { url } = this.links.sign(checked.direct, mode === "redirect" ? "r" : "p");
