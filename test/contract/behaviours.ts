@@ -371,6 +371,30 @@ const constraints: Behaviour = (ctx) => {
     expect(good.status, await good.text()).toBeLessThan(300);
   });
 
+  it(`${ctx().name}: an upload of another type or checksum than the bound one stores nothing`, async () => {
+    const c = ctx();
+    const body = Buffer.from("checked bytes");
+    const sha256 = createHash("sha256").update(body).digest("base64");
+    for (const [label, bound, wrong] of [
+      ["type", { contentType: "text/plain" }, { headers: { "content-type": "text/html" }, body }],
+      ["checksum", { checksumSha256: sha256 }, { body: Buffer.from("other bytes!!") }],
+    ] as const) {
+      const key = `${fresh(label)}.txt`;
+      const res = await presign(c, { key, method: "PUT", ...bound });
+      if (refusedAtPresign(res)) {
+        expect(c.capabilities.proxy, `${c.name} ${label}`).toBe(false);
+        continue;
+      }
+      const signed = res.body as Signed;
+      const bad = await send(signed, wrong);
+      expect(bad.status, `${c.name} ${label}: ${await bad.text()}`).toBeGreaterThanOrEqual(400);
+      const head = await send(await presigned(c, { key, method: "HEAD" }));
+      expect(head.status, `${c.name} ${label}`).toBe(404);
+      const good = await send(signed, { body });
+      expect(good.status, `${c.name} ${label}: ${await good.text()}`).toBeLessThan(300);
+    }
+  });
+
   it(`${ctx().name}: an IP limit lets its range in and keeps others out`, async () => {
     const c = ctx();
     const key = `${fresh("ip")}.txt`;
