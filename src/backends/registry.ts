@@ -77,5 +77,7 @@ export async function openBackend(
 ): Promise<Backend> {
   // the table is keyed by kind, so the config always has the factory's own type
   const factory = FACTORIES[config.backend] as Factory<BackendKind>;
-  return guarded(await factory(config as never, env, at, embedded));
+  const backend = await factory(config as never, env, at, embedded);
+  // The embedded store's failures are Signet's own (500s), not a provider's.
+  return backend.capabilities.signetVerified ? backend : guarded(backend);
 }
