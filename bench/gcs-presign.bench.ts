@@ -9,7 +9,7 @@
 import { createPrivateKey, sign } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Storage } from "@google-cloud/storage";
-import { gcsBucket, presignGcs, signV4Url } from "../src/backends/gcs-signing.js";
+import { gcsBucket, presignGcs, signV4Url } from "../src/backends/gcs/gcs-signing.js";
 import { interleaved, report, type Result } from "./lib.js";
 
 const serviceAccount = readFileSync(

@@ -4,7 +4,7 @@
  * write is left out of every row (a no-op log), so that the rows differ only by the check.
  * Target: the grant check adds at most 10%.
  */
-import { LocalBackend } from "../src/backends/local.js";
+import { LocalBackend } from "../src/backends/local/local.js";
 import { type Grant, GrantSet } from "../src/core/grants.js";
 import { Keyring, newSecret } from "../src/core/keyring.js";
 import type { Principal } from "../src/core/principal.js";

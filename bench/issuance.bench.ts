@@ -9,7 +9,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LocalBackend } from "../src/backends/local.js";
+import { LocalBackend } from "../src/backends/local/local.js";
 import { GrantSet } from "../src/core/grants.js";
 import { Keyring, newSecret } from "../src/core/keyring.js";
 import type { Principal } from "../src/core/principal.js";

@@ -8,7 +8,7 @@
  * BENCH_SECONDS (default 5) sets each run's length; BENCH_PROFILE=DIR runs Signet alone under
  * `node --cpu-prof` with the single presign load.
  */
-import { S3Signer } from "../src/backends/s3-signing.js";
+import { S3Signer } from "../src/backends/s3/s3-signing.js";
 import { best, measure, publish, rate, seconds } from "./lib.js";
 import { ADMIN_KEY, luaPost, startFixture, startSignet, wrk, wrkCommand } from "./servers.js";
 

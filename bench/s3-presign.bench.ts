@@ -8,8 +8,8 @@
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { createHash, createHmac } from "node:crypto";
-import { S3Signer } from "../src/backends/s3-signing.js";
-import { UNSIGNED_PAYLOAD, amzDate, presign, signingKey } from "../src/backends/sigv4.js";
+import { S3Signer } from "../src/backends/s3/s3-signing.js";
+import { UNSIGNED_PAYLOAD, amzDate, presign, signingKey } from "../src/backends/s3/sigv4.js";
 import { measure, measureAsync, report } from "./lib.js";
 
 const credentials = {

@@ -7,31 +7,11 @@
  * and the bucket's limits.
  */
 import type { Readable } from "node:stream";
-import type { ScopeConstraints } from "../core/constraints.js";
+import type { DirectScope } from "../core/direct-scope.js";
 import type { Method } from "../core/methods.js";
+import type { WriteCondition } from "../store/embedded.js";
 
-export interface DirectScope {
-  /** Signet's bucket name */
-  bucket: string;
-  /** which incarnation of that bucket (Signet's own tokens only; service/buckets.ts) */
-  generation?: string;
-  /** the methods the URL allows; the first is the reply's `method` */
-  methods: Method[];
-  key?: string;
-  /** a folder after the folder rule ("" is the whole bucket) */
-  folder?: string;
-  expiresAt: Date;
-  notBefore?: Date;
-  principal: string;
-  tokenId: string;
-  constraints: ScopeConstraints;
-  /** a multipart part: the URL uploads exactly this part of this upload */
-  part?: { uploadId: string; partNumber: number };
-  /** serve only this version of the object (ObjectInfo.version; Signet's own tokens only) */
-  version?: string;
-  /** set by `Backend.revocation.prepare`: the provider can revoke this URL by its token id */
-  revocable?: true;
-}
+export type { DirectScope };
 
 export interface DirectRequest {
   url: string;
@@ -91,8 +71,88 @@ export interface PartInfo {
   etag: string;
 }
 
+/**
+ * The rows of DESIGN.md's "what each binds" table (docs/backends.md keeps the project's copy,
+ * which a test checks against every backend's declaration).
+ */
+export const BIND_ROWS = [
+  "method, expiry",
+  "response overrides",
+  "byte range",
+  "folder",
+  "IP",
+  "exact length, type",
+  "length range, type pattern",
+  "sha256 of body",
+  "revocation",
+  "multipart",
+] as const;
+export type BindRow = (typeof BIND_ROWS)[number];
+
+/**
+ * What a backend can do, as data (tus's `DataStore.extensions` idea): code above backends/
+ * reads these instead of testing a backend's class or kind.
+ */
+export interface BackendCapabilities {
+  /**
+   * For each row of the binds table, how the provider's own signature binds it (a short
+   * phrase), or false when it cannot: then Signet serves it through a link, or checks it at
+   * complete. Static per provider; `unbound()` is the per-scope answer.
+   */
+  readonly binds: Readonly<Record<BindRow, string | false>>;
+  /** Signet verifies this backend's direct URLs on its own data plane (`/o`): the embedded store */
+  readonly signetVerified: boolean;
+  /**
+   * Signet holds credentials for the object operations a proxied link needs (get, put, delete,
+   * list, head). False for a Swift bucket with only a temp URL key: its links can only redirect.
+   */
+  readonly proxy: boolean;
+  /** `Backend.revocation` is set: the provider revokes direct URLs by token id */
+  readonly revocation: boolean;
+  /** `Backend.keyRotation` is set: Signet can rotate the provider's signing key */
+  readonly keyRotation: boolean;
+  /**
+   * If-None-Match / If-Match on PUT and DELETE checked atomically by the store itself (the
+   * embedded store); elsewhere links check them against a HEAD, and direct URLs never claim them
+   */
+  readonly conditionalWrites: boolean;
+  /** a committed version can be pinned into a URL (embedded blob id, GCS generation) */
+  readonly versions: boolean;
+  /** multipart uploads with part URLs (`createMultipart` and friends work) */
+  readonly multipart: boolean;
+  /** a browser form POST (`presignPost` returns a form) */
+  readonly formPost: boolean;
+  /** a direct URL for a folder: for every method, one method per signature, or none */
+  readonly folderScope: "all" | "one-method" | "none";
+  /**
+   * Methods a direct URL signed for one method lets through as well (Swift's tempurl passes a
+   * HEAD with any GET, PUT or POST signature). Presign lists them in the reply's `methods`.
+   */
+  readonly alsoAllows: Readonly<Partial<Record<Method, readonly Method[]>>>;
+}
+
+/** Keys a provider signs with that Signet can rotate (Swift's temp URL keys). */
+export interface SigningKeys {
+  current: string;
+  /** the key the current one replaced, still accepted by the provider until retired */
+  previous?: string;
+}
+
+/** Provider-side key rotation (see `BackendCapabilities.keyRotation`). */
+export interface KeyRotation {
+  /** Sign with `keys.current` from now on; `keys` says what the provider holds. Sends nothing. */
+  useKeys(keys: SigningKeys): void;
+  /** Sets `newKey` as current and keeps the old one as previous; conflict while one is kept. */
+  rotateKey(newKey: string): Promise<Required<SigningKeys>>;
+  /** Removes the previous key: URLs signed with it fail from then on. */
+  retireKey(): Promise<void>;
+  /** Why rotation cannot run now (missing admin credentials), or undefined when it can. */
+  unavailable(): string | undefined;
+}
+
 export interface Backend {
   readonly kind: string;
+  readonly capabilities: BackendCapabilities;
   /** the longest lifetime the provider accepts for a direct URL, in seconds */
   readonly maxExpiresIn: number;
   /**
@@ -116,7 +176,12 @@ export interface Backend {
     body: Readable,
     meta: { contentType: string; contentLength?: number },
   ): Promise<ObjectInfo>;
-  delete(key: string): Promise<void>;
+  /**
+   * Deletes the object (none there is no error). `condition` (If-Match / If-None-Match) is
+   * checked atomically with the delete where `capabilities.conditionalWrites` is true; elsewhere
+   * it is not passed (links check it against a HEAD first).
+   */
+  delete(key: string, condition?: WriteCondition): Promise<void>;
   /**
    * Makes the object staged at `from` (an upload intent's own key) the object at `to` with
    * Signet's credentials, server-side, then removes `from`: the commit step of an intent, so
@@ -135,6 +200,9 @@ export interface Backend {
     prepare(scope: DirectScope): Promise<DirectScope>;
     revoke(tokenId: string): Promise<void>;
   };
+
+  /** Provider-side key rotation, where Signet can do it (Swift temp URL keys). */
+  readonly keyRotation?: KeyRotation;
 
   createMultipart(key: string, meta: { contentType: string }): Promise<string>;
   listParts(key: string, uploadId: string): Promise<PartInfo[]>;

@@ -21,6 +21,11 @@ export interface ScopeConstraints {
   responseContentType?: string;
   /** client address ranges (normalised CIDR strings) */
   ip?: string[];
+  /**
+   * origins (`https://app.example`) a request's Referer must come from; no provider binds it,
+   * so only Signet enforces it (embedded store, links)
+   */
+  referrers?: string[];
 }
 
 export type Constraint = keyof ScopeConstraints;

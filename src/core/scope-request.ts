@@ -31,6 +31,8 @@ export interface ScopeInput {
   responseContentDisposition?: string;
   responseContentType?: string;
   ip?: string | string[];
+  /** origins (scheme://host[:port]) whose pages may use the URL, checked on Referer */
+  referrers?: string[];
   delivery?: Delivery;
   revocable?: boolean;
   /** replace the file that holds the key (service/key-guard.ts; needs write and delete) */
@@ -184,6 +186,7 @@ export function normalizeScope(input: ScopeInput, now: Date): ScopeRequest {
     constraints.responseContentType = input.responseContentType;
   }
   if (input.ip !== undefined) constraints.ip = parseIpList(input.ip);
+  if (input.referrers !== undefined) constraints.referrers = input.referrers.map(toOrigin);
 
   let notBefore: Date | undefined;
   if (input.notBefore !== undefined) {
@@ -215,4 +218,18 @@ export function normalizeScope(input: ScopeInput, now: Date): ScopeRequest {
       successActionRedirect: input.successActionRedirect,
     };
   return request;
+}
+
+/** An allowed referrer: an http(s) origin and nothing more (no path, query or credentials). */
+function toOrigin(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw bad("referrers", `${JSON.stringify(value)} is not a URL`);
+  }
+  const bare = url.pathname === "/" && url.search === "" && url.hash === "";
+  if ((url.protocol !== "https:" && url.protocol !== "http:") || !bare || url.username !== "")
+    throw bad("referrers", "each entry is an origin such as https://app.example");
+  return url.origin;
 }

@@ -49,6 +49,8 @@ export function assertInScope(claims: Claims, request: ScopedRequest): void {
     throw outside("method", `${request.method} is not allowed by this URL`);
   if (claims.ip !== undefined && !ipMatcher(claims.ip)(request.ip))
     throw outside("ip", "this URL may not be used from this address");
+  if (claims.rf !== undefined && !refererAllowed(claims.rf, request.headers?.referer))
+    throw outside("referrers", "this URL may be used only from its allowed origins' pages");
   if (
     claims.r !== undefined &&
     request.range !== undefined &&
@@ -80,6 +82,16 @@ export function assertInScope(claims: Claims, request: ScopedRequest): void {
       throw outside("part", `this URL uploads part ${claims.pn} of one multipart upload only`);
   } else if (part !== undefined) {
     throw outside("part", "this URL is not for a multipart part");
+  }
+}
+
+/** Whether a Referer header names a page on one of `origins` (exact origin match). */
+function refererAllowed(origins: string[], referer: string | string[] | undefined): boolean {
+  if (typeof referer !== "string") return false;
+  try {
+    return origins.includes(new URL(referer).origin);
+  } catch {
+    return false;
   }
 }
 

@@ -40,6 +40,8 @@ export interface Claims {
   n?: number;
   /** client address ranges (CIDR) */
   ip?: string[];
+  /** origins the Referer must come from */
+  rf?: string[];
   /** Content-Type of an upload: exact, or for a form upload a pattern like "image/*" */
   ct?: string;
   /** exact length of an upload */
@@ -73,6 +75,7 @@ export type UnsignedClaims = Omit<Claims, "v" | "k" | "i"> & { i?: string };
 export function constraintsToClaims(c: ScopeConstraints): Partial<UnsignedClaims> {
   const claims: Partial<UnsignedClaims> = {};
   if (c.ip !== undefined) claims.ip = c.ip;
+  if (c.referrers !== undefined) claims.rf = c.referrers;
   if (c.contentType !== undefined) claims.ct = c.contentType;
   if (c.contentLength !== undefined) claims.cl = c.contentLength;
   if (c.contentLengthRange !== undefined) claims.clr = c.contentLengthRange;
@@ -87,6 +90,7 @@ export function constraintsToClaims(c: ScopeConstraints): Partial<UnsignedClaims
 export function claimsToConstraints(claims: Claims): ScopeConstraints {
   const c: ScopeConstraints = {};
   if (claims.ip !== undefined) c.ip = claims.ip;
+  if (claims.rf !== undefined) c.referrers = claims.rf;
   if (claims.ct !== undefined) c.contentType = claims.ct;
   if (claims.cl !== undefined) c.contentLength = claims.cl;
   if (claims.clr !== undefined) c.contentLengthRange = claims.clr;

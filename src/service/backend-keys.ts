@@ -11,7 +11,7 @@
  * off it only by its own rotation, so give such buckets container keys.
  */
 import { randomBytes } from "node:crypto";
-import { SwiftBackend } from "../backends/swift.js";
+import type { KeyRotation as BackendKeyRotation } from "../backends/types.js";
 import { notFound, SignetError } from "../core/errors.js";
 import { seal, unseal } from "../core/keyring.js";
 import type { Db } from "../db/connect.js";
@@ -59,11 +59,12 @@ export class BackendKeys {
     }
     for (const [name, slots] of opened) {
       const backend = this.buckets.get(name)?.backend;
-      if (!(backend instanceof SwiftBackend) || slots.current === undefined) continue;
-      backend.useKeys(
+      const rotation = backend?.keyRotation;
+      if (rotation === undefined || slots.current === undefined) continue;
+      rotation.useKeys(
         slots.previous === undefined
-          ? { tempUrlKey: slots.current }
-          : { tempUrlKey: slots.current, tempUrlKey2: slots.previous },
+          ? { current: slots.current }
+          : { current: slots.current, previous: slots.previous },
       );
     }
   }
@@ -79,8 +80,8 @@ export class BackendKeys {
         await tx
           .insertInto("backend_keys")
           .values([
-            this.row(bucket, "current", keys.tempUrlKey, rotatedAt),
-            this.row(bucket, "previous", keys.tempUrlKey2, rotatedAt),
+            this.row(bucket, "current", keys.current, rotatedAt),
+            this.row(bucket, "previous", keys.previous, rotatedAt),
           ])
           .execute();
       });
@@ -105,21 +106,19 @@ export class BackendKeys {
   }
 
   /** The bucket's backend, if Signet can rotate its keys: not_found, or conflict naming why. */
-  private rotatable(name: string): SwiftBackend {
+  private rotatable(name: string): BackendKeyRotation {
     const bucket = this.buckets.get(name);
     if (bucket === undefined) throw notFound("bucket");
     const { backend, config } = bucket;
-    if (config.backend !== "swift" || !(backend instanceof SwiftBackend))
+    const rotation = backend.keyRotation;
+    if (rotation === undefined)
       throw new SignetError(
         "conflict",
         `bucket ${name} is a ${config.backend} bucket: Signet rotates only swift temp URL keys`,
       );
-    if (config.authUrl === undefined)
-      throw new SignetError(
-        "conflict",
-        `bucket ${name} has no swift admin credentials (authUrl, user, key) to rotate its key`,
-      );
-    return backend;
+    const why = rotation.unavailable();
+    if (why !== undefined) throw new SignetError("conflict", `bucket ${name} ${why}`);
+    return rotation;
   }
 
   private row(bucket: string, slot: Slot, key: string, createdAt: string): BackendKeyTable {

@@ -6,33 +6,21 @@ import { readFile } from "node:fs/promises";
 import { type Static, Type } from "@sinclair/typebox";
 import { SignetError } from "../core/errors.js";
 import { parseCidr } from "../core/cidr.js";
-import { ACTIONS, type Grant } from "../core/grants.js";
+import type { Grant } from "../core/grants.js";
+import { type GrantInput, GrantSpecSchema } from "../core/grant-schema.js";
 import { toGrantSpec } from "./grants.js";
 import { type Parser, parser } from "../core/schema.js";
-import { COMMON_BUCKET_FIELDS, SecretRef } from "../core/config-schema.js";
-import { AzureBucketConfigSchema } from "../backends/azure.js";
-import { GcsBucketConfigSchema } from "../backends/gcs.js";
-import { S3BucketConfigSchema } from "../backends/s3.js";
-import { SwiftBucketConfigSchema } from "../backends/swift.js";
+import { SecretRef } from "../core/config-schema.js";
+import {
+  BACKEND_KINDS as BACKENDS,
+  BUCKET_SCHEMAS,
+  type BackendKind,
+} from "../backends/registry.js";
 
 export const SEVEN_DAYS = 7 * 86400;
 export const BUCKET_NAME = "^[a-z0-9][a-z0-9._-]{0,62}$";
 
-const LocalBucketConfigSchema = Type.Object(
-  { backend: Type.Literal("local"), ...COMMON_BUCKET_FIELDS },
-  { additionalProperties: false },
-);
-
-/** Each backend's bucket schema, by the `backend` that selects it. */
-const BUCKET_SCHEMAS = {
-  local: LocalBucketConfigSchema,
-  s3: S3BucketConfigSchema,
-  gcs: GcsBucketConfigSchema,
-  azure: AzureBucketConfigSchema,
-  swift: SwiftBucketConfigSchema,
-};
-export type BackendKind = keyof typeof BUCKET_SCHEMAS;
-const BACKENDS = Object.keys(BUCKET_SCHEMAS) as BackendKind[];
+export type { BackendKind };
 
 export const BucketConfigSchema = Type.Union(Object.values(BUCKET_SCHEMAS));
 export type BucketConfig = Static<typeof BucketConfigSchema>;
@@ -78,37 +66,7 @@ const JwtConfigSchema = Type.Object(
 );
 export type JwtConfig = Static<typeof JwtConfigSchema>;
 
-const IpList = Type.Union([
-  Type.String({ minLength: 1 }),
-  Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
-]);
-
-export const GrantSpecSchema = Type.Object(
-  {
-    principal: Type.String({ minLength: 1, maxLength: 300 }),
-    buckets: Type.Array(Type.String({ minLength: 1, maxLength: 63 }), { minItems: 1 }),
-    prefix: Type.Optional(Type.String({ maxLength: 1024 })),
-    actions: Type.Array(Type.Union(ACTIONS.map((a) => Type.Literal(a))), {
-      minItems: 1,
-      uniqueItems: true,
-    }),
-    maxExpiresIn: Type.Optional(Type.Integer({ minimum: 1 })),
-    require: Type.Optional(
-      Type.Object(
-        {
-          contentLengthMax: Type.Optional(Type.Integer({ minimum: 0 })),
-          contentTypes: Type.Optional(
-            Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { minItems: 1 }),
-          ),
-          ip: Type.Optional(IpList),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-  },
-  { additionalProperties: false },
-);
-export type GrantInput = Static<typeof GrantSpecSchema>;
+export { type GrantInput, GrantSpecSchema };
 
 /**
  * Server limits against slow, flooding and hostile clients; every one has a default (see

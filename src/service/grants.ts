@@ -7,7 +7,7 @@ import { parseIpList } from "../core/cidr.js";
 import { SignetError } from "../core/errors.js";
 import { checkGrant, type Grant, type GrantSpec, GrantSet } from "../core/grants.js";
 import type { Db } from "../db/connect.js";
-import type { GrantInput } from "./config.js";
+import type { GrantInput } from "../core/grant-schema.js";
 
 /** Validates what a schema cannot and normalises the ip ranges; `path` names the grant. */
 export function toGrantSpec(input: GrantInput, path: string): GrantSpec {

@@ -30,6 +30,7 @@ import { newTokenId } from "../core/token.js";
 import type { IssuedTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
 import type { Bucket, Buckets } from "./buckets.js";
+import { alsoAllowed, linkUnservable, safeDirect } from "./direct-safety.js";
 import type { KeyGuard } from "./key-guard.js";
 import { linkMode, type LinkService } from "./links.js";
 import type { ShortUrls } from "./short-urls.js";
@@ -88,6 +89,11 @@ export interface CheckedScope {
   request: ScopeRequest;
   direct: DirectScope;
   expiresIn: number;
+  /**
+   * Whether the caller's grants also cover the methods a direct URL would let through beyond
+   * those asked for (see direct-safety.ts); unset means yes.
+   */
+  alsoGranted?: boolean;
 }
 
 /** A checked scope and its caller: each `sign` issues one signed request (audited, registered). */
@@ -197,7 +203,22 @@ export class Issuance {
     if (request.key !== undefined) direct.key = request.key;
     if (request.folder !== undefined) direct.folder = request.folder;
     if (request.notBefore !== undefined) direct.notBefore = request.notBefore;
-    return { bucket, request, direct, expiresIn };
+    const also = alsoAllowed(bucket.backend, request.methods);
+    let alsoGranted = true;
+    if (also.length > 0 && !isAdmin(principal))
+      try {
+        this.grants().authorize(principal, {
+          bucket: bucket.name,
+          actions: actionsOf(also),
+          key: request.key,
+          folder: request.folder,
+          expiresIn,
+        });
+      } catch (err) {
+        if (!(err instanceof SignetError)) throw err;
+        alsoGranted = false;
+      }
+    return { bucket, request, direct, expiresIn, alsoGranted };
   }
 
   private async sign(
@@ -219,7 +240,7 @@ export class Issuance {
     const signed = this.deliver(scope);
     const delivery = signed.enforcedBy.method === "signet" ? "link" : "direct";
     const revocable: IssuedTable["revocable"] =
-      delivery === "link" || checked.bucket.backend.kind === "local"
+      delivery === "link" || checked.bucket.backend.capabilities.signetVerified
         ? "signet"
         : scope.direct.revocable === true
           ? "provider"
@@ -243,6 +264,15 @@ export class Issuance {
     mode: "r" | "p",
     ctx: IssueContext,
   ): Promise<DirectRequest & { id: string }> {
+    // A link never succeeds for what can only fail at use (presign's rule too).
+    const unservable = linkUnservable(
+      checked.bucket.backend,
+      checked.direct,
+      mode,
+      checked.alsoGranted,
+    );
+    if (unservable !== undefined)
+      throw new SignetError("constraint_not_enforceable", unservable, "methods");
     const reply = this.links.sign(checked.direct, mode);
     await this.recordIssued(principal, checked, ctx, "signet", {
       ...ctx.detail,
@@ -304,7 +334,13 @@ export class Issuance {
    * Signs a checked scope: a direct URL or form when the backend binds it all and lets it live
    * that long, else a link.
    */
-  private deliver({ bucket, request, direct, expiresIn }: CheckedScope): SignedRequest {
+  private deliver({
+    bucket,
+    request,
+    direct,
+    expiresIn,
+    alsoGranted,
+  }: CheckedScope): SignedRequest {
     let reply: DirectRequest;
     let enforcer: Enforcer;
     const backendMax = bucket.backend.maxExpiresIn;
@@ -334,9 +370,18 @@ export class Issuance {
       reply = { ...post, method: "POST", headers: {} };
       enforcer = "backend";
     } else {
-      const unbound = bucket.backend.unbound(direct);
+      const safe = safeDirect(bucket.backend, direct);
+      const unbound = [...safe.unbound, ...bucket.backend.unbound(safe.scope)];
+      const also = alsoAllowed(bucket.backend, direct.methods);
+      // A URL that would let through methods the caller was not granted is no direct URL.
+      if (also.length > 0 && alsoGranted === false && !unbound.includes("methods"))
+        unbound.push("methods");
       // Signet's own tokens are revocable; a provider's signature only when prepared for it.
-      if (request.revocable && bucket.backend.kind !== "local" && direct.revocable !== true)
+      if (
+        request.revocable &&
+        !bucket.backend.capabilities.signetVerified &&
+        direct.revocable !== true
+      )
         unbound.push("revocable");
       if (request.delivery === "direct" && unbound.length > 0)
         throw new SignetError(
@@ -346,10 +391,23 @@ export class Issuance {
         );
       if (request.delivery === "direct" && expiresIn > backendMax) throw tooLongForDirect();
       if (request.delivery === "link" || unbound.length > 0 || expiresIn > backendMax) {
-        reply = this.links.sign(direct, linkMode(unbound));
+        const mode = linkMode(unbound);
+        // A presign never succeeds for what can only fail at use.
+        const unservable = linkUnservable(bucket.backend, direct, mode, alsoGranted);
+        if (unservable !== undefined)
+          throw new SignetError(
+            "constraint_not_enforceable",
+            unbound.length > 0
+              ? `${unservable}: the backend cannot bind ${unbound.join(", ")} in a direct URL`
+              : unservable,
+            unbound[0] ?? "delivery",
+          );
+        reply = this.links.sign(direct, mode);
         enforcer = "signet";
       } else {
-        reply = bucket.backend.presign(direct);
+        reply = bucket.backend.presign(safe.scope);
+        // The URL's true reach: the methods it lets through as well (granted, checked above).
+        if (also.length > 0) reply.methods = [...direct.methods, ...also];
         enforcer = "backend";
       }
     }

@@ -64,7 +64,7 @@ export class KeyGuard {
     if (request.key === undefined) {
       if (upsert === true)
         throw new SignetError("invalid_request", "upsert names one key, not a folder", "upsert");
-      if (!writes || bucket.backend.kind === "local") return;
+      if (!writes || bucket.backend.capabilities.signetVerified) return;
       if (request.form !== undefined || request.delivery === "direct")
         throw new SignetError(
           "constraint_not_enforceable",

@@ -9,12 +9,13 @@ import { createReadStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { Backend, DirectRequest, DirectScope, ObjectInfo } from "../backends/types.js";
-import { scopeClaims } from "../backends/local.js";
+import { scopeClaims } from "../core/direct-scope.js";
 import { requiredHeaders } from "../core/constraints.js";
 import type { Method } from "../core/methods.js";
 import { type Claims, claimsToConstraints, signToken } from "../core/token.js";
 import { trimSlash } from "../core/urls.js";
 import type { BlobFiles, WriteLimits } from "../store/blobs.js";
+import { safeDirect } from "./direct-safety.js";
 import type { KeyringService } from "./keyring.js";
 
 export const REDIRECT_MAX_SECONDS = 60;
@@ -88,8 +89,15 @@ export class LinkService {
       constraints: claimsToConstraints(claims),
     };
     if (claims.ver !== undefined) scope.version = claims.ver;
-    if (backend.unbound(scope).length > 0) return undefined;
-    return backend.presign(scope).url;
+    const safe = safeDirect(backend, scope);
+    if (safe.unbound.length > 0 || backend.unbound(safe.scope).length > 0) return undefined;
+    const target = backend.presign(safe.scope);
+    // A redirect cannot add headers: one the provider needs beyond those the link's reply told
+    // the client to send (Azure's x-ms-blob-type) makes Signet proxy, and add it itself.
+    const told = requiredHeaders(scope.constraints);
+    for (const [name, value] of Object.entries(target.headers))
+      if (told[name] !== value) return undefined;
+    return target.url;
   }
 
   /**

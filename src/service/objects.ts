@@ -104,7 +104,7 @@ export class ObjectService {
     // A bucket deleted and made again under the same name is another bucket.
     if (
       bucket === undefined ||
-      (surface === "direct" && bucket.backend.kind !== "local") ||
+      (surface === "direct" && !bucket.backend.capabilities.signetVerified) ||
       claims.bg !== bucket.generation
     )
       throw new SignetError("not_found", "bucket not found");

@@ -1,7 +1,6 @@
 /** Wires the services together over one data directory and one metadata database. */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { LocalBackend } from "../backends/local.js";
 import { signToken, type UnsignedClaims } from "../core/token.js";
 import { type Db, openSqlite } from "../db/connect.js";
 import { BlobFiles } from "../store/blobs.js";
@@ -79,6 +78,8 @@ export interface Signet {
   readonly fence: FenceService | undefined;
   readonly idempotency: Idempotency;
   readonly objects: ObjectService;
+  /** the embedded store's multipart parts (its part URLs are served on the data plane) */
+  readonly multipart: EmbeddedMultipart;
   /** set when the first start wrote a new admin key */
   readonly adminKeyFile: string | undefined;
   readonly swept: { tmp: number; orphans: number };
@@ -121,7 +122,7 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
   const dataUrl = () => ownDataUrl ?? publicUrl;
   const sign = (claims: UnsignedClaims) => signToken(keyring.current, claims).token;
   const buckets = await Buckets.open(db, options.config.buckets ?? {}, (name, config) =>
-    openBackend(name, config, env, () => new LocalBackend(name, store, dataUrl, sign, multipart)),
+    openBackend(name, config, env, { store, dataUrl, sign, multipart }),
   );
   await buckets.load();
   // Swift buckets sign with the temp URL keys Signet last rotated to, kept in the keyring.
@@ -204,6 +205,7 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
     idempotency: new Idempotency(db),
     objects: new ObjectService(keyring, revocations, buckets, store, audit),
     keyGuard,
+    multipart,
     adminKeyFile: await bootstrapAdminKey(apiKeys, options),
     swept,
     get dataUrl() {

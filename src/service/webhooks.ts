@@ -16,7 +16,6 @@ import { Agent, request } from "undici";
 import { ipMatcher } from "../core/cidr.js";
 import { resolveSecret } from "../core/config-schema.js";
 import type { Db } from "../db/connect.js";
-import type { FileInfo } from "./uploads.js";
 
 export type WebhookEvent = "file.committed" | "file.superseded" | "file.deleted";
 
@@ -106,8 +105,12 @@ export class Webhooks {
     });
   }
 
-  /** Queues an event for every destination that wants it, inside the caller's transaction. */
-  async enqueue(tx: Insertable, type: WebhookEvent, file: FileInfo): Promise<void> {
+  /**
+   * Queues an event for every destination that wants it, inside the caller's transaction.
+   * `file` is the file as the API shows it (uploads' FileInfo); typed by its id only so that
+   * this module does not import uploads, which imports it.
+   */
+  async enqueue(tx: Insertable, type: WebhookEvent, file: { id: string }): Promise<void> {
     const targets = this.destinations
       .map((d, i) => ({ d, i }))
       .filter(({ d }) => d.events.has(type));

@@ -15,7 +15,7 @@ import {
   presign,
   signHeaders,
   uriEncodePath,
-} from "../../src/backends/sigv4.js";
+} from "../../src/backends/s3/sigv4.js";
 
 const ROOT = join(import.meta.dirname, "../fixtures/conformance/aws");
 const index = JSON.parse(readFileSync(join(ROOT, "index.json"), "utf8")) as {

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { type SasFields, sasSignature, stringToSign } from "../../src/backends/azure-sas.js";
+import { type SasFields, sasSignature, stringToSign } from "../../src/backends/azure/azure-sas.js";
 
 interface Vector {
   name: string;

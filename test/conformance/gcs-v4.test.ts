@@ -10,8 +10,8 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { type PolicyCondition, signPostPolicyV4 } from "../../src/backends/gcs-post-policy.js";
-import { gcsBucket, type GcsLocation, signV4Url } from "../../src/backends/gcs-signing.js";
+import { type PolicyCondition, signPostPolicyV4 } from "../../src/backends/gcs/gcs-post-policy.js";
+import { gcsBucket, type GcsLocation, signV4Url } from "../../src/backends/gcs/gcs-signing.js";
 
 interface HostFields {
   bucket: string;

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { S3Signer } from "../../src/backends/s3-signing.js";
+import { S3Signer } from "../../src/backends/s3/s3-signing.js";
 import {
   type Pair,
   UNSIGNED_PAYLOAD,
@@ -15,7 +15,7 @@ import {
   signHeaders,
   signingKey,
   uriEncodePath,
-} from "../../src/backends/sigv4.js";
+} from "../../src/backends/s3/sigv4.js";
 
 interface Expected {
   canonicalRequest: string;

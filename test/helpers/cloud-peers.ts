@@ -16,7 +16,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
 import { expect } from "vitest";
-import { tempUrlKeyHeaders } from "../../src/backends/swift-tempurl.js";
+import { tempUrlKeyHeaders } from "../../src/backends/swift/swift-tempurl.js";
 
 export const SWIFT = process.env.SIGNET_SWIFT_URL;
 export const AZURITE = process.env.SIGNET_AZURITE_URL;

@@ -2,7 +2,7 @@
  * A minimal fake of GCS's XML API on 127.0.0.1, for tests. It verifies the V4 signature of every
  * request the way GCS does, rebuilding the canonical request from what it receives (method, raw
  * path, query, headers) and checking it with the service account's public key or the HMAC
- * secret, sharing no code with src/backends/gcs-signing.ts. Then it keeps objects and multipart
+ * secret, sharing no code with src/backends/gcs/gcs-signing.ts. Then it keeps objects and multipart
  * uploads in memory. It knows only what Signet uses: HEAD, GET (one Range, one
  * `generation`), PUT (and a copy with x-goog-copy-source) and DELETE of an object; list-type=2 listings; XML multipart (initiate, upload part, list parts, complete,
  * abort). It writes every non-ASCII character of its XML as a numeric reference, as a reader

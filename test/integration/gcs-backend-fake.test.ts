@@ -10,7 +10,11 @@ import { fileURLToPath } from "node:url";
 import { readFile } from "node:fs/promises";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createGcsBackend, type GcsBackend, type GcsBucketConfig } from "../../src/backends/gcs.js";
+import {
+  createGcsBackend,
+  type GcsBackend,
+  type GcsBucketConfig,
+} from "../../src/backends/gcs/gcs.js";
 import type { DirectScope } from "../../src/backends/types.js";
 import {
   type FakeGcs,

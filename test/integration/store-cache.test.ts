@@ -6,7 +6,7 @@
  */
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalBackend } from "../../src/backends/local.js";
+import type { LocalBackend } from "../../src/backends/local/local.js";
 import { openSqlite } from "../../src/db/connect.js";
 import { EmbeddedStore } from "../../src/store/embedded.js";
 import { type Harness, startSignet } from "../helpers/harness.js";

@@ -19,8 +19,8 @@ import {
   AzureBackend,
   type AzureDirectScope,
   createAzureBackend,
-} from "../../src/backends/azure.js";
-import { sasPermissions } from "../../src/backends/azure-sas.js";
+} from "../../src/backends/azure/azure.js";
+import { sasPermissions } from "../../src/backends/azure/azure-sas.js";
 import type { DirectRequest } from "../../src/backends/types.js";
 import { SignetError } from "../../src/core/errors.js";
 

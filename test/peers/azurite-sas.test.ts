@@ -17,7 +17,7 @@ import {
   BLOCK_BLOB_HEADERS,
   type BlobSasOptions,
   signBlobSas,
-} from "../../src/backends/azure-sas.js";
+} from "../../src/backends/azure/azure-sas.js";
 
 const endpoint = process.env.SIGNET_AZURITE_URL;
 // Azurite's public development key; it protects nothing outside the emulator.

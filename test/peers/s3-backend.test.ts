@@ -13,7 +13,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type S3Backend, createS3Backend } from "../../src/backends/s3.js";
+import { type S3Backend, createS3Backend } from "../../src/backends/s3/s3.js";
 import type { DirectScope } from "../../src/backends/types.js";
 import type { ScopeConstraints } from "../../src/core/constraints.js";
 import type { Method } from "../../src/core/methods.js";

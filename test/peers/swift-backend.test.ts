@@ -16,8 +16,8 @@ import {
   SEGMENT_PREFIX,
   type SwiftBackend,
   type SwiftBucketConfig,
-} from "../../src/backends/swift.js";
-import { tempUrlKeyHeaders } from "../../src/backends/swift-tempurl.js";
+} from "../../src/backends/swift/swift.js";
+import { tempUrlKeyHeaders } from "../../src/backends/swift/swift-tempurl.js";
 import type { DirectScope } from "../../src/backends/types.js";
 import { encodeKeyPath } from "../../src/core/urls.js";
 

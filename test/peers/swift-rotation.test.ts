@@ -12,7 +12,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tempUrlKeyHeaders } from "../../src/backends/swift-tempurl.js";
+import { tempUrlKeyHeaders } from "../../src/backends/swift/swift-tempurl.js";
 import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
 import { run } from "../helpers/process.js";

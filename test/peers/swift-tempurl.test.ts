@@ -10,7 +10,7 @@ import {
   type SwiftTempUrlOptions,
   SwiftTempUrlSigner,
   tempUrlKeyHeaders,
-} from "../../src/backends/swift-tempurl.js";
+} from "../../src/backends/swift/swift-tempurl.js";
 import { encodeKeyPath } from "../../src/core/urls.js";
 
 const SWIFT = process.env.SIGNET_SWIFT_URL;

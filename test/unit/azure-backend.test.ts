@@ -17,7 +17,7 @@ import {
 } from "@azure/storage-blob";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { SAS_VERSION } from "../../src/backends/azure-sas.js";
+import { SAS_VERSION } from "../../src/backends/azure/azure-sas.js";
 import {
   AzureBackend,
   type AzureBackendOptions,
@@ -28,7 +28,7 @@ import {
   createAzureBackend,
   MAX_PARTS,
   partNumberOf,
-} from "../../src/backends/azure.js";
+} from "../../src/backends/azure/azure.js";
 import { SignetError } from "../../src/core/errors.js";
 import { parser } from "../../src/core/schema.js";
 

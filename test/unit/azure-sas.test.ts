@@ -23,7 +23,7 @@ import {
   sasSignature,
   signBlobSas,
   stringToSign,
-} from "../../src/backends/azure-sas.js";
+} from "../../src/backends/azure/azure-sas.js";
 import { SignetError } from "../../src/core/errors.js";
 
 // Azurite's public development account; its key is published and signs nothing real.

@@ -1,5 +1,5 @@
 /**
- * GcsBackend (src/backends/gcs.ts): what unbound() names, what presign() and presignPost() sign
+ * GcsBackend (src/backends/gcs/gcs.ts): what unbound() names, what presign() and presignPost() sign
  * (each URL verified with the service account's public key by test/helpers/fake-gcs.ts's
  * verifier, which shares no code with the signer), and the bucket config.
  */
@@ -15,8 +15,8 @@ import {
   GcsBackend,
   type GcsBucketConfig,
   GcsBucketConfigSchema,
-} from "../../src/backends/gcs.js";
-import { gcsBucket } from "../../src/backends/gcs-signing.js";
+} from "../../src/backends/gcs/gcs.js";
+import { gcsBucket } from "../../src/backends/gcs/gcs-signing.js";
 import type { DirectScope } from "../../src/backends/types.js";
 import { parser } from "../../src/core/schema.js";
 import { serviceAccountKey, v4Refusal } from "../helpers/fake-gcs.js";

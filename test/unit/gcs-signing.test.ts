@@ -1,5 +1,5 @@
 /**
- * GCS V4 signing (src/backends/gcs-signing.ts, gcs-post-policy.ts).
+ * GCS V4 signing (src/backends/gcs/gcs-signing.ts, gcs-post-policy.ts).
  *
  * The test of record: every URL and policy is verified with the service account's public key
  * (or, for HMAC keys, an HMAC chain written here) over a string-to-sign this file rebuilds from
@@ -19,14 +19,14 @@ import {
   type GcsPostInput,
   presignGcsPost,
   signPostPolicyV4,
-} from "../../src/backends/gcs-post-policy.js";
+} from "../../src/backends/gcs/gcs-post-policy.js";
 import {
   gcsBucket,
   type GcsLocation,
   type GcsPresignInput,
   presignGcs,
   signV4Url,
-} from "../../src/backends/gcs-signing.js";
+} from "../../src/backends/gcs/gcs-signing.js";
 
 const serviceAccountText = readFileSync(
   new URL("../fixtures/conformance/gcs/test_service_account.not-a-test.json", import.meta.url),

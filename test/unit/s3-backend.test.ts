@@ -6,7 +6,7 @@
 import { Readable } from "node:stream";
 import { S3Client } from "@aws-sdk/client-s3";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { presignPost } from "../../src/backends/s3-post-policy.js";
+import { presignPost } from "../../src/backends/s3/s3-post-policy.js";
 import {
   type S3BackendOptions,
   type S3BucketConfig,
@@ -14,8 +14,8 @@ import {
   S3Backend,
   S3BucketConfigSchema,
   createS3Backend,
-} from "../../src/backends/s3.js";
-import { type S3Location, S3Signer } from "../../src/backends/s3-signing.js";
+} from "../../src/backends/s3/s3.js";
+import { type S3Location, S3Signer } from "../../src/backends/s3/s3-signing.js";
 import type { DirectScope, PostScope } from "../../src/backends/types.js";
 import type { ScopeConstraints } from "../../src/core/constraints.js";
 import type { Method } from "../../src/core/methods.js";

@@ -6,9 +6,9 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
 import { createHmac } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { type S3PostInput, presignPost } from "../../src/backends/s3-post-policy.js";
-import { type S3Location, S3Signer } from "../../src/backends/s3-signing.js";
-import { type Credentials, signingKey } from "../../src/backends/sigv4.js";
+import { type S3PostInput, presignPost } from "../../src/backends/s3/s3-post-policy.js";
+import { type S3Location, S3Signer } from "../../src/backends/s3/s3-signing.js";
+import { type Credentials, signingKey } from "../../src/backends/s3/sigv4.js";
 
 const CREDENTIALS: Credentials = {
   accessKeyId: "AKIAIOSFODNN7EXAMPLE",

@@ -26,7 +26,7 @@ import {
   type S3SignedRequest,
   S3Signer,
   s3Endpoint,
-} from "../../src/backends/s3-signing.js";
+} from "../../src/backends/s3/s3-signing.js";
 import {
   type Credentials,
   type Pair,
@@ -35,7 +35,7 @@ import {
   credentialScope,
   signingKey,
   stringToSign,
-} from "../../src/backends/sigv4.js";
+} from "../../src/backends/s3/sigv4.js";
 
 const CREDENTIALS: Credentials = {
   accessKeyId: "AKIAIOSFODNN7EXAMPLE",

@@ -15,7 +15,7 @@ import {
   type SwiftBucketConfig,
   SwiftBucketConfigSchema,
   segmentName,
-} from "../../src/backends/swift.js";
+} from "../../src/backends/swift/swift.js";
 import type { DirectScope } from "../../src/backends/types.js";
 import type { ScopeConstraints } from "../../src/core/constraints.js";
 import { parser } from "../../src/core/schema.js";
@@ -54,14 +54,15 @@ describe("unbound", () => {
     ["a GET of a key", scope({}), []],
     ["a HEAD", scope({ methods: ["HEAD"] }), []],
     ["a DELETE (its signature lets no HEAD through)", scope({ methods: ["DELETE"] }), []],
-    ["a PUT (its signature lets a HEAD through)", scope({ methods: ["PUT"] }), ["methods"]],
+    // Without admin credentials a link cannot do better: the PUT is signed (HEAD passes too).
+    ["a PUT, temp URL key only", scope({ methods: ["PUT"] }), []],
     ["a PUT of a part", scope({ methods: ["PUT"], part: { uploadId: UPLOAD, partNumber: 1 } }), []],
     ["several methods", scope({ methods: ["GET", "HEAD"] }), ["methods"]],
     ["POST", scope({ methods: ["POST"] }), ["methods"]],
     ["LIST of a folder", folder("p/", { methods: ["LIST"] }), ["methods"]],
     ["a GET of a folder", folder("p/"), []],
     ["a DELETE of a folder", folder("p/", { methods: ["DELETE"] }), []],
-    ["a PUT of a folder", folder("p/", { methods: ["PUT"] }), ["methods"]],
+    ["a PUT of a folder, temp URL key only", folder("p/", { methods: ["PUT"] }), []],
     ["the whole container, which holds the segments", folder(""), ["folder"]],
     ["notBefore", scope({ notBefore: new Date(0) }), ["notBefore"]],
     ["one IPv4 range", each({ ip: ["10.0.0.0/8"] }), []],
@@ -81,6 +82,23 @@ describe("unbound", () => {
     ],
   ])("%s", (_name, given, expected) => {
     expect(backend.unbound(given)).toEqual(expected);
+  });
+
+  // With admin credentials a plain PUT goes through a link: its signature would let HEAD through.
+  const withAdmin = new SwiftBackend({
+    ...OPTIONS,
+    admin: { authUrl: "https://swift.example.com/auth/v1.0", user: "a:b", key: "k" },
+  });
+  it.each<[string, DirectScope, string[]]>([
+    ["a PUT, with admin credentials", scope({ methods: ["PUT"] }), ["methods"]],
+    ["a PUT of a folder, with admin credentials", folder("p/", { methods: ["PUT"] }), ["methods"]],
+    [
+      "a PUT of a part, with admin credentials",
+      scope({ methods: ["PUT"], part: { uploadId: UPLOAD, partNumber: 1 } }),
+      [],
+    ],
+  ])("%s", (_name, given, expected) => {
+    expect(withAdmin.unbound(given)).toEqual(expected);
   });
 
   it("names everything unbound at once", () => {
@@ -162,7 +180,6 @@ describe("presign", () => {
   it("refuses what it cannot bind, naming the first unbound part", () => {
     for (const [given, field] of [
       [scope({ methods: ["GET", "HEAD"] }), "methods"],
-      [scope({ methods: ["PUT"] }), "methods"],
       [folder(""), "folder"],
       [scope({ constraints: { contentType: "a/b" } }), "contentType"],
     ] as const)

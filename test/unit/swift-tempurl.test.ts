@@ -13,7 +13,7 @@ import {
   type SwiftTempUrlConfig,
   SwiftTempUrlSigner,
   tempUrlKeyHeaders,
-} from "../../src/backends/swift-tempurl.js";
+} from "../../src/backends/swift/swift-tempurl.js";
 import { keyProblem } from "../../src/core/keys.js";
 import type { Method } from "../../src/core/methods.js";
 import { encodeKeyPath } from "../../src/core/urls.js";

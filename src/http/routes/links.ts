@@ -119,8 +119,8 @@ async function serveLink(
       return reply.send({ bucket: bucket.name, key, size: stored.size, etag: stored.etag });
     }
     case "DELETE":
-      if (backend.kind === "local")
-        await signet.objects.store.delete(bucket.name, key, writeCondition(request));
+      if (backend.capabilities.conditionalWrites)
+        await backend.delete(key, writeCondition(request));
       else await backend.delete(key);
       return reply.code(204).send();
     default:

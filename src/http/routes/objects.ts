@@ -5,7 +5,6 @@
  * token's); every answer carries the safety headers; every use is audited.
  */
 import multipart from "@fastify/multipart";
-import type { LocalBackend } from "../../backends/local.js";
 import type { FastifyInstance } from "fastify";
 import { assertValidKey, toFolder } from "../../core/keys.js";
 import type { Method } from "../../core/methods.js";
@@ -118,7 +117,7 @@ export async function objectRoutes(app: FastifyInstance, signet: Signet): Promis
           if (scoped.part !== undefined) {
             // The token names this part of this upload (checked with the scope above).
             const { uploadId, partNumber } = scoped.part;
-            const part = await (bucket.backend as LocalBackend).multipart.putPart(
+            const part = await signet.multipart.putPart(
               bucket.name,
               target.key,
               uploadId,

@@ -35,6 +35,9 @@ const scopeFields = {
   responseContentDisposition: Type.Optional(Type.String({ maxLength: 1024 })),
   responseContentType: Type.Optional(Type.String({ maxLength: 255 })),
   ip: Type.Optional(IpSchema),
+  referrers: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { minItems: 1, maxItems: 32 }),
+  ),
   delivery: Type.Optional(
     Type.Union([Type.Literal("direct"), Type.Literal("link"), Type.Literal("auto")]),
   ),

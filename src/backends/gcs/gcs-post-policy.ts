@@ -31,7 +31,7 @@
  * policy admits any number of uploads until it expires, so keys chosen by the form are checked
  * when the upload completes.
  */
-import { invalidRequest, SignetError } from "../core/errors.js";
+import { invalidRequest, SignetError } from "../../core/errors.js";
 import {
   checkExpiresIn,
   credentialScope,

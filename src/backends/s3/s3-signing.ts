@@ -29,10 +29,10 @@
  */
 import { createHmac } from "node:crypto";
 import { isIP } from "node:net";
-import { invalidRequest } from "../core/errors.js";
-import { assertValidKey } from "../core/keys.js";
-import type { ObjectMethod } from "../core/methods.js";
-import type { ByteRange } from "../core/range.js";
+import { invalidRequest } from "../../core/errors.js";
+import { assertValidKey } from "../../core/keys.js";
+import type { ObjectMethod } from "../../core/methods.js";
+import type { ByteRange } from "../../core/range.js";
 import {
   type Credentials,
   type Pair,

@@ -27,8 +27,8 @@
  * expiry (at most 7 days here, as for URLs), the exact type, the reply (status or redirect) and
  * a SHA-256 of the body. Not bound: a client IP, revocation.
  */
-import { invalidRequest } from "../core/errors.js";
-import { assertValidKey, toFolder } from "../core/keys.js";
+import { invalidRequest } from "../../core/errors.js";
+import { assertValidKey, toFolder } from "../../core/keys.js";
 import { type S3Signer, byteCount, checksumSha256 } from "./s3-signing.js";
 import { ALGORITHM, amzDate, checkExpiresIn } from "./sigv4.js";
 

@@ -51,15 +51,16 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { type Static, Type } from "@sinclair/typebox";
-import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../core/config-schema.js";
-import { type Constraint, type ScopeConstraints, constraintsOf } from "../core/constraints.js";
-import { type ErrorCode, SignetError } from "../core/errors.js";
-import { type Method, OBJECT_METHODS, type ObjectMethod } from "../core/methods.js";
+import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../../core/config-schema.js";
+import { type Constraint, type ScopeConstraints, constraintsOf } from "../../core/constraints.js";
+import { type ErrorCode, SignetError } from "../../core/errors.js";
+import { type Method, OBJECT_METHODS, type ObjectMethod } from "../../core/methods.js";
 import { presignPost } from "./s3-post-policy.js";
 import { type S3Location, S3Signer, s3Endpoint } from "./s3-signing.js";
 import { MAX_EXPIRES_IN } from "./sigv4.js";
-import { assertAllBound } from "./bound.js";
-import { nothingStaged, SINGLE_COPY_MAX } from "./staging.js";
+import { assertAllBound } from "../bound.js";
+import { nothingStaged, SINGLE_COPY_MAX } from "../staging.js";
+import { S3_CAPABILITIES } from "./capabilities.js";
 import type {
   Backend,
   DirectRequest,
@@ -68,7 +69,7 @@ import type {
   ObjectInfo,
   PartInfo,
   PostScope,
-} from "./types.js";
+} from "../types.js";
 
 export const S3BucketConfigSchema = Type.Object(
   {
@@ -127,6 +128,7 @@ const MAX_PARTS = 10_000;
 
 export class S3Backend implements Backend {
   readonly kind = "s3";
+  readonly capabilities = S3_CAPABILITIES;
   readonly checksums: Checksums;
   readonly location: S3Location;
   readonly #maxExpiresIn: number;

@@ -43,7 +43,7 @@
  * signature then costs one SHA-256 and one HMAC.
  */
 import { createHash, createHmac } from "node:crypto";
-import { SignetError } from "../core/errors.js";
+import { SignetError } from "../../core/errors.js";
 
 export const ALGORITHM = "AWS4-HMAC-SHA256";
 export const UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";

@@ -11,13 +11,15 @@
  * overrides, multipart parts, revocation.
  */
 import type { Readable } from "node:stream";
-import { requiredHeaders } from "../core/constraints.js";
-import type { Method } from "../core/methods.js";
-import { constraintsToClaims, type UnsignedClaims } from "../core/token.js";
-import { encodeKeyPath, trimSlash } from "../core/urls.js";
-import type { EmbeddedStore, StoredObject } from "../store/embedded.js";
-import type { EmbeddedMultipart } from "../store/multipart.js";
-import { nothingStaged } from "./staging.js";
+import { requiredHeaders } from "../../core/constraints.js";
+import type { Method } from "../../core/methods.js";
+import { scopeClaims } from "../../core/direct-scope.js";
+import type { UnsignedClaims } from "../../core/token.js";
+import { encodeKeyPath, trimSlash } from "../../core/urls.js";
+import type { EmbeddedStore, StoredObject, WriteCondition } from "../../store/embedded.js";
+import type { EmbeddedMultipart } from "../../store/multipart.js";
+import { LOCAL_CAPABILITIES } from "./capabilities.js";
+import { nothingStaged } from "../staging.js";
 import type {
   Backend,
   DirectRequest,
@@ -26,7 +28,7 @@ import type {
   ObjectInfo,
   PartInfo,
   PostScope,
-} from "./types.js";
+} from "../types.js";
 
 export type TokenSigner = (claims: UnsignedClaims) => string;
 
@@ -40,30 +42,9 @@ const info = (object: StoredObject): ObjectInfo => ({
   version: object.blobId,
 });
 
-/** The claims a scope becomes: the same for direct URLs and for links. */
-export function scopeClaims(scope: DirectScope): UnsignedClaims {
-  const claims: UnsignedClaims = {
-    i: scope.tokenId,
-    p: scope.principal,
-    m: scope.methods,
-    b: scope.bucket,
-    e: Math.floor(scope.expiresAt.getTime() / 1000),
-    ...constraintsToClaims(scope.constraints),
-  };
-  if (scope.generation !== undefined) claims.bg = scope.generation;
-  if (scope.key !== undefined) claims.o = scope.key;
-  if (scope.folder !== undefined) claims.f = scope.folder;
-  if (scope.notBefore !== undefined) claims.n = Math.floor(scope.notBefore.getTime() / 1000);
-  if (scope.version !== undefined) claims.ver = scope.version;
-  if (scope.part !== undefined) {
-    claims.u = scope.part.uploadId;
-    claims.pn = scope.part.partNumber;
-  }
-  return claims;
-}
-
 export class LocalBackend implements Backend {
   readonly kind = "local";
+  readonly capabilities = LOCAL_CAPABILITIES;
   readonly maxExpiresIn = Number.MAX_SAFE_INTEGER;
 
   constructor(
@@ -159,8 +140,8 @@ export class LocalBackend implements Backend {
     );
   }
 
-  async delete(key: string): Promise<void> {
-    await this.store.delete(this.bucket, key);
+  async delete(key: string, condition?: WriteCondition): Promise<void> {
+    await this.store.delete(this.bucket, key, condition);
   }
 
   /** One transaction re-points the staged blob to `to` (embedded.ts, `move`): nothing is copied. */

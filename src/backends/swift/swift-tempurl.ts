@@ -55,11 +55,11 @@
  * signature).
  */
 import { createHmac } from "node:crypto";
-import { type Cidr, parseCidr } from "../core/cidr.js";
-import { invalidRequest, SignetError } from "../core/errors.js";
-import { assertValidKey, toFolder } from "../core/keys.js";
-import type { Method } from "../core/methods.js";
-import { encodeKeyPath, trimSlash } from "../core/urls.js";
+import { type Cidr, parseCidr } from "../../core/cidr.js";
+import { invalidRequest, SignetError } from "../../core/errors.js";
+import { assertValidKey, toFolder } from "../../core/keys.js";
+import type { Method } from "../../core/methods.js";
+import { encodeKeyPath, trimSlash } from "../../core/urls.js";
 
 export type SwiftDigest = "sha256" | "sha512";
 

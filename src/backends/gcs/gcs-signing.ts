@@ -38,8 +38,8 @@
  * revocation: those go through Signet links or are checked when an upload completes.
  */
 import { createHash, createHmac, createPrivateKey, createSign, type KeyObject } from "node:crypto";
-import { invalidRequest, SignetError } from "../core/errors.js";
-import type { ByteRange } from "../core/range.js";
+import { invalidRequest, SignetError } from "../../core/errors.js";
+import type { ByteRange } from "../../core/range.js";
 
 /** V4's longest life for a signed URL or a POST policy, in seconds. */
 export const V4_MAX_EXPIRES_IN = 7 * 86400;

@@ -88,12 +88,12 @@ import {
   type UserDelegationKey,
 } from "@azure/storage-blob";
 import { type Static, Type } from "@sinclair/typebox";
-import { parseCidr } from "../core/cidr.js";
-import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../core/config-schema.js";
-import { type Constraint, constraintsOf, type ScopeConstraints } from "../core/constraints.js";
-import { SignetError } from "../core/errors.js";
-import type { Method } from "../core/methods.js";
-import { trimSlash } from "../core/urls.js";
+import { parseCidr } from "../../core/cidr.js";
+import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../../core/config-schema.js";
+import { type Constraint, constraintsOf, type ScopeConstraints } from "../../core/constraints.js";
+import { SignetError } from "../../core/errors.js";
+import type { Method } from "../../core/methods.js";
+import { trimSlash } from "../../core/urls.js";
 import {
   type AzureLocation,
   type AzureSasKey,
@@ -102,20 +102,22 @@ import {
   sasPermissions,
   signBlobSas,
 } from "./azure-sas.js";
-import { assertAllBound } from "./bound.js";
-import { nothingStaged } from "./staging.js";
+import { assertAllBound } from "../bound.js";
+import { nothingStaged } from "../staging.js";
+import { AZURE_CAPABILITIES } from "./capabilities.js";
 
 /** How long the read SAS of a staged blob lives while Azure copies it, in seconds. */
 const PROMOTE_SOURCE_LIFE = 3600;
 import type {
   Backend,
+  BackendCapabilities,
   DirectRequest,
   DirectScope,
   ListPage,
   ObjectInfo,
   PartInfo,
   PostScope,
-} from "./types.js";
+} from "../types.js";
 
 export const AzureBucketConfigSchema = Type.Object(
   {
@@ -214,6 +216,7 @@ const SAS_BINDS: Partial<Record<Constraint, (c: ScopeConstraints) => boolean>> =
 
 export class AzureBackend implements Backend {
   readonly kind = "azure";
+  readonly capabilities: BackendCapabilities;
   readonly maxExpiresIn: number;
   private readonly location: AzureLocation;
   /** the account key (service SAS) or the user delegation keys */
@@ -253,6 +256,7 @@ export class AzureBackend implements Backend {
         );
     }
     this.storedPolicyPool = storedPolicyPool;
+    this.capabilities = { ...AZURE_CAPABILITIES, revocation: storedPolicyPool !== undefined };
     // With a pool, revocable direct URLs name a stored access policy made for their token id:
     // removing the policy revokes them.
     if (storedPolicyPool !== undefined)

@@ -72,10 +72,10 @@ import { Readable } from "node:stream";
 import { type Static, Type } from "@sinclair/typebox";
 import { XMLParser } from "fast-xml-parser";
 import { type Dispatcher, request } from "undici";
-import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../core/config-schema.js";
-import { type Constraint, constraintsOf } from "../core/constraints.js";
-import { invalidRequest, notFound, SignetError } from "../core/errors.js";
-import type { Method } from "../core/methods.js";
+import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../../core/config-schema.js";
+import { type Constraint, constraintsOf } from "../../core/constraints.js";
+import { invalidRequest, notFound, SignetError } from "../../core/errors.js";
+import type { Method } from "../../core/methods.js";
 import { presignGcsPost } from "./gcs-post-policy.js";
 import {
   type GcsBucket,
@@ -86,9 +86,10 @@ import {
   signV4Url,
   V4_MAX_EXPIRES_IN,
 } from "./gcs-signing.js";
-import { assertAllBound, conditionalWrite } from "./bound.js";
-import { nothingStaged } from "./staging.js";
-import { encodeKeyPath } from "../core/urls.js";
+import { assertAllBound, conditionalWrite } from "../bound.js";
+import { nothingStaged } from "../staging.js";
+import { encodeKeyPath } from "../../core/urls.js";
+import { GCS_CAPABILITIES } from "./capabilities.js";
 import type {
   Backend,
   DirectRequest,
@@ -97,7 +98,7 @@ import type {
   ObjectInfo,
   PartInfo,
   PostScope,
-} from "./types.js";
+} from "../types.js";
 
 export const GcsBucketConfigSchema = Type.Object(
   {
@@ -214,6 +215,7 @@ interface OwnRequest {
 
 export class GcsBackend implements Backend {
   readonly kind = "gcs";
+  readonly capabilities = GCS_CAPABILITIES;
   readonly maxExpiresIn = V4_MAX_EXPIRES_IN;
 
   constructor(private readonly gcs: GcsBucket) {}

@@ -41,10 +41,10 @@
  */
 import { createHmac } from "node:crypto";
 import type { UserDelegationKey } from "@azure/storage-blob";
-import { parseCidr } from "../core/cidr.js";
-import { SignetError } from "../core/errors.js";
-import type { Method } from "../core/methods.js";
-import { encodeKeyPath, trimSlash } from "../core/urls.js";
+import { parseCidr } from "../../core/cidr.js";
+import { SignetError } from "../../core/errors.js";
+import type { Method } from "../../core/methods.js";
+import { encodeKeyPath, trimSlash } from "../../core/urls.js";
 
 /** The service version every SAS here is signed for (the newest Azurite 3.35 accepts). */
 export const SAS_VERSION = "2025-11-05";

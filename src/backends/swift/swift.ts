@@ -93,12 +93,12 @@ import {
   isSecretRef,
   resolveSecret,
   SecretRef,
-} from "../core/config-schema.js";
-import { constraintsOf } from "../core/constraints.js";
-import { invalidRequest, notFound, SignetError } from "../core/errors.js";
-import { assertValidKey } from "../core/keys.js";
-import type { Method } from "../core/methods.js";
-import { encodeKeyPath, trimSlash } from "../core/urls.js";
+} from "../../core/config-schema.js";
+import { constraintsOf } from "../../core/constraints.js";
+import { invalidRequest, notFound, SignetError } from "../../core/errors.js";
+import { assertValidKey } from "../../core/keys.js";
+import type { Method } from "../../core/methods.js";
+import { encodeKeyPath, trimSlash } from "../../core/urls.js";
 import {
   type SwiftDigest,
   type SwiftTempUrlKeys,
@@ -106,17 +106,20 @@ import {
   SwiftTempUrlSigner,
   tempUrlKeyHeaders,
 } from "./swift-tempurl.js";
-import { assertAllBound } from "./bound.js";
-import { nothingStaged } from "./staging.js";
+import { assertAllBound } from "../bound.js";
+import { nothingStaged } from "../staging.js";
+import { SWIFT_CAPABILITIES } from "./capabilities.js";
 import type {
   Backend,
+  BackendCapabilities,
+  KeyRotation,
   DirectRequest,
   DirectScope,
   ListPage,
   ObjectInfo,
   PartInfo,
   PostScope,
-} from "./types.js";
+} from "../types.js";
 
 /** An enum rather than a union of literals: its error names the allowed values. */
 const oneOf = <T extends string>(values: readonly T[]) =>
@@ -260,6 +263,7 @@ const quoteEtag = (etag: string) => `"${bareEtag(etag)}"`;
 
 export class SwiftBackend implements Backend {
   readonly kind = "swift";
+  readonly capabilities: BackendCapabilities;
   /** Swift sets no limit of its own; the bucket's maxExpiresIn does. */
   readonly maxExpiresIn = Number.MAX_SAFE_INTEGER;
   readonly keyLevel: SwiftKeyLevel;
@@ -278,7 +282,28 @@ export class SwiftBackend implements Backend {
     this.useKeys(options.keys);
     if (options.admin !== undefined)
       this.#admin = new SwiftAdmin(options.admin, accountOf(options.storageUrl));
+    // Without admin credentials Signet cannot proxy a link's requests: links can only redirect.
+    this.capabilities = { ...SWIFT_CAPABILITIES, proxy: this.#admin !== undefined };
   }
+
+  /** Key rotation in the interface's terms: current/previous are Temp-URL-Key and -Key-2. */
+  readonly keyRotation: KeyRotation = {
+    useKeys: (keys) =>
+      this.useKeys(
+        keys.previous === undefined
+          ? { tempUrlKey: keys.current }
+          : { tempUrlKey: keys.current, tempUrlKey2: keys.previous },
+      ),
+    rotateKey: async (newKey) => {
+      const keys = await this.rotateKey(newKey);
+      return { current: keys.tempUrlKey, previous: keys.tempUrlKey2 };
+    },
+    retireKey: () => this.retireKey(),
+    unavailable: () =>
+      this.#admin === undefined
+        ? "has no swift admin credentials (authUrl, user, key) to rotate its key"
+        : undefined,
+  };
 
   /** Sign with keys.tempUrlKey from now on; keys says what Swift holds. Nothing is sent. */
   useKeys(keys: SwiftTempUrlKeys): void {
@@ -335,7 +360,9 @@ export class SwiftBackend implements Backend {
       method === undefined ||
       more.length > 0 ||
       !TEMPURL_METHODS.includes(method) ||
-      (method === "PUT" && scope.part === undefined)
+      // A plain PUT signature also passes HEAD: a link is better, where Signet can serve one;
+      // with only a temp URL key it cannot, and presign names HEAD in the reply's methods.
+      (method === "PUT" && scope.part === undefined && this.#admin !== undefined)
     )
       names.push("methods");
     if (scope.folder === "") names.push("folder");

@@ -1,0 +1,154 @@
+/**
+ * The one provider-error table (src/backends/provider-errors.ts), and every backend the registry
+ * opens answering an unreachable provider with 503 backend_unavailable naming the provider, never
+ * a raw SDK error or a 500.
+ */
+import { createServer } from "node:net";
+import { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { SignetError } from "../../src/core/errors.js";
+import { classify, providerError } from "../../src/backends/provider-errors.js";
+import { openBackend, type AnyBucketConfig } from "../../src/backends/registry.js";
+
+describe("provider-errors table", () => {
+  it.each([
+    [
+      { name: "InvalidAccessKeyId", $metadata: { httpStatusCode: 403 } },
+      "s3: credentials refused (InvalidAccessKeyId, 403)",
+    ],
+    [
+      { name: "NoSuchBucket", $metadata: { httpStatusCode: 404 } },
+      "s3: bucket missing (NoSuchBucket, 404)",
+    ],
+    [{ name: "SlowDown", $metadata: { httpStatusCode: 503 } }, "s3: throttled (SlowDown, 503)"],
+    [{ name: "TimeoutError" }, "s3: timed out (TimeoutError)"],
+    [{ name: "Error", code: "ECONNREFUSED" }, "s3: unreachable (ECONNREFUSED)"],
+    [
+      { name: "RestError", code: "AuthenticationFailed", statusCode: 403 },
+      "s3: credentials refused (AuthenticationFailed, 403)",
+    ],
+    [
+      { name: "RestError", code: "ContainerNotFound", statusCode: 404 },
+      "s3: bucket missing (ContainerNotFound, 404)",
+    ],
+    [{ name: "RestError", code: "ServerBusy", statusCode: 503 }, "s3: throttled (ServerBusy, 503)"],
+    [
+      { name: "TypeError", cause: { code: "UND_ERR_CONNECT_TIMEOUT" } },
+      "s3: timed out (UND_ERR_CONNECT_TIMEOUT)",
+    ],
+    [{ name: "Whatever", $metadata: { httpStatusCode: 500 } }, "s3: failed (Whatever, 500)"],
+  ])("%j -> 503 %s", (raw, message) => {
+    const err = providerError("s3", Object.assign(new Error("secret signature abc"), raw));
+    expect(err).toBeInstanceOf(SignetError);
+    expect(err.code).toBe("backend_unavailable");
+    expect(err.status).toBe(503);
+    expect(err.message).toBe(message);
+    expect(err.message).not.toContain("secret signature");
+  });
+
+  it("keeps a caller's error and turns a backend's internal one into 503", () => {
+    const nf = new SignetError("not_found", "upload not found");
+    expect(providerError("s3", nf)).toBe(nf);
+    const internal = providerError(
+      "gcs",
+      new SignetError("internal", "GCS answered head with 403"),
+    );
+    expect(internal).toMatchObject({ code: "backend_unavailable" });
+    expect(internal.message).toBe("gcs: GCS answered head with 403");
+  });
+
+  it("classifies by status when the code is unknown, and leaves callers' statuses alone", () => {
+    expect(classify(undefined, 401)).toBe("credentials refused");
+    expect(classify(undefined, 429)).toBe("throttled");
+    expect(classify(undefined, 504)).toBe("timed out");
+    expect(classify(undefined, 404)).toBeUndefined();
+    expect(classify(undefined, 416)).toBeUndefined();
+  });
+});
+
+/** A port on 127.0.0.1 that was just free: connections to it are refused. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+const keyFile = fileURLToPath(
+  new URL("../fixtures/conformance/gcs/test_service_account.not-a-test.json", import.meta.url),
+);
+
+describe("every backend, provider unreachable", async () => {
+  const port = await closedPort();
+  const at = `http://127.0.0.1:${port}`;
+  const configs: [string, AnyBucketConfig][] = [
+    [
+      "s3",
+      {
+        backend: "s3",
+        bucket: "b",
+        region: "us-east-1",
+        endpoint: at,
+        forcePathStyle: true,
+        accessKeyId: "${ID}",
+        secretAccessKey: "${SECRET}",
+      } as AnyBucketConfig,
+    ],
+    ["gcs", { backend: "gcs", bucket: "signet-b", endpoint: at, credentialsFile: keyFile }],
+    [
+      "azure",
+      {
+        backend: "azure",
+        accountName: "devstoreaccount1",
+        container: "c-unreachable",
+        endpoint: `${at}/devstoreaccount1`,
+        accountKey: "${KEY}",
+      },
+    ],
+    [
+      "swift",
+      {
+        backend: "swift",
+        storageUrl: `${at}/v1/AUTH_test`,
+        container: "c",
+        tempUrlKey: "${SECRET}",
+        authUrl: `${at}/auth/v1.0`,
+        user: "test:tester",
+        key: "${SECRET}",
+      } as AnyBucketConfig,
+    ],
+  ];
+  const env = { ID: "id", SECRET: "secret", KEY: Buffer.from("k".repeat(32)).toString("base64") };
+  const embedded = undefined as never;
+
+  it.each(configs)(
+    "%s: head, get, put, list and delete answer 503 naming it",
+    async (name, config) => {
+      const backend = await openBackend(config, env, `buckets.${name}`, embedded);
+      const calls: (() => Promise<unknown>)[] = [
+        () => backend.head("a.txt"),
+        () => backend.get("a.txt"),
+        () =>
+          backend.put("a.txt", Readable.from([Buffer.from("x")]), {
+            contentType: "text/plain",
+            contentLength: 1,
+          }),
+        () => backend.list("", { limit: 10 }),
+        () => backend.delete("a.txt"),
+      ];
+      for (const call of calls) {
+        const err = await call().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(SignetError);
+        expect(err).toMatchObject({ code: "backend_unavailable", status: 503 });
+        expect((err as Error).message.startsWith(`${name}: `)).toBe(true);
+        expect((err as Error).message).not.toMatch(/secret|Signature|x-amz|sig=/i);
+      }
+    },
+    60_000,
+  );
+});
