@@ -64,6 +64,14 @@ end
   const low = Math.min(...samples);
   const high = Math.max(...samples);
   const drift = Math.max(high / baseline - 1, 1 - low / baseline);
+  // The shape over time: one sample for each tenth of the run.
+  const shape = Array.from(
+    { length: 10 },
+    (_, i) => samples[Math.floor((i * samples.length) / 10)]!,
+  )
+    .concat(samples.at(-1)!)
+    .map((n) => (n / 2 ** 20).toFixed(0))
+    .join(", ");
   const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
   publish({
     id: "soak",
@@ -80,6 +88,7 @@ end
     ],
     target: `flat within ±10% (largest drift here: ${(drift * 100).toFixed(1)}%)`,
     failures: load.failures,
+    notes: [`RSS in MiB at each tenth of the run: ${shape}.`],
   });
 } finally {
   await signet.stop();
