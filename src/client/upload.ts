@@ -242,9 +242,20 @@ export async function putFile(
       await saving;
     }
   };
-  await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, queue.length)) }, worker),
+  // A part that fails for good stops new parts; those in flight finish and are recorded, so a
+  // resume does not send them again.
+  const workers = Math.max(1, Math.min(options.concurrency ?? 4, queue.length));
+  const results = await Promise.allSettled(
+    Array.from({ length: workers }, () =>
+      worker().catch((err: unknown) => {
+        queue.length = 0;
+        throw err;
+      }),
+    ),
   );
+  await saving;
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
   const parts = Object.entries(current.done)
     .map(([n, etag]) => ({ partNumber: Number(n), etag }))
     .sort((a, b) => a.partNumber - b.partNumber);
