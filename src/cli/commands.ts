@@ -436,8 +436,8 @@ export async function audit(o: AuditOptions, command: Command): Promise<void> {
     } while (cursor !== undefined && (o.follow || o.limit === undefined || rows.length < o.limit));
     show(o.follow ? rows : rows.slice(0, o.limit));
     if (!o.follow) return;
-    const last = rows.at(-1);
-    if (last !== undefined) query.since = last.at;
+    // The newest time seen, whatever order the server answers in (ISO strings sort as times).
+    for (const r of rows) if (query.since === undefined || r.at > query.since) query.since = r.at;
     await new Promise((r) => setTimeout(r, Math.max(0.1, o.interval) * 1000));
   }
 }
