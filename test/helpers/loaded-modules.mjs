@@ -1,6 +1,7 @@
 // Preloaded with `node --import`: at exit, prints to stderr one line `LOADED <json list>` of the
 // module URLs the process resolved (off-thread loader hooks report them through a port).
 import { register } from "node:module";
+import process from "node:process";
 import { MessageChannel } from "node:worker_threads";
 
 const { port1, port2 } = new MessageChannel();
