@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
-import { run } from "../helpers/process.js";
+import { exited, run, signetCommand } from "../helpers/process.js";
 
 const sh = promisify(execFile);
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
@@ -151,6 +151,33 @@ describe("the signet CLI's commands", () => {
     const byUrl = await run(["get", url, "-o", join(dir, "by-url.bin"), "-c", "3"], env);
     expect(byUrl.code, byUrl.stderr).toBe(0);
     expect((await readFile(join(dir, "by-url.bin"))).equals(bytes)).toBe(true);
+  });
+
+  it("serve listens on SIGNET_PORT, else PORT", async () => {
+    const free = async () => {
+      const server = createServer();
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      const { port } = server.address() as { port: number };
+      await new Promise((r) => server.close(r));
+      return port;
+    };
+    for (const [name, other] of [
+      ["PORT", undefined],
+      ["SIGNET_PORT", "1"],
+    ] as const) {
+      const port = await free();
+      const child = signetCommand(["serve", "--data", join(dir, `data-${name}`)], {
+        [name]: String(port),
+        ...(other === undefined ? {} : { PORT: other }),
+      });
+      let out = "";
+      child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
+      for (let i = 0; i < 200 && !out.includes("listening"); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      child.kill("SIGTERM");
+      await exited(child);
+      expect(out).toContain(`Signet listening on http://127.0.0.1:${port}`);
+    }
   });
 
   it("prints a bash completion script naming the commands", async () => {
