@@ -124,15 +124,29 @@ async function fetchPart(
   }
   let position = part.start;
   let written = 0;
+  // Chunks are gathered into writes of about WRITE_SIZE: fewer system calls, and memory stays
+  // bounded by one such buffer per connection.
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    if (pendingBytes === 0) return;
+    const buffer = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    await fh.write(buffer, 0, buffer.length, position);
+    position += buffer.length;
+    written += buffer.length;
+    onBytes(buffer.length);
+  };
   try {
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      if (position + chunk.length > part.end + 1)
+      if (position + pendingBytes + chunk.length > part.end + 1)
         throw new SignetApiError(502, "long_body", `part ${part.partNumber} is longer than asked`);
-      await fh.write(chunk, 0, chunk.length, position);
-      position += chunk.length;
-      written += chunk.length;
-      onBytes(chunk.length);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= WRITE_SIZE) await flush();
     }
+    await flush();
   } catch (err) {
     onBytes(-written);
     throw err;
@@ -143,10 +157,13 @@ async function fetchPart(
   }
 }
 
-/** sha256 of a file, base64, read as a stream. */
+const WRITE_SIZE = 1024 * 1024;
+
+/** sha256 of a file, base64, read as a stream (in 1 MiB reads). */
 export async function sha256Of(file: string): Promise<string> {
   const hash = createHash("sha256");
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(file, { highWaterMark: WRITE_SIZE }))
+    hash.update(chunk as Buffer);
   return hash.digest("base64");
 }
 
@@ -162,7 +179,7 @@ export async function downloadRanged(
 ): Promise<DownloadResult> {
   const partial = partialOf(file);
   const done = await loadState(file, source);
-  const fh = await open(partial, done.size > 0 ? "r+" : "w");
+  const fh = await open(partial, done.size > 0 ? "r+" : "w+");
   let bytes = 0;
   for (const part of source.parts)
     if (done.has(part.partNumber)) bytes += part.end - part.start + 1;
@@ -182,9 +199,31 @@ export async function downloadRanged(
       await writeFile(`${stateFileOf(file)}.tmp`, JSON.stringify(state));
       await rename(`${stateFileOf(file)}.tmp`, stateFileOf(file));
     }));
+  // The sha256 is computed while the download runs: whenever the parts at the front are done,
+  // they are read back (from the page cache) and hashed in order, so only the tail is left at
+  // the end.
+  const hash = createHash("sha256");
+  const ordered = [...source.parts].sort((a, b) => a.start - b.start);
+  let next = 0;
+  let hashing: Promise<void> = Promise.resolve();
+  const hashPrefix = () =>
+    (hashing = hashing.then(async () => {
+      const buffer = Buffer.allocUnsafe(WRITE_SIZE);
+      for (; next < ordered.length && done.has(ordered[next]!.partNumber); next++) {
+        const part = ordered[next]!;
+        for (let at = part.start; at <= part.end;) {
+          const want = Math.min(WRITE_SIZE, part.end + 1 - at);
+          const { bytesRead } = await fh.read(buffer, 0, want, at);
+          if (bytesRead === 0) throw new Error("the partial file is shorter than its parts");
+          hash.update(buffer.subarray(0, bytesRead));
+          at += bytesRead;
+        }
+      }
+    }));
   try {
     await fh.truncate(source.size);
     await save();
+    hashPrefix();
     const queue = source.parts.filter((p) => !done.has(p.partNumber));
     // The first part that fails for good stops the others before the file is closed.
     const stop = new AbortController();
@@ -208,6 +247,7 @@ export async function downloadRanged(
           { attempts: options.attempts, signal },
         );
         done.add(current.partNumber);
+        hashPrefix();
         await save();
       }
     };
@@ -224,12 +264,14 @@ export async function downloadRanged(
     if (failed !== undefined)
       throw stop.signal.aborted ? stop.signal.reason : (failed as PromiseRejectedResult).reason;
     await fh.sync();
+    await hashing;
   } finally {
+    await hashing.catch(() => undefined);
     await fh.close();
     await saving.catch(() => undefined);
   }
   const size = (await stat(partial)).size;
-  const sha256 = await sha256Of(partial);
+  const sha256 = hash.digest("base64");
   const clean = async () => {
     await rm(partial, { force: true });
     await rm(stateFileOf(file), { force: true });
