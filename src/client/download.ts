@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { type FileHandle, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { request } from "undici";
+import { request } from "./http.js";
 import { failure, SignetApiError, withRetries } from "./errors.js";
 
 /** Called with bytes done and the total, when known. */
@@ -117,7 +117,7 @@ async function fetchPart(
   const whole = part.start === 0 && part.end === size - 1;
   if (res.statusCode !== 206 && !(res.statusCode === 200 && whole)) {
     if (res.statusCode < 300) {
-      await res.body.dump();
+      res.body.destroy();
       throw new SignetApiError(res.statusCode, "range_ignored", "the server ignored Range");
     }
     throw await failure(res.statusCode, res.body);
@@ -139,7 +139,7 @@ async function fetchPart(
     onBytes(buffer.length);
   };
   try {
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    for await (const chunk of res.body) {
       if (position + pendingBytes + chunk.length > part.end + 1)
         throw new SignetApiError(502, "long_body", `part ${part.partNumber} is longer than asked`);
       pending.push(chunk);
@@ -148,6 +148,7 @@ async function fetchPart(
     }
     await flush();
   } catch (err) {
+    res.body.destroy();
     onBytes(-written);
     throw err;
   }

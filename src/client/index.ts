@@ -4,7 +4,7 @@
  * requests (parallel ranged downloads, resumable multipart uploads). Its types are the API's
  * wire types (src/api/types.ts). The CLI and the tests use it; so can other apps.
  */
-import { request } from "undici";
+import { request } from "./http.js";
 import type {
   ApiKeyInfo,
   AuditQuery,

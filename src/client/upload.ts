@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { Transform } from "node:stream";
-import { request } from "undici";
+import { request } from "./http.js";
 import type { FileInfo, Intent, PartRequest, SignedRequest, UploadInput } from "../api/types.js";
 import type { Progress } from "./download.js";
 import { sha256Of } from "./download.js";
