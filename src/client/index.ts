@@ -33,6 +33,7 @@ import {
   type DownloadOptions,
   type DownloadResult,
   downloadRanged,
+  DEFAULT_PART_SIZE,
   defaultPartSize,
   type Progress,
   type RangedSource,
@@ -59,7 +60,7 @@ export interface ClientOptions {
 /** Options of `SignetClient.get` and `SignetClient.getUrl`. */
 export interface GetOptions extends DownloadOptions {
   expiresIn?: number;
-  /** default 8 MiB */
+  /** default 2 MiB (more parts for files above 20 GB) */
   partSize?: number;
   /** base64 sha256 the file must have (for `get`, the file record's is used when known) */
   sha256?: string;
@@ -263,9 +264,16 @@ export class SignetClient {
     const record = await this.fileAt(bucket, key);
     const plan = async (partSize?: number) =>
       this.parts({ bucket, key, expiresIn: options.expiresIn, partSize });
-    let current = await plan(options.partSize ?? 8 * 1024 * 1024);
-    if (options.partSize === undefined && current.parts.length > 10_000)
-      current = await plan(defaultPartSize(current.size));
+    let current: PartPlan;
+    try {
+      current = await plan(options.partSize ?? DEFAULT_PART_SIZE);
+    } catch (err) {
+      // Too many parts of the default size: learn the size from a one-part plan, then re-plan.
+      if (!(options.partSize === undefined && err instanceof SignetApiError && err.status === 400))
+        throw err;
+      const { size } = await this.parts({ bucket, key, expiresIn: options.expiresIn, parts: 1 });
+      current = await plan(defaultPartSize(size));
+    }
     const partSize = current.parts[0] === undefined ? 1 : current.parts[0].end + 1;
     const etag = current.etag;
     let renewing: Promise<PartPlan> | undefined;

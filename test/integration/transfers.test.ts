@@ -149,6 +149,27 @@ describe("transfers through faults", () => {
       expect(await exists(stateFileOf(out))).toBe(false);
     });
 
+    it("re-plans by the object's size when the default part size is refused", async () => {
+      const bytes = await stored("get/replan.bin", 300 * KIB);
+      let refused = false;
+      faults = (s) => {
+        if (s.url.pathname !== "/v1/presign/parts" || refused) return undefined;
+        refused = true;
+        return { reply: 400, code: "invalid_request" };
+      };
+      const out = join(dir, "replan.out");
+      await client.get("default", "get/replan.bin", out);
+      expect((await readFile(out)).equals(bytes)).toBe(true);
+      const plans = proxy.seen
+        .filter((s) => s.url.pathname === "/v1/presign/parts")
+        .map((s) => JSON.parse(s.body!));
+      expect(plans.map((p) => p.partSize ?? `parts:${p.parts}`)).toEqual([
+        2 * 1024 * KIB,
+        "parts:1",
+        2 * 1024 * KIB,
+      ]);
+    });
+
     it("downloads any URL that serves Range, and refuses one that does not", async () => {
       const bytes = randomBytes(600 * KIB);
       const server = createServer((req, res) => {
