@@ -24,14 +24,18 @@ function bytes(n: number): string {
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
-export async function progressBar(label: string, quiet = false): Promise<Bar> {
-  if (quiet || !process.stderr.isTTY)
-    return { onProgress: undefined, done: () => {}, stop: () => {} };
+/** A bar on `stream` (default stderr) when it is a terminal and not `quiet`, else a no-op. */
+export async function progressBar(
+  label: string,
+  quiet = false,
+  stream: NodeJS.WriteStream = process.stderr,
+): Promise<Bar> {
+  if (quiet || !stream.isTTY) return { onProgress: undefined, done: () => {}, stop: () => {} };
   const { default: cliProgress } = await import("cli-progress");
   const bar = new cliProgress.SingleBar(
     {
       format: `${label} [{bar}] {percentage}% {doneBytes}/{totalBytes} {rate}/s ETA {eta_formatted}`,
-      stream: process.stderr,
+      stream,
       etaBuffer: 50,
       fps: 10,
     },
