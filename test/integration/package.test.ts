@@ -5,7 +5,7 @@
  * against a live server.
  */
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -78,6 +78,10 @@ describe("the installable package", () => {
         { cwd: app, timeout: NPM_TIMEOUT },
       );
       await writeFile(join(app, "consumer.ts"), CONSUMER);
+      // The README's SDK example must compile against the package as published.
+      const readme = await readFile(join(ROOT, "README.md"), "utf8");
+      const example = /^```ts\n([\s\S]*?)^```$/m.exec(readme)![1]!;
+      await writeFile(join(app, "readme-example.ts"), example);
       await writeFile(
         join(app, "tsconfig.json"),
         JSON.stringify({
@@ -90,7 +94,7 @@ describe("the installable package", () => {
             typeRoots: [join(ROOT, "node_modules/@types")],
             types: ["node"],
           },
-          files: ["consumer.ts"],
+          files: ["consumer.ts", "readme-example.ts"],
         }),
       );
       const tsc = await exec(process.execPath, [TSC, "-p", "."], { cwd: app }).catch(

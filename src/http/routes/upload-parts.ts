@@ -28,10 +28,6 @@ export async function uploadPartRoutes(app: FastifyInstance, signet: Signet): Pr
     "/v1/uploads/:id/parts",
     {
       schema: {
-        summary: "Re-sign parts of a multipart upload intent",
-        description:
-          "Fresh signed PUT requests for the given parts of an open multipart upload intent (its owner only), for when the intent's own part URLs expired.",
-        tags: ["uploads"],
         params: Params,
         body: Body,
       },
