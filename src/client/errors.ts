@@ -14,6 +14,19 @@ export class SignetApiError extends Error {
   }
 }
 
+/**
+ * A store's error body without signatures: S3 echoes `SignatureProvided`, and a URL quoted in
+ * a message carries its signature or token in the query.
+ */
+export function redact(text: string): string {
+  return text
+    .replace(/(<SignatureProvided>)[^<]*/g, "$1[redacted]")
+    .replace(
+      /([?&](?:x-amz-signature|x-goog-signature|signature|sig|sv|t)=)[^&\s"'<]*/gi,
+      "$1[redacted]",
+    );
+}
+
 /** Reads an error reply: Signet's `{ error }` JSON, else the first 200 characters of the body. */
 export async function failure(
   status: number,
@@ -24,7 +37,11 @@ export async function failure(
     const { error } = JSON.parse(text) as { error: ApiErrorBody };
     return new SignetApiError(status, error.code, error.message, error.field);
   } catch {
-    return new SignetApiError(status, "http_error", `HTTP ${status}: ${text.slice(0, 200)}`);
+    return new SignetApiError(
+      status,
+      "http_error",
+      `HTTP ${status}: ${redact(text.slice(0, 200))}`,
+    );
   }
 }
 

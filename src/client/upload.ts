@@ -209,7 +209,8 @@ export async function putFile(
   const current = state;
   const save = async () => {
     if (!resume) return;
-    await writeFile(`${stateFile}.tmp`, JSON.stringify(current));
+    // It holds signed part URLs, which are bearer secrets until they expire: owner-only.
+    await writeFile(`${stateFile}.tmp`, JSON.stringify(current), { mode: 0o600 });
     await rename(`${stateFile}.tmp`, stateFile);
   };
   // State writes are chained so two parts finishing together never interleave.

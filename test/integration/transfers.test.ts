@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
-import { access, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { access, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -257,6 +257,8 @@ describe("transfers through faults", () => {
       await expect(put(file, "put/resume.bin")).rejects.toThrow();
       const state = JSON.parse(await readFile(`${file}.signet-put.json`, "utf8"));
       expect(Object.keys(state.done).sort()).toEqual(["1", "2", "4"]);
+      // It holds signed part URLs: owner-only.
+      expect((await stat(`${file}.signet-put.json`)).mode & 0o777).toBe(0o600);
 
       faults = () => undefined;
       proxy.seen.length = 0;
