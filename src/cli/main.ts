@@ -1,166 +1,183 @@
 #!/usr/bin/env node
-/** The `signet` command: a thin layer over the SDK (and `serve` over the service). */
-import { Command, InvalidArgumentError } from "commander";
-import { SignetApiError, SignetClient } from "../client/index.js";
-import { parseDuration } from "../core/duration.js";
-import { METHODS, OBJECT_METHODS, type ObjectMethod } from "../core/methods.js";
-import { progressBar } from "./progress.js";
-import { serve } from "./serve.js";
+/**
+ * The `signet` command. This entry declares the commands only: each action imports what it
+ * needs when it runs (the SDK for client commands, the server for `serve`), so `--help` and a
+ * client call never load Fastify, the database or the cloud SDKs.
+ */
+import { createRequire } from "node:module";
+import { Command, Option } from "commander";
+import {
+  byteSize,
+  collect,
+  header,
+  integer,
+  lengthRange,
+  listOf,
+  lowerOneOf,
+  oneOf,
+  port,
+  seconds,
+} from "./args.js";
 
-const program = new Command("signet").description(
-  "Short-lived, tightly scoped signed URLs for blob storage",
-);
+const METHODS = ["GET", "HEAD", "PUT", "DELETE", "POST", "LIST"] as const;
+const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
-function client(command: Command): SignetClient {
-  const options = command.optsWithGlobals<{ server?: string; key?: string }>();
-  const server = options.server ?? process.env.SIGNET_URL ?? "http://127.0.0.1:8080";
-  const key = options.key ?? process.env.SIGNET_KEY;
-  return new SignetClient({ server, key });
-}
-
-/** "bucket/path/to/key" → ["bucket", "path/to/key"] */
-function target(text: string): [string, string] {
-  const slash = text.indexOf("/");
-  if (slash <= 0 || slash === text.length - 1)
-    throw new InvalidArgumentError("expected BUCKET/KEY");
-  return [text.slice(0, slash), text.slice(slash + 1)];
-}
-
-function seconds(text: string): number {
-  try {
-    return parseDuration(text);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
-
-function oneOf<T extends string>(allowed: readonly T[], text: string): T {
-  const upper = text.trim().toUpperCase();
-  if (!(allowed as readonly string[]).includes(upper))
-    throw new InvalidArgumentError(`expected one of ${allowed.join(", ")}`);
-  return upper as T;
-}
-
-const method = (text: string): ObjectMethod => oneOf(OBJECT_METHODS, text);
-
-function port(text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0 || value > 65535)
-    throw new InvalidArgumentError("expected a port number");
-  return value;
-}
-
-const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
-
-program
+const program = new Command("signet")
+  .description("Short-lived, tightly scoped signed URLs for blob storage")
+  .version(version, "-V, --version")
   .option("--server <url>", "Signet's URL (or SIGNET_URL)")
-  .option("--key <apiKey>", "API key (or SIGNET_KEY)");
+  .option("--key <apiKey>", "API key (or SIGNET_KEY)")
+  .option("--json", "print JSON lines even on a terminal")
+  .option("-q, --quiet", "no progress bars or messages")
+  .showHelpAfterError();
+
+/** Runs `name` from ./commands.js, loaded only now. */
+const lazy =
+  (name: string) =>
+  async (...args: unknown[]) => {
+    const commands = (await import("./commands.js")) as unknown as Record<
+      string,
+      (...a: unknown[]) => Promise<void>
+    >;
+    await commands[name]!(...args);
+  };
+
+const defaultPort = () => {
+  const text = process.env.SIGNET_PORT ?? process.env.PORT;
+  return text === undefined || text === "" ? 8080 : port(text);
+};
 
 program
   .command("serve")
-  .description("start the Signet server")
+  .description("start the Signet server (port: --port, else SIGNET_PORT or PORT, else 8080)")
   .option("--host <host>", "address to listen on", "127.0.0.1")
-  .option("--port <port>", "port to listen on", port, 8080)
+  .option("--port <port>", "port to listen on", port)
   .option("--data <dir>", "data directory", "./data")
   .option("--config <file>", "JSON config file")
-  .action((options) => serve(options));
-
-program
-  .command("presign <target>")
-  .description("print a signed request for BUCKET/KEY")
-  .option("--method <method>", "GET, HEAD, PUT or DELETE", method, "GET")
-  .option("--expires <duration>", "lifetime: 900, 15m, 12h, 7d", seconds)
-  .action(
-    async (text: string, options: { method: ObjectMethod; expires?: number }, command: Command) => {
-      const [bucket, key] = target(text);
-      print(
-        await client(command).presign({
-          bucket,
-          key,
-          method: options.method,
-          expiresIn: options.expires,
-        }),
-      );
-    },
-  );
-
-program
-  .command("put <file> <target>")
-  .description("upload FILE to BUCKET/KEY through an upload intent (multipart above 16 MiB)")
-  .option("--type <contentType>", "the file's media type", "application/octet-stream")
-  .option("--part-size <bytes>", "multipart part size", (v) => Number(v))
-  .action(
-    async (
-      file: string,
-      text: string,
-      options: { type: string; partSize?: number },
-      command: Command,
-    ) => {
-      const [bucket, key] = target(text);
-      const bar = progressBar("put");
-      let id: string;
-      try {
-        ({ id } = await client(command).put(file, bucket, key, {
-          contentType: options.type,
-          partSize: options.partSize,
-          onProgress: bar.onProgress,
-        }));
-      } finally {
-        bar.stop();
-      }
-      console.log(`uploaded ${file} to ${bucket}/${key} as file ${id}`);
-    },
-  );
-
-program
-  .command("get <target>")
-  .description("download BUCKET/KEY")
-  .requiredOption("-o, --output <file>", "where to write it")
-  .action(async (text: string, options: { output: string }, command: Command) => {
-    const [bucket, key] = target(text);
-    const bar = progressBar("get");
-    let bytes: number;
-    try {
-      bytes = await client(command).get(bucket, key, options.output, {
-        onProgress: bar.onProgress,
-      });
-    } finally {
-      bar.stop();
-    }
-    console.log(`downloaded ${bucket}/${key} to ${options.output} (${bytes} bytes)`);
+  .action(async (options: { host: string; port?: number; data: string; config?: string }) => {
+    const { serve } = await import("./serve.js");
+    await serve({ ...options, port: options.port ?? defaultPort() });
   });
 
 program
-  .command("share <target>")
-  .description("share the folder BUCKET/PREFIX/ through one link")
+  .command("presign <target>")
+  .description("sign a request for BUCKET/KEY (or a folder: BUCKET/PREFIX/ with --prefix)")
+  .addOption(new Option("--method <method>", "one method").argParser((t) => oneOf(METHODS, t)))
+  .option("--methods <list>", "several methods, comma-separated: GET,HEAD,LIST", listOf(METHODS))
+  .option("--prefix", "TARGET is a folder (BUCKET/PREFIX/)")
   .option("--expires <duration>", "lifetime: 900, 15m, 12h, 7d", seconds)
-  .option("--ip <cidr...>", "client address ranges")
-  .option("--methods <methods>", "comma-separated: GET,HEAD,LIST,PUT,DELETE", "GET,HEAD,LIST")
-  .option("--mode <mode>", "redirect or proxy")
-  .action(
-    async (
-      text: string,
-      options: { expires?: number; ip?: string[]; methods: string; mode?: "redirect" | "proxy" },
-      command: Command,
-    ) => {
-      const slash = text.indexOf("/");
-      if (slash <= 0) throw new InvalidArgumentError("expected BUCKET/PREFIX/");
-      const share = await client(command).shares.create({
-        bucket: text.slice(0, slash),
-        prefix: text.slice(slash + 1),
-        methods: options.methods.split(",").map((m) => oneOf(METHODS, m)),
-        expiresIn: options.expires,
-        ip: options.ip,
-        mode: options.mode,
-      });
-      print(share);
-    },
-  );
+  .option("--not-before <iso>", "valid from this time (ISO 8601)")
+  .option("--content-type <type>", "the exact Content-Type the request must send")
+  .option("--content-length <bytes>", "the exact body length", (t) => integer(t))
+  .option("--content-length-range <min..max>", "body length bounds (form POST)", lengthRange)
+  .option("--sha256 <base64>", "the body's sha256 (base64)")
+  .option("--range <bytes=a-b>", "the only byte range it serves")
+  .option("--header <name:value>", "a header the request must send (repeatable)", header)
+  .option("--ip <cidr>", "client address range (repeatable)", collect)
+  .option("--response-content-disposition <value>", "Content-Disposition of the reply")
+  .option("--response-content-type <type>", "Content-Type of the reply")
+  .option("--delivery <mode>", "direct, link or auto", (t) =>
+    lowerOneOf(["direct", "link", "auto"] as const, t),
+  )
+  .option("--revocable", "must be revocable (else refused)")
+  .option("--upsert", "may replace a committed file (PUT)")
+  .option("--url", "print only the URL")
+  .option("--curl", "print a ready-to-run curl command (the body from --file or stdin)")
+  .option("--file <path>", "the body --curl sends for PUT or POST")
+  .action(lazy("presign"));
+
+program
+  .command("get <source>")
+  .description("download BUCKET/KEY, a file id (f_…) or any http(s) URL that serves Range")
+  .option("-o, --output <file>", "where to write it (default: the key's last segment)")
+  .option("-c, --connections <n>", "parallel connections", (t) => integer(t, 1), 8)
+  .option("--part-size <size>", "part size: 8MiB, 16MiB …", byteSize)
+  .option("--sha256 <base64>", "the sha256 the file must have (else the file record's)")
+  .option("--expires <duration>", "lifetime of the part URLs", seconds)
+  .action(lazy("get"));
+
+program
+  .command("put <file> <target>")
+  .description("upload FILE to BUCKET/KEY through an upload intent (parallel parts above 16 MiB)")
+  .option("--type <contentType>", "media type (default: from the name, else octet-stream)")
+  .option("--upsert", "replace a committed file at the key (needs write and delete)")
+  .option("--part-size <size>", "multipart part size: 8MiB …", byteSize)
+  .option("-c, --connections <n>", "parallel parts", (t) => integer(t, 1), 4)
+  .option("--no-resume", "do not resume from (or keep) FILE.signet-put.json")
+  .option("--expires <duration>", "lifetime of the upload URLs", seconds)
+  .action(lazy("put"));
+
+const files = program.command("files").description("registered files");
+files
+  .command("list [bucketPrefix]")
+  .description("files in BUCKET[/PREFIX] the caller may read")
+  .option("--owner <principal>", "only this owner's")
+  .option("--limit <n>", "at most", (t) => integer(t, 1))
+  .action(lazy("filesList"));
+files.command("get <id>").description("one file by id").action(lazy("filesGet"));
+files.command("delete <id>").description("delete a file and its bytes").action(lazy("filesDelete"));
+
+const uploads = program.command("uploads").description("upload intents");
+uploads
+  .command("complete <id>")
+  .description("complete a single-request upload intent")
+  .action(lazy("uploadsComplete"));
+uploads.command("abort <id>").description("abort an upload intent").action(lazy("uploadsAbort"));
+
+const share = (command: Command) =>
+  command
+    .option("--expires <duration>", "lifetime: 900, 15m, 12h, 7d", seconds)
+    .option("--ip <cidr>", "client address range (repeatable)", collect)
+    .option("--methods <list>", "comma-separated: GET,HEAD,LIST,PUT,DELETE", listOf(METHODS), [
+      "GET",
+      "HEAD",
+      "LIST",
+    ])
+    .option("--mode <mode>", "redirect or proxy", (t) =>
+      lowerOneOf(["redirect", "proxy"] as const, t),
+    )
+    .action(lazy("sharesCreate"));
+share(program.command("share <folder>").description("share BUCKET/PREFIX/ through one link"));
+const shares = program.command("shares").description("folder share links");
+share(shares.command("create <folder>").description("share BUCKET/PREFIX/ through one link"));
+shares.command("list").description("shares you created").action(lazy("sharesList"));
+shares.command("delete <id>").description("revoke and delete a share").action(lazy("sharesDelete"));
 
 program
   .command("revoke <id>")
   .description("revoke a signed request or share by its id")
-  .action(async (id: string, _o, command: Command) => print(await client(command).revoke(id)));
+  .action(lazy("revoke"));
+
+const grants = program.command("grants").description("grants (admin)");
+grants.command("list").action(lazy("grantsList"));
+grants
+  .command("create")
+  .description("allow PRINCIPAL ACTIONS on BUCKETS[/PREFIX]")
+  .requiredOption("--principal <id>", "API key id, JWT subject or role:NAME")
+  .requiredOption("--buckets <list>", "comma-separated bucket names")
+  .requiredOption("--actions <list>", "comma-separated: read,write,delete,list,share")
+  .option("--prefix <prefix>", "only this folder (${sub} is the caller's subject)")
+  .option("--max-expires <duration>", "longest URL lifetime", seconds)
+  .action(lazy("grantsCreate"));
+grants.command("delete <id>").action(lazy("grantsDelete"));
+
+const buckets = program.command("buckets").description("buckets (admin)");
+buckets.command("list").action(lazy("bucketsList"));
+buckets
+  .command("create <name>")
+  .description('add a bucket: --backend local, or --config \'{"backend":"s3",…}\'')
+  .option("--backend <kind>", "local, s3, gcs, azure or swift", "local")
+  .option("--config <json>", "the whole bucket config as JSON")
+  .action(lazy("bucketsCreate"));
+buckets.command("delete <name>").action(lazy("bucketsDelete"));
+buckets
+  .command("rotate-key <bucket>")
+  .description("set a new generated key on BUCKET's backend and sign with it")
+  .action(lazy("bucketsRotateKey"));
+buckets
+  .command("retire-key <bucket>")
+  .description("remove BUCKET's previous key: URLs signed with it stop working")
+  .action(lazy("bucketsRetireKey"));
 
 const apikeys = program.command("apikeys").description("API keys (admin)");
 apikeys
@@ -169,66 +186,71 @@ apikeys
   .requiredOption("--name <name>", "what the key is for")
   .requiredOption("--role <role>", "the role its grants name")
   .option("--expires <duration>", "lifetime: 90d, 12h …", seconds)
-  .action(async (options: { name: string; role: string; expires?: number }, command: Command) =>
-    print(
-      await client(command).apiKeys.create({
-        name: options.name,
-        role: options.role,
-        expiresIn: options.expires,
-      }),
-    ),
-  );
-apikeys
-  .command("list")
-  .action(async (_o, command: Command) => print(await client(command).apiKeys.list()));
+  .action(lazy("apikeysCreate"));
+apikeys.command("list").action(lazy("apikeysList"));
 apikeys
   .command("revoke <id>")
   .description("revoke a key and every URL it issued")
-  .action(async (id: string, _o, command: Command) => {
-    await client(command).apiKeys.revoke(id);
-    console.log(`revoked ${id}`);
-  });
+  .action(lazy("apikeysRevoke"));
 
-const keys = program.command("keys").description("the signing keyring");
-keys
-  .command("list")
-  .action(async (_o, command: Command) => print(await client(command).keys.list()));
-keys
-  .command("rotate")
-  .description("make a new key active")
-  .action(async (_o, command: Command) => print(await client(command).keys.rotate()));
+const keys = program.command("keys").description("the signing keyring (admin)");
+keys.command("list").action(lazy("keysList"));
+keys.command("rotate").description("make a new key active").action(lazy("keysRotate"));
 keys
   .command("retire <kid>")
   .description("stop verifying URLs signed with KID")
-  .action(async (kid: string, _o, command: Command) =>
-    print(await client(command).keys.retire(kid)),
-  );
-
-const buckets = program.command("buckets").description("buckets (admin)");
-buckets
-  .command("rotate-key <bucket>")
-  .description("set a new generated key on BUCKET's backend and sign with it")
-  .action(async (name: string, _o, command: Command) =>
-    print(await client(command).buckets.rotateKey(name)),
-  );
-buckets
-  .command("retire-key <bucket>")
-  .description("remove BUCKET's previous key: URLs signed with it stop working")
-  .action(async (name: string, _o, command: Command) =>
-    print(await client(command).buckets.retireKey(name)),
-  );
+  .action(lazy("keysRetire"));
 
 program
   .command("audit")
-  .description("recent audit records")
-  .option("--limit <n>", "how many", (v) => Number(v), 50)
-  .option("--token <id>", "only this signed request's id")
-  .action(async (options: { limit: number; token?: string }, command: Command) =>
-    print(await client(command).audit({ limit: options.limit, tokenId: options.token })),
-  );
+  .description("audit records, oldest first (admin)")
+  .option("--since <iso>", "from this time")
+  .option("--until <iso>", "until this time")
+  .option("--principal <id>", "by this principal")
+  .option("--action <action>", "this action (e.g. presign, object.use)")
+  .option("--bucket <name>", "in this bucket")
+  .option("--prefix <prefix>", "keys under this prefix")
+  .option("--token <id>", "this signed request's id")
+  .option("--outcome <outcome>", "allowed or refused", (t) =>
+    lowerOneOf(["allowed", "refused"] as const, t),
+  )
+  .option("--limit <n>", "at most this many (without --follow)", (t) => integer(t, 1))
+  .option("-f, --follow", "keep printing new records (poll)")
+  .option("--interval <seconds>", "poll interval with --follow", Number, 2)
+  .action(lazy("audit"));
+
+program
+  .command("completion [shell]")
+  .description("print a completion script: bash (default) or zsh; e.g. source <(signet completion)")
+  .action((shell: string | undefined) => {
+    const words = (command: Command): string[] => command.commands.map((c) => c.name());
+    const cases = program.commands
+      .filter((c) => c.commands.length > 0)
+      .map((c) => `    ${c.name()}) COMPREPLY=($(compgen -W "${words(c).join(" ")}" -- "$cur"));;`)
+      .join("\n");
+    const script = `# signet completion (bash)
+_signet() {
+  local cur=\${COMP_WORDS[COMP_CWORD]}
+  if [ "$COMP_CWORD" -eq 1 ]; then
+    COMPREPLY=($(compgen -W "${words(program).join(" ")} --help --version" -- "$cur"))
+    return
+  fi
+  case \${COMP_WORDS[1]} in
+${cases}
+    *) COMPREPLY=($(compgen -f -- "$cur"));;
+  esac
+}
+complete -F _signet signet
+`;
+    process.stdout.write(
+      shell === "zsh" ? `autoload -U +X bashcompinit && bashcompinit\n${script}` : script,
+    );
+  });
 
 program.parseAsync().catch((err: unknown) => {
-  if (err instanceof SignetApiError) console.error(`signet: ${err.code}: ${err.message}`);
-  else console.error(`signet: ${(err as Error).message}`);
+  const error = err as { code?: unknown; message?: string; name?: string };
+  if (error.name === "SignetApiError")
+    console.error(`signet: ${String(error.code)}: ${error.message}`);
+  else console.error(`signet: ${error.message ?? String(err)}`);
   process.exitCode = 1;
 });

@@ -1,131 +1,75 @@
 /**
- * The Signet SDK: the control plane (presign, keys, audit) and transfers through signed
- * requests. The CLI and the tests use it; so can other apps. Bodies are streamed both ways.
+ * The Signet SDK for Node (`import { SignetClient } from "signet"`): the control plane
+ * (presign, uploads, files, shares, grants, buckets, keys, audit) and transfers through signed
+ * requests (parallel ranged downloads, resumable multipart uploads). Its types are the API's
+ * wire types (src/api/types.ts). The CLI and the tests use it; so can other apps.
  */
-import { createHash, randomUUID } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { rename, rm, stat } from "node:fs/promises";
-import { Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { request } from "undici";
-import type { ErrorBody } from "../core/errors.js";
-import type { Grant } from "../core/grants.js";
-import type { ApiKeyInfo } from "../service/apikeys.js";
-import type { AuditRecord } from "../service/audit.js";
-import type { KeyRetirement, KeyRotation } from "../service/backend-keys.js";
-import type { BucketInfo } from "../service/buckets.js";
-import type { BucketConfig, GrantInput } from "../service/config.js";
-import type { KeyInfo } from "../service/keyring.js";
+import { request } from "./http.js";
 import type {
-  BatchResult,
-  PartPlan,
-  PartPlanInput,
-  PresignInput,
-  SignedRequest,
-} from "../service/presign.js";
-import type { Share, ShareInput } from "../service/shares.js";
-import type { FileInfo, Intent, UploadInput } from "../service/uploads.js";
-
-export type {
   ApiKeyInfo,
+  AuditQuery,
   AuditRecord,
   BatchResult,
   BucketConfig,
   BucketInfo,
+  FileInfo,
   Grant,
   GrantInput,
+  Intent,
   KeyInfo,
   KeyRetirement,
   KeyRotation,
+  Page,
   PartPlan,
   PartPlanInput,
+  PartRequest,
   PresignInput,
-  FileInfo,
-  Intent,
   Share,
   ShareInput,
-  UploadInput,
   SignedRequest,
-};
+  UploadInput,
+} from "../api/types.js";
+import {
+  type DownloadOptions,
+  type DownloadResult,
+  downloadRanged,
+  DEFAULT_PART_SIZE,
+  defaultPartSize,
+  type Progress,
+  type RangedSource,
+  sha256Of,
+  urlSource,
+} from "./download.js";
+import { failure, SignetApiError } from "./errors.js";
+import { putBytes, putFile, type PutOptions, type UploadApi } from "./upload.js";
 
-export class SignetApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-    this.name = "SignetApiError";
-  }
-}
+export type * from "../api/types.js";
+export { SignetApiError } from "./errors.js";
+export { planRanges, stateFileOf } from "./download.js";
+export { guessContentType } from "./upload.js";
+export type { DownloadOptions, DownloadResult, Progress, PutOptions, RangedSource };
+export { downloadRanged, sha256Of, urlSource };
 
 export interface ClientOptions {
+  /** Signet's base URL, e.g. `http://127.0.0.1:8080` */
   server: string;
+  /** an API key (sent as a bearer token) */
   key?: string;
 }
 
-/** Called with bytes done and the total, when known. */
-export type Progress = (done: number, total: number | undefined) => void;
-
-/** Passes bytes through, counting them and reporting progress. */
-class ByteMeter extends Transform {
-  bytes = 0;
-
-  constructor(onProgress: Progress | undefined, total: number | undefined) {
-    super({
-      transform: (chunk: Buffer, _enc, next) => {
-        this.bytes += chunk.length;
-        onProgress?.(this.bytes, total);
-        next(null, chunk);
-      },
-    });
-  }
-}
-
-async function failure(status: number, body: { text(): Promise<string> }): Promise<SignetApiError> {
-  const text = await body.text();
-  try {
-    const { error } = JSON.parse(text) as { error: ErrorBody };
-    return new SignetApiError(status, error.code, error.message, error.field);
-  } catch {
-    return new SignetApiError(status, "http_error", `HTTP ${status}: ${text.slice(0, 200)}`);
-  }
-}
-
-export interface PutOptions {
-  contentType?: string;
+/** Options of `SignetClient.get` and `SignetClient.getUrl`. */
+export interface GetOptions extends DownloadOptions {
   expiresIn?: number;
-  /** above this size the file goes up in parallel parts */
-  multipartThreshold?: number;
+  /** default 2 MiB (more parts for files above 20 GB) */
   partSize?: number;
-  concurrency?: number;
-  onProgress?: Progress;
+  /** base64 sha256 the file must have (for `get`, the file record's is used when known) */
+  sha256?: string;
 }
 
-/** SHA-256 of a file, base64, read as a stream. */
-export async function sha256Of(file: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest("base64");
-}
-
-/** Retries transient failures (network errors, 5xx, 429) with exponential backoff. */
-async function withRetries<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (err) {
-      const status = err instanceof SignetApiError ? err.status : undefined;
-      const transient = status === undefined || status >= 500 || status === 429;
-      if (!transient || attempt >= attempts) throw err;
-      await new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1)));
-    }
-  }
-}
-
+/** A client of one Signet server. Every method throws `SignetApiError` on a refusal. */
 export class SignetClient {
-  private readonly server: string;
+  /** the server's base URL, without a trailing slash */
+  readonly server: string;
 
   constructor(private readonly options: ClientOptions) {
     this.server = options.server.replace(/\/+$/, "");
@@ -154,13 +98,20 @@ export class SignetClient {
     return (await res.body.json()) as T;
   }
 
+  /** `POST /v1/presign`: one signed request. */
   presign(input: PresignInput): Promise<SignedRequest> {
     return this.call("POST", "/v1/presign", input);
   }
 
+  /** `POST /v1/presign/batch`: at most 1,000, answered in input order. */
   async presignBatch(requests: PresignInput[]): Promise<BatchResult[]> {
     return (await this.call<{ results: BatchResult[] }>("POST", "/v1/presign/batch", { requests }))
       .results;
+  }
+
+  /** `POST /v1/presign/parts`: ranged GETs over one object. */
+  parts(input: PartPlanInput): Promise<PartPlan> {
+    return this.call("POST", "/v1/presign/parts", input);
   }
 
   readonly shares = {
@@ -172,10 +123,6 @@ export class SignetClient {
   /** Revokes one signed request or share by its id. */
   revoke(tokenId: string): Promise<{ tokenId: string; revokedAt: string }> {
     return this.call("POST", "/v1/revocations", { tokenId });
-  }
-
-  parts(input: PartPlanInput): Promise<PartPlan> {
-    return this.call("POST", "/v1/presign/parts", input);
   }
 
   readonly apiKeys = {
@@ -211,63 +158,24 @@ export class SignetClient {
       this.call<KeyInfo>("POST", `/v1/keys/${encodeURIComponent(kid)}/retire`),
   };
 
-  async audit(
-    options: { limit?: number; cursor?: string; tokenId?: string } = {},
-  ): Promise<{ items: AuditRecord[]; nextCursor: string | null }> {
-    const query = new URLSearchParams();
-    for (const [name, value] of Object.entries(options))
-      if (value !== undefined) query.set(name, String(value));
-    return this.call("GET", `/v1/audit?${query.toString()}`);
-  }
-
-  /**
-   * Streams a file, or the bytes `start..end` (inclusive) of it, to a signed PUT request;
-   * returns the ETag the store answered.
-   */
-  async upload(
-    signed: SignedRequest,
-    file: string,
-    onProgress?: Progress,
-    range?: { start: number; end: number },
-  ): Promise<string> {
-    const size = range === undefined ? (await stat(file)).size : range.end - range.start + 1;
-    const source = createReadStream(file, range ?? {});
-    const body = source.pipe(new ByteMeter(onProgress, size));
-    source.once("error", (err) => body.destroy(err));
-    const res = await request(signed.url, {
-      method: "PUT",
-      headers: { ...signed.headers, "content-length": String(size) },
-      body,
-    });
-    if (res.statusCode >= 300) throw await failure(res.statusCode, res.body);
-    await res.body.dump();
-    const etag = res.headers.etag;
-    return typeof etag === "string" ? etag : "";
-  }
-
-  /** Streams a signed GET to a file, written under a temporary name and renamed when whole. */
-  async download(signed: SignedRequest, file: string, onProgress?: Progress): Promise<number> {
-    const res = await request(signed.url, { method: "GET", headers: signed.headers });
-    if (res.statusCode >= 300) throw await failure(res.statusCode, res.body);
-    const lengthHeader = res.headers["content-length"];
-    const total = typeof lengthHeader === "string" ? Number(lengthHeader) : undefined;
-    const partial = `${file}.signet-partial`;
-    const counter = new ByteMeter(onProgress, total);
-    try {
-      await pipeline(res.body, counter, createWriteStream(partial));
-      if (total !== undefined && counter.bytes !== total)
-        throw new Error(`download ended after ${counter.bytes} of ${total} bytes`);
-      await rename(partial, file);
-    } catch (err) {
-      await rm(partial, { force: true });
-      throw err;
-    }
-    return counter.bytes;
+  /** `GET /v1/audit`: one page of records, oldest first, filtered. */
+  audit(query: AuditQuery = {}): Promise<Page<AuditRecord>> {
+    return this.call("GET", `/v1/audit?${queryString(query)}`);
   }
 
   readonly uploads = {
+    /** `POST /v1/uploads`: an upload intent (retried safely with the same idempotency key). */
     create: (input: UploadInput, idempotencyKey?: string) =>
       this.call<Intent>("POST", "/v1/uploads", input, idempotencyKey),
+    /** `POST /v1/uploads/{id}/parts`: fresh URLs for parts whose URLs expired. */
+    signParts: async (id: string, partNumbers: number[], expiresIn?: number) =>
+      (
+        await this.call<{ parts: PartRequest[] }>(
+          "POST",
+          `/v1/uploads/${encodeURIComponent(id)}/parts`,
+          { partNumbers, expiresIn },
+        )
+      ).parts,
     complete: (
       id: string,
       parts?: { partNumber: number; etag: string }[],
@@ -285,71 +193,148 @@ export class SignetClient {
 
   readonly files = {
     get: (id: string) => this.call<FileInfo>("GET", `/v1/files/${encodeURIComponent(id)}`),
+    list: (
+      query: {
+        bucket?: string;
+        prefix?: string;
+        owner?: string;
+        cursor?: string;
+        limit?: number;
+      } = {},
+    ) => this.call<Page<FileInfo>>("GET", `/v1/files?${queryString(query)}`),
     delete: (id: string) => this.call<void>("DELETE", `/v1/files/${encodeURIComponent(id)}`),
   };
 
   /**
-   * Uploads a file through an upload intent: one PUT below `multipartThreshold`, else parallel
-   * parts (each retried), then complete, which commits only after Signet checked the stored
-   * object against the file's size and sha256. Returns the committed file.
+   * Streams a file, or the bytes `start..end` (inclusive) of it, to a signed PUT request;
+   * returns the ETag the store answered.
    */
-  async put(
+  async upload(
+    signed: SignedRequest,
     file: string,
-    bucket: string,
-    key: string,
-    options: PutOptions = {},
-  ): Promise<FileInfo> {
-    const { size } = await stat(file);
-    const partSize = options.partSize ?? 8 * 1024 * 1024;
-    const multipart = size > (options.multipartThreshold ?? 16 * 1024 * 1024);
-    const intent = await this.uploads.create(
-      {
-        bucket,
-        key,
-        size,
-        sha256: await sha256Of(file),
-        contentType: options.contentType ?? "application/octet-stream",
-        expiresIn: options.expiresIn,
-        ...(multipart ? { multipart: { partSize } } : {}),
-      },
-      randomUUID(),
-    );
+    onProgress?: Progress,
+    range?: { start: number; end: number },
+  ): Promise<string> {
     let done = 0;
-    const progress = (part: number) => options.onProgress?.(done + part, size);
-    let parts: { partNumber: number; etag: string }[] | undefined;
-    if ("url" in intent.upload) {
-      await this.upload(intent.upload, file, progress);
-    } else {
-      const queue = [...intent.upload.parts];
-      parts = [];
-      const worker = async () => {
-        for (let part = queue.shift(); part !== undefined; part = queue.shift()) {
-          const current = part;
-          const etag = await withRetries(() =>
-            this.upload(current, file, (n) => progress(n), {
-              start: current.start,
-              end: current.end,
-            }),
-          );
-          done += current.end - current.start + 1;
-          parts!.push({ partNumber: current.partNumber, etag });
-        }
-      };
-      await Promise.all(
-        Array.from({ length: Math.min(options.concurrency ?? 4, queue.length) }, worker),
-      );
-      parts.sort((a, b) => a.partNumber - b.partNumber);
-    }
-    return (await this.uploads.complete(intent.file.id, parts, randomUUID())).file;
+    return putBytes(
+      signed,
+      file,
+      (n) => {
+        done += n;
+        onProgress?.(done, undefined);
+      },
+      range,
+    );
   }
 
+  /**
+   * Uploads a file to `bucket/key` through an upload intent (see src/client/upload.ts): parallel
+   * parts above 16 MiB, each retried and re-signed on expiry, resumable; returns the committed file.
+   */
+  put(file: string, bucket: string, key: string, options: PutOptions = {}): Promise<FileInfo> {
+    const api: UploadApi = {
+      server: this.server,
+      createUpload: (input, idem) => this.uploads.create(input, idem),
+      signParts: (id, numbers) => this.uploads.signParts(id, numbers),
+      completeUpload: (id, parts, idem) => this.uploads.complete(id, parts, idem),
+      getFile: (id) => this.files.get(id),
+    };
+    return putFile(api, file, bucket, key, options);
+  }
+
+  /**
+   * The committed file at `bucket/key`, when the caller may see it (for its sha256), else
+   * undefined.
+   */
+  async fileAt(bucket: string, key: string): Promise<FileInfo | undefined> {
+    try {
+      const { items } = await this.files.list({ bucket, prefix: key, limit: 1000 });
+      return items.find((f) => f.key === key && f.status === "committed");
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * A download source over a part plan of `bucket/key`: each part's URL is renewed (by a new
+   * plan with the same part size) when it is about to expire or was refused; a plan whose
+   * ETag changed means the object changed, which stops the download.
+   */
+  async source(bucket: string, key: string, options: GetOptions = {}): Promise<RangedSource> {
+    const record = await this.fileAt(bucket, key);
+    const plan = async (partSize?: number) =>
+      this.parts({ bucket, key, expiresIn: options.expiresIn, partSize });
+    let current: PartPlan;
+    try {
+      current = await plan(options.partSize ?? DEFAULT_PART_SIZE);
+    } catch (err) {
+      // Too many parts of the default size: learn the size from a one-part plan, then re-plan.
+      if (!(options.partSize === undefined && err instanceof SignetApiError && err.status === 400))
+        throw err;
+      const { size } = await this.parts({ bucket, key, expiresIn: options.expiresIn, parts: 1 });
+      current = await plan(defaultPartSize(size));
+    }
+    const partSize = current.parts[0] === undefined ? 1 : current.parts[0].end + 1;
+    const etag = current.etag;
+    let renewing: Promise<PartPlan> | undefined;
+    const sha256 =
+      options.sha256 ??
+      (record !== undefined && record.size === current.size
+        ? (record.sha256 ?? undefined)
+        : undefined);
+    return {
+      size: current.size,
+      validator: `${bucket}/${key} ${etag}`,
+      partSize,
+      parts: current.parts.map(({ partNumber, start, end }) => ({ partNumber, start, end })),
+      sha256,
+      request: async (part, renew) => {
+        let signed = current.parts[part.partNumber - 1]!;
+        if (renew || Date.parse(signed.expiresAt) - Date.now() < 5_000) {
+          // One renewal serves every part that needed one at the same time.
+          renewing ??= plan(partSize).finally(() => (renewing = undefined));
+          const fresh = await renewing;
+          if (fresh.etag !== etag)
+            throw new SignetApiError(409, "object_changed", `${bucket}/${key} changed`);
+          current = fresh;
+          signed = current.parts[part.partNumber - 1]!;
+        }
+        return { url: signed.url, headers: signed.headers };
+      },
+    };
+  }
+
+  /**
+   * Downloads `bucket/key` to `file` over N parallel ranged connections (default 8), resumable
+   * from its state file, checking the size and (when known) the sha256.
+   */
   async get(
     bucket: string,
     key: string,
     file: string,
-    options: { expiresIn?: number; onProgress?: Progress } = {},
-  ): Promise<number> {
-    const signed = await this.presign({ bucket, key, method: "GET", expiresIn: options.expiresIn });
-    return this.download(signed, file, options.onProgress);
+    options: GetOptions = {},
+  ): Promise<DownloadResult> {
+    return downloadRanged(await this.source(bucket, key, options), file, options);
   }
+
+  /** Downloads any HTTP(S) URL that answers Range requests, like `get`. */
+  static async getUrl(
+    url: string,
+    file: string,
+    options: GetOptions = {},
+  ): Promise<DownloadResult> {
+    return downloadRanged(
+      await urlSource(url, { partSize: options.partSize, sha256: options.sha256 }),
+      file,
+      options,
+    );
+  }
+}
+
+/** A query string of the defined values. */
+function queryString(query: object): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query))
+    if (value !== undefined && value !== null) params.set(name, String(value));
+  return params.toString();
 }

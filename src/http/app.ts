@@ -26,6 +26,7 @@ import { drsRoutes } from "./routes/drs.js";
 import { fenceRoutes } from "./routes/fence.js";
 import { sessionRoutes } from "./routes/session.js";
 import { shareRoutes } from "./routes/shares.js";
+import { uploadPartRoutes } from "./routes/upload-parts.js";
 import { uploadRoutes } from "./routes/uploads.js";
 
 export interface AppOptions {
@@ -91,6 +92,7 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
     await shareRoutes(scope, signet);
     await revocationRoutes(scope, signet);
     await uploadRoutes(scope, signet);
+    await uploadPartRoutes(scope, signet);
     await compatPresignRoutes(scope, signet);
     await fenceRoutes(scope, signet);
   });

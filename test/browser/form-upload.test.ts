@@ -10,10 +10,14 @@ import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startSignet } from "../helpers/harness.js";
+import { missing } from "../helpers/skip.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 
-describe.skipIf(!existsSync(CHROMIUM))("browser uploads (headless Chromium)", () => {
+const TITLE = "browser uploads (headless Chromium)";
+describe.skipIf(
+  missing(TITLE, { "/usr/bin/chromium (Debian's chromium package)": existsSync(CHROMIUM) }),
+)(TITLE, () => {
   let h: Harness;
   let browser: Browser;
   let app: Server;

@@ -11,6 +11,7 @@ import type { Enforcer } from "../../src/service/presign.js";
 import { Readable } from "node:stream";
 import { ADMIN_KEY, type Harness, startSignet } from "./harness.js";
 import { api } from "./http.js";
+import { missing } from "./skip.js";
 
 export interface IntentCase {
   /** the bucket's config entry and env, made fresh for this run; cleanup removes it */
@@ -50,8 +51,13 @@ const send = (
   return fetch(request.url, { method: request.method, headers, body });
 };
 
-export function uploadIntentTests(title: string, skip: boolean, c: IntentCase): void {
-  describe.skipIf(skip)(title, () => {
+/** `needs`: what the suite needs, by name (see helpers/skip.ts); it is skipped when one is missing. */
+export function uploadIntentTests(
+  title: string,
+  needs: Record<string, unknown>,
+  c: IntentCase,
+): void {
+  describe.skipIf(missing(title, needs))(title, () => {
     let h: Harness;
     let backend: Backend;
     let cleanup: (() => Promise<void>) | undefined;

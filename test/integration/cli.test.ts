@@ -85,7 +85,11 @@ describe("the signet CLI", () => {
   it("keys rotate, list and retire", async () => {
     const rotated = JSON.parse((await run(["keys", "rotate"], env)).stdout);
     expect(rotated.status).toBe("active");
-    const listed = JSON.parse((await run(["keys", "list"], env)).stdout);
+    // Lists print JSON lines when piped: one object per line.
+    const listed = (await run(["keys", "list"], env)).stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     const previous = listed.find((k: any) => k.status === "verifying");
     const retired = JSON.parse((await run(["keys", "retire", previous.kid], env)).stdout);
     expect(retired.status).toBe("retired");

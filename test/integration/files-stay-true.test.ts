@@ -9,17 +9,21 @@ import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
 import { uploadIntentTests } from "../helpers/upload-intents.js";
 
-uploadIntentTests("upload intents on an embedded-store bucket", false, {
-  async setup() {
-    return { config: { backend: "local" }, env: {}, cleanup: async () => undefined };
+uploadIntentTests(
+  "upload intents on an embedded-store bucket",
+  {},
+  {
+    async setup() {
+      return { config: { backend: "local" }, env: {}, cleanup: async () => undefined };
+    },
+    binds: { contentLength: "backend", contentType: "backend", checksumSha256: "backend" },
+    putVia: "embedded",
+    multipart: { size: 25_000, partSize: 10_000 },
+    partEtag: (_part, res) => res.headers.get("etag") ?? "",
+    form: "fields",
+    pinsVersion: true,
   },
-  binds: { contentLength: "backend", contentType: "backend", checksumSha256: "backend" },
-  putVia: "embedded",
-  multipart: { size: 25_000, partSize: 10_000 },
-  partEtag: (_part, res) => res.headers.get("etag") ?? "",
-  form: "fields",
-  pinsVersion: true,
-});
+);
 
 describe("files stay true on the embedded store's data plane", () => {
   let h: Harness;

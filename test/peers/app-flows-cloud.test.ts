@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startSignet } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
 import { AZURITE, azurePeer, type Peer, s3Peer, SWIFT } from "../helpers/cloud-peers.js";
+import { missing } from "../helpers/skip.js";
 
 const cases: [string, string | undefined, (label: string) => Promise<Peer>][] = [
   ["s3 (Swift's s3api)", SWIFT, s3Peer],
@@ -13,7 +14,14 @@ const cases: [string, string | undefined, (label: string) => Promise<Peer>][] = 
 ];
 
 for (const [name, url, makePeer] of cases) {
-  describe.skipIf(url === undefined)(`app flows on ${name}`, () => {
+  const title = `app flows on ${name}`;
+  describe.skipIf(
+    missing(title, {
+      [name.startsWith("azure")
+        ? "SIGNET_AZURITE_URL (Azurite peer)"
+        : "SIGNET_SWIFT_URL (Swift peer)"]: url,
+    }),
+  )(title, () => {
     let h: Harness;
     let peer: Peer;
     beforeAll(async () => {

@@ -23,13 +23,18 @@ import {
 import { sasPermissions } from "../../src/backends/azure/azure-sas.js";
 import type { DirectRequest } from "../../src/backends/types.js";
 import { SignetError } from "../../src/core/errors.js";
+import { missing } from "../helpers/skip.js";
 
 const endpoint = process.env.SIGNET_AZURITE_URL;
 // Azurite's public development key; it protects nothing outside the emulator.
 const ACCOUNT_KEY =
   "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-describe.skipIf(endpoint === undefined)("the Azure backend on Azurite", () => {
+describe.skipIf(
+  missing("the Azure backend on Azurite", {
+    "SIGNET_AZURITE_URL (Azurite peer: scripts/peers/azurite-start.sh)": endpoint,
+  }),
+)("the Azure backend on Azurite", () => {
   const accountName = new URL(endpoint ?? "http://x/devstoreaccount1").pathname.split("/")[1] ?? "";
   const container = `signet-backend-${Date.now()}-${randomBytes(3).toString("hex")}`;
   let setup: ContainerClient;

@@ -6,8 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AZURITE, azurePeer, type Peer } from "../helpers/cloud-peers.js";
 import { type Harness, startSignet } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
+import { missing } from "../helpers/skip.js";
 
-describe.skipIf(AZURITE === undefined)("Azure stored access policies as revocation", () => {
+describe.skipIf(
+  missing("Azure stored access policies as revocation", {
+    "SIGNET_AZURITE_URL (Azurite peer: scripts/peers/azurite-start.sh)": AZURITE,
+  }),
+)("Azure stored access policies as revocation", () => {
   let h: Harness;
   let peer: Peer;
   beforeAll(async () => {

@@ -18,13 +18,18 @@ import {
   type BlobSasOptions,
   signBlobSas,
 } from "../../src/backends/azure/azure-sas.js";
+import { missing } from "../helpers/skip.js";
 
 const endpoint = process.env.SIGNET_AZURITE_URL;
 // Azurite's public development key; it protects nothing outside the emulator.
 const ACCOUNT_KEY =
   "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-describe.skipIf(endpoint === undefined)("Azurite verifies Signet's SAS", () => {
+describe.skipIf(
+  missing("Azurite verifies Signet's SAS", {
+    "SIGNET_AZURITE_URL (Azurite peer: scripts/peers/azurite-start.sh)": endpoint,
+  }),
+)("Azurite verifies Signet's SAS", () => {
   const accountName = new URL(endpoint ?? "http://x/devstoreaccount1").pathname.split("/")[1] ?? "";
   const location: AzureLocation = {
     accountName,

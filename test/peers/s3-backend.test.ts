@@ -17,6 +17,7 @@ import { type S3Backend, createS3Backend } from "../../src/backends/s3/s3.js";
 import type { DirectScope } from "../../src/backends/types.js";
 import type { ScopeConstraints } from "../../src/core/constraints.js";
 import type { Method } from "../../src/core/methods.js";
+import { missing } from "../helpers/skip.js";
 
 const SWIFT = process.env.SIGNET_SWIFT_URL;
 const ENV = { S3_KEY_ID: "test:tester", S3_SECRET: "testing" };
@@ -35,7 +36,11 @@ function tampered(url: string): string {
   return u.toString();
 }
 
-describe.skipIf(!SWIFT)("S3 backend against Swift's s3api", () => {
+describe.skipIf(
+  missing("S3 backend against Swift's s3api", {
+    "SIGNET_SWIFT_URL (Swift peer: scripts/peers/swift-start.sh)": SWIFT,
+  }),
+)("S3 backend against Swift's s3api", () => {
   const bucket = `signet-s3-${Date.now().toString(36)}`;
   let backend: S3Backend;
   let admin: S3Client;

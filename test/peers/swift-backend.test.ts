@@ -20,6 +20,7 @@ import {
 import { tempUrlKeyHeaders } from "../../src/backends/swift/swift-tempurl.js";
 import type { DirectScope } from "../../src/backends/types.js";
 import { encodeKeyPath } from "../../src/core/urls.js";
+import { missing } from "../helpers/skip.js";
 
 const SWIFT = process.env.SIGNET_SWIFT_URL;
 const KEY_1 = "first container key";
@@ -50,7 +51,11 @@ function scope(fields: Partial<DirectScope>): DirectScope {
 
 const streamOf = (data: string | Buffer) => Readable.from([Buffer.from(data)]);
 
-describe.skipIf(!SWIFT)("SwiftBackend against a real Swift", () => {
+describe.skipIf(
+  missing("SwiftBackend against a real Swift", {
+    "SIGNET_SWIFT_URL (Swift peer: scripts/peers/swift-start.sh)": SWIFT,
+  }),
+)("SwiftBackend against a real Swift", () => {
   let token = "";
   let storageUrl = "";
   let container = "";

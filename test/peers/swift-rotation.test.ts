@@ -16,6 +16,7 @@ import { tempUrlKeyHeaders } from "../../src/backends/swift/swift-tempurl.js";
 import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
 import { run } from "../helpers/process.js";
+import { missing } from "../helpers/skip.js";
 
 const SWIFT = process.env.SIGNET_SWIFT_URL;
 const KEY = "rotation/o.txt";
@@ -86,7 +87,11 @@ describe("rotate-key and retire-key refusals (no server needed)", () => {
   });
 });
 
-describe.skipIf(!SWIFT)("rotating a swift bucket's temp URL key through Signet", () => {
+describe.skipIf(
+  missing("rotating a swift bucket's temp URL key through Signet", {
+    "SIGNET_SWIFT_URL (Swift peer: scripts/peers/swift-start.sh)": SWIFT,
+  }),
+)("rotating a swift bucket's temp URL key through Signet", () => {
   const firstKey = randomBytes(16).toString("hex");
   const env = { SWIFT_TEMPURL_KEY: firstKey, SWIFT_ADMIN_KEY: "testing" };
   let token = "";

@@ -12,6 +12,7 @@ import {
   tempUrlKeyHeaders,
 } from "../../src/backends/swift/swift-tempurl.js";
 import { encodeKeyPath } from "../../src/core/urls.js";
+import { missing } from "../helpers/skip.js";
 
 const SWIFT = process.env.SIGNET_SWIFT_URL;
 const ACCOUNT_KEY = "signet account key";
@@ -32,7 +33,11 @@ function tampered(url: string): string {
   return u.toString();
 }
 
-describe.skipIf(!SWIFT)("Swift tempurl against a real Swift", () => {
+describe.skipIf(
+  missing("Swift tempurl against a real Swift", {
+    "SIGNET_SWIFT_URL (Swift peer: scripts/peers/swift-start.sh)": SWIFT,
+  }),
+)("Swift tempurl against a real Swift", () => {
   let token = "";
   let storageUrl = "";
   let container = "";

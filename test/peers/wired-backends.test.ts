@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AZURITE, type Peer, SWIFT, azurePeer, s3Peer, swiftPeer } from "../helpers/cloud-peers.js";
 import { type Harness, startSignet } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
+import { missing } from "../helpers/skip.js";
 
 interface Case {
   backend: "s3" | "swift" | "azure";
@@ -64,7 +65,10 @@ const everyValue = (enforcedBy: Record<string, string>, value: string) =>
   Object.values(enforcedBy).every((v) => v === value);
 
 for (const c of cases) {
-  describe.skipIf(c.server === undefined)(`a ${c.backend} bucket wired into Signet`, () => {
+  const title = `a ${c.backend} bucket wired into Signet`;
+  const peer =
+    c.backend === "azure" ? "SIGNET_AZURITE_URL (Azurite peer)" : "SIGNET_SWIFT_URL (Swift peer)";
+  describe.skipIf(missing(title, { [peer]: c.server }))(title, () => {
     const body = randomBytes(300_000);
     const key = "wired/a b+é.bin";
     let peer: Peer;

@@ -5,6 +5,7 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { FastifyInstance } from "fastify";
+import { documentAll } from "../openapi-catalog.js";
 
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
@@ -19,6 +20,9 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     },
     // The data plane (/o, /l, /s) is addressed by signed URLs, not by this API.
     hideUntagged: false,
+    // Summaries, replies, errors and security come from one catalog (see openapi-catalog.ts).
+    transformObject: (documents) =>
+      "openapiObject" in documents ? documentAll(documents.openapiObject) : documents.swaggerObject,
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
 }

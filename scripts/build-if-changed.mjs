@@ -1,0 +1,26 @@
+// `npm start`'s prestart: runs `tsc` only when a source (or the build config) is newer than the
+// last build, so a start without changes begins at once.
+import { execFileSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+
+const newest = (path) => {
+  const info = statSync(path);
+  if (!info.isDirectory()) return info.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))));
+};
+
+let built = 0;
+try {
+  built = statSync("dist/cli/main.js").mtimeMs;
+} catch {
+  // never built
+}
+const sources = Math.max(newest("src"), newest("tsconfig.json"), newest("package.json"));
+if (sources > built) {
+  process.stderr.write("building (sources changed)…\n");
+  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json"], {
+    stdio: "inherit",
+  });
+} else process.stderr.write("build is up to date\n");

@@ -1,0 +1,90 @@
+/** Parsers for the CLI's arguments (commander's `InvalidArgumentError` names what was expected). */
+import { InvalidArgumentError } from "commander";
+import { parseDuration } from "../core/duration.js";
+
+/** "bucket/path/to/key" → ["bucket", "path/to/key"] */
+export function target(text: string): [string, string] {
+  const slash = text.indexOf("/");
+  if (slash <= 0 || slash === text.length - 1)
+    throw new InvalidArgumentError("expected BUCKET/KEY");
+  return [text.slice(0, slash), text.slice(slash + 1)];
+}
+
+/** "bucket/folder/" → ["bucket", "folder/"]; "bucket/" or "bucket" → the whole bucket. */
+export function folderTarget(text: string): [string, string] {
+  const slash = text.indexOf("/");
+  if (slash === 0) throw new InvalidArgumentError("expected BUCKET/PREFIX/");
+  if (slash < 0) return [text, ""];
+  return [text.slice(0, slash), text.slice(slash + 1)];
+}
+
+export function seconds(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+export function oneOf<T extends string>(allowed: readonly T[], text: string): T {
+  const upper = text.trim().toUpperCase();
+  if (!(allowed as readonly string[]).includes(upper))
+    throw new InvalidArgumentError(`expected one of ${allowed.join(", ")}`);
+  return upper as T;
+}
+
+export function lowerOneOf<T extends string>(allowed: readonly T[], text: string): T {
+  const lower = text.trim().toLowerCase();
+  if (!(allowed as readonly string[]).includes(lower))
+    throw new InvalidArgumentError(`expected one of ${allowed.join(", ")}`);
+  return lower as T;
+}
+
+export function integer(text: string, min = 0): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < min)
+    throw new InvalidArgumentError(`expected an integer ≥ ${min}`);
+  return value;
+}
+
+/** "1048576", "8MiB", "5MB", "64k" → bytes. */
+export function byteSize(text: string): number {
+  const match = /^(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)$/i.exec(text.trim());
+  if (match === null) throw new InvalidArgumentError("expected a size like 8388608 or 8MiB");
+  const unit = match[2]!.toLowerCase();
+  const power = unit.startsWith("k") ? 1 : unit.startsWith("m") ? 2 : unit.startsWith("g") ? 3 : 0;
+  const base = unit.endsWith("ib") || unit.length === 1 ? 1024 : 1000;
+  return Number(match[1]) * base ** power;
+}
+
+export function port(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > 65535)
+    throw new InvalidArgumentError("expected a port number");
+  return value;
+}
+
+/** "MIN..MAX" → [MIN, MAX] */
+export function lengthRange(text: string): [number, number] {
+  const match = /^(\d+)\.\.(\d+)$/.exec(text.trim());
+  if (match === null) throw new InvalidArgumentError("expected MIN..MAX");
+  return [Number(match[1]), Number(match[2])];
+}
+
+/** "name: value" (repeatable) → { name: value } with a lower-case name. */
+export function header(
+  text: string,
+  previous: Record<string, string> = {},
+): Record<string, string> {
+  const colon = text.indexOf(":");
+  if (colon <= 0) throw new InvalidArgumentError("expected NAME: VALUE");
+  return { ...previous, [text.slice(0, colon).trim().toLowerCase()]: text.slice(colon + 1).trim() };
+}
+
+export const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Comma-separated, each one of `allowed`. */
+export const listOf =
+  <T extends string>(allowed: readonly T[]) =>
+  (text: string) =>
+    text.split(",").map((m) => oneOf(allowed, m));

@@ -1,0 +1,443 @@
+/**
+ * The CLI's client commands, loaded by main.ts only when one runs. Each is a thin layer over
+ * the SDK: parse the target, call, print (see output.ts).
+ */
+import { basename } from "node:path";
+import type { Command } from "commander";
+import type {
+  Action,
+  AuditQuery,
+  AuditRecord,
+  BucketConfig,
+  Method,
+  PresignInput,
+  SignedRequest,
+} from "../api/types.js";
+import { type DownloadResult, SignetClient } from "../client/index.js";
+import { folderTarget, target } from "./args.js";
+import { type OutputOptions, printObject, printRows, say } from "./output.js";
+import { progressBar } from "./progress.js";
+
+interface Globals extends OutputOptions {
+  server?: string;
+  key?: string;
+}
+
+const globals = (command: Command) => command.optsWithGlobals<Globals>();
+
+function client(command: Command): SignetClient {
+  const options = globals(command);
+  const server = options.server ?? process.env.SIGNET_URL ?? "http://127.0.0.1:8080";
+  const key = options.key ?? process.env.SIGNET_KEY;
+  return new SignetClient({ server, key });
+}
+
+/** POSIX shell single quotes. */
+const quote = (text: string) =>
+  /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * A curl command that sends `signed` as it must be sent: its method, every header in `headers`,
+ * form fields for POST, and the body from `file` (`-` is stdin) for PUT and POST.
+ */
+export function curlOf(signed: SignedRequest, file = "-"): string {
+  const args = ["curl", "-fsS"];
+  switch (signed.method) {
+    case "HEAD":
+      args.push("-I");
+      break;
+    case "PUT":
+      args.push("-T", file);
+      break;
+    case "DELETE":
+      args.push("-X", "DELETE");
+      break;
+    default:
+      break;
+  }
+  for (const [name, value] of Object.entries(signed.headers)) args.push("-H", `${name}: ${value}`);
+  if (signed.method === "POST") {
+    for (const [name, value] of Object.entries(signed.fields ?? {}))
+      args.push("-F", `${name}=${value.replace(/[;,"]/g, "")}`);
+    args.push("-F", `file=@${file}`);
+  }
+  args.push(signed.url);
+  return args.map(quote).join(" ");
+}
+
+interface PresignOptions {
+  method?: Method;
+  methods?: Method[];
+  prefix?: boolean;
+  expires?: number;
+  notBefore?: string;
+  contentType?: string;
+  contentLength?: number;
+  contentLengthRange?: [number, number];
+  sha256?: string;
+  range?: string;
+  header?: Record<string, string>;
+  ip?: string[];
+  responseContentDisposition?: string;
+  responseContentType?: string;
+  delivery?: "direct" | "link" | "auto";
+  revocable?: boolean;
+  upsert?: boolean;
+  url?: boolean;
+  curl?: boolean;
+  file?: string;
+}
+
+export async function presign(text: string, o: PresignOptions, command: Command): Promise<void> {
+  const [bucket, rest] = o.prefix ? folderTarget(text) : target(text);
+  const input: PresignInput & { upsert?: boolean } = {
+    bucket,
+    ...(o.prefix ? { prefix: rest } : { key: rest }),
+    ...(o.methods !== undefined ? { methods: o.methods } : { method: o.method ?? "GET" }),
+    expiresIn: o.expires,
+    notBefore: o.notBefore,
+    contentType: o.contentType,
+    contentLength: o.contentLength,
+    contentLengthRange: o.contentLengthRange,
+    checksumSha256: o.sha256,
+    range: o.range,
+    headers: o.header,
+    ip: o.ip === undefined ? undefined : o.ip.length === 1 ? o.ip[0] : o.ip,
+    responseContentDisposition: o.responseContentDisposition,
+    responseContentType: o.responseContentType,
+    delivery: o.delivery,
+    revocable: o.revocable,
+    upsert: o.upsert,
+  };
+  const signed = await client(command).presign(input);
+  if (o.url) console.log(signed.url);
+  else if (o.curl) console.log(curlOf(signed, o.file));
+  else printObject(signed, globals(command));
+}
+
+interface GetOptions {
+  output?: string;
+  connections: number;
+  partSize?: number;
+  sha256?: string;
+  expires?: number;
+}
+
+export async function get(source: string, o: GetOptions, command: Command): Promise<void> {
+  const g = globals(command);
+  const bar = await progressBar("get", g.quiet);
+  const options = {
+    concurrency: o.connections,
+    partSize: o.partSize,
+    sha256: o.sha256,
+    expiresIn: o.expires,
+    onProgress: bar.onProgress,
+  };
+  const outputFor = (name: string) => o.output ?? (basename(name) || "download");
+  let output: string;
+  let result: DownloadResult;
+  try {
+    if (/^https?:\/\//i.test(source)) {
+      output = outputFor(decodeURIComponent(new URL(source).pathname));
+      result = await SignetClient.getUrl(source, output, options);
+    } else if (/^f_[A-Za-z0-9_-]{22}$/.test(source)) {
+      const c = client(command);
+      const file = await c.files.get(source);
+      output = outputFor(file.key);
+      result = await c.get(file.bucket, file.key, output, {
+        ...options,
+        sha256: o.sha256 ?? file.sha256 ?? undefined,
+      });
+    } else {
+      const [bucket, key] = target(source);
+      output = outputFor(key);
+      result = await client(command).get(bucket, key, output, options);
+    }
+    bar.done();
+  } catch (err) {
+    bar.stop();
+    throw err;
+  }
+  if (g.json) printObject({ source, output, ...result }, g);
+  else if (!g.quiet)
+    console.log(
+      `downloaded ${source} to ${output} (${result.bytes} bytes, sha256 ${result.sha256} ${
+        result.verified ? "verified" : "computed"
+      }${result.resumedParts > 0 ? `, resumed after ${result.resumedParts} parts` : ""})`,
+    );
+}
+
+interface PutOptions {
+  type?: string;
+  upsert?: boolean;
+  partSize?: number;
+  connections: number;
+  resume: boolean;
+  expires?: number;
+}
+
+export async function put(
+  file: string,
+  text: string,
+  o: PutOptions,
+  command: Command,
+): Promise<void> {
+  const g = globals(command);
+  const [bucket, key] = target(text);
+  const bar = await progressBar("put", g.quiet);
+  let id: string;
+  try {
+    ({ id } = await client(command).put(file, bucket, key, {
+      contentType: o.type,
+      upsert: o.upsert,
+      partSize: o.partSize,
+      concurrency: o.connections,
+      resume: o.resume,
+      expiresIn: o.expires,
+      onProgress: bar.onProgress,
+    }));
+    bar.done();
+  } catch (err) {
+    bar.stop();
+    throw err;
+  }
+  if (g.json) printObject({ file: id, bucket, key }, g);
+  else if (!g.quiet) console.log(`uploaded ${file} to ${bucket}/${key} as file ${id}`);
+}
+
+const FILE_COLUMNS = ["id", "bucket", "key", "size", "contentType", "status", "committedAt"];
+
+export async function filesList(
+  where: string | undefined,
+  o: { owner?: string; limit?: number },
+  command: Command,
+): Promise<void> {
+  const [bucket, prefix] = where === undefined ? [undefined, undefined] : folderTarget(where);
+  const c = client(command);
+  const items = [];
+  let cursor: string | undefined;
+  do {
+    const page = await c.files.list({
+      bucket,
+      prefix: prefix || undefined,
+      owner: o.owner,
+      cursor,
+      limit: Math.min(1000, o.limit ?? 1000),
+    });
+    items.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined && (o.limit === undefined || items.length < o.limit));
+  printRows(items.slice(0, o.limit), FILE_COLUMNS, globals(command));
+}
+
+export async function filesGet(id: string, _o: unknown, command: Command): Promise<void> {
+  printObject(await client(command).files.get(id), globals(command));
+}
+
+export async function filesDelete(id: string, _o: unknown, command: Command): Promise<void> {
+  await client(command).files.delete(id);
+  say(`deleted ${id}`, globals(command));
+}
+
+export async function uploadsComplete(id: string, _o: unknown, command: Command): Promise<void> {
+  printObject((await client(command).uploads.complete(id)).file, globals(command));
+}
+
+export async function uploadsAbort(id: string, _o: unknown, command: Command): Promise<void> {
+  printObject((await client(command).uploads.abort(id)).file, globals(command));
+}
+
+export async function sharesCreate(
+  folder: string,
+  o: { expires?: number; ip?: string[]; methods: Method[]; mode?: "redirect" | "proxy" },
+  command: Command,
+): Promise<void> {
+  const [bucket, prefix] = folderTarget(folder);
+  const share = await client(command).shares.create({
+    bucket,
+    prefix,
+    methods: o.methods,
+    expiresIn: o.expires,
+    ip: o.ip,
+    mode: o.mode,
+  });
+  printObject(share, globals(command));
+}
+
+export async function sharesList(_o: unknown, command: Command): Promise<void> {
+  printRows(
+    await client(command).shares.list(),
+    ["id", "bucket", "prefix", "methods", "mode", "expiresAt", "revokedAt"],
+    globals(command),
+  );
+}
+
+export async function sharesDelete(id: string, _o: unknown, command: Command): Promise<void> {
+  await client(command).shares.delete(id);
+  say(`deleted ${id}`, globals(command));
+}
+
+export async function revoke(id: string, _o: unknown, command: Command): Promise<void> {
+  printObject(await client(command).revoke(id), globals(command));
+}
+
+export async function grantsList(_o: unknown, command: Command): Promise<void> {
+  printRows(
+    await client(command).grants.list(),
+    ["id", "principal", "buckets", "prefix", "actions", "maxExpiresIn"],
+    globals(command),
+  );
+}
+
+export async function grantsCreate(
+  o: { principal: string; buckets: string; actions: string; prefix?: string; maxExpires?: number },
+  command: Command,
+): Promise<void> {
+  printObject(
+    await client(command).grants.create({
+      principal: o.principal,
+      buckets: o.buckets.split(","),
+      actions: o.actions.split(",") as Action[],
+      prefix: o.prefix,
+      maxExpiresIn: o.maxExpires,
+    }),
+    globals(command),
+  );
+}
+
+export async function grantsDelete(id: string, _o: unknown, command: Command): Promise<void> {
+  await client(command).grants.delete(id);
+  say(`deleted ${id}`, globals(command));
+}
+
+export async function bucketsList(_o: unknown, command: Command): Promise<void> {
+  const rows = (await client(command).buckets.list()).map((b) => ({
+    ...b,
+    backend: b.config.backend,
+  }));
+  printRows(rows, ["name", "backend", "source"], globals(command));
+}
+
+export async function bucketsCreate(
+  name: string,
+  o: { backend: string; config?: string },
+  command: Command,
+): Promise<void> {
+  const config = (
+    o.config === undefined ? { backend: o.backend } : JSON.parse(o.config)
+  ) as BucketConfig;
+  printObject(await client(command).buckets.create(name, config), globals(command));
+}
+
+export async function bucketsDelete(name: string, _o: unknown, command: Command): Promise<void> {
+  await client(command).buckets.delete(name);
+  say(`deleted ${name}`, globals(command));
+}
+
+export async function bucketsRotateKey(name: string, _o: unknown, command: Command): Promise<void> {
+  printObject(await client(command).buckets.rotateKey(name), globals(command));
+}
+
+export async function bucketsRetireKey(name: string, _o: unknown, command: Command): Promise<void> {
+  printObject(await client(command).buckets.retireKey(name), globals(command));
+}
+
+export async function apikeysCreate(
+  o: { name: string; role: string; expires?: number },
+  command: Command,
+): Promise<void> {
+  printObject(
+    await client(command).apiKeys.create({ name: o.name, role: o.role, expiresIn: o.expires }),
+    globals(command),
+  );
+}
+
+export async function apikeysList(_o: unknown, command: Command): Promise<void> {
+  printRows(
+    await client(command).apiKeys.list(),
+    ["id", "name", "role", "createdAt", "expiresAt", "revokedAt"],
+    globals(command),
+  );
+}
+
+export async function apikeysRevoke(id: string, _o: unknown, command: Command): Promise<void> {
+  await client(command).apiKeys.revoke(id);
+  say(`revoked ${id}`, globals(command));
+}
+
+const KEY_COLUMNS = ["kid", "status", "createdAt", "retiredAt"];
+
+export async function keysList(_o: unknown, command: Command): Promise<void> {
+  printRows(await client(command).keys.list(), KEY_COLUMNS, globals(command));
+}
+
+export async function keysRotate(_o: unknown, command: Command): Promise<void> {
+  printObject(await client(command).keys.rotate(), globals(command));
+}
+
+export async function keysRetire(kid: string, _o: unknown, command: Command): Promise<void> {
+  printObject(await client(command).keys.retire(kid), globals(command));
+}
+
+const AUDIT_COLUMNS = ["at", "action", "outcome", "principal", "bucket", "key", "method", "status"];
+
+interface AuditOptions {
+  since?: string;
+  until?: string;
+  principal?: string;
+  action?: string;
+  bucket?: string;
+  prefix?: string;
+  token?: string;
+  outcome?: "allowed" | "refused";
+  limit?: number;
+  follow?: boolean;
+  interval: number;
+}
+
+/**
+ * Prints audit records page by page; with `--follow`, polls for newer ones (from the last
+ * record's time on, skipping ids already printed) until interrupted.
+ */
+export async function audit(o: AuditOptions, command: Command): Promise<void> {
+  const c = client(command);
+  const g = globals(command);
+  const query: AuditQuery = {
+    since: o.since,
+    until: o.until,
+    principal: o.principal,
+    action: o.action,
+    bucket: o.bucket,
+    prefix: o.prefix,
+    tokenId: o.token,
+    outcome: o.outcome,
+  };
+  const seen = new Set<string>();
+  const show = (records: AuditRecord[]) => {
+    const fresh = records.filter((r) => !seen.has(String(r.id)));
+    for (const r of fresh) seen.add(String(r.id));
+    // Servers before the audit contract name the action `event`.
+    printRows(
+      fresh.map((r) => ({ ...r, action: r.action ?? r.event })),
+      AUDIT_COLUMNS,
+      // Follow prints rows as they come: JSON lines keep each one whole.
+      o.follow ? { ...g, json: true } : g,
+    );
+  };
+  for (;;) {
+    const rows: AuditRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const limit =
+        o.limit === undefined || o.follow ? 1000 : Math.min(1000, o.limit - rows.length);
+      const page = await c.audit({ ...query, cursor, limit });
+      rows.push(...page.items);
+      cursor = page.nextCursor === null ? undefined : String(page.nextCursor);
+    } while (cursor !== undefined && (o.follow || o.limit === undefined || rows.length < o.limit));
+    show(o.follow ? rows : rows.slice(0, o.limit));
+    if (!o.follow) return;
+    // The newest time seen, whatever order the server answers in (ISO strings sort as times).
+    for (const r of rows) if (query.since === undefined || r.at > query.since) query.since = r.at;
+    await new Promise((r) => setTimeout(r, Math.max(0.1, o.interval) * 1000));
+  }
+}

@@ -1,0 +1,84 @@
+/** The SDK's error for a refusal by Signet or a store, and how a reply becomes one. */
+import type { ApiErrorBody } from "../api/types.js";
+
+/** A refusal: the HTTP status and the API's stable error code (`http_error` for non-JSON). */
+export class SignetApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = "SignetApiError";
+  }
+}
+
+/**
+ * A store's error body without signatures: S3 echoes `SignatureProvided`, and a URL quoted in
+ * a message carries its signature or token in the query.
+ */
+export function redact(text: string): string {
+  return text
+    .replace(/(<SignatureProvided>)[^<]*/g, "$1[redacted]")
+    .replace(
+      /([?&](?:x-amz-signature|x-goog-signature|signature|sig|sv|t)=)[^&\s"'<]*/gi,
+      "$1[redacted]",
+    );
+}
+
+/** Reads an error reply: Signet's `{ error }` JSON, else the first 200 characters of the body. */
+export async function failure(
+  status: number,
+  body: { text(): Promise<string> },
+): Promise<SignetApiError> {
+  const text = await body.text();
+  try {
+    const { error } = JSON.parse(text) as { error: ApiErrorBody };
+    return new SignetApiError(status, error.code, error.message, error.field);
+  } catch {
+    return new SignetApiError(
+      status,
+      "http_error",
+      `HTTP ${status}: ${redact(text.slice(0, 200))}`,
+    );
+  }
+}
+
+/** Worth another attempt: network errors, 5xx, 429, a short body. */
+export function isTransient(err: unknown): boolean {
+  if (!(err instanceof SignetApiError)) return true;
+  return err.status >= 500 || err.status === 429 || err.code === "short_body";
+}
+
+/** A URL that may have expired (or been signed with a key since rotated): ask for a new one. */
+export function isExpired(err: unknown): boolean {
+  return err instanceof SignetApiError && (err.status === 403 || err.status === 401);
+}
+
+/**
+ * Runs `work` until it succeeds, at most `attempts` times, waiting 100 ms · 2ⁿ (with jitter)
+ * between tries; `work` is told whether its last failure looked like an expired URL so it
+ * can renew it. Permanent refusals (4xx other than an expiry, tried once renewed) throw.
+ */
+export async function withRetries<T>(
+  work: (renew: boolean) => Promise<T>,
+  options: { attempts?: number; baseDelayMs?: number; signal?: AbortSignal } = {},
+): Promise<T> {
+  const attempts = options.attempts ?? 5;
+  let renew = false;
+  for (let attempt = 1; ; attempt++) {
+    options.signal?.throwIfAborted();
+    try {
+      return await work(renew);
+    } catch (err) {
+      const expired: boolean = isExpired(err) && !renew;
+      if ((!expired && !isTransient(err)) || attempt >= attempts) throw err;
+      renew = expired;
+      if (!expired) {
+        const delay = (options.baseDelayMs ?? 100) * 2 ** (attempt - 1);
+        await new Promise((r) => setTimeout(r, delay / 2 + Math.random() * (delay / 2)));
+      }
+    }
+  }
+}

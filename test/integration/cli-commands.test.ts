@@ -1,0 +1,272 @@
+/**
+ * The CLI beyond get/put: what it loads, presign's flags and outputs (--url, --curl run for
+ * real), tables vs JSON lines, lists, completion, --version, and `audit` against the audit
+ * contract (a stub server answering GET /v1/audit, since the CLI codes against the contract).
+ */
+import { execFile, spawn } from "node:child_process";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
+import { exited, run, signetCommand } from "../helpers/process.js";
+
+const sh = promisify(execFile);
+const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+const LOADED = fileURLToPath(new URL("../helpers/loaded-modules.mjs", import.meta.url));
+const lines = (text: string) =>
+  text
+    .trim()
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe("the signet CLI's commands", () => {
+  let h: Harness;
+  let dir: string;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    h = await startSignet();
+    dir = await mkdtemp(join(tmpdir(), "signet-cli2-"));
+    env = { SIGNET_URL: h.url, SIGNET_KEY: ADMIN_KEY };
+  });
+  afterAll(() => h.close());
+
+  it("prints its version", async () => {
+    const { version } = JSON.parse(await readFile("package.json", "utf8"));
+    const { stdout, code } = await run(["--version"]);
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe(version);
+  });
+
+  it("loads neither the server nor a cloud SDK for --help or a client command", async () => {
+    const loadedBy = async (args: string[]) => {
+      const { stderr } = await sh(
+        process.execPath,
+        ["--import", "tsx", "--import", LOADED, MAIN, ...args],
+        { env: { ...process.env, ...env } },
+      );
+      return JSON.parse(/LOADED (.*)/.exec(stderr)![1]!) as string[];
+    };
+    const heavy = /fastify|kysely|better-sqlite3|@aws-sdk|@azure|@google-cloud|src\/service\//;
+    for (const args of [["--help"], ["presign", "default/a", "--url"]]) {
+      const loaded = await loadedBy(args);
+      expect(loaded.length).toBeGreaterThan(0);
+      expect(loaded.filter((u) => heavy.test(u))).toEqual([]);
+    }
+  });
+
+  it("presign carries every scope flag into the request", async () => {
+    const { stdout, code, stderr } = await run(
+      [
+        "presign",
+        "default/docs/a.txt",
+        "--methods",
+        "GET,HEAD",
+        "--range",
+        "bytes=0-9",
+        "--ip",
+        "127.0.0.1/32",
+        "--ip",
+        "::1/128",
+        "--response-content-type",
+        "text/plain",
+        "--response-content-disposition",
+        "inline",
+        "--header",
+        "x-app: one",
+        "--expires",
+        "10m",
+        "--revocable",
+        "--delivery",
+        "link",
+      ],
+      env,
+    );
+    expect(code, stderr).toBe(0);
+    const [signed] = lines(stdout);
+    expect(signed).toMatchObject({ methods: ["GET", "HEAD"], expiresIn: 600 });
+    expect(Object.keys(signed!.enforcedBy as object)).toEqual(
+      expect.arrayContaining(["range", "ip", "revocable"]),
+    );
+    expect((signed!.headers as Record<string, string>)["x-app"]).toBe("one");
+    const folder = lines(
+      (await run(["presign", "default/docs/", "--prefix", "--methods", "LIST,GET"], env)).stdout,
+    )[0]!;
+    expect(folder.objectUrlTemplate).toContain("{key}");
+  });
+
+  it("--url prints only the URL and --curl a command that works as printed", async () => {
+    const url = await run(["presign", "default/c/one.txt", "--method", "PUT", "--url"], env);
+    expect(url.stdout.trim()).toMatch(
+      /^http:\/\/127\.0\.0\.1:\d+\/o\/default\/c\/one\.txt\?t=\S+$/,
+    );
+    const body = join(dir, "one.txt");
+    await writeFile(body, "hello curl\n");
+    const put = await run(
+      ["presign", "default/c/one.txt", "--method", "PUT", "--content-type", "text/plain"].concat([
+        "--content-length",
+        "11",
+        "--curl",
+        "--file",
+        body,
+      ]),
+      env,
+    );
+    expect(put.stdout).toContain("-H 'content-type: text/plain'");
+    await sh("sh", ["-c", put.stdout]);
+    const get = await run(["presign", "default/c/one.txt", "--curl"], env);
+    expect((await sh("sh", ["-c", get.stdout])).stdout).toBe("hello curl\n");
+  });
+
+  it("lists print JSON lines when piped (and with --json), one record per line", async () => {
+    const file = join(dir, "report.pdf");
+    await writeFile(file, "%PDF-1.4\n");
+    const put = await run(["put", file, "default/lists/report.pdf"], env);
+    expect(put.code, put.stderr).toBe(0);
+    const listed = lines((await run(["files", "list", "default/lists/"], env)).stdout);
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({ key: "lists/report.pdf", contentType: "application/pdf" });
+    const one = lines((await run(["--json", "files", "get", listed[0]!.id as string], env)).stdout);
+    expect(one[0]).toMatchObject({ id: listed[0]!.id, status: "committed" });
+    expect(lines((await run(["buckets", "list"], env)).stdout)[0]).toMatchObject({
+      name: "default",
+    });
+    expect(lines((await run(["grants", "list"], env)).stdout)).toEqual(expect.any(Array));
+  });
+
+  it("get takes a file id or any URL that serves Range", async () => {
+    const source = join(dir, "ranged.bin");
+    const bytes = Buffer.alloc(300_000, 7);
+    await writeFile(source, bytes);
+    const id = /as file (f_\S+)/.exec(
+      (await run(["put", source, "default/ranged.bin"], env)).stdout,
+    )![1]!;
+    const byId = await run(["get", id, "-o", join(dir, "by-id.bin")], env);
+    expect(byId.stdout).toContain("verified");
+    const url = (await run(["presign", "default/ranged.bin", "--url"], env)).stdout.trim();
+    const byUrl = await run(["get", url, "-o", join(dir, "by-url.bin"), "-c", "3"], env);
+    expect(byUrl.code, byUrl.stderr).toBe(0);
+    expect((await readFile(join(dir, "by-url.bin"))).equals(bytes)).toBe(true);
+  });
+
+  it("serve listens on SIGNET_PORT, else PORT", async () => {
+    const free = async () => {
+      const server = createServer();
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      const { port } = server.address() as { port: number };
+      await new Promise((r) => server.close(r));
+      return port;
+    };
+    for (const [name, other] of [
+      ["PORT", undefined],
+      ["SIGNET_PORT", "1"],
+    ] as const) {
+      const port = await free();
+      const child = signetCommand(["serve", "--data", join(dir, `data-${name}`)], {
+        [name]: String(port),
+        ...(other === undefined ? {} : { PORT: other }),
+      });
+      let out = "";
+      child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
+      for (let i = 0; i < 200 && !out.includes("listening"); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      child.kill("SIGTERM");
+      await exited(child);
+      expect(out).toContain(`Signet listening on http://127.0.0.1:${port}`);
+    }
+  });
+
+  it("prints a bash completion script naming the commands", async () => {
+    const { stdout } = await run(["completion"]);
+    expect(stdout).toContain("complete -F _signet signet");
+    expect(stdout).toMatch(/files\) COMPREPLY=\(\$\(compgen -W "list get delete"/);
+    await sh("bash", ["-n", "-c", stdout]);
+  });
+});
+
+describe("signet audit against the audit contract", () => {
+  const record = (id: number, at: string) => ({
+    id,
+    at,
+    action: "presign",
+    principal: "k_1",
+    tokenId: `t${id}`,
+    bucket: "b",
+    key: "p/k",
+    method: "GET",
+    status: 201,
+    outcome: "allowed",
+    reason: null,
+    ip: "127.0.0.1",
+    detail: null,
+  });
+  let queries: URLSearchParams[];
+  let url: string;
+  let close: () => void;
+  beforeAll(async () => {
+    queries = [];
+    const server = createServer((req, res) => {
+      const query = new URL(req.url!, "http://x").searchParams;
+      queries.push(query);
+      const since = query.get("since");
+      const items =
+        since === null
+          ? [record(1, "2026-01-01T00:00:01.000Z"), record(2, "2026-01-01T00:00:02.000Z")]
+          : // `since` is inclusive: the last record comes again, with a new one.
+            [record(2, "2026-01-01T00:00:02.000Z"), record(3, "2026-01-01T00:00:03.000Z")];
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ items, nextCursor: null }));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    close = () => server.close();
+  });
+  afterAll(() => close());
+
+  it("sends every filter of the contract", async () => {
+    const out = await run(
+      ["audit", "--since", "2026-01-01T00:00:00Z", "--until", "2026-02-01T00:00:00Z"].concat(
+        ["--principal", "k_1", "--action", "presign", "--bucket", "b", "--prefix", "p/"],
+        ["--token", "t1", "--outcome", "refused", "--limit", "5"],
+      ),
+      { SIGNET_URL: url, SIGNET_KEY: "k" },
+    );
+    expect(out.code, out.stderr).toBe(0);
+    expect(Object.fromEntries(queries.at(-1)!)).toEqual({
+      since: "2026-01-01T00:00:00Z",
+      until: "2026-02-01T00:00:00Z",
+      principal: "k_1",
+      action: "presign",
+      bucket: "b",
+      prefix: "p/",
+      tokenId: "t1",
+      outcome: "refused",
+      limit: "5",
+    });
+    // The stub answers records 2 and 3 to any `since`.
+    expect(lines(out.stdout).map((r) => r.id)).toEqual([2, 3]);
+  });
+
+  it("--follow polls from the newest record on and prints each record once", async () => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", MAIN, "audit", "--follow", "--interval", "0.1"],
+      {
+        env: { ...process.env, SIGNET_URL: url, SIGNET_KEY: "k" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    // Bounded: at most 15 s for three records and a few more polls.
+    for (let i = 0; i < 150 && !(lines(out).length >= 3 && queries.length >= 5); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    child.kill();
+    expect(lines(out).map((r) => r.id)).toEqual([1, 2, 3]);
+    expect(queries.at(-1)!.get("since")).toBe("2026-01-01T00:00:03.000Z");
+  });
+});

@@ -1,0 +1,31 @@
+/** The SDK's errors never carry a signature or token a store echoed back. */
+import { describe, expect, it } from "vitest";
+import { failure, redact } from "../../src/client/errors.js";
+
+describe("SDK errors", () => {
+  it("redact signatures and tokens from a store's error body", async () => {
+    const xml =
+      "<Error><Code>SignatureDoesNotMatch</Code><SignatureProvided>abc123def</SignatureProvided></Error>";
+    const err = await failure(403, { text: async () => xml });
+    expect(err.code).toBe("http_error");
+    expect(err.message).not.toContain("abc123def");
+    const quoted = redact(
+      "GET https://h/o/b/k?t=eyJ.payload.mac&x=1 and https://s3/b/k?X-Amz-Signature=ffee&X-Amz-Date=1",
+    );
+    expect(quoted).not.toMatch(/eyJ|ffee/);
+    expect(quoted).toContain("x=1");
+  });
+
+  it("keep Signet's JSON error code, message and field", async () => {
+    const body = JSON.stringify({
+      error: { code: "forbidden", message: "no grant", field: "key" },
+    });
+    const err = await failure(403, { text: async () => body });
+    expect(err).toMatchObject({
+      status: 403,
+      code: "forbidden",
+      message: "no grant",
+      field: "key",
+    });
+  });
+});
