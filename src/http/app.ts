@@ -24,6 +24,7 @@ import { fenceRoutes } from "./routes/fence.js";
 import { sessionRoutes } from "./routes/session.js";
 import { shareRoutes } from "./routes/shares.js";
 import { uploadRoutes } from "./routes/uploads.js";
+import { uppyRoutes } from "./routes/uppy.js";
 
 export interface AppOptions {
   logger?: FastifyBaseLogger;
@@ -82,6 +83,7 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
     await uploadRoutes(scope, signet);
     await compatPresignRoutes(scope, signet);
     await fenceRoutes(scope, signet);
+    await uppyRoutes(scope, signet);
   });
   return app;
 }
