@@ -37,20 +37,23 @@ export interface UppyLike {
 export function uppySigner(client: SignetClient, options: { bucket: string }) {
   // key → intent of a simple PUT, until the post-processor commits it
   const simple = new Map<string, string>();
-  const ownUrl = `${client.server}/v1/uppy/s3/`;
   return {
     async signRequest(request: UppyRequest): Promise<UppyPresigned> {
-      const signed = await client.request<UppyPresigned & { fileId?: string }>(
+      const signed = await client.request<UppyPresigned & { fileId?: string; path?: string }>(
         "POST",
         "/v1/uppy/sign",
         { body: { bucket: options.bucket, ...request } },
       );
       if (signed.fileId !== undefined) simple.set(signed.key ?? request.key, signed.fileId);
-      const headers = { ...signed.headers };
-      // Signet's own S3-style URLs take the caller's credential like the rest of /v1.
-      if (signed.url.startsWith(ownUrl) || signed.url.startsWith("/v1/uppy/s3/"))
-        Object.assign(headers, await client.authorization());
-      return { url: signed.url, key: signed.key, headers };
+      // Signet's own S3-style URLs (`path`) go to the API origin this client uses, with its
+      // credential like the rest of /v1; storage URLs go as signed.
+      if (signed.path !== undefined)
+        return {
+          url: `${client.server}${signed.path}`,
+          key: signed.key,
+          headers: { ...signed.headers, ...(await client.authorization()) },
+        };
+      return { url: signed.url, key: signed.key, headers: signed.headers };
     },
     /** An Uppy post-processor: completes the simple uploads among `fileIDs`. */
     commit(uppy: UppyLike) {

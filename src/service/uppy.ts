@@ -35,12 +35,17 @@ export interface UppySignInput {
   expiresIn?: number;
 }
 
-/** Uppy's `PresignedResponse`, plus `fileId` (the intent) for a simple PUT the app commits. */
+/**
+ * Uppy's `PresignedResponse`, plus `fileId` (the intent) for a simple PUT the app commits, and
+ * `path` for Signet's own URLs (the client sends those to the API origin it uses, with its
+ * credential).
+ */
 export interface UppySigned {
   url: string;
   key?: string;
   headers?: Record<string, string>;
   fileId?: string;
+  path?: string;
 }
 
 export class UppyProtocol {
@@ -49,8 +54,10 @@ export class UppyProtocol {
   /** Signs one of Uppy's requests (see the table above). `base` is Signet's public API URL. */
   async sign(principal: Principal, input: UppySignInput, base: string): Promise<UppySigned> {
     const { uploads } = this.signet;
-    const own = (path: string) =>
-      `${base}/v1/uppy/s3/${path}?${new URLSearchParams({ bucket: input.bucket, key: input.key })}`;
+    const own = (id: string): UppySigned => {
+      const path = `/v1/uppy/s3/${id}?${new URLSearchParams({ bucket: input.bucket, key: input.key })}`;
+      return { url: `${base}${path}`, path, key: input.key };
+    };
     if (input.uploadId === undefined) {
       if (input.method === "PUT") {
         const intent = await uploads.create(principal, {
@@ -69,7 +76,7 @@ export class UppyProtocol {
           { bucket: input.bucket, key: input.key, method: "PUT" },
           Date.now(),
         );
-        return { url: own("uploads"), key: input.key };
+        return own("uploads");
       }
       throw new SignetError(
         "invalid_request",
@@ -85,7 +92,7 @@ export class UppyProtocol {
       return { url: signed.url, headers: signed.headers };
     }
     if (input.method === "DELETE" || input.method === "GET" || input.method === "POST")
-      return { url: own(encodeURIComponent(row.id)) };
+      return own(encodeURIComponent(row.id));
     throw new SignetError("invalid_request", "unknown request", "method");
   }
 
