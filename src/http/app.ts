@@ -19,6 +19,7 @@ import { objectRoutes } from "./routes/objects.js";
 import { presignRoutes } from "./routes/presign.js";
 import { revocationRoutes } from "./routes/revocations.js";
 import { compatPresignRoutes } from "./routes/compat-presign.js";
+import { consoleRoutes } from "./routes/console.js";
 import { drsRoutes } from "./routes/drs.js";
 import { fenceRoutes } from "./routes/fence.js";
 import { sessionRoutes } from "./routes/session.js";
@@ -68,6 +69,7 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
   await app.register(async (scope) => linkRoutes(scope, signet));
   await app.register(async (scope) => sessionRoutes(scope, signet));
   await app.register(async (scope) => drsRoutes(scope, signet));
+  await app.register(async (scope) => consoleRoutes(scope, signet));
   await app.register(async (scope) => {
     // onRequest: credentials are checked before the body is, as DESIGN.md's precedence wants.
     scope.addHook("onRequest", authenticate(signet));

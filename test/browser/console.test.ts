@@ -1,0 +1,287 @@
+/**
+ * Issue 20: the web console at /console in headless Chromium (playwright-core, Debian's
+ * Chromium): sign in, a 20 MB upload in parts downloaded back byte for byte, a folder share
+ * opened in a second browser context then revoked, admin screens only for admins, a wrong key
+ * refused with a clear message, phone width, and the CSP (nothing from another origin, no
+ * violations). Each screen's screenshot is written to docs/screenshots/ (linked from README).
+ */
+import { createHash } from "node:crypto";
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { build } from "vite";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasChromium, launchChromium } from "../helpers/browser.js";
+import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
+
+const ROOT = join(import.meta.dirname, "../..");
+const SHOTS = join(ROOT, "docs/screenshots");
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+describe.skipIf(!hasChromium)("web console (/console) in headless Chromium", () => {
+  let h: Harness;
+  let browser: Browser;
+  let viewerKey: string;
+  const contexts: BrowserContext[] = [];
+  /** every request any page made, and every console error (CSP violations show there) */
+  const requested = new Set<string>();
+  const consoleErrors: string[] = [];
+
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${h.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${ADMIN_KEY}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return res.status === 204 ? undefined : ((await res.json()) as any);
+  };
+
+  async function newPage(viewport = { width: 1280, height: 860 }): Promise<Page> {
+    const context = await browser.newContext({ viewport, acceptDownloads: true });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on("request", (r) => requested.add(new URL(r.url()).origin));
+    page.on("console", (m) => {
+      if (m.type() === "error") consoleErrors.push(m.text());
+    });
+    return page;
+  }
+
+  async function signIn(page: Page, token: string): Promise<void> {
+    await page.goto(`${h.url}/console/`);
+    await page.getByLabel("API key or JWT").fill(token);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("navigation", { name: "Sections" }).waitFor();
+  }
+
+  const shot = (page: Page, name: string) =>
+    page.screenshot({ path: join(SHOTS, `console-${name}.png`), fullPage: true });
+
+  beforeAll(async () => {
+    await build({ configFile: join(ROOT, "web/vite.config.ts"), logLevel: "warn" });
+    await mkdir(SHOTS, { recursive: true });
+    h = await startSignet({
+      config: {
+        buckets: { default: { backend: "local" } },
+        grants: [{ principal: "role:viewer", buckets: ["default"], actions: ["read", "list"] }],
+      },
+    });
+    viewerKey = (await api("POST", "/v1/apikeys", { name: "viewer", role: "viewer" })).key;
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await h?.close();
+  });
+
+  it("serves the app with a strict CSP", async () => {
+    const res = await fetch(`${h.url}/console/`);
+    expect(res.status).toBe(200);
+    const csp = res.headers.get("content-security-policy")!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    const html = await res.text();
+    expect(html).not.toMatch(/<script(?![^>]*src="\/console\/)/);
+    expect((await fetch(`${h.url}/console`, { redirect: "manual" })).headers.get("location")).toBe(
+      "/console/",
+    );
+  });
+
+  it("refuses a wrong key with a clear message", async () => {
+    const page = await newPage();
+    await page.goto(`${h.url}/console/`);
+    await shot(page, "signin");
+    await page.getByLabel("API key or JWT").fill("not-a-key");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const alert = page.getByRole("alert");
+    await expect.poll(() => alert.textContent()).toContain("Signet refused this key or token");
+    expect(await alert.textContent()).toContain("401 unauthorized");
+    expect(await page.getByRole("navigation", { name: "Sections" }).isHidden()).toBe(true);
+    await shot(page, "signin-refused");
+    // The credential is never kept in localStorage.
+    expect(await page.evaluate(() => JSON.stringify((globalThis as any).localStorage))).toBe("{}");
+  });
+
+  let admin: Page;
+  const big = Buffer.alloc(20 * 1000 * 1000);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 131 + 17) & 255;
+
+  it("uploads a 20 MB file in parts and downloads the same bytes", async () => {
+    admin = await newPage();
+    await signIn(admin, ADMIN_KEY);
+    await admin.getByRole("link", { name: "Upload" }).click();
+    await admin.getByLabel("Folder", { exact: true }).fill("e2e");
+    await admin.locator("#pick").setInputFiles({
+      name: "big.bin",
+      mimeType: "application/octet-stream",
+      buffer: big,
+    });
+    const item = admin.locator('li[data-key="e2e/big.bin"] .state');
+    await expect.poll(() => item.textContent(), { timeout: 60_000 }).toBe("uploaded");
+    // A small file dropped onto the drop zone, as a drag and drop does.
+    await admin.evaluate(() => {
+      const g = globalThis as any;
+      const data = new g.DataTransfer();
+      data.items.add(new g.File(["dropped"], "note.txt", { type: "text/plain" }));
+      g.document
+        .querySelector('[data-testid="dropzone"]')
+        .dispatchEvent(new g.DragEvent("drop", { dataTransfer: data, bubbles: true }));
+    });
+    await expect
+      .poll(() => admin.locator('li[data-key="e2e/note.txt"] .state').textContent())
+      .toBe("uploaded");
+    await shot(admin, "upload");
+    // it went in parts: the intent was multipart
+    const audit = await api("GET", "/v1/audit?limit=50");
+    const created = audit.items.find(
+      (r: any) => r.event === "upload.create" && r.key === "e2e/big.bin",
+    );
+    expect(created.detail.multipart).toBe(true);
+
+    await admin.getByRole("link", { name: "Files" }).click();
+    await admin.getByRole("button", { name: "📁 e2e/" }).click();
+    await admin.getByRole("button", { name: "big.bin" }).click();
+    const details = admin.getByRole("region", { name: "File details" });
+    await expect.poll(() => details.textContent()).toContain("20000000 bytes");
+    expect(await details.textContent()).toContain(sha(big));
+    await shot(admin, "files");
+    const [download] = await Promise.all([
+      admin.waitForEvent("download"),
+      details.getByRole("button", { name: "Download" }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe("big.bin");
+    expect(sha(await readFile((await download.path())!))).toBe(sha(big));
+    // a short-lived link to copy
+    await details.getByRole("button", { name: "Get a link" }).click();
+    const link = await admin.getByTestId("file-link").inputValue();
+    const fetched = await fetch(link);
+    expect(fetched.status).toBe(200);
+    expect(sha(Buffer.from(await fetched.arrayBuffer()))).toBe(sha(big));
+  });
+
+  it("searches a folder by prefix, with a clear empty state", async () => {
+    await admin.getByLabel("Search this folder").fill("no");
+    await expect.poll(() => admin.getByRole("button", { name: "big.bin" }).count()).toBe(0);
+    expect(await admin.getByRole("button", { name: "note.txt" }).count()).toBe(1);
+    await admin.getByLabel("Search this folder").fill("zzz");
+    await expect.poll(() => admin.locator(".empty").textContent()).toContain("Nothing here");
+  });
+
+  it("shares a folder, opens it in a second context, revokes it and sees the refusal", async () => {
+    await admin.getByRole("link", { name: "Shares" }).click();
+    await admin.getByLabel("Folder", { exact: true }).fill("e2e");
+    await admin.getByRole("button", { name: "Create share" }).click();
+    const url = await admin.getByTestId("share-link").inputValue();
+    expect(url).toContain("/s/");
+    await admin.getByText("Show as QR code").click();
+    await shot(admin, "shares");
+
+    const partner = await newPage();
+    const opened = await partner.goto(url);
+    expect(opened!.status()).toBe(200);
+    expect(await partner.content()).toContain("big.bin");
+
+    const row = admin.getByRole("row").filter({ hasText: "default/e2e/" });
+    await row.getByRole("button", { name: "Revoke" }).click();
+    await row.getByRole("button", { name: "Really revoke?" }).click();
+    await expect.poll(() => admin.locator(".empty").textContent()).toContain("No active shares");
+    const refused = await partner.goto(url);
+    expect(refused!.status()).toBe(403);
+    expect(await partner.content()).toContain("token_revoked");
+  });
+
+  it("admin screens: signing keys, API keys (secret once), grants, buckets, audit with live tail", async () => {
+    await admin.getByRole("link", { name: "Signing keys" }).click();
+    await admin.getByRole("button", { name: "Rotate" }).click();
+    await expect.poll(() => admin.getByRole("button", { name: "Retire" }).count()).toBe(1);
+    await shot(admin, "keys");
+
+    await admin.getByRole("link", { name: "API keys" }).click();
+    await admin.getByLabel("Name").fill("partner-app");
+    await admin.getByRole("button", { name: "Create key" }).click();
+    const secret = await admin.getByTestId("apikey-secret").inputValue();
+    expect(secret.length).toBeGreaterThan(20);
+    await expect.poll(() => admin.getByRole("table").textContent()).toContain("partner-app");
+    expect(await admin.getByRole("table").textContent()).not.toContain(secret);
+    await shot(admin, "apikeys");
+
+    await admin.getByRole("link", { name: "Grants" }).click();
+    await admin.getByLabel("Principal").fill("role:partner");
+    await admin.getByLabel("Folder").fill("partners/${sub}");
+    await admin.getByRole("button", { name: "Create grant" }).click();
+    await expect.poll(() => admin.getByRole("table").textContent()).toContain("role:partner");
+    await shot(admin, "grants");
+
+    await admin.getByRole("link", { name: "Buckets" }).click();
+    await admin.getByLabel("Name").fill("scratch");
+    await admin.getByRole("button", { name: "Create bucket" }).click();
+    await expect.poll(() => admin.getByRole("table").textContent()).toContain("scratch");
+    await shot(admin, "buckets");
+
+    await admin.getByRole("link", { name: "Audit" }).click();
+    await expect.poll(() => admin.getByRole("table").textContent()).toContain("upload.complete");
+    await admin.getByLabel("Live tail").check();
+    await api("POST", "/v1/presign", { bucket: "default", key: "tail/seen.txt", method: "GET" });
+    await expect
+      .poll(() => admin.getByRole("table").textContent(), { timeout: 10_000 })
+      .toContain("tail/seen.txt");
+    await admin.getByLabel("Event").fill("share");
+    await expect.poll(() => admin.getByRole("table").textContent()).not.toContain("tail/seen.txt");
+    await shot(admin, "audit");
+  });
+
+  it("a non-admin does not see the admin screens", async () => {
+    const page = await newPage();
+    await signIn(page, viewerKey);
+    const nav = page.getByRole("navigation", { name: "Sections" });
+    expect(await nav.getByRole("link").allTextContents()).toEqual(["Files", "Upload", "Shares"]);
+    await page.goto(`${h.url}/console/#/audit`);
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain("for administrators");
+    // what they may do follows their grants: reading works, deleting is refused
+    await page.goto(`${h.url}/console/#/files`);
+    await page.getByRole("button", { name: "📁 e2e/" }).click();
+    await page.getByRole("button", { name: "note.txt" }).click();
+    await page.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("button", { name: "Really delete?" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain("Not deleted");
+  });
+
+  it("fits a phone-width screen and is keyboard reachable", async () => {
+    const page = await newPage({ width: 390, height: 844 });
+    await signIn(page, ADMIN_KEY);
+    await page.getByRole("button", { name: "📁 e2e/" }).click();
+    await page.getByRole("button", { name: "big.bin" }).waitFor();
+    expect(
+      await page.evaluate(() => {
+        const d = (globalThis as any).document.documentElement;
+        return d.scrollWidth <= d.clientWidth;
+      }),
+    ).toBe(true);
+    await shot(page, "phone");
+    // keyboard: from the top, the sections come next, the skip link before them leads to <main>
+    const focused = () =>
+      page.evaluate(() => {
+        const el = (globalThis as any).document.activeElement;
+        return el.id || el.textContent;
+      });
+    await page.getByRole("heading", { name: "Signet" }).click();
+    await page.keyboard.press("Tab");
+    expect(await focused()).toBe("Files");
+    await page.keyboard.press("Shift+Tab");
+    expect(await focused()).toBe("Skip to content");
+    await page.keyboard.press("Enter");
+    expect(await focused()).toBe("main");
+  });
+
+  it("loaded nothing from another origin and broke no CSP rule", () => {
+    expect([...requested]).toEqual([h.url]);
+    expect(consoleErrors.filter((e) => /Content Security Policy|Refused to/i.test(e))).toEqual([]);
+  });
+});
