@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { SignJWT } from "jose";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +18,7 @@ import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
 const ROOT = join(import.meta.dirname, "../..");
 const SHOTS = join(ROOT, "docs/screenshots");
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+const JWT_SECRET = "console-test-secret-".padEnd(48, "x");
 
 describe.skipIf(!hasChromium)("web console (/console) in headless Chromium", () => {
   let h: Harness;
@@ -66,8 +68,18 @@ describe.skipIf(!hasChromium)("web console (/console) in headless Chromium", () 
     h = await startSignet({
       config: {
         buckets: { default: { backend: "local" } },
-        grants: [{ principal: "role:viewer", buckets: ["default"], actions: ["read", "list"] }],
+        auth: { jwt: { secret: "${JWT_SECRET}" } },
+        grants: [
+          { principal: "role:viewer", buckets: ["default"], actions: ["read", "list"] },
+          {
+            principal: "role:user",
+            buckets: ["default"],
+            prefix: "u/${sub}",
+            actions: ["read", "write", "list", "share"],
+          },
+        ],
       },
+      env: { JWT_SECRET },
     });
     viewerKey = (await api("POST", "/v1/apikeys", { name: "viewer", role: "viewer" })).key;
     browser = await launchChromium();
@@ -251,6 +263,52 @@ describe.skipIf(!hasChromium)("web console (/console) in headless Chromium", () 
     await page.getByRole("button", { name: "Delete" }).click();
     await page.getByRole("button", { name: "Really delete?" }).click();
     await expect.poll(() => page.getByRole("alert").textContent()).toContain("Not deleted");
+  });
+
+  it("signs in with a JWT, kept in this tab's sessionStorage only when asked, and works in its grant", async () => {
+    const jwt = await new SignJWT({ roles: ["user"] })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("alice")
+      .setExpirationTime("10m")
+      .sign(new TextEncoder().encode(JWT_SECRET));
+    const page = await newPage();
+    await page.goto(`${h.url}/console/`);
+    await page.getByLabel("API key or JWT").fill(jwt);
+    await page.getByLabel(/Keep me signed in/).check();
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("navigation", { name: "Sections" }).waitFor();
+    await page.getByRole("link", { name: "Upload" }).click();
+    await page.getByLabel("Folder", { exact: true }).fill("u/alice");
+    await page.locator("#pick").setInputFiles({
+      name: "mine.txt",
+      mimeType: "text/plain",
+      buffer: Buffer.from("alice's"),
+    });
+    await expect
+      .poll(() => page.locator('li[data-key="u/alice/mine.txt"] .state').textContent())
+      .toBe("uploaded");
+    // outside the grant: refused with the API's reason, nothing stored
+    await page.getByLabel("Folder", { exact: true }).fill("u/bob");
+    await page.locator("#pick").setInputFiles({
+      name: "theirs.txt",
+      mimeType: "text/plain",
+      buffer: Buffer.from("no"),
+    });
+    await expect
+      .poll(() => page.locator('li[data-key="u/bob/theirs.txt"] .state').textContent())
+      .toMatch(/^failed: .*403 forbidden/);
+    // a reload keeps the session (sessionStorage), never localStorage; sign out forgets it
+    await page.reload();
+    await page.getByRole("navigation", { name: "Sections" }).waitFor();
+    const storage = () =>
+      page.evaluate(() => ({
+        local: (globalThis as any).localStorage.length,
+        session: (globalThis as any).sessionStorage.length,
+      }));
+    expect(await storage()).toEqual({ local: 0, session: 1 });
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("API key or JWT").waitFor();
+    expect(await storage()).toEqual({ local: 0, session: 0 });
   });
 
   it("fits a phone-width screen and is keyboard reachable", async () => {
