@@ -246,12 +246,16 @@ export class UploadService {
     return { file: toFileInfo(row), uploadId };
   }
 
-  /** A signed request for one part of an open multipart upload, for its owner. */
+  /**
+   * A signed request for one part of an open multipart upload, for its owner. `contentLength`
+   * (the part's bytes) is bound where the caller knows it; S3 part URLs need it.
+   */
   async signPart(
     principal: Principal,
     row: FileTable,
     partNumber: number,
     expiresIn?: number,
+    contentLength?: number,
   ): Promise<SignedRequest> {
     const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
     if (row.status !== "pending" || record.uploadId === undefined)
@@ -263,6 +267,9 @@ export class UploadService {
     );
     const scope: DirectScope = {
       ...checked.direct,
+      ...(contentLength === undefined
+        ? {}
+        : { constraints: { ...checked.direct.constraints, contentLength } }),
       part: { uploadId: record.uploadId, partNumber },
     };
     const signed = this.sign(checked, checked.bucket.backend, scope, record);

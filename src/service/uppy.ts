@@ -33,6 +33,8 @@ export interface UppySignInput {
   partNumber?: number;
   contentType?: string;
   expiresIn?: number;
+  /** a part's byte count: bound into its URL (S3 part URLs need it) */
+  contentLength?: number;
 }
 
 /**
@@ -88,7 +90,13 @@ export class UppyProtocol {
     if (input.method === "PUT") {
       if (input.partNumber === undefined)
         throw new SignetError("invalid_request", "a part needs partNumber", "partNumber");
-      const signed = await uploads.signPart(principal, row, input.partNumber, input.expiresIn);
+      const signed = await uploads.signPart(
+        principal,
+        row,
+        input.partNumber,
+        input.expiresIn,
+        input.contentLength,
+      );
       return { url: signed.url, headers: signed.headers };
     }
     if (input.method === "DELETE" || input.method === "GET" || input.method === "POST")

@@ -174,8 +174,13 @@ describe.skipIf(!hasChromium)("signet/browser in headless Chromium", () => {
     expect(await h.signet.objects.store.head("default", "sdk/aborted.bin")).toBeUndefined();
   });
 
-  it("resumes an interrupted multipart upload from its saved state", async () => {
+  it("resumes an interrupted multipart upload from its saved state, renewing expired part URLs", async () => {
     const size = 11 * MiB;
+    const renewals: string[] = [];
+    const onRequest = (r: import("playwright-core").Request) => {
+      if (r.url().endsWith("/v1/uppy/sign")) renewals.push(r.postData() ?? "");
+    };
+    page.on("request", onRequest);
     const result = await page.evaluate(
       async ({ token, size }) => {
         const { sdk, blobOf } = globalThis as any;
@@ -204,6 +209,8 @@ describe.skipIf(!hasChromium)("signet/browser in headless Chromium", () => {
         // The state is plain JSON: it survives sessionStorage (and a reload).
         (globalThis as any).sessionStorage.setItem("resume", JSON.stringify(saved));
         const resume = JSON.parse((globalThis as any).sessionStorage.getItem("resume")!);
+        // as if the page came back later: the remaining part URLs have expired and are renewed
+        for (const part of resume.parts) part.expiresAt = new Date(Date.now() - 1000).toISOString();
         const partsBefore = resume.done.length;
         const sentAfter: number[] = [];
         const file = await sdk.upload(blob, {
@@ -217,7 +224,10 @@ describe.skipIf(!hasChromium)("signet/browser in headless Chromium", () => {
       },
       { token: ADMIN_KEY, size },
     );
+    page.off("request", onRequest);
     expect(result.partsBefore).toBe(1);
+    // the two parts not yet stored got fresh URLs, the stored one none
+    expect(renewals.map((b) => JSON.parse(b).partNumber).sort()).toEqual([2, 3]);
     // the resumed upload starts from the part already stored
     expect(result.firstReport).toBe(5 * MiB);
     expect(result.file.status).toBe("committed");

@@ -26,6 +26,7 @@ const SignBody = Type.Object(
     partNumber: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
     contentType: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     expiresIn: Type.Optional(Type.Integer({ minimum: 1 })),
+    contentLength: Type.Optional(Type.Integer({ minimum: 0 })),
   },
   { additionalProperties: false },
 );
