@@ -178,7 +178,39 @@ describe.skipIf(!hasChromium)("web console (/console) in headless Chromium", () 
     expect(sha(Buffer.from(await fetched.arrayBuffer()))).toBe(sha(big));
   });
 
+  it("cancels an upload under way and retries it", async () => {
+    await admin.getByRole("link", { name: "Upload" }).click();
+    await admin.getByLabel("Folder", { exact: true }).fill("e2e");
+    // Part uploads wait at the network until released, so the cancel lands mid-upload.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    await admin.route(/partNumber=/, async (route) => {
+      await gate;
+      await route.fallback().catch(() => undefined);
+    });
+    await admin.locator("#pick").setInputFiles({
+      name: "again.bin",
+      mimeType: "application/octet-stream",
+      buffer: big,
+    });
+    const item = admin.locator('li[data-key="e2e/again.bin"]');
+    await expect.poll(() => item.locator(".state").textContent()).toBe("uploading…");
+    await item.getByRole("button", { name: "Cancel" }).click();
+    await expect.poll(() => item.locator(".state").textContent()).toBe("cancelled");
+    release();
+    await admin.unroute(/partNumber=/);
+    await item.getByRole("button", { name: "Retry" }).click();
+    await expect
+      .poll(() => item.locator(".state").textContent(), { timeout: 60_000 })
+      .toBe("uploaded");
+    const files = await api("GET", "/v1/files?bucket=default&prefix=e2e/again.bin");
+    // the cancelled intent was aborted (its partial data removed), the retry committed
+    expect(files.items.map((f: any) => f.status).sort()).toEqual(["committed", "deleted"]);
+  });
+
   it("searches a folder by prefix, with a clear empty state", async () => {
+    await admin.getByRole("link", { name: "Files" }).click();
+    await admin.getByRole("button", { name: "📁 e2e/" }).click();
     await admin.getByLabel("Search this folder").fill("no");
     await expect.poll(() => admin.getByRole("button", { name: "big.bin" }).count()).toBe(0);
     expect(await admin.getByRole("button", { name: "note.txt" }).count()).toBe(1);
