@@ -6,6 +6,7 @@
  * violations). Each screen's screenshot is written to docs/screenshots/ (linked from README).
  */
 import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SignJWT } from "jose";
@@ -368,6 +369,50 @@ describe.skipIf(!hasChromium)("web console (/console) in headless Chromium", () 
     expect(await focused()).toBe("Skip to content");
     await page.keyboard.press("Enter");
     expect(await focused()).toBe("main");
+  });
+
+  it("every screen passes axe-core's WCAG A/AA checks, and fits a phone width", async () => {
+    const axe = await readFile(
+      createRequire(import.meta.url).resolve("axe-core/axe.min.js"),
+      "utf8",
+    );
+    const page = await newPage({ width: 390, height: 844 });
+    await page.goto(`${h.url}/console/`);
+    const check = async (screen: string) => {
+      // evaluate runs through the DevTools protocol, so the page's CSP stays as it is
+      await page.evaluate(axe);
+      const violations = await page.evaluate(async () => {
+        const result = await (globalThis as any).axe.run({
+          runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+        });
+        return result.violations.map((v: any) => `${v.id}: ${v.nodes.length}`);
+      });
+      expect({ screen, violations }).toEqual({ screen, violations: [] });
+      const fits = await page.evaluate(() => {
+        const d = (globalThis as any).document.documentElement;
+        return d.scrollWidth <= d.clientWidth;
+      });
+      expect({ screen, fits }).toEqual({ screen, fits: true });
+    };
+    await check("sign in");
+    await page.getByLabel("API key or JWT").fill(ADMIN_KEY);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("navigation", { name: "Sections" }).waitFor();
+    for (const name of [
+      "Files",
+      "Upload",
+      "Shares",
+      "Signing keys",
+      "API keys",
+      "Grants",
+      "Buckets",
+      "Audit",
+    ]) {
+      await page.getByRole("link", { name, exact: true }).click();
+      await page.getByRole("heading", { level: 2, name }).waitFor();
+      await page.waitForLoadState("networkidle");
+      await check(name);
+    }
   });
 
   it("loaded nothing from another origin and broke no CSP rule", () => {
