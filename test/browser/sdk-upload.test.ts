@@ -234,6 +234,20 @@ describe.skipIf(!hasChromium)("signet/browser in headless Chromium", () => {
     expect(sha(await stored("sdk/resumed.bin"))).toBe(sha(pattern(size)));
   });
 
+  it("presigns a folder LIST and reads the listing cross-origin", async () => {
+    const listing = await page.evaluate(async (token) => {
+      const { sdk } = globalThis as any;
+      const client = sdk.createClient({ token });
+      const signed = await sdk.presign(client, {
+        bucket: "default",
+        prefix: "sdk",
+        method: "LIST",
+      });
+      return sdk.listFolder(signed, { limit: 100 });
+    }, ADMIN_KEY);
+    expect(listing.items.map((i: { key: string }) => i.key)).toContain("sdk/small.bin");
+  });
+
   it("a wrong credential is a SignetApiError with the API's code", async () => {
     const result = await page.evaluate(async () => {
       const { sdk } = globalThis as any;
