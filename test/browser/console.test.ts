@@ -165,6 +165,8 @@ describe.skipIf(!hasChromium)("web console (/console) in headless Chromium", () 
     await expect.poll(() => details.textContent()).toContain("20000000 bytes");
     expect(await details.textContent()).toContain(sha(big));
     await shot(admin, "files");
+    // one page holds everything: no "Load more" shown
+    expect(await admin.getByRole("button", { name: "Load more" }).isVisible()).toBe(false);
     const [download] = await Promise.all([
       admin.waitForEvent("download"),
       details.getByRole("button", { name: "Download" }).click(),
@@ -196,8 +198,10 @@ describe.skipIf(!hasChromium)("web console (/console) in headless Chromium", () 
     });
     const item = admin.locator('li[data-key="e2e/again.bin"]');
     await expect.poll(() => item.locator(".state").textContent()).toBe("uploading…");
+    expect(await item.getByRole("button", { name: "Retry" }).isVisible()).toBe(false);
     await item.getByRole("button", { name: "Cancel" }).click();
     await expect.poll(() => item.locator(".state").textContent()).toBe("cancelled");
+    expect(await item.getByRole("button", { name: "Cancel" }).isVisible()).toBe(false);
     release();
     await admin.unroute(/partNumber=/);
     await item.getByRole("button", { name: "Retry" }).click();
@@ -217,6 +221,32 @@ describe.skipIf(!hasChromium)("web console (/console) in headless Chromium", () 
     expect(await admin.getByRole("button", { name: "note.txt" }).count()).toBe(1);
     await admin.getByLabel("Search this folder").fill("zzz");
     await expect.poll(() => admin.locator(".empty").textContent()).toContain("Nothing here");
+  });
+
+  it("pages through a long folder", async () => {
+    // 55 files, more than one page (50), stored through upload intents
+    for (let i = 0; i < 55; i++) {
+      const intent = await api("POST", "/v1/uploads", {
+        bucket: "default",
+        key: `many/f${String(i).padStart(2, "0")}.txt`,
+        size: 1,
+        contentType: "text/plain",
+      });
+      const headers = Object.entries(intent.upload.headers as Record<string, string>).filter(
+        ([name]) => name !== "content-length",
+      );
+      await fetch(intent.upload.url, { method: "PUT", headers, body: "x" });
+      await api("POST", `/v1/uploads/${intent.file.id}/complete`, {});
+    }
+    await admin.getByRole("link", { name: "Upload" }).click();
+    await admin.getByRole("link", { name: "Files" }).click();
+    await admin.getByLabel("Search this folder").fill("many");
+    await admin.getByRole("button", { name: "📁 many/" }).click();
+    const rows = admin.getByRole("region", { name: "Files in default/many/" }).locator("tbody tr");
+    await expect.poll(() => rows.count()).toBe(50);
+    await admin.getByRole("button", { name: "Load more" }).click();
+    await expect.poll(() => rows.count()).toBe(55);
+    expect(await admin.getByRole("button", { name: "Load more" }).isVisible()).toBe(false);
   });
 
   it("shares a folder, opens it in a second context, revokes it and sees the refusal", async () => {
