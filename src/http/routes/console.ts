@@ -67,10 +67,13 @@ export function consoleCsp(signet: Signet): string {
 
 export async function consoleRoutes(app: FastifyInstance, signet: Signet): Promise<void> {
   const root = consoleDir();
-  app.get("/console", async (_request, reply) => reply.redirect("/console/", 301));
+  // The console's pages are not API operations: hidden from the OpenAPI document.
+  app.get("/console", { schema: { hide: true } }, async (_request, reply) =>
+    reply.redirect("/console/", 301),
+  );
   if (root === undefined) {
     // Not built (a checkout without `npm run build:web`): say so rather than a bare 404.
-    app.get("/console/*", async (_request, reply) =>
+    app.get("/console/*", { schema: { hide: true } }, async (_request, reply) =>
       reply.code(404).send({
         error: { code: "not_found", message: "the console is not built: run npm run build:web" },
       }),

@@ -79,8 +79,26 @@ export async function uppyRoutes(app: FastifyInstance, signet: Signet): Promise<
   const uppy = new UppyProtocol(signet);
   const base = () => signet.publicUrl.replace(/\/+$/, "");
 
-  app.post("/v1/uppy/sign", { schema: { body: SignBody } }, async (request) =>
-    uppy.sign(principalOf(request), request.body as UppySignInput, base()),
+  const doc = (summary: string, description: string) => ({
+    summary,
+    description,
+    tags: ["uploads"],
+  });
+
+  app.post(
+    "/v1/uppy/sign",
+    {
+      schema: {
+        ...doc(
+          "Sign one request of Uppy's @uppy/aws-s3",
+          "Answers the plugin's signRequest: a simple PUT becomes an upload intent (complete it " +
+            "with POST /v1/uploads/{fileId}/complete), a part gets the backend's signed part URL, " +
+            "and create, list, complete and abort get Signet's own /v1/uppy/s3 URLs (`path`).",
+        ),
+        body: SignBody,
+      },
+    },
+    async (request) => uppy.sign(principalOf(request), request.body as UppySignInput, base()),
   );
 
   // The S3-style calls carry the plugin's Content-Type (the file's type on create, XML on
@@ -92,20 +110,39 @@ export async function uppyRoutes(app: FastifyInstance, signet: Signet): Promise<
     );
     const where = (request: FastifyRequest) => request.query as { bucket: string; key: string };
 
-    s3.post("/v1/uppy/s3/uploads", { schema: { querystring: Where } }, async (request, reply) => {
-      const { bucket, key } = where(request);
-      const file = await uppy.create(principalOf(request), bucket, key);
-      return sendXml(
-        reply,
-        `<InitiateMultipartUploadResult>
+    s3.post(
+      "/v1/uppy/s3/uploads",
+      {
+        schema: {
+          ...doc(
+            "CreateMultipartUpload for Uppy",
+            "Opens a multipart upload intent; answers S3's InitiateMultipartUploadResult XML whose " +
+              "UploadId is the intent's file id.",
+          ),
+          querystring: Where,
+        },
+      },
+      async (request, reply) => {
+        const { bucket, key } = where(request);
+        const file = await uppy.create(principalOf(request), bucket, key);
+        return sendXml(
+          reply,
+          `<InitiateMultipartUploadResult>
            <Bucket>${xml(bucket)}</Bucket><Key>${xml(key)}</Key><UploadId>${file.id}</UploadId>
          </InitiateMultipartUploadResult>`,
-      );
-    });
+        );
+      },
+    );
 
     s3.get(
       "/v1/uppy/s3/:id",
-      { schema: { params: IdParams, querystring: Where } },
+      {
+        schema: {
+          ...doc("ListParts for Uppy", "The parts stored so far, as S3's ListPartsResult XML."),
+          params: IdParams,
+          querystring: Where,
+        },
+      },
       async (request, reply) => {
         const { bucket, key } = where(request);
         const { id } = request.params as { id: string };
@@ -124,7 +161,17 @@ export async function uppyRoutes(app: FastifyInstance, signet: Signet): Promise<
 
     s3.post(
       "/v1/uppy/s3/:id",
-      { schema: { params: IdParams, querystring: Where } },
+      {
+        schema: {
+          ...doc(
+            "CompleteMultipartUpload for Uppy",
+            "Takes S3's CompleteMultipartUpload XML; Signet checks the stored object and commits " +
+              "the file, answering CompleteMultipartUploadResult XML (409 when it does not match).",
+          ),
+          params: IdParams,
+          querystring: Where,
+        },
+      },
       async (request, reply) => {
         const { bucket, key } = where(request);
         const { id } = request.params as { id: string };
@@ -148,7 +195,13 @@ export async function uppyRoutes(app: FastifyInstance, signet: Signet): Promise<
 
     s3.delete(
       "/v1/uppy/s3/:id",
-      { schema: { params: IdParams, querystring: Where } },
+      {
+        schema: {
+          ...doc("AbortMultipartUpload for Uppy", "Removes the intent's partial data (204)."),
+          params: IdParams,
+          querystring: Where,
+        },
+      },
       async (request, reply) => {
         const { bucket, key } = where(request);
         await uppy.abort(principalOf(request), (request.params as { id: string }).id, bucket, key);
