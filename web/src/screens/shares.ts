@@ -116,7 +116,11 @@ export const sharesScreen: Screen = (main, s) => {
         ...(ranges.length ? { ip: ranges } : {}),
       });
       const canvas = h("canvas", { role: "img", "aria-label": "QR code of the share link" });
-      await QRCode.toCanvas(canvas, share.url, { margin: 2, width: 220 });
+      await QRCode.toCanvas(canvas, share.url, {
+        margin: 4,
+        width: 320,
+        errorCorrectionLevel: "L",
+      });
       result.append(
         notice("ok", `Shared ${bucket}/${share.prefix} until ${formatTime(share.expiresAt)}.`),
         copyBox("Share link", share.url, "share-link"),
