@@ -10,6 +10,7 @@ import { createRequire } from "node:module";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SignJWT } from "jose";
+import jsQRModule from "jsqr";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,6 +19,8 @@ import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
 
 const ROOT = join(import.meta.dirname, "../..");
 const SHOTS = join(ROOT, "docs/screenshots");
+// jsqr is CommonJS with a default export: under NodeNext it arrives as the module object.
+const jsQR = ((jsQRModule as any).default ?? jsQRModule) as typeof import("jsqr").default;
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const JWT_SECRET = "console-test-secret-".padEnd(48, "x");
 
@@ -257,6 +260,19 @@ describe.skipIf(!hasChromium)("web console (/console) in headless Chromium", () 
     expect(url).toContain("/s/");
     await admin.getByText("Show as QR code").click();
     await shot(admin, "shares");
+    // the QR code holds the link
+    const image = await admin
+      .getByRole("img", { name: "QR code of the share link" })
+      .evaluate((canvas: any) => {
+        const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+        return {
+          width: data.width,
+          height: data.height,
+          pixels: Array.from(data.data as number[]),
+        };
+      });
+    const decoded = jsQR(Uint8ClampedArray.from(image.pixels), image.width, image.height);
+    expect(decoded?.data).toBe(url);
 
     const partner = await newPage();
     const opened = await partner.goto(url);
