@@ -21,6 +21,8 @@ export interface UploadOptions {
   upsert?: boolean;
   /** files up to this size go in one request (default 16 MiB) */
   singleLimit?: number;
+  /** send a small file as a browser form POST rather than a PUT (where the backend has forms) */
+  form?: boolean;
   /** part size of multipart uploads (default 8 MiB) */
   partSize?: number;
   /** parts in flight at once (default 4) */
@@ -79,7 +81,7 @@ export async function upload(file: Blob, options: UploadOptions): Promise<FileIn
     upsert: options.upsert,
     ...(multipart
       ? { multipart: { partSize: options.partSize ?? 8 * MiB } }
-      : { sha256: await sha256Base64(file) }),
+      : { sha256: await sha256Base64(file), ...(options.form ? { method: "POST" as const } : {}) }),
   });
   if ("parts" in intent.upload)
     return runParts(file, stateOf(intent, options, total), options, report);

@@ -95,6 +95,27 @@ describe.skipIf(!hasChromium)("signet/browser in headless Chromium", () => {
     expect(sha(await stored("sdk/small.bin"))).toBe(sha(pattern(100_000)));
   });
 
+  it("uploads a small file as a form POST when asked", async () => {
+    const file = await page.evaluate(async (token) => {
+      const { sdk, blobOf } = globalThis as any;
+      return sdk.upload(blobOf(3000), {
+        client: sdk.createClient({ token }),
+        bucket: "default",
+        key: "sdk/form.bin",
+        form: true,
+      });
+    }, ADMIN_KEY);
+    expect(file.status).toBe("committed");
+    expect(sha(await stored("sdk/form.bin"))).toBe(sha(pattern(3000)));
+    const audit = await fetch(`${h.url}/v1/audit?limit=20`, {
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
+    const posted = ((await audit.json()) as any).items.find(
+      (r: any) => r.key === "sdk/form.bin" && r.method === "POST",
+    );
+    expect(posted).toBeDefined();
+  });
+
   it("uploads 20 MiB in parallel parts, retrying a part that failed once", async () => {
     let failed = 0;
     let inFlight = 0;
