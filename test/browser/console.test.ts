@@ -184,6 +184,40 @@ describe.skipIf(!hasChromium)("web console (/console) in headless Chromium", () 
     expect(sha(Buffer.from(await fetched.arrayBuffer()))).toBe(sha(big));
   });
 
+  it("drops several files at once: all upload, at most 3 at a time", async () => {
+    await admin.getByRole("link", { name: "Upload" }).click();
+    await admin.getByLabel("Folder", { exact: true }).fill("batch");
+    let inFlight = 0;
+    let maxInFlight = 0;
+    // Uploads to storage pass through Node here, each held briefly, to count those at once.
+    await admin.route(/\/o\/default\/batch\//, async (route) => {
+      if (route.request().method() !== "PUT") return route.fallback();
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return await route.fulfill({ response: await route.fetch() });
+      } finally {
+        inFlight--;
+      }
+    });
+    await admin.evaluate(() => {
+      const g = globalThis as any;
+      const data = new g.DataTransfer();
+      for (let i = 0; i < 6; i++)
+        data.items.add(new g.File([`file ${i}`], `b${i}.txt`, { type: "text/plain" }));
+      g.document
+        .querySelector('[data-testid="dropzone"]')
+        .dispatchEvent(new g.DragEvent("drop", { dataTransfer: data, bubbles: true }));
+    });
+    const states = admin.locator('li[data-key^="batch/"] .state');
+    await expect
+      .poll(async () => (await states.allTextContents()).join(","), { timeout: 30_000 })
+      .toBe(Array(6).fill("uploaded").join(","));
+    await admin.unroute(/\/o\/default\/batch\//);
+    expect(maxInFlight).toBeGreaterThan(1);
+    expect(maxInFlight).toBeLessThanOrEqual(3);
+  });
+
   it("cancels an upload under way and retries it", async () => {
     await admin.getByRole("link", { name: "Upload" }).click();
     await admin.getByLabel("Folder", { exact: true }).fill("e2e");

@@ -8,7 +8,29 @@ import { announce, errorText, field, formatBytes, h } from "../dom.js";
 import type { Screen } from "../main.js";
 import { bucketPicker } from "./files.js";
 
+/** At most `n` at once; the others wait their turn, first come first served. */
+function limiter(n: number) {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return {
+    async acquire(): Promise<void> {
+      if (active < n) active++;
+      else await new Promise<void>((resolve) => waiting.push(resolve));
+    },
+    /** hands the slot to the next in line, or frees it */
+    release(): void {
+      const next = waiting.shift();
+      if (next === undefined) active--;
+      else next();
+    },
+  };
+}
+
+/** Files uploading at once (each runs its own parts in parallel too). */
+const FILES_AT_ONCE = 3;
+
 export const uploadScreen: Screen = (main, s) => {
+  const slots = limiter(FILES_AT_ONCE);
   let bucket = "default";
   const folderInput = h("input", { type: "text", placeholder: "e.g. reports/2026", value: "" });
   const picker = h("input", { type: "file", multiple: true, class: "visually-hidden", id: "pick" });
@@ -46,10 +68,13 @@ export const uploadScreen: Screen = (main, s) => {
       controllers.add(controller);
       retry.hidden = true;
       cancel.hidden = false;
-      state.textContent = "uploading…";
+      state.textContent = "waiting";
       state.className = "state";
+      await slots.acquire();
+      state.textContent = "uploading…";
       const started = Date.now();
       try {
+        controller.signal.throwIfAborted();
         await upload(file, {
           client: s.client,
           bucket,
@@ -76,6 +101,7 @@ export const uploadScreen: Screen = (main, s) => {
         announce(`${file.name} ${aborted ? "cancelled" : "failed"}`);
       } finally {
         controllers.delete(controller);
+        slots.release();
       }
     };
     cancel.addEventListener("click", () => controller?.abort());
