@@ -12,6 +12,13 @@ export default tseslint.config(
     },
   },
   {
+    // signet/browser and the console run in browsers: no Node built-ins.
+    files: ["src/browser/**/*.ts", "web/src/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: ["node:*"] }],
+    },
+  },
+  {
     // Tests read JSON answers whose shape is what they assert.
     files: ["test/**/*.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "off" },

@@ -1,5 +1,6 @@
-// `npm start`'s prestart: runs `tsc` only when a source (or the build config) is newer than the
-// last build, so a start without changes begins at once.
+// `npm start`'s prestart: runs `npm run build` (the server, the browser SDK and the console) only
+// when a source (or the build config) is newer than the last build, so a start without changes
+// begins at once.
 import { execFileSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -17,10 +18,13 @@ try {
 } catch {
   // never built
 }
-const sources = Math.max(newest("src"), newest("tsconfig.json"), newest("package.json"));
+const sources = Math.max(
+  newest("src"),
+  newest("web"),
+  newest("tsconfig.json"),
+  newest("package.json"),
+);
 if (sources > built) {
   process.stderr.write("building (sources changed)…\n");
-  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json"], {
-    stdio: "inherit",
-  });
+  execFileSync("npm", ["run", "build"], { stdio: "inherit" });
 } else process.stderr.write("build is up to date\n");

@@ -22,12 +22,14 @@ import { presignRoutes } from "./routes/presign.js";
 import { revocationRoutes } from "./routes/revocations.js";
 import { shortUrlRoutes } from "./routes/short-urls.js";
 import { compatPresignRoutes } from "./routes/compat-presign.js";
+import { consoleRoutes } from "./routes/console.js";
 import { drsRoutes } from "./routes/drs.js";
 import { fenceRoutes } from "./routes/fence.js";
 import { sessionRoutes } from "./routes/session.js";
 import { shareRoutes } from "./routes/shares.js";
 import { uploadPartRoutes } from "./routes/upload-parts.js";
 import { uploadRoutes } from "./routes/uploads.js";
+import { uppyRoutes } from "./routes/uppy.js";
 
 export interface AppOptions {
   logger?: FastifyBaseLogger;
@@ -78,6 +80,7 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
   await app.register(async (scope) => shortUrlRoutes(scope, signet));
   await app.register(async (scope) => sessionRoutes(scope, signet));
   await app.register(async (scope) => drsRoutes(scope, signet));
+  await app.register(async (scope) => consoleRoutes(scope, signet));
   await app.register(async (scope) => {
     // onRequest: credentials are checked before the body is, as DESIGN.md's precedence wants.
     scope.addHook("onRequest", authenticate(signet));
@@ -95,6 +98,7 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
     await uploadPartRoutes(scope, signet);
     await compatPresignRoutes(scope, signet);
     await fenceRoutes(scope, signet);
+    await uppyRoutes(scope, signet);
   });
   return app;
 }

@@ -317,12 +317,16 @@ export class UploadService {
     return { file: toFileInfo(row), uploadId: record.uploadId };
   }
 
-  /** A signed request for one part of an open multipart upload, for its owner. */
+  /**
+   * A signed request for one part of an open multipart upload, for its owner. `contentLength`
+   * (the part's bytes) is bound where the caller knows it; S3 part URLs need it.
+   */
   async signPart(
     principal: Principal,
     row: FileTable,
     partNumber: number,
     expiresIn?: number,
+    contentLength?: number,
   ): Promise<SignedRequest> {
     const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
     if (row.status !== "pending" || record.uploadId === undefined)
@@ -334,7 +338,12 @@ export class UploadService {
     );
     const signed = await this.sign(
       checked,
-      { part: { uploadId: record.uploadId, partNumber } },
+      {
+        part: { uploadId: record.uploadId, partNumber },
+        ...(contentLength === undefined
+          ? {}
+          : { constraints: { ...checked.direct.constraints, contentLength } }),
+      },
       record,
     );
     await this.keepAlive(row, record, checked);

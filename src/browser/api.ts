@@ -1,0 +1,143 @@
+/**
+ * Typed calls to Signet's control plane (/v1). Each is a standalone function of a client so
+ * an app's bundle carries only those it uses. Errors are `SignetApiError`.
+ */
+import type { SignetClient } from "./client.js";
+import type {
+  AuditRecord,
+  FileInfo,
+  Intent,
+  IntentInput,
+  Listing,
+  Page,
+  PresignRequest,
+  Share,
+  ShareInput,
+  SignedRequest,
+} from "./types.js";
+
+type Query = Record<string, string | number | boolean | undefined>;
+const enc = encodeURIComponent;
+
+/** POST /v1/presign: one signed request. */
+export const presign = (c: SignetClient, req: PresignRequest) =>
+  c.request<SignedRequest>("POST", "/v1/presign", { body: req });
+
+/** POST /v1/presign/batch: up to 1,000, answered in input order. */
+export const presignBatch = (c: SignetClient, requests: PresignRequest[]) =>
+  c.request<{
+    results: (
+      ({ ok: true } & SignedRequest) | { ok: false; error: { code: string; message: string } }
+    )[];
+  }>("POST", "/v1/presign/batch", { body: { requests } });
+
+/** POST /v1/uploads: an upload intent (a pending file plus its signed upload request(s)). */
+export const createUpload = (c: SignetClient, input: IntentInput, idempotencyKey?: string) => {
+  const { upsert, ...rest } = input;
+  return c.request<Intent>("POST", "/v1/uploads", {
+    body: upsert ? { ...rest, upsert } : rest,
+    headers: idempotencyKey === undefined ? {} : { "idempotency-key": idempotencyKey },
+  });
+};
+
+/** POST /v1/uploads/{id}/complete: Signet checks the stored object, then commits it. */
+export const completeUpload = (
+  c: SignetClient,
+  id: string,
+  parts?: { partNumber: number; etag: string }[],
+) =>
+  c.request<{ file: FileInfo }>("POST", `/v1/uploads/${enc(id)}/complete`, {
+    body: parts === undefined ? {} : { parts },
+  });
+
+/** POST /v1/uploads/{id}/abort: removes the intent's partial data. */
+export const abortUpload = (c: SignetClient, id: string) =>
+  c.request<{ file: FileInfo }>("POST", `/v1/uploads/${enc(id)}/abort`, { body: {} });
+
+export const getFile = (c: SignetClient, id: string) =>
+  c.request<FileInfo>("GET", `/v1/files/${enc(id)}`);
+
+/** GET /v1/files: files the caller's grants reach, by bucket and key prefix. */
+export const listFiles = (
+  c: SignetClient,
+  query: { bucket?: string; prefix?: string; owner?: string; cursor?: string; limit?: number },
+) => c.request<Page<FileInfo>>("GET", "/v1/files", { query });
+
+export const deleteFile = (c: SignetClient, id: string) =>
+  c.request<void>("DELETE", `/v1/files/${enc(id)}`);
+
+/** Reads one page of a folder listing through a LIST-signed folder URL (no credential sent). */
+export async function listFolder(
+  signed: Pick<SignedRequest, "url" | "headers">,
+  query: { cursor?: string; limit?: number } = {},
+): Promise<Listing> {
+  const url = new URL(signed.url);
+  if (query.cursor !== undefined) url.searchParams.set("cursor", query.cursor);
+  if (query.limit !== undefined) url.searchParams.set("limit", String(query.limit));
+  const res = await fetch(url, { headers: { ...signed.headers, accept: "application/json" } });
+  if (!res.ok) throw new Error(`listing refused: HTTP ${res.status}`);
+  return (await res.json()) as Listing;
+}
+
+export const createShare = (c: SignetClient, input: ShareInput) =>
+  c.request<Share & { url: string }>("POST", "/v1/shares", { body: input });
+export const listShares = (c: SignetClient, query: { cursor?: string; limit?: number } = {}) =>
+  c.request<Page<Share>>("GET", "/v1/shares", { query });
+export const deleteShare = (c: SignetClient, id: string) =>
+  c.request<void>("DELETE", `/v1/shares/${enc(id)}`);
+
+/** POST /v1/revocations: refuses a revocable signed request or share at once. */
+export const revoke = (c: SignetClient, tokenId: string) =>
+  c.request<unknown>("POST", "/v1/revocations", { body: { tokenId } });
+
+// Admin: buckets, signing keys, API keys, grants, audit.
+export const listBuckets = (c: SignetClient) =>
+  c.request<Page<{ name: string; backend: string; [k: string]: unknown }>>("GET", "/v1/buckets");
+export const createBucket = (c: SignetClient, name: string, config: Record<string, unknown>) =>
+  c.request<unknown>("POST", "/v1/buckets", { body: { name, config } });
+export const deleteBucket = (c: SignetClient, name: string) =>
+  c.request<void>("DELETE", `/v1/buckets/${enc(name)}`);
+
+export interface SigningKey {
+  kid: string;
+  status?: string;
+  createdAt?: string;
+  [k: string]: unknown;
+}
+export const listKeys = (c: SignetClient) => c.request<Page<SigningKey>>("GET", "/v1/keys");
+export const rotateKey = (c: SignetClient) => c.request<SigningKey>("POST", "/v1/keys");
+export const retireKey = (c: SignetClient, kid: string) =>
+  c.request<SigningKey>("POST", `/v1/keys/${enc(kid)}/retire`);
+
+export interface ApiKeyInfo {
+  id: string;
+  name: string;
+  role: string;
+  [k: string]: unknown;
+}
+export const listApiKeys = (c: SignetClient) => c.request<Page<ApiKeyInfo>>("GET", "/v1/apikeys");
+/** POST /v1/apikeys: the reply's `key` is the secret, shown this once only. */
+export const createApiKey = (
+  c: SignetClient,
+  input: { name: string; role: string; expiresIn?: number },
+) => c.request<ApiKeyInfo & { key: string }>("POST", "/v1/apikeys", { body: input });
+export const revokeApiKey = (c: SignetClient, id: string) =>
+  c.request<void>("DELETE", `/v1/apikeys/${enc(id)}`);
+
+export interface GrantInfo {
+  id: string;
+  principal: string;
+  buckets: string[];
+  prefix?: string;
+  actions: string[];
+  [k: string]: unknown;
+}
+export const listGrants = (c: SignetClient) => c.request<Page<GrantInfo>>("GET", "/v1/grants");
+export const createGrant = (c: SignetClient, grant: Record<string, unknown>) =>
+  c.request<GrantInfo>("POST", "/v1/grants", { body: grant });
+export const deleteGrant = (c: SignetClient, id: string) =>
+  c.request<void>("DELETE", `/v1/grants/${enc(id)}`);
+
+/** GET /v1/audit (admin): newest first. */
+export const listAudit = (c: SignetClient, query: Query = {}) =>
+  c.request<Page<AuditRecord>>("GET", "/v1/audit", { query });

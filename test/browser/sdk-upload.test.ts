@@ -1,0 +1,297 @@
+/**
+ * Issue 19: `signet/browser` bundled with esbuild and run in headless Chromium: uploads over
+ * upload intents (one PUT, parallel parts), progress, retries, abort, resume; and the bundle
+ * keeps only what an app imports.
+ */
+import { createHash } from "node:crypto";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type AppOrigin,
+  buildBrowserSdk,
+  bundle,
+  hasChromium,
+  launchChromium,
+  startAppOrigin,
+} from "../helpers/browser.js";
+import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
+
+const MiB = 1024 * 1024;
+/** The bytes the page generates: byte i is (i * 31 + 7) mod 256, for any size. */
+const pattern = (size: number) => {
+  const bytes = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + 7) & 255;
+  return bytes;
+};
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+// The page's script: the SDK on window, plus the same byte pattern as `pattern`.
+const PAGE_SCRIPT = `
+import * as sdk from "signet/browser";
+window.sdk = sdk;
+window.blobOf = (size) => {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + 7) & 255;
+  return new Blob([bytes], { type: "application/octet-stream" });
+};`;
+
+describe.skipIf(!hasChromium)("signet/browser in headless Chromium", () => {
+  let h: Harness;
+  let app: AppOrigin;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    buildBrowserSdk();
+    app = await startAppOrigin();
+    // The README's CORS example: the app's origin may PUT to the data plane, ETag is exposed.
+    h = await startSignet({
+      config: {
+        buckets: { default: { backend: "local", cors: { origins: [app.url], maxAgeSeconds: 60 } } },
+      },
+    });
+    app.signet = h.url;
+    // The app's page reaches Signet's /v1 through its own origin, the data plane directly.
+    app.files.set("/", {
+      type: "text/html",
+      body: '<!doctype html><script type="module" src="/app.js"></script>',
+    });
+    app.files.set("/app.js", { type: "text/javascript", body: await bundle(PAGE_SCRIPT) });
+    browser = await launchChromium();
+    page = await browser.newPage();
+    await page.goto(app.url);
+    await page.waitForFunction(() => (globalThis as any).sdk !== undefined);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await h?.close();
+  });
+
+  const stored = async (key: string) => {
+    const signed = await h.admin.presign({ bucket: "default", key, method: "GET" });
+    const res = await fetch(signed.url, { headers: signed.headers });
+    expect(res.status).toBe(200);
+    return Buffer.from(await res.arrayBuffer());
+  };
+
+  it("uploads a small file in one PUT and commits it with its sha256", async () => {
+    const result = await page.evaluate(async (token) => {
+      const { sdk, blobOf } = globalThis as any;
+      const client = sdk.createClient({ token });
+      const seen: number[] = [];
+      const file = await sdk.upload(blobOf(100_000), {
+        client,
+        bucket: "default",
+        key: "sdk/small.bin",
+        onProgress: (p: { loaded: number }) => seen.push(p.loaded),
+      });
+      return { file, last: seen.at(-1) };
+    }, ADMIN_KEY);
+    expect(result.file.status).toBe("committed");
+    expect(result.file.size).toBe(100_000);
+    expect(result.last).toBe(100_000);
+    expect(Buffer.from(result.file.sha256, "base64").toString("hex")).toBe(sha(pattern(100_000)));
+    expect(sha(await stored("sdk/small.bin"))).toBe(sha(pattern(100_000)));
+  });
+
+  it("uploads a small file as a form POST when asked", async () => {
+    const file = await page.evaluate(async (token) => {
+      const { sdk, blobOf } = globalThis as any;
+      return sdk.upload(blobOf(3000), {
+        client: sdk.createClient({ token }),
+        bucket: "default",
+        key: "sdk/form.bin",
+        form: true,
+      });
+    }, ADMIN_KEY);
+    expect(file.status).toBe("committed");
+    expect(sha(await stored("sdk/form.bin"))).toBe(sha(pattern(3000)));
+    const audit = await fetch(`${h.url}/v1/audit?limit=20`, {
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
+    const posted = ((await audit.json()) as any).items.find(
+      (r: any) => r.key === "sdk/form.bin" && r.method === "POST",
+    );
+    expect(posted).toBeDefined();
+  });
+
+  it("uploads 20 MiB in parallel parts, retrying a part that failed once", async () => {
+    let failed = 0;
+    let inFlight = 0;
+    let maxInFlight = 0;
+    // Parts pass through Node here, so the test sees how many are in flight at once; the first
+    // attempt at part 2 fails with a 500 and the SDK retries it.
+    await page.route(/partNumber=/, async (route) => {
+      if (route.request().method() !== "PUT") return route.fallback();
+      if (/partNumber=2\b/.test(route.request().url()) && failed++ === 0)
+        return route.fulfill({ status: 500, body: "injected" });
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      try {
+        return await route.fulfill({ response: await route.fetch() });
+      } finally {
+        inFlight--;
+      }
+    });
+    const size = 20 * MiB;
+    const result = await page.evaluate(
+      async ({ token, size }) => {
+        const { sdk, blobOf } = globalThis as any;
+        const client = sdk.createClient({ token });
+        const progress: number[] = [];
+        const file = await sdk.upload(blobOf(size), {
+          client,
+          bucket: "default",
+          key: "sdk/big.bin",
+          partSize: 5 * 1024 * 1024,
+          singleLimit: 8 * 1024 * 1024,
+          concurrency: 3,
+          onProgress: (p: { loaded: number }) => progress.push(p.loaded),
+        });
+        return { file, last: progress.at(-1) };
+      },
+      { token: ADMIN_KEY, size },
+    );
+    await page.unroute(/partNumber=/);
+    expect(failed).toBeGreaterThanOrEqual(2);
+    expect(maxInFlight).toBeGreaterThan(1);
+    expect(result.file.status).toBe("committed");
+    expect(result.file.size).toBe(size);
+    expect(result.last).toBe(size);
+    expect(sha(await stored("sdk/big.bin"))).toBe(sha(pattern(size)));
+  });
+
+  it("abort stops the upload, removes the partial data and commits nothing", async () => {
+    const result = await page.evaluate(async (token) => {
+      const { sdk, blobOf } = globalThis as any;
+      const client = sdk.createClient({ token });
+      const controller = new AbortController();
+      let fileId: string | undefined;
+      try {
+        await sdk.upload(blobOf(12 * 1024 * 1024), {
+          client,
+          bucket: "default",
+          key: "sdk/aborted.bin",
+          partSize: 5 * 1024 * 1024,
+          singleLimit: 5 * 1024 * 1024,
+          concurrency: 1,
+          signal: controller.signal,
+          onState: (s: { fileId: string }) => {
+            fileId = s.fileId;
+            controller.abort();
+          },
+        });
+        return { error: "none" };
+      } catch (e) {
+        return { error: (e as Error).name, fileId };
+      }
+    }, ADMIN_KEY);
+    expect(result.error).toBe("AbortError");
+    const res = await fetch(`${h.url}/v1/files/${result.fileId}`, {
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
+    // Aborted intents are removed: the file is deleted (or no longer visible), never committed.
+    expect(res.status === 200 ? ((await res.json()) as any).status : "gone").not.toBe("committed");
+    expect(await h.signet.objects.store.head("default", "sdk/aborted.bin")).toBeUndefined();
+  });
+
+  it("resumes an interrupted multipart upload from its saved state, renewing expired part URLs", async () => {
+    const size = 11 * MiB;
+    const renewals: string[] = [];
+    const onRequest = (r: import("playwright-core").Request) => {
+      if (r.url().endsWith("/v1/uppy/sign")) renewals.push(r.postData() ?? "");
+    };
+    page.on("request", onRequest);
+    const result = await page.evaluate(
+      async ({ token, size }) => {
+        const { sdk, blobOf } = globalThis as any;
+        const client = sdk.createClient({ token });
+        const blob = blobOf(size);
+        const controller = new AbortController();
+        let saved: any;
+        try {
+          await sdk.upload(blob, {
+            client,
+            bucket: "default",
+            key: "sdk/resumed.bin",
+            partSize: 5 * 1024 * 1024,
+            singleLimit: 1024,
+            concurrency: 1,
+            signal: controller.signal,
+            keepOnAbort: true,
+            onState: (s: unknown) => {
+              saved = s;
+              controller.abort();
+            },
+          });
+        } catch {
+          // interrupted on purpose after the first part
+        }
+        // The state is plain JSON: it survives sessionStorage (and a reload).
+        (globalThis as any).sessionStorage.setItem("resume", JSON.stringify(saved));
+        const resume = JSON.parse((globalThis as any).sessionStorage.getItem("resume")!);
+        // as if the page came back later: the remaining part URLs have expired and are renewed
+        for (const part of resume.parts) part.expiresAt = new Date(Date.now() - 1000).toISOString();
+        const partsBefore = resume.done.length;
+        const sentAfter: number[] = [];
+        const file = await sdk.upload(blob, {
+          client,
+          bucket: "default",
+          key: "sdk/resumed.bin",
+          resume,
+          onProgress: (p: { loaded: number }) => sentAfter.push(p.loaded),
+        });
+        return { file, partsBefore, firstReport: sentAfter[0] };
+      },
+      { token: ADMIN_KEY, size },
+    );
+    page.off("request", onRequest);
+    expect(result.partsBefore).toBe(1);
+    // the two parts not yet stored got fresh URLs, the stored one none
+    expect(renewals.map((b) => JSON.parse(b).partNumber).sort()).toEqual([2, 3]);
+    // the resumed upload starts from the part already stored
+    expect(result.firstReport).toBe(5 * MiB);
+    expect(result.file.status).toBe("committed");
+    expect(sha(await stored("sdk/resumed.bin"))).toBe(sha(pattern(size)));
+  });
+
+  it("presigns a folder LIST and reads the listing cross-origin", async () => {
+    const listing = await page.evaluate(async (token) => {
+      const { sdk } = globalThis as any;
+      const client = sdk.createClient({ token });
+      const signed = await sdk.presign(client, {
+        bucket: "default",
+        prefix: "sdk",
+        method: "LIST",
+      });
+      return sdk.listFolder(signed, { limit: 100 });
+    }, ADMIN_KEY);
+    expect(listing.items.map((i: { key: string }) => i.key)).toContain("sdk/small.bin");
+  });
+
+  it("a wrong credential is a SignetApiError with the API's code", async () => {
+    const result = await page.evaluate(async () => {
+      const { sdk } = globalThis as any;
+      try {
+        await sdk.listFiles(sdk.createClient({ token: "wrong" }), { bucket: "default" });
+        return "none";
+      } catch (e) {
+        return `${(e as Error).name} ${(e as any).status} ${(e as any).code}`;
+      }
+    });
+    expect(result).toBe("SignetApiError 401 unauthorized");
+  });
+
+  it("is tree-shakable and free of Node built-ins", async () => {
+    const small = await bundle(
+      'import { createClient, presign } from "signet/browser"; globalThis.x = [createClient, presign];',
+      { minify: true },
+    );
+    const full = await bundle('import * as s from "signet/browser"; globalThis.x = s;', {
+      minify: true,
+    });
+    expect(small).not.toMatch(/XMLHttpRequest/);
+    expect(small.length).toBeLessThan(full.length / 2);
+    expect(full).not.toMatch(/node:/);
+  });
+});
