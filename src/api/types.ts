@@ -106,6 +106,8 @@ export interface FileInfo {
   etag: string | null;
   createdAt: string;
   committedAt: string | null;
+  /** set when Signet found the committed bytes changed outside it: the file answers 409 */
+  changedAt: string | null;
 }
 
 /** `POST /v1/uploads`: an upload intent. */

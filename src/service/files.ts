@@ -10,7 +10,8 @@ import type { FileTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
 import type { Buckets } from "./buckets.js";
 import type { Issuance } from "./issuance.js";
-import { type FileInfo, stagedAt, toFileInfo } from "./uploads.js";
+import type { FileInfo } from "../api/types.js";
+import { stagedAt, toFileInfo } from "./file-records.js";
 import type { Webhooks } from "./webhooks.js";
 
 /**

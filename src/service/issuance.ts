@@ -246,9 +246,13 @@ export class Issuance {
           ? "provider"
           : "none";
     if (short) signed.url = await this.shortUrls.create(signed.id, signed.url, signed.expiresAt);
-    await this.recordIssued(principal, scope, ctx, revocable, {
+    // Audited and revocable under the key the caller asked for (an intent's URL writes its
+    // staging key, named in the detail).
+    const recorded = { ...scope, request: checked.request };
+    await this.recordIssued(principal, recorded, ctx, revocable, {
       ...ctx.detail,
       ...variant.detail,
+      ...(variant.key !== undefined ? { staging: variant.key } : {}),
       expiresAt: signed.expiresAt,
       delivery,
       ...(short ? { short: true } : {}),

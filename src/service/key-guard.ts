@@ -14,8 +14,9 @@ import { SignetError } from "../core/errors.js";
 import type { Method } from "../core/methods.js";
 import type { Db } from "../db/connect.js";
 import type { FileTable } from "../db/schema.js";
-import type { CheckedScope } from "./issuance.js";
-import { toFileInfo } from "./uploads.js";
+import type { ScopeRequest } from "../core/scope-request.js";
+import type { Bucket } from "./buckets.js";
+import { toFileInfo } from "./file-records.js";
 import type { Webhooks } from "./webhooks.js";
 
 /** A transaction of the metadata database. */
@@ -55,7 +56,7 @@ export class KeyGuard {
    * (Signet then checks each use); a `direct` one on a cloud backend is 400.
    */
   async checkIssue(
-    checked: CheckedScope,
+    checked: { request: ScopeRequest; bucket: Bucket },
     upsert: boolean | undefined,
     authorizeDelete: () => void,
   ): Promise<void> {

@@ -26,6 +26,8 @@ import { heldBy, type KeyGuard } from "./key-guard.js";
 import type { CheckedScope, Issuance, Plan, SignedRequest, Variant } from "./issuance.js";
 import type { Revocations } from "./revocations.js";
 import type { Webhooks } from "./webhooks.js";
+import type { FileInfo } from "../api/types.js";
+import { stagedAt, toFileInfo, type UploadRecord } from "./file-records.js";
 
 /** How long an intent outlives its URLs before it is swept. */
 export const GRACE_SECONDS = 900;
@@ -50,43 +52,6 @@ export interface UploadInput {
   upsert?: boolean;
 }
 
-export interface FileInfo {
-  id: string;
-  bucket: string;
-  key: string;
-  size: number | null;
-  sha256: string | null;
-  contentType: string;
-  owner: string;
-  status: FileTable["status"];
-  etag: string | null;
-  createdAt: string;
-  committedAt: string | null;
-  /** set when Signet found the committed bytes changed outside it: the file answers 409 */
-  changedAt: string | null;
-}
-
-interface UploadRecord {
-  tokens: string[];
-  uploadId?: string;
-  partSize?: number;
-  /** where the bytes go until complete; absent in intents made before staging (on the key) */
-  staging?: string;
-  upsert?: true;
-}
-
-/** Where a pending file's bytes are (its staging key; the key itself for older intents). */
-export function stagedAt(row: Pick<FileTable, "upload" | "key">): {
-  key: string;
-  own: boolean;
-  uploadId?: string;
-} {
-  const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
-  return record.staging === undefined
-    ? { key: row.key, own: false, uploadId: record.uploadId }
-    : { key: record.staging, own: true, uploadId: record.uploadId };
-}
-
 /** 413 when `size` bytes do not fit the bucket's `maxObjectSize`. */
 export function assertFitsBucket(bucket: Bucket, size: number | undefined, field = "size"): void {
   const max = bucket.config.maxObjectSize;
@@ -106,23 +71,6 @@ export interface Intent {
   file: FileInfo;
   upload: SignedRequest | { uploadId: string; partSize: number; parts: PartRequest[] };
   expiresAt: string;
-}
-
-export function toFileInfo(row: FileTable): FileInfo {
-  return {
-    id: row.id,
-    bucket: row.bucket,
-    key: row.key,
-    size: row.size === null ? null : Number(row.size),
-    sha256: row.sha256,
-    contentType: row.content_type,
-    owner: row.owner,
-    status: row.status,
-    etag: row.etag,
-    createdAt: row.created_at,
-    committedAt: row.committed_at,
-    changedAt: row.changed_at ?? null,
-  };
 }
 
 const mismatch = (why: string) =>

@@ -22,7 +22,8 @@ import type { Principal } from "../core/principal.js";
 import { SignetError } from "../core/errors.js";
 import type { FileTable } from "../db/schema.js";
 import type { Signet } from "./signet.js";
-import type { FileInfo } from "./uploads.js";
+import type { FileInfo } from "../api/types.js";
+import { stagedAt } from "./file-records.js";
 
 /** One request the Uppy plugin wants signed, plus the Signet bucket it goes to. */
 export interface UppySignInput {
@@ -118,10 +119,11 @@ export class UppyProtocol {
   ): Promise<{ partNumber: number; etag: string; size: number }[]> {
     const row = await this.pending(principal, fileId, bucket, key);
     const backend = this.signet.buckets.get(row.bucket)?.backend;
-    const uploadId = (JSON.parse(row.upload ?? "{}") as { uploadId?: string }).uploadId;
-    if (backend === undefined || uploadId === undefined)
+    // The parts are at the intent's own staging key, never at the file's key.
+    const staged = stagedAt(row);
+    if (backend === undefined || staged.uploadId === undefined)
       throw new SignetError("not_found", "no such multipart upload");
-    return (await backend.listParts(row.key, uploadId)).map((p) => ({
+    return (await backend.listParts(staged.key, staged.uploadId)).map((p) => ({
       partNumber: p.partNumber,
       etag: p.etag,
       size: p.size,

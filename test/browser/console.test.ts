@@ -189,8 +189,9 @@ describe.skipIf(!hasChromium)("web console (/console) in headless Chromium", () 
     await admin.getByLabel("Folder", { exact: true }).fill("batch");
     let inFlight = 0;
     let maxInFlight = 0;
-    // Uploads to storage pass through Node here, each held briefly, to count those at once.
-    await admin.route(/\/o\/default\/batch\//, async (route) => {
+    // Uploads to storage (each intent's own staging key) pass through Node here, each held
+    // briefly, to count those at once.
+    await admin.route(/\/o\/default\/\.signet-staging\//, async (route) => {
       if (route.request().method() !== "PUT") return route.fallback();
       maxInFlight = Math.max(maxInFlight, ++inFlight);
       try {
@@ -213,7 +214,7 @@ describe.skipIf(!hasChromium)("web console (/console) in headless Chromium", () 
     await expect
       .poll(async () => (await states.allTextContents()).join(","), { timeout: 30_000 })
       .toBe(Array(6).fill("uploaded").join(","));
-    await admin.unroute(/\/o\/default\/batch\//);
+    await admin.unroute(/\/o\/default\/\.signet-staging\//);
     expect(maxInFlight).toBeGreaterThan(1);
     expect(maxInFlight).toBeLessThanOrEqual(3);
   });
@@ -391,14 +392,15 @@ describe.skipIf(!hasChromium)("web console (/console) in headless Chromium", () 
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("navigation", { name: "Sections" }).waitFor();
     await page.getByRole("link", { name: "Upload" }).click();
-    await page.getByLabel("Folder", { exact: true }).fill("u/alice");
+    // ${sub} stands for the namespaced principal (sub:alice), never a bare subject.
+    await page.getByLabel("Folder", { exact: true }).fill("u/sub:alice");
     await page.locator("#pick").setInputFiles({
       name: "mine.txt",
       mimeType: "text/plain",
       buffer: Buffer.from("alice's"),
     });
     await expect
-      .poll(() => page.locator('li[data-key="u/alice/mine.txt"] .state').textContent())
+      .poll(() => page.locator('li[data-key="u/sub:alice/mine.txt"] .state').textContent())
       .toBe("uploaded");
     // outside the grant: refused with the API's reason, nothing stored
     await page.getByLabel("Folder", { exact: true }).fill("u/bob");

@@ -427,7 +427,7 @@ const constraints: Behaviour = (ctx) => {
   it(`${ctx().name}: a form POST is a form where declared, else constraint_not_enforceable`, async () => {
     const c = ctx();
     const res = await presign(c, {
-      prefix: fresh("form"),
+      key: `${fresh("form")}.bin`,
       method: "POST",
       contentLengthRange: [0, 1024],
     });
@@ -435,6 +435,16 @@ const constraints: Behaviour = (ctx) => {
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(res.body.fields).toBeTypeOf("object");
     } else expect(refusedAtPresign(res)).toBe(true);
+    // A folder form lets the browser name the key: only where Signet sees each use (files stay
+    // true), so a cloud backend refuses it at presign.
+    const folder = await presign(c, {
+      prefix: fresh("form"),
+      method: "POST",
+      contentLengthRange: [0, 1024],
+    });
+    if (c.capabilities.formPost && c.capabilities.signetVerified)
+      expect(folder.status, JSON.stringify(folder.body)).toBe(200);
+    else expect(refusedAtPresign(folder)).toBe(true);
   });
 
   // Conditional writes (issue 13): proven here once a backend declares them; the lead wires the

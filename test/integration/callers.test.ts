@@ -131,7 +131,11 @@ describe("API keys", () => {
     expect(created.code).toBe(0);
     const key = JSON.parse(created.stdout);
     expect(Date.parse(key.expiresAt) - Date.parse(key.createdAt)).toBe(90 * 86400 * 1000);
-    const listed = JSON.parse((await run(["apikeys", "list"], env)).stdout);
+    // Piped, a list prints one JSON object per line.
+    const listed = (await run(["apikeys", "list"], env)).stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(listed.map((k: any) => k.id)).toContain(key.id);
     expect((await run(["apikeys", "revoke", key.id], env)).code).toBe(0);
     expect(

@@ -10,7 +10,7 @@ import { trimSlash } from "../../core/urls.js";
 import { resolveFileId } from "../../service/fence.js";
 import { pinTo } from "../../service/files.js";
 import type { Signet } from "../../service/signet.js";
-import type { FileInfo } from "../../service/uploads.js";
+import type { FileInfo } from "../../api/types.js";
 import { asSignetError } from "../plugins/errors.js";
 import { authenticate, principalOf } from "../plugins/auth.js";
 
