@@ -5,7 +5,7 @@ import { SignetApiError, SignetClient } from "../client/index.js";
 import { parseDuration } from "../core/duration.js";
 import { METHODS, OBJECT_METHODS, type ObjectMethod } from "../core/methods.js";
 import { progressBar } from "./progress.js";
-import { serve } from "./serve.js";
+import { migrate, serve } from "./serve.js";
 
 const program = new Command("signet").description(
   "Short-lived, tightly scoped signed URLs for blob storage",
@@ -64,6 +64,13 @@ program
   .option("--data <dir>", "data directory", "./data")
   .option("--config <file>", "JSON config file")
   .action((options) => serve(options));
+
+program
+  .command("migrate")
+  .description("bring the metadata database to the latest schema, then exit")
+  .option("--data <dir>", "data directory (its SQLite file, without SIGNET_DATABASE_URL)", "./data")
+  .option("--config <file>", "JSON config file")
+  .action((options) => migrate(options));
 
 program
   .command("presign <target>")

@@ -157,7 +157,14 @@ export interface FenceGuidTable {
   file_id: string;
 }
 
+/** db/changes.ts: the version of each cached topic, bumped by every change to it. */
+export interface ChangeVersionTable {
+  topic: string;
+  version: number;
+}
+
 export interface Database {
+  change_versions: ChangeVersionTable;
   fence_guids: FenceGuidTable;
   webhook_outbox: WebhookOutboxTable;
   files: FileTable;

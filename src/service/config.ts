@@ -83,6 +83,16 @@ const IpList = Type.Union([
   Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
 ]);
 
+/** Issuance quotas: URLs per minute and per day (either may be omitted). */
+export const QuotaSchema = Type.Object(
+  {
+    perMinute: Type.Optional(Type.Integer({ minimum: 1 })),
+    perDay: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+export type QuotaLimits = Static<typeof QuotaSchema>;
+
 export const GrantSpecSchema = Type.Object(
   {
     principal: Type.String({ minLength: 1, maxLength: 300 }),
@@ -93,6 +103,8 @@ export const GrantSpecSchema = Type.Object(
       uniqueItems: true,
     }),
     maxExpiresIn: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** URLs issued under this grant, per principal */
+    quota: Type.Optional(QuotaSchema),
     require: Type.Optional(
       Type.Object(
         {
@@ -110,8 +122,45 @@ export const GrantSpecSchema = Type.Object(
 );
 export type GrantInput = Static<typeof GrantSpecSchema>;
 
+// A URL whose password would sit in the config file: only `${ENV}` may carry one.
+const PostgresUrl = Type.String({ pattern: "^postgres(ql)?://([^:@/]+@)?[^@]*$", maxLength: 2048 });
+const RedisUrl = Type.String({ pattern: "^rediss?://([^:@/]+@)?[^@]*$", maxLength: 2048 });
+
 export const ConfigSchema = Type.Object(
   {
+    /** the metadata database (else SQLite in the data dir); SIGNET_DATABASE_URL wins */
+    database: Type.Optional(
+      Type.Object({ url: Type.Union([SecretRef, PostgresUrl]) }, { additionalProperties: false }),
+    ),
+    /** shared quota counters (else in memory); SIGNET_REDIS_URL wins */
+    redis: Type.Optional(
+      Type.Object({ url: Type.Union([SecretRef, RedisUrl]) }, { additionalProperties: false }),
+    ),
+    quotas: Type.Optional(
+      Type.Object(
+        {
+          /** URLs each principal may be issued */
+          principal: Type.Optional(QuotaSchema),
+          /** URLs issued on each bucket, by bucket name; "*" is every other bucket */
+          buckets: Type.Optional(Type.Record(Type.String({ minLength: 1 }), QuotaSchema)),
+          /**
+           * Generation-rate anomalies: a principal issuing more than `factor` times its own
+           * average per minute over the last `windowMinutes` (and at least `minPerMinute`).
+           */
+          anomaly: Type.Optional(
+            Type.Object(
+              {
+                factor: Type.Number({ exclusiveMinimum: 1 }),
+                windowMinutes: Type.Optional(Type.Integer({ minimum: 2, maximum: 1440 })),
+                minPerMinute: Type.Optional(Type.Integer({ minimum: 1 })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     publicUrl: Type.Optional(Type.String({ pattern: "^https?://" })),
     dataUrl: Type.Optional(Type.String({ pattern: "^https?://" })),
     trustedProxies: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),

@@ -99,7 +99,7 @@ export class FenceService {
   async download(principal: Principal, guid: string, expiresIn?: number): Promise<string> {
     const row = await this.readable(principal, guid);
     return this.presign.deliver(
-      this.presign.check(
+      await this.presign.check(
         principal,
         { bucket: row.bucket, key: row.key, method: "GET", expiresIn },
         Date.now(),
@@ -119,7 +119,7 @@ export class FenceService {
     if (row.size === null || end >= Number(row.size))
       throw new SignetError("invalid_request", `end is past the object's ${row.size} bytes`, "end");
     return this.presign.deliver(
-      this.presign.check(
+      await this.presign.check(
         principal,
         {
           bucket: row.bucket,
@@ -159,7 +159,7 @@ export class FenceService {
     if (fileName !== undefined && row.key !== this.keyOf(guid, fileName))
       throw new SignetError("invalid_request", "file_name is not this guid's file", "file_name");
     return this.presign.deliver(
-      this.presign.check(
+      await this.presign.check(
         principal,
         { bucket: row.bucket, key: row.key, method: "PUT", expiresIn },
         Date.now(),

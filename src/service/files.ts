@@ -35,7 +35,7 @@ export class FileService {
   /** Whether the caller's grants allow `method` on the file's key. */
   private allows(principal: Principal, row: FileTable, method: Method): boolean {
     try {
-      this.presign.check(principal, { bucket: row.bucket, key: row.key, method }, Date.now());
+      this.presign.authorize(principal, { bucket: row.bucket, key: row.key, method }, Date.now());
       return true;
     } catch (err) {
       if (err instanceof SignetError && (err.code === "forbidden" || err.code === "not_found"))

@@ -20,6 +20,8 @@ import { newTokenId } from "../core/token.js";
 import type { AuditEvent, AuditLog } from "./audit.js";
 import type { Bucket, Buckets } from "./buckets.js";
 import { linkMode, type LinkService } from "./links.js";
+import type { Metrics } from "./metrics.js";
+import type { Quotas } from "./quotas.js";
 
 export const DEFAULT_EXPIRES_IN = 900;
 
@@ -52,6 +54,9 @@ export class PresignService {
     private readonly grants: () => GrantSet,
     private readonly audit: AuditLog,
     private readonly links: LinkService,
+    /** issuance quotas and the URL counters (absent: no quota, nothing counted) */
+    private readonly quotas?: Quotas,
+    private readonly metrics?: Metrics,
   ) {}
 
   async presign(principal: Principal, input: PresignInput): Promise<SignedRequest> {
@@ -83,20 +88,44 @@ export class PresignService {
     return results;
   }
 
-  /** Syntax, bucket, grants and bucket limits: everything but the delivery. */
-  check(
+  /**
+   * Syntax, bucket, grants, bucket limits and quotas: everything but the delivery. Each call
+   * counts one issuance against the quotas (service/quotas.ts); a check that issues nothing
+   * uses authorize().
+   */
+  async check(
     principal: Principal,
     input: PresignInput,
     now: number,
     extraActions: "share"[] = [],
     /** the lifetime when the caller names none (still capped by the grant and the bucket) */
     defaultExpiresIn = DEFAULT_EXPIRES_IN,
-  ): CheckedScope {
+  ): Promise<CheckedScope> {
+    const { grantId, ...checked } = this.authorize(
+      principal,
+      input,
+      now,
+      extraActions,
+      defaultExpiresIn,
+    );
+    await this.quotas?.admit(principal, checked.bucket.name, grantId);
+    return checked;
+  }
+
+  /** check() without counting an issuance: whether the caller may, and the scope it would get. */
+  authorize(
+    principal: Principal,
+    input: PresignInput,
+    now: number,
+    extraActions: "share"[] = [],
+    defaultExpiresIn = DEFAULT_EXPIRES_IN,
+  ): CheckedScope & { grantId: string | undefined } {
     const request = normalizeScope(input, new Date(now));
     const bucket = this.buckets.get(request.bucket);
     if (bucket === undefined) throw notFound("bucket");
     const c = request.constraints;
     let maxExpiresIn: number | undefined;
+    let grantId: string | undefined;
     if (isAdmin(principal)) {
       maxExpiresIn = undefined;
     } else {
@@ -112,6 +141,7 @@ export class PresignService {
         ip: c.ip,
       });
       maxExpiresIn = allowed.maxExpiresIn;
+      grantId = allowed.grantId;
       if (allowed.ip !== undefined) c.ip = allowed.ip;
     }
     // The bucket's limit holds for links too; a direct URL is also capped by its backend
@@ -136,7 +166,7 @@ export class PresignService {
     if (request.key !== undefined) direct.key = request.key;
     if (request.folder !== undefined) direct.folder = request.folder;
     if (request.notBefore !== undefined) direct.notBefore = request.notBefore;
-    return { bucket, request, direct, expiresIn };
+    return { bucket, request, direct, expiresIn, grantId };
   }
 
   private async sign(
@@ -144,7 +174,7 @@ export class PresignService {
     input: PresignInput,
     now: number,
   ): Promise<{ signed: SignedRequest; event: AuditEvent }> {
-    const checked = this.check(principal, input, now);
+    const checked = await this.check(principal, input, now);
     await this.prepareRevocation(checked);
     const signed = this.deliver(checked);
     const { request, direct, bucket } = checked;
@@ -233,6 +263,11 @@ export class PresignService {
         enforcer = "backend";
       }
     }
+    this.metrics?.issued.inc({
+      backend: bucket.backend.kind,
+      method: reply.method,
+      delivery: enforcer === "signet" ? "link" : "direct",
+    });
     return {
       id: direct.tokenId,
       ...reply,
@@ -248,7 +283,7 @@ export class PresignService {
    */
   async parts(principal: Principal, input: PartPlanInput): Promise<PartPlan> {
     const { partSize, parts, ...scope } = input;
-    const checked = this.check(principal, { ...scope, method: "GET" }, Date.now());
+    const checked = await this.check(principal, { ...scope, method: "GET" }, Date.now());
     const info = await checked.bucket.backend.head(checked.request.key!);
     if (info === undefined) throw notFound("object");
     const step = partSize ?? Math.max(1, Math.ceil(info.size / parts!));

@@ -3,11 +3,14 @@
  * without a query per request.
  */
 import type { RevocationCheck } from "../core/token.js";
+import { type ChangePublisher, LOCAL_ONLY } from "../db/changes.js";
 import type { Db } from "../db/connect.js";
 
 export class Revocations implements RevocationCheck {
   private readonly tokens = new Set<string>();
   private readonly principals = new Set<string>();
+  /** tells other instances to reload (db/changes.ts) */
+  changes: ChangePublisher = LOCAL_ONLY;
 
   constructor(private readonly db: Db) {}
 
@@ -27,5 +30,6 @@ export class Revocations implements RevocationCheck {
       .onConflict((oc) => oc.doNothing())
       .execute();
     (kind === "token" ? this.tokens : this.principals).add(value);
+    await this.changes.publish("revocations");
   }
 }

@@ -21,7 +21,7 @@ export class SessionRedirects {
   async target(principal: Principal, fileId: string): Promise<string> {
     const file = await this.files.get(principal, fileId);
     if (file.status !== "committed") throw new SignetError("not_found", "file not found");
-    const checked = this.presign.check(
+    const checked = await this.presign.check(
       principal,
       { bucket: file.bucket, key: file.key, method: "GET" },
       Date.now(),

@@ -55,7 +55,7 @@ export class ShareService {
   ) {}
 
   async create(principal: Principal, input: ShareInput): Promise<Share & { url: string }> {
-    const checked = this.presign.check(
+    const checked = await this.presign.check(
       principal,
       {
         bucket: input.bucket,

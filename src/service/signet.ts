@@ -3,7 +3,10 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { LocalBackend } from "../backends/local.js";
 import { signToken, type UnsignedClaims } from "../core/token.js";
-import { type Db, openSqlite } from "../db/connect.js";
+import { resolveSecret, isSecretRef } from "../core/config-schema.js";
+import { ChangeFeed } from "../db/changes.js";
+import { type Db, dialectOf, openDatabase } from "../db/connect.js";
+import { lockDataDir } from "../store/lock.js";
 import { BlobFiles } from "../store/blobs.js";
 import { EmbeddedStore } from "../store/embedded.js";
 import { EmbeddedMultipart } from "../store/multipart.js";
@@ -28,6 +31,9 @@ import { Revocations } from "./revocations.js";
 import { RevokeService } from "./revoke.js";
 import { DEFAULT_REDIRECT_SECONDS, SessionRedirects } from "./session.js";
 import { ShareService } from "./shares.js";
+import { type LimiterFactory, openLimiters } from "./limiters.js";
+import { Metrics } from "./metrics.js";
+import { Quotas } from "./quotas.js";
 import { Webhooks } from "./webhooks.js";
 import { UploadService } from "./uploads.js";
 
@@ -41,6 +47,10 @@ export interface SignetOptions {
   dataUrl?: string;
   /** where `${ENV}` references are resolved (process.env by default) */
   env?: NodeJS.ProcessEnv;
+  /** a postgres:// URL (SIGNET_DATABASE_URL); wins over the config's database.url */
+  databaseUrl?: string;
+  /** a redis:// URL for shared quota counters (SIGNET_REDIS_URL); wins over redis.url */
+  redisUrl?: string;
 }
 
 export interface Signet {
@@ -69,6 +79,11 @@ export interface Signet {
   /** set when the first start wrote a new admin key */
   readonly adminKeyFile: string | undefined;
   readonly swept: { tmp: number; orphans: number };
+  readonly metrics: Metrics;
+  /** the counters quotas (and throttles) use: Redis or memory */
+  readonly limiters: LimiterFactory;
+  /** cross-instance cache invalidation (PostgreSQL; inert on SQLite) */
+  readonly changes: ChangeFeed;
   publicUrl: string;
   /** the base of data-plane URLs: SIGNET_DATA_URL, the config's dataUrl, else the public URL */
   readonly dataUrl: string;
@@ -77,20 +92,66 @@ export interface Signet {
 
 export async function openSignet(options: SignetOptions): Promise<Signet> {
   const env = options.env ?? process.env;
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  // Held until close(): a second process on this data dir is refused with a clear message.
+  const lock = await lockDataDir(options.dataDir);
+  const opened: { close(): Promise<void> }[] = [{ close: () => lock.release() }];
+  try {
+    return await open(options, env, opened);
+  } catch (err) {
+    for (const o of opened.reverse()) await o.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A URL from the options (environment) or the config, where `${ENV}` names it. */
+function urlOf(
+  explicit: string | undefined,
+  configured: string | undefined,
+  env: NodeJS.ProcessEnv,
+  field: string,
+): string | undefined {
+  if (explicit !== undefined && explicit !== "") return explicit;
+  if (configured === undefined) return undefined;
+  return isSecretRef(configured) ? resolveSecret(configured, env, field) : configured;
+}
+
+async function open(
+  options: SignetOptions,
+  env: NodeJS.ProcessEnv,
+  opened: { close(): Promise<void> }[],
+): Promise<Signet> {
   const jwt =
     options.config.auth?.jwt === undefined
       ? undefined
       : await JwtVerifier.create(options.config.auth.jwt, env);
-  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const master = await resolveMasterKey(options.dataDir, options.masterKey);
-  const db = await openSqlite(join(options.dataDir, "signet.db"));
+  const databaseUrl = urlOf(options.databaseUrl, options.config.database?.url, env, "database.url");
+  const db = await openDatabase({
+    url: databaseUrl,
+    sqlitePath: join(options.dataDir, "signet.db"),
+  });
+  opened.push({ close: () => db.destroy() });
+  const metrics = new Metrics();
+  metrics.watch(db);
+  const limiters = await openLimiters(
+    urlOf(options.redisUrl, options.config.redis?.url, env, "redis.url"),
+  );
+  opened.push(limiters);
+  const changes = new ChangeFeed(db, {
+    url: dialectOf(db) === "postgres" ? databaseUrl : undefined,
+    onInvalidate: (topic) => metrics.invalidations.inc({ topic }),
+  });
   const keyring = new KeyringService(db, master);
+  keyring.changes = changes;
   await keyring.open();
   const revocations = new Revocations(db);
+  revocations.changes = changes;
   await revocations.load();
   const audit = new AuditLog(db);
   const apiKeys = new ApiKeys(db, revocations, options.adminKey);
   const grants = new GrantService(db, options.config.grantSpecs);
+  grants.changes = changes;
   await grants.load();
   const store = new EmbeddedStore(db, options.dataDir);
   const swept = await store.init();
@@ -108,12 +169,25 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
   const buckets = await Buckets.open(db, options.config.buckets ?? {}, (name, config) =>
     openBackend(name, config, env, () => new LocalBackend(name, store, dataUrl, sign, multipart)),
   );
+  buckets.changes = changes;
   await buckets.load();
   // Swift buckets sign with the temp URL keys Signet last rotated to, kept in the keyring.
   const backendKeys = new BackendKeys(db, master, buckets, audit);
+  backendKeys.changes = changes;
   await backendKeys.apply();
+  // What another instance changes is reloaded here within a second (db/changes.ts).
+  changes.subscribe("keyring", () => keyring.reload());
+  changes.subscribe("revocations", () => revocations.load());
+  changes.subscribe("grants", () => grants.load());
+  changes.subscribe("buckets", () => buckets.load());
+  changes.subscribe("backend-keys", () => backendKeys.apply());
+  await changes.start();
+  opened.push(changes);
   const links = new LinkService(keyring, dataUrl, spool);
-  const presign = new PresignService(buckets, () => grants.current, audit, links);
+  const quotas = new Quotas(limiters, options.config.quotas ?? {}, metrics, audit, (id) =>
+    grants.byId(id),
+  );
+  const presign = new PresignService(buckets, () => grants.current, audit, links, quotas, metrics);
   const webhooks = new Webhooks(
     db,
     options.config.webhooks ?? [],
@@ -124,8 +198,9 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
   const uploads = new UploadService(db, buckets, presign, revocations, audit, webhooks);
   const files = new FileService(db, buckets, presign, audit, webhooks);
   // Abandoned intents are swept with their partial data: at start-up, then every minute.
-  await uploads.sweep();
-  const sweeper = setInterval(() => void uploads.sweep().catch(() => undefined), 60_000);
+  const sweep = async () => metrics.swept.inc(await uploads.sweep());
+  await sweep();
+  const sweeper = setInterval(() => void sweep().catch(() => undefined), 60_000);
   sweeper.unref();
   return {
     config: options.config,
@@ -158,6 +233,9 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
     objects: new ObjectService(keyring, revocations, buckets, store, audit),
     adminKeyFile: await bootstrapAdminKey(apiKeys, options),
     swept,
+    metrics,
+    limiters,
+    changes,
     get dataUrl() {
       return dataUrl();
     },
@@ -170,7 +248,8 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
     close: async () => {
       clearInterval(sweeper);
       await webhooks.stop();
-      await db.destroy();
+      // changes, limiters, db, then the lock, in reverse order of opening.
+      for (const o of opened.reverse()) await o.close();
     },
   };
 }

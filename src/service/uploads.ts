@@ -120,7 +120,7 @@ export class UploadService {
         "a form upload is one POST: multipart is for PUT",
         "multipart",
       );
-    const checked = this.presign.check(
+    const checked = await this.presign.check(
       principal,
       {
         bucket: input.bucket,
@@ -237,7 +237,7 @@ export class UploadService {
     bucket: string,
     key: string,
   ): Promise<{ file: FileInfo; uploadId: string }> {
-    const checked = this.presign.check(principal, { bucket, key, method: "PUT" }, Date.now());
+    const checked = await this.presign.check(principal, { bucket, key, method: "PUT" }, Date.now());
     const uploadId = await checked.bucket.backend.createMultipart(key, {
       contentType: "application/octet-stream",
     });
@@ -256,7 +256,7 @@ export class UploadService {
     const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
     if (row.status !== "pending" || record.uploadId === undefined)
       throw new SignetError("not_found", "no such multipart upload");
-    const checked = this.presign.check(
+    const checked = await this.presign.check(
       principal,
       { bucket: row.bucket, key: row.key, method: "PUT", expiresIn },
       Date.now(),

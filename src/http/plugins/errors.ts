@@ -32,7 +32,14 @@ export function asSignetError(error: unknown): SignetError {
   return new SignetError("internal", "internal error");
 }
 
+/** The error code each refused reply was sent with (for the refusals metric). */
+export const refusalOf = new WeakMap<FastifyReply, string>();
+
 export function sendError(reply: FastifyReply, error: SignetError): FastifyReply {
+  refusalOf.set(reply, error.code);
+  // A quota or throttle says when a retry can succeed (RFC 9110 Retry-After, in seconds).
+  const retryAfter = (error as { retryAfter?: unknown }).retryAfter;
+  if (typeof retryAfter === "number") reply.header("retry-after", String(retryAfter));
   return reply
     .code(error.status)
     .type("application/json; charset=utf-8")

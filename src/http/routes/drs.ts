@@ -74,7 +74,7 @@ export async function drsRoutes(app: FastifyInstance, signet: Signet): Promise<v
       const file = await committedFile(principal, id);
       if (accessId !== ACCESS_ID) throw new SignetError("not_found", "no such access method");
       const signed = signet.presign.deliver(
-        signet.presign.check(
+        await signet.presign.check(
           principal,
           { bucket: file.bucket, key: file.key, method: "GET" },
           Date.now(),
