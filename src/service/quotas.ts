@@ -182,7 +182,8 @@ export class Anomalies {
     const past = entry.counts.slice(1);
     // Too little history is no baseline: a new principal is not an anomaly.
     if (past.length < Math.min(this.window, 2)) return;
-    const average = past.reduce((a, b) => a + b, 0) / this.window;
+    // Over the minutes seen so far (at most the window), so a short history is not diluted.
+    const average = past.reduce((a, b) => a + b, 0) / past.length;
     const threshold = Math.max(this.floor, Math.ceil(average * this.config.factor));
     if (current !== threshold + 1) return;
     this.metrics.anomalies.inc();
