@@ -98,8 +98,8 @@ export class ChangeFeed implements ChangePublisher {
   /** A LISTEN connection; when it breaks, polling covers until it is re-made. */
   private async listen(): Promise<void> {
     if (this.options.url === undefined || this.closed) return;
-    this.listener ??= postgresPool(this.options.url, 1);
     try {
+      this.listener ??= await postgresPool(this.options.url, 1);
       const client = await this.listener.connect();
       client.on("notification", () => this.check());
       client.on("error", () => {

@@ -11,7 +11,7 @@
  */
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, SqliteDialect } from "kysely";
-import pg from "pg";
+import type pg from "pg";
 import { migrationProvider } from "./migrations.js";
 import type { Database } from "./schema.js";
 
@@ -54,26 +54,31 @@ export async function openSqlite(path: string): Promise<Db> {
   return db;
 }
 
-// int8 (counts, bigint columns) arrives as a string by default; every such value here is a
-// byte size, a count or an id far below 2^53, and the code expects numbers as SQLite gives.
-const INT8_OID = 20;
-const pgTypes = {
-  getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    oid === INT8_OID
-      ? (value: string) => Number(value)
-      : pg.types.getTypeParser(oid, format ?? "text")) as typeof pg.types.getTypeParser,
-};
-
-/** A pool on `url` (no migration): for the database itself and for the change feed. */
-export function postgresPool(url: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, types: pgTypes });
+/**
+ * A pool on `url` (no migration): for the database itself and for the change feed. `pg` is
+ * loaded on first use, so that SQLite deployments and the CLI's client commands never load it.
+ */
+export async function postgresPool(url: string, max = 10): Promise<pg.Pool> {
+  const { default: driver } = await import("pg");
+  // int8 (counts, bigint columns) arrives as a string by default; every such value here is a
+  // byte size, a count or an id far below 2^53, and the code expects numbers as SQLite gives.
+  const INT8_OID = 20;
+  const types = {
+    getTypeParser: ((oid: number, format?: "text" | "binary") =>
+      oid === INT8_OID
+        ? (value: string) => Number(value)
+        : driver.types.getTypeParser(oid, format ?? "text")) as typeof driver.types.getTypeParser,
+  };
+  const pool = new driver.Pool({ connectionString: url, max, types });
   // An idle client whose server went away emits here; without a listener it would crash us.
   pool.on("error", () => undefined);
   return pool;
 }
 
 export async function openPostgres(url: string): Promise<Db> {
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(url) }) });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: await postgresPool(url) }),
+  });
   try {
     await checkCollation(db);
   } catch (err) {

@@ -7,15 +7,17 @@
  * A counter store that cannot answer fails closed: the caller gets an Error (not a
  * RateLimiterRes) and refuses with 503, rather than issuing without a quota it claims to enforce.
  */
-import { Redis } from "ioredis";
-import {
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-  type RateLimiterAbstract,
-} from "rate-limiter-flexible";
+import type { RateLimiterAbstract, RateLimiterRes } from "rate-limiter-flexible";
 
-export { RateLimiterRes };
+export type { RateLimiterRes };
+
+// Loaded on first use: the CLI's client commands load this module but never count anything.
+const library = () => import("rate-limiter-flexible");
+
+/** Whether a limiter's rejection is a spent quota (else the store failed). */
+export async function isSpent(reason: unknown): Promise<boolean> {
+  return reason instanceof (await library()).RateLimiterRes;
+}
 
 export interface LimiterOptions {
   /** names the counter family; keys passed to consume() are scoped under it */
@@ -39,7 +41,8 @@ export interface LimiterFactory {
 
 const PREFIX = "signet";
 
-export function memoryLimiters(): LimiterFactory {
+export async function memoryLimiters(): Promise<LimiterFactory> {
+  const { RateLimiterMemory } = await library();
   return {
     kind: "memory",
     create: (o) => new RateLimiterMemory({ ...o, keyPrefix: `${PREFIX}:${o.keyPrefix}` }),
@@ -53,6 +56,8 @@ export function memoryLimiters(): LimiterFactory {
  * instance does not start claiming quotas it cannot count.
  */
 export async function redisLimiters(url: string, timeoutMs = 5000): Promise<LimiterFactory> {
+  const { RateLimiterRedis } = await library();
+  const { Redis } = await import("ioredis");
   const client = new Redis(url, {
     // A command waits at most for one reconnect; then the caller refuses with 503.
     maxRetriesPerRequest: 1,

@@ -12,13 +12,13 @@
  *
  * The same pass feeds the generation-rate anomaly detector (quotas.anomaly): see Anomalies.
  */
-import { type RateLimiterAbstract } from "rate-limiter-flexible";
+import type { RateLimiterAbstract } from "rate-limiter-flexible";
 import { SignetError } from "../core/errors.js";
 import type { Grant } from "../core/grants.js";
 import type { Principal } from "../core/principal.js";
 import type { AuditLog } from "./audit.js";
 import type { QuotaLimits, ResolvedConfig } from "./config.js";
-import { type LimiterFactory, RateLimiterRes } from "./limiters.js";
+import { isSpent, type LimiterFactory } from "./limiters.js";
 import type { Metrics } from "./metrics.js";
 
 /** 429 with the seconds after which the same request can succeed (sent as Retry-After). */
@@ -86,8 +86,8 @@ export class Quotas {
     let spent: Counted | undefined;
     for (const [i, result] of results.entries()) {
       if (result.status === "fulfilled") continue;
-      const reason: unknown = result.reason;
-      if (!(reason instanceof RateLimiterRes))
+      const reason = result.reason as { msBeforeNext: number };
+      if (!(await isSpent(reason)))
         throw new SignetError("backend_unavailable", "the quota counters cannot be reached");
       if (reason.msBeforeNext > retryMs) {
         retryMs = reason.msBeforeNext;

@@ -9,8 +9,10 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { validateConfig } from "../../src/service/config.js";
 import { openSignet } from "../../src/service/signet.js";
-import { databaseFor } from "../helpers/pg.js";
-import { exited, serve } from "../helpers/process.js";
+import { databaseFor, dropDatabaseFor } from "../helpers/pg.js";
+import SQLite from "better-sqlite3";
+import pg from "pg";
+import { exited, run, serve } from "../helpers/process.js";
 
 describe("one process per data dir", () => {
   let dataDir: string;
@@ -36,5 +38,41 @@ describe("one process per data dir", () => {
     await exited(first.child);
     const second = await open();
     await second.close();
+  });
+});
+
+describe("signet migrate", () => {
+  it("brings a new database to the latest schema and exits", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "signet-migrate-"));
+    try {
+      const databaseUrl = await databaseFor(dataDir);
+      const result = await run(
+        ["migrate", "--data", dataDir],
+        databaseUrl === undefined ? {} : { SIGNET_DATABASE_URL: databaseUrl },
+      );
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/database migrated/);
+      let names: string[];
+      if (databaseUrl === undefined) {
+        const db = new SQLite(join(dataDir, "signet.db"), { readonly: true });
+        names = (db.prepare("select name from kysely_migration").all() as { name: string }[]).map(
+          (r) => r.name,
+        );
+        db.close();
+      } else {
+        const client = new pg.Client({ connectionString: databaseUrl });
+        await client.connect();
+        names = (
+          await client.query<{ name: string }>("select name from kysely_migration")
+        ).rows.map((r) => r.name);
+        await client.end();
+      }
+      expect(names).toContain("0001_core");
+      expect(names).toContain("0011_change_versions");
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+      await dropDatabaseFor(dataDir);
+    }
   });
 });
