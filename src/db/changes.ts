@@ -46,7 +46,8 @@ export class ChangeFeed implements ChangePublisher {
   private readonly shared: boolean;
   private timer: NodeJS.Timeout | undefined;
   private listener: pg.Pool | undefined;
-  private client: pg.PoolClient | undefined;
+  /** releases the LISTEN connection */
+  private unlisten: (() => void) | undefined;
   private checking: Promise<void> | undefined;
   private again = false;
   private closed = false;
@@ -91,7 +92,7 @@ export class ChangeFeed implements ChangePublisher {
     this.closed = true;
     clearInterval(this.timer);
     await this.checking;
-    this.client?.release(true);
+    this.unlisten?.();
     await this.listener?.end();
   }
 
@@ -101,17 +102,24 @@ export class ChangeFeed implements ChangePublisher {
     try {
       this.listener ??= await postgresPool(this.options.url, 1);
       const client = await this.listener.connect();
+      let released = false;
+      // Released once, whichever comes first: an error (it may come more than once) or close().
+      const drop = () => {
+        if (released) return;
+        released = true;
+        client.release(true);
+        if (this.unlisten === drop) this.unlisten = undefined;
+      };
       client.on("notification", () => this.check());
       client.on("error", () => {
-        client.release(true);
-        if (this.client === client) this.client = undefined;
-        setTimeout(() => void this.listen(), 1000).unref();
+        drop();
+        if (!this.closed) setTimeout(() => void this.listen(), 1000).unref();
       });
+      this.unlisten = drop;
       await client.query(`LISTEN ${CHANNEL}`);
-      this.client = client;
     } catch (err) {
       this.options.onError?.(err);
-      setTimeout(() => void this.listen(), 1000).unref();
+      if (!this.closed) setTimeout(() => void this.listen(), 1000).unref();
     }
   }
 

@@ -146,6 +146,18 @@ describe.skipIf(PG_ADMIN_URL === undefined)("two instances on one PostgreSQL", (
     expect(await within(1000, async () => (await asked()).status === 403)).toBe(true);
   });
 
+  it("a bucket created on A is usable on B, and gone from B once deleted on A, within 1 s", async () => {
+    const name = `b${randomBytes(4).toString("hex")}`;
+    expect(
+      (await api(a.url, "POST", "/v1/buckets", { name, config: { backend: "local" } })).status,
+    ).toBe(201);
+    const asked = () =>
+      api(b.url, "POST", "/v1/presign", { bucket: name, key: "k", method: "GET" });
+    expect(await within(1000, async () => (await asked()).status === 200)).toBe(true);
+    expect((await api(a.url, "DELETE", `/v1/buckets/${name}`)).status).toBe(204);
+    expect(await within(1000, async () => (await asked()).status === 404)).toBe(true);
+  });
+
   it("a key rotated on A signs on A and verifies on B", async () => {
     const rotated = await api(a.url, "POST", "/v1/keys");
     expect(rotated.status).toBe(201);

@@ -3,6 +3,9 @@
  * that issues a URL (presign, batch, shares, upload intents); 429 rate_limited with
  * Retry-After; the metrics and /readyz that come with them; the data dir's lock.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSignet } from "../../src/service/signet.js";
 import { validateConfig } from "../../src/service/config.js";
@@ -183,6 +186,27 @@ describe("issuance quotas", () => {
     await expect(
       openSignet({ dataDir: h.dataDir, config: validateConfig({}), env: {} }),
     ).rejects.toThrow(/in use by another Signet process.*one process at a time/s);
+  });
+});
+
+describe("quota counters that cannot be reached", () => {
+  it("refuse to start rather than issue without the quotas they claim", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "signet-noredis-"));
+    try {
+      await expect(
+        openSignet({
+          dataDir,
+          config: validateConfig({}),
+          env: {},
+          redisUrl: "redis://127.0.0.1:9/0",
+        }),
+      ).rejects.toThrow(/cannot reach Redis/);
+      // Everything it opened was closed again: the data dir is free.
+      const again = await openSignet({ dataDir, config: validateConfig({}), env: {} });
+      await again.close();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
