@@ -119,3 +119,23 @@ export async function migrateOrClose(db: Db): Promise<void> {
     );
   }
 }
+
+/** An arbitrary, fixed key for the start-up lock (pg_advisory_lock takes a bigint). */
+const STARTUP_LOCK = 7_413_502_918;
+
+/**
+ * Runs `work` while no other instance runs its own start-up work on this database (a session
+ * advisory lock on PostgreSQL; nothing to exclude on SQLite, which one process owns). For
+ * bootstrap steps that check then create, such as the first signing key.
+ */
+export async function withStartupLock<T>(db: Db, work: () => Promise<T>): Promise<T> {
+  if (dialectOf(db) !== "postgres") return work();
+  return db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(${STARTUP_LOCK})`.execute(conn);
+    try {
+      return await work();
+    } finally {
+      await sql`select pg_advisory_unlock(${STARTUP_LOCK})`.execute(conn);
+    }
+  });
+}

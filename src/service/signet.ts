@@ -5,7 +5,7 @@ import { LocalBackend } from "../backends/local.js";
 import { signToken, type UnsignedClaims } from "../core/token.js";
 import { resolveSecret, isSecretRef } from "../core/config-schema.js";
 import { ChangeFeed } from "../db/changes.js";
-import { type Db, dialectOf, openDatabase } from "../db/connect.js";
+import { type Db, dialectOf, openDatabase, withStartupLock } from "../db/connect.js";
 import { lockDataDir } from "../store/lock.js";
 import { BlobFiles } from "../store/blobs.js";
 import { EmbeddedStore } from "../store/embedded.js";
@@ -144,7 +144,8 @@ async function open(
   });
   const keyring = new KeyringService(db, master);
   keyring.changes = changes;
-  await keyring.open();
+  // Two instances starting together on an empty database create one first key, not two.
+  await withStartupLock(db, () => keyring.open());
   const revocations = new Revocations(db);
   revocations.changes = changes;
   await revocations.load();

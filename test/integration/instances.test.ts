@@ -110,6 +110,12 @@ describe.skipIf(PG_ADMIN_URL === undefined)("two instances on one PostgreSQL", (
   /** A URL issued by A, sent to B instead (both serve the same metadata). */
   const onB = (url: string) => url.replace(a.url, b.url);
 
+  it("started together on an empty database, they made one signing key", async () => {
+    const keys = await api(b.url, "GET", "/v1/keys");
+    expect(keys.body.items).toHaveLength(1);
+    expect(keys.body.items[0].status).toBe("active");
+  });
+
   it("a token revoked on A is refused by B within 1 s", async () => {
     const put = await api(a.url, "POST", "/v1/presign", {
       bucket: "default",
