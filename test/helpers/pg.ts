@@ -11,8 +11,11 @@ export const PG_ADMIN_URL = process.env.SIGNET_DATABASE_URL || undefined;
 
 export const TEST_DB_PREFIX = "signet_t_";
 
+/** This run's part of the names (set by the global setup), so that runs never drop each other's. */
+export const runPrefix = () => `${TEST_DB_PREFIX}${process.env.SIGNET_TEST_RUN ?? "x"}_`;
+
 const nameFor = (dataDir: string) =>
-  `${TEST_DB_PREFIX}${createHash("sha256").update(dataDir).digest("hex").slice(0, 24)}`;
+  `${runPrefix()}${createHash("sha256").update(dataDir).digest("hex").slice(0, 20)}`;
 
 async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: PG_ADMIN_URL });
@@ -54,13 +57,13 @@ export async function dropDatabaseFor(dataDir: string): Promise<void> {
   await admin((client) => client.query(`drop database if exists "${name}" with (force)`));
 }
 
-/** Drops every test database (the suite's teardown). */
-export async function dropAllTestDatabases(): Promise<void> {
+/** Drops every database of this run (the suite's teardown). */
+export async function dropRunDatabases(): Promise<void> {
   if (PG_ADMIN_URL === undefined) return;
   await admin(async (client) => {
     const { rows } = await client.query<{ datname: string }>(
       "select datname from pg_database where datname like $1",
-      [`${TEST_DB_PREFIX}%`],
+      [`${runPrefix().replace(/_/g, "\\_")}%`],
     );
     for (const { datname } of rows)
       await client.query(`drop database if exists "${datname}" with (force)`);
