@@ -51,6 +51,7 @@ export class ChangeFeed implements ChangePublisher {
   private checking: Promise<void> | undefined;
   private again = false;
   private closed = false;
+  private snapshotted = false;
 
   constructor(
     private readonly db: Db,
@@ -79,10 +80,21 @@ export class ChangeFeed implements ChangePublisher {
     await sql`select pg_notify(${CHANNEL}, ${topic})`.execute(this.db);
   }
 
-  /** Records the current versions, then listens and polls (PostgreSQL only). */
-  async start(): Promise<void> {
+  /**
+   * Records the current versions. Call it before loading the caches it guards: a change made
+   * between this and start() is then reloaded by start()'s first check, never missed.
+   */
+  async snapshot(): Promise<void> {
     if (!this.shared) return;
     for (const [topic, version] of await this.readVersions()) this.seen.set(topic, version);
+    this.snapshotted = true;
+  }
+
+  /** Listens and polls (PostgreSQL only), after a first check against the snapshot. */
+  async start(): Promise<void> {
+    if (!this.shared) return;
+    if (!this.snapshotted) await this.snapshot();
+    this.check();
     await this.listen();
     this.timer = setInterval(() => this.check(), this.options.pollMs ?? 500);
     this.timer.unref();

@@ -142,6 +142,8 @@ async function open(
     url: dialectOf(db) === "postgres" ? databaseUrl : undefined,
     onInvalidate: (topic) => metrics.invalidations.inc({ topic }),
   });
+  // Before the caches load: whatever changes from here on is reloaded once the feed starts.
+  await changes.snapshot();
   const keyring = new KeyringService(db, master);
   keyring.changes = changes;
   // Two instances starting together on an empty database create one first key, not two.
