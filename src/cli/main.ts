@@ -60,6 +60,16 @@ program
   });
 
 program
+  .command("migrate")
+  .description("bring the metadata database to the latest schema, then exit")
+  .option("--data <dir>", "data directory (its SQLite file, without SIGNET_DATABASE_URL)", "./data")
+  .option("--config <file>", "JSON config file")
+  .action(async (options: { data: string; config?: string }) => {
+    const { migrate } = await import("./serve.js");
+    await migrate(options);
+  });
+
+program
   .command("presign <target>")
   .description("sign a request for BUCKET/KEY (or a folder: BUCKET/PREFIX/ with --prefix)")
   .addOption(new Option("--method <method>", "one method").argParser((t) => oneOf(METHODS, t)))

@@ -1,8 +1,11 @@
 /** `signet serve`: opens the data dir, starts the HTTP server, stops cleanly on a signal. */
+import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pino } from "pino";
 import { buildApp } from "../http/app.js";
 import { logSerializers } from "../http/log.js";
+import { isSecretRef, resolveSecret } from "../core/config-schema.js";
+import { openDatabase } from "../db/connect.js";
 import { loadConfig } from "../service/config.js";
 import { openSignet } from "../service/signet.js";
 
@@ -23,6 +26,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     masterKey: env.SIGNET_MASTER_KEY || undefined,
     publicUrl: env.SIGNET_PUBLIC_URL || undefined,
     dataUrl: env.SIGNET_DATA_URL || undefined,
+    databaseUrl: env.SIGNET_DATABASE_URL || undefined,
+    redisUrl: env.SIGNET_REDIS_URL || undefined,
   });
   const logger = pino({ level: env.SIGNET_LOG_LEVEL ?? "info", serializers: logSerializers });
   const app = await buildApp(signet, { logger });
@@ -51,4 +56,23 @@ export async function serve(options: ServeOptions): Promise<void> {
   if (signet.adminKeyFile !== undefined)
     console.log(`Admin API key written to ${signet.adminKeyFile}`);
   console.log(`Signet listening on ${listening}`);
+}
+
+/**
+ * `signet migrate`: brings the metadata database (SIGNET_DATABASE_URL, the config's
+ * database.url, else the data dir's SQLite file) to the latest schema, then exits. Start-up
+ * does the same; this lets a deployment migrate once before rolling instances.
+ */
+export async function migrate(options: { data: string; config?: string }): Promise<void> {
+  const config = await loadConfig(options.config);
+  const configured = config.database?.url;
+  const url =
+    process.env.SIGNET_DATABASE_URL ||
+    (configured !== undefined && isSecretRef(configured)
+      ? resolveSecret(configured, process.env, "database.url")
+      : configured);
+  if (url === undefined) await mkdir(resolve(options.data), { recursive: true, mode: 0o700 });
+  const db = await openDatabase({ url, sqlitePath: resolve(options.data, "signet.db") });
+  await db.destroy();
+  console.log(`database migrated (${url === undefined ? "sqlite" : "postgres"})`);
 }

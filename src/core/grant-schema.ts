@@ -11,6 +11,16 @@ const IpList = Type.Union([
   Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
 ]);
 
+/** Issuance quotas: URLs per minute and per day (either may be omitted). */
+export const QuotaSchema = Type.Object(
+  {
+    perMinute: Type.Optional(Type.Integer({ minimum: 1 })),
+    perDay: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+export type QuotaLimits = Static<typeof QuotaSchema>;
+
 export const GrantSpecSchema = Type.Object(
   {
     principal: Type.String({ minLength: 1, maxLength: 300 }),
@@ -21,6 +31,8 @@ export const GrantSpecSchema = Type.Object(
       uniqueItems: true,
     }),
     maxExpiresIn: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** URLs issued under this grant, per principal */
+    quota: Type.Optional(QuotaSchema),
     require: Type.Optional(
       Type.Object(
         {

@@ -30,6 +30,8 @@ export interface GrantSpec {
   prefix?: string;
   actions: Action[];
   maxExpiresIn?: number;
+  /** URLs issued under this grant per principal, per minute and per day (service/quotas.ts) */
+  quota?: { perMinute?: number; perDay?: number };
   require?: GrantRequire;
 }
 

@@ -1,5 +1,9 @@
 /** Schema migrations, applied in order at start-up. Never edit one that has shipped. */
-import { type Kysely, type Migration, type MigrationProvider, sql } from "kysely";
+import { type Kysely, type Migration, type MigrationProvider, PostgresAdapter, sql } from "kysely";
+
+// Shipped migrations keep their SQLite result byte for byte; where SQLite's SQL is not
+// PostgreSQL's (an autoincrement key), they branch on the dialect instead of changing.
+const onPostgres = (db: Kysely<unknown>) => db.getExecutor().adapter instanceof PostgresAdapter;
 
 const migrations: Record<string, Migration> = {
   "0001_core": {
@@ -43,7 +47,11 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema
         .createTable("audit")
-        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .$call((t) =>
+          onPostgres(db)
+            ? t.addColumn("id", "bigserial", (c) => c.primaryKey())
+            : t.addColumn("id", "integer", (c) => c.primaryKey().autoIncrement()),
+        )
         .addColumn("at", "text", (c) => c.notNull())
         .addColumn("event", "text", (c) => c.notNull())
         .addColumn("principal", "text")
@@ -221,6 +229,16 @@ const migrations: Record<string, Migration> = {
       // No more indexes on audit: each would cost every issuance an index write (the trail is
       // written far more often than it is read); filters scan, within since/until via audit_at.
       await db.schema.alterTable("revocations").addColumn("expires_at", "text").execute();
+    },
+  },
+  "0011_change_versions": {
+    async up(db: Kysely<unknown>) {
+      // One row per cached topic (db/changes.ts); a change bumps its version.
+      await db.schema
+        .createTable("change_versions")
+        .addColumn("topic", "text", (c) => c.primaryKey())
+        .addColumn("version", "bigint", (c) => c.notNull())
+        .execute();
     },
   },
 };

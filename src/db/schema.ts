@@ -190,9 +190,16 @@ export interface FenceGuidTable {
   file_id: string;
 }
 
+/** db/changes.ts: the version of each cached topic, bumped by every change to it. */
+export interface ChangeVersionTable {
+  topic: string;
+  version: number;
+}
+
 export interface Database {
   issued: IssuedTable;
   short_urls: ShortUrlTable;
+  change_versions: ChangeVersionTable;
   fence_guids: FenceGuidTable;
   webhook_outbox: WebhookOutboxTable;
   files: FileTable;

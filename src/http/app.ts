@@ -69,7 +69,7 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
   applyLimits(app, limits);
   registerRequestLog(app);
   closeConnectionsAsTheyIdle(app);
-  registerMetrics(app);
+  registerMetrics(app, signet.metrics);
   await registerOpenApi(app);
   app.decorateRequest("principal", null);
   app.decorateRequest("dataUse", null);

@@ -14,6 +14,7 @@ import { randomBytes } from "node:crypto";
 import type { KeyRotation as BackendKeyRotation } from "../backends/types.js";
 import { notFound, SignetError } from "../core/errors.js";
 import { seal, unseal } from "../core/keyring.js";
+import { type ChangePublisher, LOCAL_ONLY } from "../db/changes.js";
 import type { Db } from "../db/connect.js";
 import type { BackendKeyTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
@@ -36,6 +37,8 @@ const context = (bucket: string, slot: Slot) => `backend-key:${bucket}:${slot}`;
 export class BackendKeys {
   /** One rotation or retirement at a time per bucket: Swift and the rows must agree. */
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** tells other instances to apply() the new keys (db/changes.ts) */
+  changes: ChangePublisher = LOCAL_ONLY;
 
   constructor(
     private readonly db: Db,
@@ -85,6 +88,7 @@ export class BackendKeys {
           ])
           .execute();
       });
+      await this.changes.publish("backend-keys");
       await this.audit.record({ event: "bucket.rotate-key", principal, bucket });
       return { bucket, rotatedAt };
     });
@@ -100,6 +104,7 @@ export class BackendKeys {
         .where("bucket", "=", bucket)
         .where("slot", "=", "previous")
         .execute();
+      await this.changes.publish("backend-keys");
       await this.audit.record({ event: "bucket.retire-key", principal, bucket });
       return { bucket, retiredAt: new Date().toISOString() };
     });

@@ -6,6 +6,7 @@
  */
 import type { Backend } from "../backends/types.js";
 import { SignetError } from "../core/errors.js";
+import { type ChangePublisher, LOCAL_ONLY } from "../db/changes.js";
 import type { Db } from "../db/connect.js";
 import { type BucketConfig, type BucketShape, parseBucketConfig, SEVEN_DAYS } from "./config.js";
 
@@ -30,6 +31,8 @@ export interface BucketInfo {
 
 export class Buckets {
   private readonly byName = new Map<string, Bucket>();
+  /** tells other instances to reload (db/changes.ts) */
+  changes: ChangePublisher = LOCAL_ONLY;
 
   private constructor(
     private readonly db: Db,
@@ -65,11 +68,18 @@ export class Buckets {
     return bucket;
   }
 
-  /** Adds the buckets created over HTTP, kept in the database. */
+  /** Mirrors the buckets created over HTTP, kept in the database (added and deleted ones). */
   async load(): Promise<void> {
-    for (const row of await this.db.selectFrom("buckets").selectAll().execute())
-      if (!this.byName.has(row.name))
+    const rows = await this.db.selectFrom("buckets").selectAll().execute();
+    for (const row of rows) {
+      const known = this.byName.get(row.name);
+      // A bucket deleted and made again elsewhere under the same name is another bucket.
+      if (known === undefined || (known.source === "api" && known.generation !== row.created_at))
         await this.add(row.name, JSON.parse(row.config) as BucketConfig, "api", row.created_at);
+    }
+    const stored = new Set(rows.map((r) => r.name));
+    for (const [name, bucket] of this.byName)
+      if (bucket.source === "api" && !stored.has(name)) this.byName.delete(name);
   }
 
   get(name: string): Bucket | undefined {
@@ -97,6 +107,7 @@ export class Buckets {
       .values({ name, config: JSON.stringify(config), created_at: createdAt })
       .execute();
     const { source } = await this.add(name, config, "api", createdAt);
+    await this.changes.publish("buckets");
     return { name, source, config };
   }
 
@@ -114,5 +125,6 @@ export class Buckets {
     if (object !== undefined) throw new SignetError("conflict", "the bucket still holds objects");
     await this.db.deleteFrom("buckets").where("name", "=", name).execute();
     this.byName.delete(name);
+    await this.changes.publish("buckets");
   }
 }

@@ -7,7 +7,12 @@ import { type Static, Type } from "@sinclair/typebox";
 import { SignetError } from "../core/errors.js";
 import { parseCidr } from "../core/cidr.js";
 import type { Grant } from "../core/grants.js";
-import { type GrantInput, GrantSpecSchema } from "../core/grant-schema.js";
+import {
+  type GrantInput,
+  GrantSpecSchema,
+  type QuotaLimits,
+  QuotaSchema,
+} from "../core/grant-schema.js";
 import { toGrantSpec } from "./grants.js";
 import { type Parser, parser } from "../core/schema.js";
 import { SecretRef } from "../core/config-schema.js";
@@ -66,7 +71,7 @@ const JwtConfigSchema = Type.Object(
 );
 export type JwtConfig = Static<typeof JwtConfigSchema>;
 
-export { type GrantInput, GrantSpecSchema };
+export { type GrantInput, GrantSpecSchema, type QuotaLimits };
 
 /**
  * Server limits against slow, flooding and hostile clients; every one has a default (see
@@ -106,9 +111,46 @@ export const LimitsSchema = Type.Object(
 );
 export type LimitsConfig = Static<typeof LimitsSchema>;
 
+// A URL whose password would sit in the config file: only `${ENV}` may carry one.
+const PostgresUrl = Type.String({ pattern: "^postgres(ql)?://([^:@/]+@)?[^@]*$", maxLength: 2048 });
+const RedisUrl = Type.String({ pattern: "^rediss?://([^:@/]+@)?[^@]*$", maxLength: 2048 });
+
 export const ConfigSchema = Type.Object(
   {
     limits: Type.Optional(LimitsSchema),
+    /** the metadata database (else SQLite in the data dir); SIGNET_DATABASE_URL wins */
+    database: Type.Optional(
+      Type.Object({ url: Type.Union([SecretRef, PostgresUrl]) }, { additionalProperties: false }),
+    ),
+    /** shared quota counters (else in memory); SIGNET_REDIS_URL wins */
+    redis: Type.Optional(
+      Type.Object({ url: Type.Union([SecretRef, RedisUrl]) }, { additionalProperties: false }),
+    ),
+    quotas: Type.Optional(
+      Type.Object(
+        {
+          /** URLs each principal may be issued */
+          principal: Type.Optional(QuotaSchema),
+          /** URLs issued on each bucket, by bucket name; "*" is every other bucket */
+          buckets: Type.Optional(Type.Record(Type.String({ minLength: 1 }), QuotaSchema)),
+          /**
+           * Generation-rate anomalies: a principal issuing more than `factor` times its own
+           * average per minute over the last `windowMinutes` (and at least `minPerMinute`).
+           */
+          anomaly: Type.Optional(
+            Type.Object(
+              {
+                factor: Type.Number({ exclusiveMinimum: 1 }),
+                windowMinutes: Type.Optional(Type.Integer({ minimum: 2, maximum: 1440 })),
+                minPerMinute: Type.Optional(Type.Integer({ minimum: 1 })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     publicUrl: Type.Optional(Type.String({ pattern: "^https?://" })),
     dataUrl: Type.Optional(Type.String({ pattern: "^https?://" })),
     trustedProxies: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),

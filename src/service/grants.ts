@@ -7,6 +7,7 @@ import { parseIpList } from "../core/cidr.js";
 import { SignetError } from "../core/errors.js";
 import { checkGrant, type Grant, type GrantSpec, GrantSet } from "../core/grants.js";
 import type { Db } from "../db/connect.js";
+import { type ChangePublisher, LOCAL_ONLY } from "../db/changes.js";
 import type { GrantInput } from "../core/grant-schema.js";
 
 /** Validates what a schema cannot and normalises the ip ranges; `path` names the grant. */
@@ -27,12 +28,21 @@ export function toGrantSpec(input: GrantInput, path: string): GrantSpec {
 export class GrantService {
   private set: GrantSet;
   private stored: Grant[] = [];
+  private byIdMap = new Map<string, Grant>();
+  /** tells other instances to reload (db/changes.ts) */
+  changes: ChangePublisher = LOCAL_ONLY;
 
   constructor(
     private readonly db: Db,
     private readonly fromConfig: Grant[],
   ) {
     this.set = new GrantSet(fromConfig);
+    this.byIdMap = new Map(fromConfig.map((g) => [g.id, g]));
+  }
+
+  /** The grant with this id, from the config or the database (as last loaded). */
+  byId(id: string): Grant | undefined {
+    return this.byIdMap.get(id);
   }
 
   get current(): GrantSet {
@@ -43,6 +53,7 @@ export class GrantService {
     const rows = await this.db.selectFrom("grants").selectAll().orderBy("created_at").execute();
     this.stored = rows.map((row) => ({ ...(JSON.parse(row.spec) as GrantSpec), id: row.id }));
     this.set = new GrantSet([...this.fromConfig, ...this.stored]);
+    this.byIdMap = new Map(this.list().map((g) => [g.id, g]));
   }
 
   list(): Grant[] {
@@ -57,6 +68,7 @@ export class GrantService {
       .values({ id, spec: JSON.stringify(spec), created_at: new Date().toISOString() })
       .execute();
     await this.load();
+    await this.changes.publish("grants");
     return { ...spec, id };
   }
 
@@ -66,5 +78,6 @@ export class GrantService {
     const result = await this.db.deleteFrom("grants").where("id", "=", id).executeTakeFirst();
     if (Number(result.numDeletedRows) === 0) throw new SignetError("not_found", "grant not found");
     await this.load();
+    await this.changes.publish("grants");
   }
 }

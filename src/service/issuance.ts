@@ -32,6 +32,8 @@ import type { AuditLog } from "./audit.js";
 import type { Bucket, Buckets } from "./buckets.js";
 import { alsoAllowed, linkUnservable, safeDirect } from "./direct-safety.js";
 import type { KeyGuard } from "./key-guard.js";
+import type { Metrics } from "./metrics.js";
+import type { Quotas } from "./quotas.js";
 import { linkMode, type LinkService } from "./links.js";
 import type { ShortUrls } from "./short-urls.js";
 
@@ -94,6 +96,8 @@ export interface CheckedScope {
    * those asked for (see direct-safety.ts); unset means yes.
    */
   alsoGranted?: boolean;
+  /** the grant that allowed the scope (its own quota counts too); none for an admin */
+  grantId?: string;
 }
 
 /** A checked scope and its caller: each `sign` issues one signed request (audited, registered). */
@@ -111,6 +115,9 @@ export class Issuance {
     private readonly links: LinkService,
     private readonly shortUrls: ShortUrls,
     private readonly keyGuard: KeyGuard,
+    /** issuance quotas and the URL counters (absent: no quota, nothing counted) */
+    private readonly quotas?: Quotas,
+    private readonly metrics?: Metrics,
   ) {}
 
   /** Checks, signs, audits and registers one signed request. */
@@ -129,10 +136,15 @@ export class Issuance {
     const now = Date.now();
     const checked = this.check(principal, scope, now, ctx);
     if (ctx.version !== undefined) checked.direct.version = ctx.version;
-    // Per-principal and per-bucket quotas (429) are checked here: the scope is known, nothing
-    // is signed yet, and every route passes through.
-    // Files stay true (service/key-guard.ts): raw writes at keys files hold, once per plan.
+    // Before the first URL of a plan is signed, once per plan (a part plan or a multipart
+    // intent counts as one issuance): the quotas (429), which every route passes through, and
+    // the files-stay-true rule for raw writes at keys files hold (service/key-guard.ts; not for
+    // an intent's staging key, which no file holds).
+    let admitted: Promise<void> | undefined;
     let guarded: Promise<void> | undefined;
+    const admit = () =>
+      (admitted ??=
+        this.quotas?.admit(principal, checked.bucket.name, checked.grantId) ?? Promise.resolve());
     const guard = () =>
       (guarded ??= this.keyGuard.checkIssue(checked, scope.upsert, () =>
         this.check(principal, { bucket: scope.bucket, key: scope.key, method: "DELETE" }, now, {}),
@@ -140,10 +152,12 @@ export class Issuance {
     return {
       ...checked,
       sign: async (variant = {}) => {
+        await admit();
         if (variant.key === undefined) await guard();
         return this.sign(principal, checked, variant, ctx, short === true);
       },
       link: async (mode) => {
+        await admit();
         await guard();
         return this.signLink(principal, checked, mode, ctx);
       },
@@ -162,6 +176,7 @@ export class Issuance {
     if (bucket === undefined) throw notFound("bucket");
     const c = request.constraints;
     let maxExpiresIn: number | undefined;
+    let grantId: string | undefined;
     if (isAdmin(principal)) {
       maxExpiresIn = undefined;
     } else {
@@ -177,6 +192,7 @@ export class Issuance {
         ip: c.ip,
       });
       maxExpiresIn = allowed.maxExpiresIn;
+      grantId = allowed.grantId;
       if (allowed.ip !== undefined) c.ip = allowed.ip;
     }
     // The bucket's limit holds for links too; a direct URL is also capped by its backend
@@ -218,7 +234,7 @@ export class Issuance {
         if (!(err instanceof SignetError)) throw err;
         alsoGranted = false;
       }
-    return { bucket, request, direct, expiresIn, alsoGranted };
+    return { bucket, request, direct, expiresIn, alsoGranted, grantId };
   }
 
   private async sign(
@@ -415,6 +431,11 @@ export class Issuance {
         enforcer = "backend";
       }
     }
+    this.metrics?.issued.inc({
+      backend: bucket.backend.kind,
+      method: reply.method,
+      delivery: enforcer === "signet" ? "link" : "direct",
+    });
     return {
       id: direct.tokenId,
       ...reply,

@@ -4,6 +4,7 @@
  */
 import { SignetError } from "../core/errors.js";
 import { Keyring, newKid, newSecret, seal, type SigningKey, unseal } from "../core/keyring.js";
+import { type ChangePublisher, LOCAL_ONLY } from "../db/changes.js";
 import type { Db } from "../db/connect.js";
 
 export interface KeyInfo {
@@ -17,6 +18,8 @@ const context = (kid: string) => `signing-key:${kid}`;
 
 export class KeyringService {
   private ring = new Keyring([]);
+  /** tells other instances to reload (db/changes.ts) */
+  changes: ChangePublisher = LOCAL_ONLY;
 
   constructor(
     private readonly db: Db,
@@ -74,6 +77,7 @@ export class KeyringService {
         .execute();
     });
     await this.reload();
+    await this.changes.publish("keyring");
     return this.get(kid);
   }
 
@@ -89,6 +93,7 @@ export class KeyringService {
         .where("kid", "=", kid)
         .execute();
       await this.reload();
+      await this.changes.publish("keyring");
     }
     return this.get(kid);
   }

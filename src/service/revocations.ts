@@ -4,14 +4,17 @@
  * once it has passed (an expired token is refused anyway); principal entries stay.
  */
 import type { RevocationCheck } from "../core/token.js";
+import { type ChangePublisher, LOCAL_ONLY } from "../db/changes.js";
 import type { Db } from "../db/connect.js";
 
 /** Kept past a token's expiry so that clock skew between instances cannot revive it. */
 const PRUNE_MARGIN_MS = 60_000;
 
 export class Revocations implements RevocationCheck {
-  private readonly tokens = new Set<string>();
-  private readonly principals = new Set<string>();
+  private tokens = new Set<string>();
+  private principals = new Set<string>();
+  /** tells other instances to reload (db/changes.ts) */
+  changes: ChangePublisher = LOCAL_ONLY;
 
   /** `beforeLookup` makes pending issuance records readable (the audit queue's flush). */
   constructor(
@@ -20,10 +23,13 @@ export class Revocations implements RevocationCheck {
   ) {}
 
   async load(): Promise<void> {
-    this.tokens.clear();
-    this.principals.clear();
-    for (const row of await this.db.selectFrom("revocations").selectAll().execute())
-      (row.kind === "token" ? this.tokens : this.principals).add(row.value);
+    // Read first, then swap: a reload never leaves a moment with no revocations in force.
+    const rows = await this.db.selectFrom("revocations").selectAll().execute();
+    const tokens = new Set<string>();
+    const principals = new Set<string>();
+    for (const row of rows) (row.kind === "token" ? tokens : principals).add(row.value);
+    this.tokens = tokens;
+    this.principals = principals;
   }
 
   isRevoked(tokenId: string, principal: string): boolean {
@@ -42,6 +48,7 @@ export class Revocations implements RevocationCheck {
       .onConflict((oc) => oc.doNothing())
       .execute();
     this.principals.add(value);
+    await this.changes.publish("revocations");
   }
 
   /** Revokes many tokens in one transaction (an aborted intent's parts, a principal's tokens). */
@@ -75,6 +82,7 @@ export class Revocations implements RevocationCheck {
       }
     });
     for (const id of ids) this.tokens.add(id);
+    await this.changes.publish("revocations");
   }
 
   /** Drops entries whose token has expired; answers how many. */

@@ -2,7 +2,10 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { signToken, type UnsignedClaims } from "../core/token.js";
-import { type Db, openSqlite } from "../db/connect.js";
+import { resolveSecret, isSecretRef } from "../core/config-schema.js";
+import { ChangeFeed } from "../db/changes.js";
+import { type Db, dialectOf, openDatabase, withStartupLock } from "../db/connect.js";
+import { lockDataDir } from "../store/lock.js";
 import { BlobFiles } from "../store/blobs.js";
 import { storeCacheOptions } from "../store/cache.js";
 import { EmbeddedStore } from "../store/embedded.js";
@@ -32,6 +35,9 @@ import { ShortUrls } from "./short-urls.js";
 import { DEFAULT_REDIRECT_SECONDS, SessionRedirects } from "./session.js";
 import { ShareService } from "./shares.js";
 import { DEFAULT_FAILED_AUTH_LIMITS, FailedAuthThrottle } from "./throttle.js";
+import { type LimiterFactory, openLimiters } from "./limiters.js";
+import { Metrics } from "./metrics.js";
+import { Quotas } from "./quotas.js";
 import { Webhooks } from "./webhooks.js";
 import { UploadService } from "./uploads.js";
 
@@ -48,6 +54,10 @@ export interface SignetOptions {
   dataUrl?: string;
   /** where `${ENV}` references are resolved (process.env by default) */
   env?: NodeJS.ProcessEnv;
+  /** a postgres:// URL (SIGNET_DATABASE_URL); wins over the config's database.url */
+  databaseUrl?: string;
+  /** a redis:// URL for shared quota counters (SIGNET_REDIS_URL); wins over redis.url */
+  redisUrl?: string;
 }
 
 export interface Signet {
@@ -83,6 +93,11 @@ export interface Signet {
   /** set when the first start wrote a new admin key */
   readonly adminKeyFile: string | undefined;
   readonly swept: { tmp: number; orphans: number };
+  readonly metrics: Metrics;
+  /** the counters quotas (and throttles) use: Redis or memory */
+  readonly limiters: LimiterFactory;
+  /** cross-instance cache invalidation (PostgreSQL; inert on SQLite) */
+  readonly changes: ChangeFeed;
   publicUrl: string;
   /** the base of data-plane URLs: SIGNET_DATA_URL, the config's dataUrl, else the public URL */
   readonly dataUrl: string;
@@ -93,20 +108,69 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
   const env = options.env ?? process.env;
   // Before anything is opened: a weak admin key refuses to start, saying why.
   if (options.adminKey !== undefined) checkAdminKeyStrength(options.adminKey);
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  // Held until close(): a second process on this data dir is refused with a clear message.
+  const lock = await lockDataDir(options.dataDir);
+  const opened: { close(): Promise<void> }[] = [{ close: () => lock.release() }];
+  try {
+    return await open(options, env, opened);
+  } catch (err) {
+    for (const o of opened.reverse()) await o.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A URL from the options (environment) or the config, where `${ENV}` names it. */
+function urlOf(
+  explicit: string | undefined,
+  configured: string | undefined,
+  env: NodeJS.ProcessEnv,
+  field: string,
+): string | undefined {
+  if (explicit !== undefined && explicit !== "") return explicit;
+  if (configured === undefined) return undefined;
+  return isSecretRef(configured) ? resolveSecret(configured, env, field) : configured;
+}
+
+async function open(
+  options: SignetOptions,
+  env: NodeJS.ProcessEnv,
+  opened: { close(): Promise<void> }[],
+): Promise<Signet> {
   const jwt =
     options.config.auth?.jwt === undefined
       ? undefined
       : await JwtVerifier.create(options.config.auth.jwt, env);
-  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const master = await resolveMasterKey(options.dataDir, options.masterKey);
-  const db = await openSqlite(join(options.dataDir, "signet.db"));
+  const databaseUrl = urlOf(options.databaseUrl, options.config.database?.url, env, "database.url");
+  const db = await openDatabase({
+    url: databaseUrl,
+    sqlitePath: join(options.dataDir, "signet.db"),
+  });
+  opened.push({ close: () => db.destroy() });
+  const metrics = new Metrics();
+  metrics.watch(db);
+  const limiters = await openLimiters(
+    urlOf(options.redisUrl, options.config.redis?.url, env, "redis.url"),
+  );
+  opened.push(limiters);
+  const changes = new ChangeFeed(db, {
+    url: dialectOf(db) === "postgres" ? databaseUrl : undefined,
+    onInvalidate: (topic) => metrics.invalidations.inc({ topic }),
+  });
+  // Before the caches load: whatever changes from here on is reloaded once the feed starts.
+  await changes.snapshot();
   const keyring = new KeyringService(db, master);
-  await keyring.open();
+  keyring.changes = changes;
+  // Two instances starting together on an empty database create one first key, not two.
+  await withStartupLock(db, () => keyring.open());
   const audit = new AuditLog(db);
   const revocations = new Revocations(db, () => audit.flush());
+  revocations.changes = changes;
   await revocations.load();
   const apiKeys = new ApiKeys(db, revocations, options.adminKey);
   const grants = new GrantService(db, options.config.grantSpecs);
+  grants.changes = changes;
   await grants.load();
   const store = new EmbeddedStore(db, options.dataDir, storeCacheOptions(env));
   const swept = await store.init();
@@ -124,11 +188,24 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
   const buckets = await Buckets.open(db, options.config.buckets ?? {}, (name, config) =>
     openBackend(name, config, env, { store, dataUrl, sign, multipart }),
   );
+  buckets.changes = changes;
   await buckets.load();
   // Swift buckets sign with the temp URL keys Signet last rotated to, kept in the keyring.
   const backendKeys = new BackendKeys(db, master, buckets, audit);
+  backendKeys.changes = changes;
   await backendKeys.apply();
+  // What another instance changes is reloaded here within a second (db/changes.ts).
+  changes.subscribe("keyring", () => keyring.reload());
+  changes.subscribe("revocations", () => revocations.load());
+  changes.subscribe("grants", () => grants.load());
+  changes.subscribe("buckets", () => buckets.load());
+  changes.subscribe("backend-keys", () => backendKeys.apply());
+  await changes.start();
+  opened.push(changes);
   const links = new LinkService(keyring, dataUrl, spool);
+  const quotas = new Quotas(limiters, options.config.quotas ?? {}, metrics, audit, (id) =>
+    grants.byId(id),
+  );
   const webhooks = new Webhooks(
     db,
     options.config.webhooks ?? [],
@@ -138,12 +215,22 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
   webhooks.start();
   const keyGuard = new KeyGuard(db, webhooks);
   const shortUrls = new ShortUrls(db, revocations, dataUrl);
-  const issuance = new Issuance(buckets, () => grants.current, audit, links, shortUrls, keyGuard);
+  const issuance = new Issuance(
+    buckets,
+    () => grants.current,
+    audit,
+    links,
+    shortUrls,
+    keyGuard,
+    quotas,
+    metrics,
+  );
   const presign = new PresignService(issuance);
   const uploads = new UploadService(db, buckets, issuance, revocations, audit, webhooks, keyGuard);
   const files = new FileService(db, buckets, issuance, audit, webhooks);
   // Abandoned intents are swept with their partial data: at start-up, then every minute.
-  await uploads.sweep();
+  const sweep = async () => metrics.swept.inc(await uploads.sweep());
+  await sweep();
   // Expired revocations, issuance records and short URLs go; audit rows past retainDays too.
   const retainDays = options.config.audit?.retainDays;
   const prune = async () => {
@@ -159,8 +246,7 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
   await prune();
   const sweeper = setInterval(
     () =>
-      void uploads
-        .sweep()
+      void sweep()
         .then(prune)
         .catch(() => undefined),
     60_000,
@@ -208,6 +294,9 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
     multipart,
     adminKeyFile: await bootstrapAdminKey(apiKeys, options),
     swept,
+    metrics,
+    limiters,
+    changes,
     get dataUrl() {
       return dataUrl();
     },
@@ -220,9 +309,10 @@ export async function openSignet(options: SignetOptions): Promise<Signet> {
     close: async () => {
       clearInterval(sweeper);
       await webhooks.stop();
-      // Whatever the audit queue still holds is written before the database closes.
+      // Whatever the audit queue still holds is written before the database closes; then
+      // changes, limiters, db and the lock, in reverse order of opening.
       await audit.close();
-      await db.destroy();
+      for (const o of opened.reverse()) await o.close();
     },
   };
 }

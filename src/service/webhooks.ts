@@ -15,7 +15,8 @@ import { isIP } from "node:net";
 import { Agent, request } from "undici";
 import { ipMatcher } from "../core/cidr.js";
 import { resolveSecret } from "../core/config-schema.js";
-import type { Db } from "../db/connect.js";
+import { type Db, dialectOf } from "../db/connect.js";
+import type { WebhookOutboxTable } from "../db/schema.js";
 
 export type WebhookEvent = "file.committed" | "file.superseded" | "file.deleted";
 
@@ -34,6 +35,8 @@ interface Destination {
 const MAX_ATTEMPTS = 25;
 const MAX_BACKOFF_SECONDS = 3600;
 const BATCH = 20;
+/** how long a claimed row is left to its claimer: above one delivery's 20 s of timeouts */
+const LEASE_SECONDS = 30;
 
 // Loopback, private, link-local (cloud metadata lives there), unique-local, CGNAT, unspecified.
 const INTERNAL = ipMatcher([
@@ -159,19 +162,41 @@ export class Webhooks {
       .finally(() => (this.running = undefined));
   }
 
-  /** One pass over the due rows; failures are rescheduled with exponential backoff. */
+  /**
+   * Claims one due row: pushes its next attempt a lease into the future, so that no other
+   * instance takes it while this one delivers (if this one dies, it is retried after the
+   * lease). On PostgreSQL the row is picked `FOR UPDATE SKIP LOCKED`, so two instances
+   * claiming at once get different rows; SQLite has one process (the store lock).
+   */
+  private async claim(now: Date): Promise<WebhookOutboxTable | undefined> {
+    return this.db.transaction().execute(async (tx) => {
+      let query = tx
+        .selectFrom("webhook_outbox")
+        .selectAll()
+        .where("delivered_at", "is", null)
+        .where("attempts", "<", MAX_ATTEMPTS)
+        .where("next_attempt_at", "<=", now.toISOString())
+        .orderBy("created_at")
+        .limit(1);
+      if (dialectOf(this.db) === "postgres") query = query.forUpdate().skipLocked();
+      const row = await query.executeTakeFirst();
+      if (row === undefined) return undefined;
+      await tx
+        .updateTable("webhook_outbox")
+        .set({ next_attempt_at: new Date(Date.now() + LEASE_SECONDS * 1000).toISOString() })
+        .where("id", "=", row.id)
+        .execute();
+      return row;
+    });
+  }
+
+  /** One pass over the due rows (at most BATCH); failures are rescheduled with exponential backoff. */
   async deliverDue(now = new Date()): Promise<number> {
-    const due = await this.db
-      .selectFrom("webhook_outbox")
-      .selectAll()
-      .where("delivered_at", "is", null)
-      .where("attempts", "<", MAX_ATTEMPTS)
-      .where("next_attempt_at", "<=", now.toISOString())
-      .orderBy("created_at")
-      .limit(BATCH)
-      .execute();
     let delivered = 0;
-    for (const row of due) {
+    // Claimed one at a time, just before its delivery, so a lease never runs out in a queue.
+    for (let i = 0; i < BATCH; i++) {
+      const row = await this.claim(now);
+      if (row === undefined) break;
       const destination = this.destinations[row.target];
       if (destination === undefined) continue;
       let error: string | undefined;

@@ -7,6 +7,7 @@ import { SignetClient } from "../../src/client/index.js";
 import { buildApp } from "../../src/http/app.js";
 import { validateConfig } from "../../src/service/config.js";
 import { openSignet, type Signet } from "../../src/service/signet.js";
+import { databaseFor, dropDatabaseFor } from "./pg.js";
 
 export const ADMIN_KEY = "test-admin-key-0123456789abcdef0";
 
@@ -24,7 +25,15 @@ export async function startSignet(
 ): Promise<Harness> {
   const config = validateConfig(options.config ?? {});
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "signet-test-")));
-  const signet = await openSignet({ dataDir, config, adminKey: ADMIN_KEY, env: options.env ?? {} });
+  // With SIGNET_DATABASE_URL: a PostgreSQL database of this data dir's own.
+  const databaseUrl = await databaseFor(dataDir);
+  const signet = await openSignet({
+    dataDir,
+    config,
+    adminKey: ADMIN_KEY,
+    env: options.env ?? {},
+    ...(databaseUrl === undefined ? {} : { databaseUrl }),
+  });
   const app = await buildApp(signet);
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
@@ -40,7 +49,10 @@ export async function startSignet(
     async close() {
       await app.close();
       await signet.close();
-      if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+      if (options.dataDir === undefined) {
+        await rm(dataDir, { recursive: true, force: true });
+        await dropDatabaseFor(dataDir);
+      }
     },
   };
 }

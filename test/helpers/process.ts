@@ -1,6 +1,7 @@
 /** Runs the real `signet` command (from source, through tsx) as a child process. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { databaseFor } from "./pg.js";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
@@ -26,13 +27,21 @@ export function signetCommand(
   });
 }
 
-/** Starts `signet serve` on a free port and waits (at most 20 s) for its listening line. */
-export function serve(
+/**
+ * Starts `signet serve` on a free port and waits (at most 20 s) for its listening line. With
+ * SIGNET_DATABASE_URL in the test's environment, the data dir gets a PostgreSQL database of its
+ * own (test/helpers/pg.ts) unless `env` names one.
+ */
+export async function serve(
   dataDir: string,
   env: Record<string, string | undefined> = {},
   extra: string[] = [],
 ): Promise<Served> {
-  const child = signetCommand(["serve", "--port", "0", "--data", dataDir, ...extra], env);
+  const databaseUrl = "SIGNET_DATABASE_URL" in env ? undefined : await databaseFor(dataDir);
+  const child = signetCommand(
+    ["serve", "--port", "0", "--data", dataDir, ...extra],
+    databaseUrl === undefined ? env : { ...env, SIGNET_DATABASE_URL: databaseUrl },
+  );
   let out = "";
   child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
   child.stderr!.on("data", (c: Buffer) => (out += c.toString()));

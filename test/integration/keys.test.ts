@@ -1,6 +1,15 @@
+import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startSignet } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
+import { dropDatabaseFor } from "../helpers/pg.js";
+
+/** Closes a harness restarted on a data dir it did not create, and removes what it used. */
+async function cleanUp(h: Harness, dataDir: string): Promise<void> {
+  await h.close();
+  await rm(dataDir, { recursive: true, force: true });
+  await dropDatabaseFor(dataDir);
+}
 
 describe("key rotation and retirement", () => {
   let h: Harness;
@@ -54,6 +63,9 @@ describe("key rotation and retirement", () => {
   it("survives a restart: the keyring is in the database, sealed with the master key", async () => {
     const dataDir = h.dataDir;
     const signed = await h.admin.presign({ bucket: "default", key: "r.txt", method: "GET" });
+    // One process at a time opens a data dir (the store lock): stop, then start again on it.
+    await h.app.close();
+    await h.signet.close();
     const restarted = await startSignet({ dataDir });
     try {
       const url = signed.url.replace(h.url, restarted.url);
@@ -64,7 +76,7 @@ describe("key rotation and retirement", () => {
         .execute();
       for (const row of rows) expect(row.secret_sealed).not.toMatch(/^[A-Za-z0-9_-]{43}$/);
     } finally {
-      await restarted.close();
+      h = { ...restarted, close: () => cleanUp(restarted, dataDir) };
     }
   });
 

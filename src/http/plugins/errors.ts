@@ -37,10 +37,14 @@ export function asSignetError(error: unknown): SignetError {
   return new SignetError("internal", "internal error");
 }
 
+/** The error code each refused reply was sent with (for the refusals metric). */
+export const refusalOf = new WeakMap<FastifyReply, string>();
+
 export function sendError(reply: FastifyReply, error: SignetError): FastifyReply {
   if (error.retryAfterSeconds !== undefined)
     reply.header("retry-after", String(error.retryAfterSeconds));
   reply.errorCode = error.code;
+  refusalOf.set(reply, error.code);
   return reply
     .code(error.status)
     .type("application/json; charset=utf-8")

@@ -3,7 +3,9 @@
  * and status (never by path: paths carry keys and tokens).
  */
 import type { FastifyInstance } from "fastify";
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Histogram } from "prom-client";
+import type { Metrics } from "../../service/metrics.js";
+import { refusalOf } from "./errors.js";
 
 function surfaceOf(url: string): string {
   const first = url.split("?")[0]!.split("/")[1] ?? "";
@@ -25,8 +27,9 @@ function surfaceOf(url: string): string {
     : "other";
 }
 
-export function registerMetrics(app: FastifyInstance): void {
-  const registry = new Registry();
+/** Adds the HTTP metrics and the process defaults to Signet's registry and serves it. */
+export function registerMetrics(app: FastifyInstance, metrics: Metrics): void {
+  const registry = metrics.registry;
   collectDefaultMetrics({ register: registry });
   const answers = new Counter({
     name: "signet_http_responses_total",
@@ -45,6 +48,8 @@ export function registerMetrics(app: FastifyInstance): void {
     const surface = surfaceOf(request.url);
     answers.inc({ surface, method: request.method, status: String(reply.statusCode) });
     latency.observe({ surface }, reply.elapsedTime / 1000);
+    const reason = refusalOf.get(reply);
+    if (reason !== undefined) metrics.refusals.inc({ reason });
   });
   app.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>
     reply.type(registry.contentType).send(await registry.metrics()),

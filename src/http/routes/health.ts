@@ -1,11 +1,17 @@
 import type { FastifyInstance } from "fastify";
-import { sql } from "kysely";
 import type { Signet } from "../../service/signet.js";
+import { ReadinessChecks } from "../../service/readiness.js";
 
 export async function healthRoutes(app: FastifyInstance, signet: Signet): Promise<void> {
+  const readiness = new ReadinessChecks(
+    signet.db,
+    signet.limiters,
+    signet.config.auth?.jwt?.jwksUrl,
+  );
   app.get("/healthz", async () => ({ status: "ok" }));
-  app.get("/readyz", async () => {
-    await sql`select 1`.execute(signet.db);
-    return { status: "ready" };
+  // 200 { status: "ready", checks } or 503 { status: "unavailable", checks }, check by check.
+  app.get("/readyz", async (_request, reply) => {
+    const { ready, checks } = await readiness.check();
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "unavailable", checks });
   });
 }

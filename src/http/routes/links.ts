@@ -87,10 +87,12 @@ async function serveLink(
   if (claims.l === "r" && scoped.method !== "LIST") {
     const target = signet.links.redirectTarget(backend, claims, key, scoped.method);
     if (target !== undefined) {
+      signet.metrics.linkUses.inc({ mode: "redirect" });
       const code = scoped.method === "GET" || scoped.method === "HEAD" ? 302 : 307;
       return reply.code(code).header("location", target).header("cache-control", "no-store").send();
     }
   }
+  signet.metrics.linkUses.inc({ mode: "proxy" });
   switch (scoped.method) {
     case "GET":
     case "HEAD":
