@@ -20,7 +20,8 @@ const ROOT = resolve(import.meta.dirname, "..");
 const CLI = join(ROOT, "dist/cli/main.js");
 const MIB = Number(process.env.BENCH_GET_MIB ?? 256);
 const NGINX_START = process.env.NGINX_START ?? resolve(ROOT, "../shared/peers/nginx-start.sh");
-const NGINX_FALLBACK = "/work/shared/peers/nginx-start.sh";
+// Not the peer script's default 18081: Swift's account server (scripts/peers) listens there.
+const NGINX_PORT = process.env.NGINX_PORT ?? "18091";
 
 const has = (tool: string) => spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
 
@@ -44,10 +45,13 @@ const row = (name: string, seconds: number, extra = "") =>
   );
 
 async function capped(dir: string) {
-  const script = existsSync(NGINX_START) ? NGINX_START : NGINX_FALLBACK;
+  const script = NGINX_START;
   if (!existsSync(script) || !has("nginx"))
     return console.log("capped: skipped (no nginx or nginx-start.sh)");
-  const info = execFileSync("bash", [script], { encoding: "utf8" });
+  const info = execFileSync("bash", [script], {
+    encoding: "utf8",
+    env: { ...process.env, NGINX_PORT },
+  });
   const endpoint = /NGINX_ENDPOINT=(\S+)/.exec(info)![1]!;
   const www = /NGINX_WWW=(\S+)/.exec(info)![1]!;
   const name = `signet-bench-${MIB}m.bin`;
@@ -56,6 +60,16 @@ async function capped(dir: string) {
     `[ -f ${www}/${name} ] || head -c ${MIB}M /dev/urandom > ${www}/${name}`,
   ]);
   const url = `${endpoint}/capped/${name}`;
+  try {
+    await cappedRuns(dir, url);
+  } finally {
+    // nginx-stop.sh sits beside the start script.
+    execFileSync("bash", [resolve(script, "../nginx-stop.sh")], { stdio: "ignore" });
+  }
+}
+
+/** curl, aria2c and `signet get` on the same capped URL, in turn. */
+async function cappedRuns(dir: string, url: string) {
   console.log(`capped (${MIB} MiB through nginx's per-connection cap):`);
   const curl = timed("curl", ["-fsS", "-o", join(dir, "curl.bin"), url]);
   row("curl (1 stream)", curl.seconds);
