@@ -432,7 +432,7 @@ export class Issuance {
       }
     }
     this.metrics?.issued.inc({
-      backend: bucket.backend.kind,
+      backend: bucket.config.backend,
       method: reply.method,
       delivery: enforcer === "signet" ? "link" : "direct",
     });

@@ -200,7 +200,7 @@ describe("hostile keys stay inside the data directory", () => {
     const files = await walk(join(sandbox, "data"));
     const unexpected = files.filter(
       (f) =>
-        !/^(blobs|blobs\/[0-9a-f]{2}|blobs\/[0-9a-f]{2}\/[0-9a-f]{32}|tmp|spool|spool\/.*|signet\.db(-wal|-shm|-journal)?|master\.key|admin\.key)$/.test(
+        !/^(blobs|blobs\/[0-9a-f]{2}|blobs\/[0-9a-f]{2}\/[0-9a-f]{32}|tmp|spool|spool\/.*|signet\.db(-wal|-shm|-journal)?|signet\.lock|master\.key|admin\.key)$/.test(
           f,
         ),
     );
