@@ -9,7 +9,19 @@
 import type { Readable } from "node:stream";
 import type { DirectScope } from "../core/direct-scope.js";
 import type { Method } from "../core/methods.js";
-import type { WriteCondition } from "../store/embedded.js";
+import type { CommitGuard, WriteCondition } from "../store/embedded.js";
+
+/**
+ * A write's type and length (bytes); `condition` and `guard` are honoured atomically with the
+ * write where `capabilities.conditionalWrites` (the embedded store); a provider's backend ignores
+ * them, and its callers check them just before the write instead.
+ */
+export interface PutMeta {
+  contentType: string;
+  contentLength?: number;
+  condition?: WriteCondition;
+  guard?: CommitGuard;
+}
 
 export type { DirectScope };
 
@@ -171,11 +183,7 @@ export interface Backend {
     key: string,
     range?: { start: number; end: number },
   ): Promise<{ info: ObjectInfo; body: Readable } | undefined>;
-  put(
-    key: string,
-    body: Readable,
-    meta: { contentType: string; contentLength?: number },
-  ): Promise<ObjectInfo>;
+  put(key: string, body: Readable, meta: PutMeta): Promise<ObjectInfo>;
   /**
    * Deletes the object (none there is no error). `condition` (If-Match / If-None-Match) is
    * checked atomically with the delete where `capabilities.conditionalWrites` is true; elsewhere

@@ -2,6 +2,7 @@
  * The CLI's client commands, loaded by main.ts only when one runs. Each is a thin layer over
  * the SDK: parse the target, call, print (see output.ts).
  */
+import { loggablePath } from "../http/log.js";
 import { basename } from "node:path";
 import type { Command } from "commander";
 import type {
@@ -158,10 +159,14 @@ export async function get(source: string, o: GetOptions, command: Command): Prom
     bar.stop();
     throw err;
   }
-  if (g.json) printObject({ source, output, ...result }, g);
+  // A signed URL's query (and a link's token) is a secret: never printed back.
+  const shown = /^https?:\/\//i.test(source)
+    ? `${new URL(source).origin}${loggablePath(new URL(source).pathname)}`
+    : source;
+  if (g.json) printObject({ source: shown, output, ...result }, g);
   else if (!g.quiet)
     console.log(
-      `downloaded ${source} to ${output} (${result.bytes} bytes, sha256 ${result.sha256} ${
+      `downloaded ${shown} to ${output} (${result.bytes} bytes, sha256 ${result.sha256} ${
         result.verified ? "verified" : "computed"
       }${result.resumedParts > 0 ? `, resumed after ${result.resumedParts} parts` : ""})`,
     );

@@ -96,6 +96,7 @@ export async function handleFormUpload(
       part.file,
       contentType,
       uploadLimits(bucket, claims, undefined),
+      claims,
     );
     if (part.file.truncated) throw new SignetError("payload_too_large", "the file is too large");
     if (redirect !== undefined) {

@@ -1,11 +1,12 @@
 /**
  * What request logs may hold: method, path and status. Never the query (it carries tokens
- * and signatures), never a link's token (it is in the path of /l/… and /s/…), and never a
+ * and signatures), never a link's token or a short URL's id (in the path of /l/…, /s/… and
+ * /u/…), and never a
  * header (Authorization carries credentials).
  *
  * The path is redacted whatever form the request target takes (RFC 9112 §3.2): origin-form
  * with repeated slashes (`//l/…`) or dot segments, percent-encoded route names (`/%6c/…`),
- * absolute-form (`http://host/l/…`), asterisk-form. A segment after one that reads `l` or `s`
+ * absolute-form (`http://host/l/…`), asterisk-form. A segment after one that reads `l`, `s` or `u`
  * (decoded, any case), and any segment shaped like a token (`payload.mac`, decoded once or
  * twice), is replaced by "…".
  */
@@ -18,7 +19,8 @@ interface LoggedRequest {
 const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
 // base64url payload "." base64url MAC, as in every Signet token (and JWT-like strings).
 const TOKEN_SHAPE = /[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/;
-const LINK_ROUTES = new Set(["l", "s"]);
+// Links' tokens and short URLs' ids are bearer secrets in the path.
+const LINK_ROUTES = new Set(["l", "s", "u"]);
 
 function decoded(segment: string): string {
   let text = segment;

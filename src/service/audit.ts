@@ -91,6 +91,13 @@ const idOfCursor = (cursor: string): number | undefined => {
   return /^a\d{1,15}$/.test(text) ? Number(text.slice(1)) : undefined;
 };
 
+/**
+ * A refused request's key or path is the client's own text: NUL (which PostgreSQL's text refuses,
+ * failing the whole batch) is written as U+FFFD, so one hostile request never loses others' rows.
+ */
+const text = (value: string | null | undefined): string | null =>
+  value == null ? null : value.includes("\0") ? value.replaceAll("\0", "\uFFFD") : value;
+
 export class AuditLog {
   private rows: AuditRow[] = [];
   private issued: IssuedTable[] = [];
@@ -127,15 +134,15 @@ export class AuditLog {
       this.rows.push({
         at,
         event: e.event,
-        principal: e.principal ?? null,
-        token_id: e.tokenId ?? null,
-        bucket: e.bucket ?? null,
-        key: e.key ?? null,
-        method: e.method ?? null,
+        principal: text(e.principal),
+        token_id: text(e.tokenId),
+        bucket: text(e.bucket),
+        key: text(e.key),
+        method: text(e.method),
         status: e.status ?? null,
         outcome: e.outcome ?? (e.status != null && e.status >= 400 ? "refused" : "allowed"),
-        reason: e.reason ?? null,
-        ip: e.ip ?? null,
+        reason: text(e.reason),
+        ip: text(e.ip),
         detail: e.detail === undefined ? null : JSON.stringify(e.detail),
       });
     return this.queued();

@@ -39,8 +39,8 @@ export class KeyGuard {
   ) {}
 
   /** The committed or pending files at `key` (oldest first), but `except`. */
-  async holders(bucket: string, key: string, except?: string): Promise<FileTable[]> {
-    let q = this.db
+  async holders(bucket: string, key: string, except?: string, tx?: Tx): Promise<FileTable[]> {
+    let q = (tx ?? this.db)
       .selectFrom("files")
       .selectAll()
       .where("bucket", "=", bucket)
@@ -87,10 +87,13 @@ export class KeyGuard {
     await this.supersede(held.map((row) => row.id));
   }
 
-  /** The use-time rule on /o, /l and /s: a write or delete at a held key is 409. */
-  async checkUse(bucket: string, key: string, method: Method): Promise<void> {
+  /**
+   * The use-time rule on /o, /l and /s: a write or delete at a held key is 409. Checked when the
+   * request arrives and again once its body is in (`tx`: the write's own commit transaction).
+   */
+  async checkUse(bucket: string, key: string, method: Method, tx?: Tx): Promise<void> {
     if (!WRITES.includes(method)) return;
-    const held = await this.holders(bucket, key);
+    const held = await this.holders(bucket, key, undefined, tx);
     if (held.length > 0) throw heldBy(held[0]!);
   }
 

@@ -15,6 +15,12 @@ import type { Method } from "../core/methods.js";
 import { type Claims, claimsToConstraints, signToken } from "../core/token.js";
 import { trimSlash } from "../core/urls.js";
 import type { BlobFiles, WriteLimits } from "../store/blobs.js";
+import {
+  type CommitGuard,
+  conditionHolds,
+  preconditionFailed,
+  type WriteCondition,
+} from "../store/embedded.js";
 import { safeDirect } from "./direct-safety.js";
 import type { KeyringService } from "./keyring.js";
 
@@ -110,13 +116,22 @@ export class LinkService {
     body: Readable,
     contentType: string,
     limits: WriteLimits,
+    checks: { condition?: WriteCondition; guard: CommitGuard },
   ): Promise<ObjectInfo> {
     const spooled = await this.spool.write(body, limits);
     const path = this.spool.pathOf(spooled.blobId);
     try {
+      // The body is in: what held when the request began (preconditions, no file at the key,
+      // the token not revoked) must hold now, atomically with the write where the backend can.
+      const atomic = backend.capabilities.conditionalWrites;
+      if (!atomic) {
+        await checks.guard();
+        if (!conditionHolds(checks.condition, await backend.head(key))) throw preconditionFailed();
+      }
       return await backend.put(key, createReadStream(path), {
         contentType,
         contentLength: spooled.size,
+        ...(atomic ? checks : {}),
       });
     } finally {
       await rm(path, { force: true });

@@ -7,10 +7,16 @@ import type { Readable } from "node:stream";
 import { SignetError } from "../core/errors.js";
 import { assertInScope, type ScopedRequest } from "../core/scope.js";
 import { type Claims, verifyToken } from "../core/token.js";
-import type { EmbeddedStore, StoredObject, WriteCondition } from "../store/embedded.js";
+import type {
+  CommitGuard,
+  EmbeddedStore,
+  StoredObject,
+  WriteCondition,
+} from "../store/embedded.js";
 import type { WriteLimits } from "../store/blobs.js";
 import type { AuditLog } from "./audit.js";
 import type { Bucket, Buckets } from "./buckets.js";
+import type { KeyGuard } from "./key-guard.js";
 import type { KeyringService } from "./keyring.js";
 import type { Revocations } from "./revocations.js";
 
@@ -61,6 +67,7 @@ export class ObjectService {
     private readonly buckets: Buckets,
     readonly store: EmbeddedStore,
     private readonly audit: AuditLog,
+    private readonly keyGuard: KeyGuard,
   ) {}
 
   /**
@@ -117,9 +124,28 @@ export class ObjectService {
     body: Readable,
     contentType: string,
     limits: WriteLimits,
+    claims: Claims,
     condition?: WriteCondition,
   ): Promise<StoredObject> {
-    return this.store.put(bucket.name, key, body, { contentType, ...limits, condition });
+    return this.store.put(bucket.name, key, body, {
+      contentType,
+      ...limits,
+      condition,
+      guard: this.writeGuard(bucket.name, key, claims),
+    });
+  }
+
+  /**
+   * What must still hold when a data-plane write's body is in, however slowly it came: the token
+   * is not revoked, and no file holds the key (files stay true). Run in the write's commit
+   * transaction where the store has one (`tx`), else just before the write.
+   */
+  writeGuard(bucket: string, key: string, claims: Claims): CommitGuard {
+    return async (tx) => {
+      if (this.revocations.isRevoked(claims.i, claims.p))
+        throw new SignetError("token_revoked", "this token was revoked during the upload");
+      await this.keyGuard.checkUse(bucket, key, "PUT", tx);
+    };
   }
 
   /** One audit row per data-plane request, with a refusal's code; never the token itself. */

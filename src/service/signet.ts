@@ -289,7 +289,7 @@ async function open(
       options.config.session?.redirectExpiresIn ?? DEFAULT_REDIRECT_SECONDS,
     ),
     idempotency: new Idempotency(db),
-    objects: new ObjectService(keyring, revocations, buckets, store, audit),
+    objects: new ObjectService(keyring, revocations, buckets, store, audit, keyGuard),
     keyGuard,
     multipart,
     adminKeyFile: await bootstrapAdminKey(apiKeys, options),

@@ -7,7 +7,8 @@
 import { readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { Db } from "../db/connect.js";
-import type { ObjectTable } from "../db/schema.js";
+import type { Transaction } from "kysely";
+import type { Database, ObjectTable } from "../db/schema.js";
 import { SignetError } from "../core/errors.js";
 import { BlobFiles, etagOf, type WriteLimits, type WrittenBlob } from "./blobs.js";
 import {
@@ -39,7 +40,16 @@ export interface PutOptions extends WriteLimits {
   contentType: string;
   /** a conditional write, checked in the commit transaction (412 when it fails) */
   condition?: WriteCondition;
+  /** a last check in the commit transaction, once the bytes are in (it throws to refuse) */
+  guard?: CommitGuard;
 }
+
+/**
+ * Checked inside the transaction that swaps the key, after the body has arrived: what was true
+ * when a slow upload began (no file held the key, the token was not revoked) must still be.
+ * Called without `tx` where the write has no transaction of Signet's (a proxied cloud write).
+ */
+export type CommitGuard = (tx?: Transaction<Database>) => Promise<void>;
 
 /**
  * A request's `If-None-Match: *` / `If-Match: "<etag>"` (RFC 9110 13.1.1-2) on a write: the
@@ -144,6 +154,7 @@ export class EmbeddedStore {
       await this.blobs.write(body, options),
       options.contentType,
       options.condition,
+      options.guard,
     );
   }
 
@@ -157,6 +168,7 @@ export class EmbeddedStore {
     written: WrittenBlob,
     contentType: string,
     condition?: WriteCondition,
+    guard?: CommitGuard,
   ): Promise<StoredObject> {
     const row: ObjectTable = {
       bucket,
@@ -180,20 +192,8 @@ export class EmbeddedStore {
           .where("key", "=", key)
           .executeTakeFirst();
         if (!conditionHolds(condition, old)) throw preconditionFailed();
-        await tx
-          .insertInto("objects")
-          .values(row)
-          .onConflict((oc) =>
-            oc.columns(["bucket", "key"]).doUpdateSet({
-              blob_id: row.blob_id,
-              size: row.size,
-              etag: row.etag,
-              content_type: row.content_type,
-              sha256: row.sha256,
-              last_modified: row.last_modified,
-            }),
-          )
-          .execute();
+        await guard?.(tx);
+        await setRow(tx, row);
         return old?.blob_id;
       });
     } catch (err) {
@@ -333,20 +333,7 @@ export class EmbeddedStore {
         .executeTakeFirst();
       await tx.deleteFrom("objects").where("bucket", "=", bucket).where("key", "=", from).execute();
       const row: ObjectTable = { ...staged, key: to };
-      await tx
-        .insertInto("objects")
-        .values(row)
-        .onConflict((oc) =>
-          oc.columns(["bucket", "key"]).doUpdateSet({
-            blob_id: row.blob_id,
-            size: row.size,
-            etag: row.etag,
-            content_type: row.content_type,
-            sha256: row.sha256,
-            last_modified: row.last_modified,
-          }),
-        )
-        .execute();
+      await setRow(tx, row);
       return { row, replaced: old?.blob_id };
     });
     this.rows.invalidate(bucket, from);
@@ -362,4 +349,22 @@ export class EmbeddedStore {
     this.bytes.delete(blobId);
     await this.blobs.remove(blobId);
   }
+}
+
+/** Points a key at a row's blob, inserting or replacing the key's row. */
+async function setRow(tx: Pick<Db, "insertInto">, row: ObjectTable): Promise<void> {
+  await tx
+    .insertInto("objects")
+    .values(row)
+    .onConflict((oc) =>
+      oc.columns(["bucket", "key"]).doUpdateSet({
+        blob_id: row.blob_id,
+        size: row.size,
+        etag: row.etag,
+        content_type: row.content_type,
+        sha256: row.sha256,
+        last_modified: row.last_modified,
+      }),
+    )
+    .execute();
 }

@@ -7,10 +7,11 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openSqlite } from "../../src/db/connect.js";
+import { openDatabase, openSqlite } from "../../src/db/connect.js";
 import { AuditLog } from "../../src/service/audit.js";
 import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
+import { databaseFor } from "../helpers/pg.js";
 import { exited, serve } from "../helpers/process.js";
 
 describe("GET /v1/audit", () => {
@@ -225,7 +226,11 @@ describe("SIGTERM under load", () => {
     expect(exit.code).toBe(0);
     expect(answered.length).toBeGreaterThanOrEqual(100);
 
-    const db = await openSqlite(join(data, "signet.db"));
+    // The server's own database: its SQLite file, or its PostgreSQL database on the PG pass.
+    const db = await openDatabase({
+      url: await databaseFor(data),
+      sqlitePath: join(data, "signet.db"),
+    });
     try {
       const rows = await db.selectFrom("audit").select(["event", "token_id"]).execute();
       const recorded = new Set(rows.map((r) => `${r.event} ${r.token_id}`));

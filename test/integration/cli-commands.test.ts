@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
+import { databaseFor } from "../helpers/pg.js";
 import { exited, run, signetCommand } from "../helpers/process.js";
 
 const sh = promisify(execFile);
@@ -166,7 +167,10 @@ describe("the signet CLI's commands", () => {
       ["SIGNET_PORT", "1"],
     ] as const) {
       const port = await free();
-      const child = signetCommand(["serve", "--data", join(dir, `data-${name}`)], {
+      const data = join(dir, `data-${name}`);
+      const child = signetCommand(["serve", "--data", data], {
+        // on the PostgreSQL pass, a database of its own ("" is SQLite in the data dir)
+        SIGNET_DATABASE_URL: (await databaseFor(data)) ?? "",
         [name]: String(port),
         ...(other === undefined ? {} : { PORT: other }),
       });

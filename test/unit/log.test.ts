@@ -9,6 +9,11 @@ describe("request logs hold no secret", () => {
     expect(loggablePath("/v1/presign")).toBe("/v1/presign");
   });
 
+  it("drops a short URL's id (a bearer secret too)", () => {
+    expect(loggablePath("/u/HxkUK28C1WHDLDFzGItnRw")).toBe("/u/…");
+    expect(loggablePath("//%75/HxkUK28C1WHDLDFzGItnRw")).toBe("//%75/…");
+  });
+
   it("logs no header", () => {
     const logged = logSerializers.req({
       method: "GET",

@@ -17,6 +17,7 @@ import { scopeClaims } from "../../core/direct-scope.js";
 import type { UnsignedClaims } from "../../core/token.js";
 import { encodeKeyPath, trimSlash } from "../../core/urls.js";
 import type { EmbeddedStore, StoredObject, WriteCondition } from "../../store/embedded.js";
+import type { PutMeta } from "../types.js";
 import type { EmbeddedMultipart } from "../../store/multipart.js";
 import { LOCAL_CAPABILITIES } from "./capabilities.js";
 import { nothingStaged } from "../staging.js";
@@ -127,15 +128,13 @@ export class LocalBackend implements Backend {
     return body && { info: info(object), body };
   }
 
-  async put(
-    key: string,
-    body: Readable,
-    meta: { contentType: string; contentLength?: number },
-  ): Promise<ObjectInfo> {
+  async put(key: string, body: Readable, meta: PutMeta): Promise<ObjectInfo> {
     return info(
       await this.store.put(this.bucket, key, body, {
         contentType: meta.contentType,
         expectedBytes: meta.contentLength,
+        condition: meta.condition,
+        guard: meta.guard,
       }),
     );
   }

@@ -116,6 +116,10 @@ async function serveLink(
         request.raw,
         scoped.contentType!,
         limits,
+        {
+          condition: writeCondition(request),
+          guard: signet.objects.writeGuard(bucket.name, key, claims),
+        },
       );
       reply.header("etag", stored.etag);
       return reply.send({ bucket: bucket.name, key, size: stored.size, etag: stored.etag });

@@ -134,6 +134,7 @@ export async function objectRoutes(app: FastifyInstance, signet: Signet): Promis
             request.raw,
             scoped.contentType!,
             limits,
+            claims,
             writeCondition(request),
           );
           reply.header("etag", stored.etag);
