@@ -51,6 +51,12 @@ export interface PresignInput {
   ip?: string | string[];
   delivery?: Delivery;
   revocable?: boolean;
+  /** allowed `Referer` origins (checked by Signet: the URL is a link) */
+  referrers?: string[];
+  /** a raw write at a key a file holds replaces that file (needs write and delete there) */
+  upsert?: boolean;
+  /** answer a short `/u/{id}` URL standing for the signed one */
+  short?: boolean;
   successActionStatus?: 200 | 201 | 204;
   successActionRedirect?: string;
 }

@@ -82,8 +82,10 @@ interface PresignOptions {
   responseContentDisposition?: string;
   responseContentType?: string;
   delivery?: "direct" | "link" | "auto";
+  referrers?: string[];
   revocable?: boolean;
   upsert?: boolean;
+  short?: boolean;
   url?: boolean;
   curl?: boolean;
   file?: string;
@@ -91,7 +93,7 @@ interface PresignOptions {
 
 export async function presign(text: string, o: PresignOptions, command: Command): Promise<void> {
   const [bucket, rest] = o.prefix ? folderTarget(text) : target(text);
-  const input: PresignInput & { upsert?: boolean } = {
+  const input: PresignInput = {
     bucket,
     ...(o.prefix ? { prefix: rest } : { key: rest }),
     ...(o.methods !== undefined ? { methods: o.methods } : { method: o.method ?? "GET" }),
@@ -107,8 +109,10 @@ export async function presign(text: string, o: PresignOptions, command: Command)
     responseContentDisposition: o.responseContentDisposition,
     responseContentType: o.responseContentType,
     delivery: o.delivery,
+    referrers: o.referrers,
     revocable: o.revocable,
     upsert: o.upsert,
+    short: o.short,
   };
   const signed = await client(command).presign(input);
   if (o.url) console.log(signed.url);

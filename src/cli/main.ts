@@ -89,8 +89,10 @@ program
   .option("--delivery <mode>", "direct, link or auto", (t) =>
     lowerOneOf(["direct", "link", "auto"] as const, t),
   )
+  .option("--referrers <origin>", "an allowed Referer origin (repeatable)", collect)
   .option("--revocable", "must be revocable (else refused)")
   .option("--upsert", "may replace a committed file (PUT)")
+  .option("--short", "answer a short /u/{id} URL standing for the signed one")
   .option("--url", "print only the URL")
   .option("--curl", "print a ready-to-run curl command (the body from --file or stdin)")
   .option("--file <path>", "the body --curl sends for PUT or POST")
@@ -213,7 +215,7 @@ keys
 
 program
   .command("audit")
-  .description("audit records, oldest first (admin)")
+  .description("audit records, newest first (admin)")
   .option("--since <iso>", "from this time")
   .option("--until <iso>", "until this time")
   .option("--principal <id>", "by this principal")

@@ -1,4 +1,5 @@
 /** `signet serve`: opens the data dir, starts the HTTP server, stops cleanly on a signal. */
+import { lockDataDir } from "../store/lock.js";
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pino } from "pino";
@@ -71,8 +72,17 @@ export async function migrate(options: { data: string; config?: string }): Promi
     (configured !== undefined && isSecretRef(configured)
       ? resolveSecret(configured, process.env, "database.url")
       : configured);
-  if (url === undefined) await mkdir(resolve(options.data), { recursive: true, mode: 0o700 });
-  const db = await openDatabase({ url, sqlitePath: resolve(options.data, "signet.db") });
-  await db.destroy();
+  // The embedded database belongs to the process holding the data dir: never migrated under it.
+  let lock: { release(): Promise<void> } | undefined;
+  if (url === undefined) {
+    await mkdir(resolve(options.data), { recursive: true, mode: 0o700 });
+    lock = await lockDataDir(resolve(options.data));
+  }
+  try {
+    const db = await openDatabase({ url, sqlitePath: resolve(options.data, "signet.db") });
+    await db.destroy();
+  } finally {
+    await lock?.release();
+  }
   console.log(`database migrated (${url === undefined ? "sqlite" : "postgres"})`);
 }

@@ -685,13 +685,15 @@ export function documentAll<T>(openapi: T): T {
           description: ERROR_TEXT[status] ?? "error",
           content: { "application/json": { schema: errorRef } },
         };
-      Object.assign(operation, {
+      // A route with several methods shares one operation object among them: each gets its own.
+      (operations as Record<string, unknown>)[method] = {
+        ...operation,
         summary: entry.summary,
         description: entry.description,
         tags: entry.tags,
         responses,
         ...(entry.public ? { security: [] } : {}),
-      });
+      };
     }
   }
   return openapi;

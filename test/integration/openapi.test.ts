@@ -80,4 +80,12 @@ describe("the OpenAPI document", () => {
     for (const id of ["POST /v1/presign", "GET /r/{fileId}", "GET /presign/{*}"])
       expect(open.map((o) => o.id)).not.toContain(id);
   });
+
+  it("gives each method of a many-method route its own summary (they share no object)", () => {
+    const o = doc.paths["/o/{*}"]!;
+    expect(o.get!.summary).not.toBe(o.put!.summary);
+    expect(o.put!.summary).not.toBe(o.delete!.summary);
+    const l = doc.paths["/l/{*}"]!;
+    expect(l.get!.summary).not.toBe(l.delete!.summary);
+  });
 });

@@ -34,6 +34,12 @@ describe("one process per data dir", () => {
     await expect(open()).rejects.toThrow(
       new RegExp(`in use by another Signet process \\(pid ${first.child.pid} on`),
     );
+    // `signet migrate` on the embedded database is refused too, while a server holds it.
+    if (databaseUrl === undefined) {
+      const migrating = await run(["migrate", "--data", dataDir], {});
+      expect(migrating.code).not.toBe(0);
+      expect(migrating.stderr).toMatch(/in use by another Signet process/);
+    }
     first.child.kill("SIGKILL");
     await exited(first.child);
     const second = await open();
