@@ -96,6 +96,9 @@ export function jsonDepthExceeds(text: string, max: number): boolean {
   return false;
 }
 
+/** The largest unread request body drained after an early answer, in bytes. */
+const DRAIN_MAX_BYTES = 64 * 1024;
+
 /** Connection cap, JSON depth, and closing connections whose body is still coming. */
 export function applyLimits(app: FastifyInstance, limits: ServerLimits): void {
   app.server.maxConnections = limits.maxConnections;
@@ -114,8 +117,14 @@ export function applyLimits(app: FastifyInstance, limits: ServerLimits): void {
     parseJson(request, body as string, done);
   });
   app.addHook("onSend", async (request, reply, payload) => {
-    // Answered before the body was all read: close rather than drain what is still coming.
-    if (!request.raw.complete) reply.header("connection", "close");
+    // Answered before the body was all read: a small declared remainder is read and dropped (so
+    // the client, still sending, gets the answer rather than a reset); anything larger or of
+    // unknown length closes the connection rather than drain what is still coming.
+    if (!request.raw.complete) {
+      const declared = Number(request.headers["content-length"]);
+      if (Number.isSafeInteger(declared) && declared <= DRAIN_MAX_BYTES) request.raw.resume();
+      else reply.header("connection", "close");
+    }
     return payload;
   });
 }

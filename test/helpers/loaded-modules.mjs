@@ -1,14 +1,25 @@
 // Preloaded with `node --import`: at exit, prints to stderr one line `LOADED <json list>` of the
-// module URLs the process resolved (off-thread loader hooks report them through a port).
-import { register } from "node:module";
+// module URLs the process resolved (in-thread hooks where Node has them, else off-thread loader
+// hooks reporting through a port).
+import * as nodeModule from "node:module";
 import process from "node:process";
 import { MessageChannel } from "node:worker_threads";
 
-const { port1, port2 } = new MessageChannel();
 const loaded = new Set();
-port1.on("message", (url) => loaded.add(url));
-port1.unref();
-const hooks = `
+if (typeof nodeModule.registerHooks === "function") {
+  // Node 22.15+ and 24: in-thread hooks (the off-thread ones report nothing there).
+  nodeModule.registerHooks({
+    resolve(specifier, context, next) {
+      const resolved = next(specifier, context);
+      loaded.add(resolved.url);
+      return resolved;
+    },
+  });
+} else {
+  const { port1, port2 } = new MessageChannel();
+  port1.on("message", (url) => loaded.add(url));
+  port1.unref();
+  const hooks = `
 let port;
 export function initialize(data) { port = data.port; }
 export async function resolve(specifier, context, next) {
@@ -16,9 +27,10 @@ export async function resolve(specifier, context, next) {
   port.postMessage(resolved.url);
   return resolved;
 }`;
-register(`data:text/javascript,${encodeURIComponent(hooks)}`, {
-  parentURL: import.meta.url,
-  data: { port: port2 },
-  transferList: [port2],
-});
+  nodeModule.register(`data:text/javascript,${encodeURIComponent(hooks)}`, {
+    parentURL: import.meta.url,
+    data: { port: port2 },
+    transferList: [port2],
+  });
+}
 process.on("exit", () => process.stderr.write(`LOADED ${JSON.stringify([...loaded])}\n`));
