@@ -67,7 +67,7 @@ const thousand = new GrantSet(grants);
 
 const admin: Principal = { id: "env:admin", subject: "env:admin", roles: ["admin"] };
 const user: Principal = { id: "sub:alice", subject: "alice", roles: ["user"] };
-const read = { bucket: "default", key: "kyc/alice/id.png", method: "GET" as const };
+const read = { bucket: "default", key: "kyc/sub:alice/id.png", method: "GET" as const };
 const write = { ...read, method: "PUT" as const, contentType: "image/png", contentLength: 1000 };
 
 const service = (set: GrantSet) =>

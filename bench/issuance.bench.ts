@@ -82,7 +82,7 @@ const off = issuance(auditOff);
 const old = issuance(inline);
 
 const user: Principal = { id: "sub:alice", subject: "alice", roles: ["user"] };
-const read = { bucket: "default", key: "kyc/alice/id.png", method: "GET" as const };
+const read = { bucket: "default", key: "kyc/sub:alice/id.png", method: "GET" as const };
 const ctx = { action: "presign", ip: "127.0.0.1" };
 
 report(
