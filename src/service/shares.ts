@@ -7,32 +7,12 @@ import { SignetError } from "../core/errors.js";
 import type { Method } from "../core/methods.js";
 import { isAdmin, type Principal } from "../core/principal.js";
 import type { Db } from "../db/connect.js";
+import type { Share, ShareInput } from "../api/types.js";
 import type { ShareTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
 import { REDIRECT_SAFE } from "./links.js";
 import type { Issuance } from "./issuance.js";
 import type { Revocations } from "./revocations.js";
-
-export interface ShareInput {
-  bucket: string;
-  prefix: string;
-  methods: Method[];
-  expiresIn?: number;
-  ip?: string | string[];
-  mode?: "redirect" | "proxy";
-}
-
-export interface Share {
-  id: string;
-  url?: string;
-  bucket: string;
-  prefix: string;
-  methods: Method[];
-  mode: "redirect" | "proxy";
-  expiresAt: string;
-  createdAt: string;
-  revokedAt: string | null;
-}
 
 const toShare = (row: ShareTable): Share => ({
   id: row.id,

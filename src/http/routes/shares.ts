@@ -2,7 +2,7 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { Signet } from "../../service/signet.js";
-import type { ShareInput } from "../../service/shares.js";
+import type { ShareInput } from "../../api/types.js";
 import { principalOf } from "../plugins/auth.js";
 import { IpSchema, MethodSchema } from "./presign.js";
 
