@@ -253,10 +253,9 @@ describe("the embedded store's data plane", () => {
         `PUT ${signed.pathname}${signed.search} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nContent-Type: text/plain\r\n\r\nonly part of it`,
         { hangUp: true },
       );
-      // Let the server notice the hang-up and clean up.
-      await new Promise((r) => setTimeout(r, 200));
       expect(await (await fetch(await url("intact.txt", "GET"))).text()).toBe("original");
-      expect(await readdir(join(h.dataDir, "tmp"))).toEqual([]);
+      // The server notices the hang-up and removes its temporary file (bounded wait, not timed).
+      await expect.poll(() => readdir(join(h.dataDir, "tmp")), { timeout: 10_000 }).toEqual([]);
     });
 
     it("audits every use, allowed or refused", async () => {
