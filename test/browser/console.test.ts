@@ -242,7 +242,10 @@ describe.skipIf(!hasChromium)(
         buffer: big,
       });
       const item = admin.locator('li[data-key="e2e/again.bin"]');
-      await expect.poll(() => item.locator(".state").textContent()).toBe("uploading…");
+      // under way: "uploading…" until the first progress event, then "N% · rate/s"
+      await expect
+        .poll(() => item.locator(".state").textContent())
+        .toMatch(/^(uploading…|\d+% · .+\/s)$/);
       expect(await item.getByRole("button", { name: "Retry" }).isVisible()).toBe(false);
       await item.getByRole("button", { name: "Cancel" }).click();
       await expect.poll(() => item.locator(".state").textContent()).toBe("cancelled");
