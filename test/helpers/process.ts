@@ -28,7 +28,8 @@ export function signetCommand(
 }
 
 /**
- * Starts `signet serve` on a free port and waits (at most 20 s) for its listening line. With
+ * Starts `signet serve` on a free port and waits (at most 45 s: tsx compiles
+ * the sources at start, slow on a loaded machine) for its listening line; killed if it never comes. With
  * SIGNET_DATABASE_URL in the test's environment, the data dir gets a PostgreSQL database of its
  * own (test/helpers/pg.ts) unless `env` names one.
  */
@@ -46,10 +47,10 @@ export async function serve(
   child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
   child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`signet serve did not start:\n${out}`)),
-      20_000,
-    );
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`signet serve did not start:\n${out}`));
+    }, 45_000);
     const check = () => {
       const match = /Signet listening on (\S+)/.exec(out);
       if (match) {
