@@ -28,8 +28,8 @@ export function signetCommand(
 }
 
 /**
- * Starts `signet serve` on a free port and waits (at most 45 s: tsx compiles
- * the sources at start, slow on a loaded machine) for its listening line; killed if it never comes. With
+ * Starts `signet serve` on a free port and waits (at most 45 s: tsx compiles the sources at
+ * start, slow on a loaded machine) for its listening line; killed if it never comes. With
  * SIGNET_DATABASE_URL in the test's environment, the data dir gets a PostgreSQL database of its
  * own (test/helpers/pg.ts) unless `env` names one.
  */
