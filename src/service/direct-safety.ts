@@ -47,6 +47,22 @@ export function safeDirect(backend: Backend, scope: DirectScope): SafeDirect {
 }
 
 /**
+ * How a refusal words what a direct URL cannot bind: the names, and why for `attachment`, which
+ * the caller did not ask for.
+ */
+export function cannotBind(unbound: readonly string[]): string {
+  const why = unbound.includes("attachment")
+    ? " (attachment: whoever holds its download URL can have the bytes served inline, so " +
+      "downloads go through a link that Signet proxies)"
+    : "";
+  return `cannot bind ${unbound.join(", ")} in a direct URL${why}`;
+}
+
+/** The request field a refusal names: `delivery` when only the forced attachment is unbound. */
+export const unboundField = (unbound: readonly string[]): string =>
+  unbound[0] === "attachment" ? "delivery" : unbound[0]!;
+
+/**
  * Methods a direct URL for `methods` lets through as well, beyond those asked for and those a
  * GET implies (HEAD): Swift's HEAD with a PUT signature.
  */

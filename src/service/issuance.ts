@@ -30,7 +30,13 @@ import { newTokenId } from "../core/token.js";
 import type { IssuedTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
 import type { Bucket, Buckets } from "./buckets.js";
-import { alsoAllowed, linkUnservable, safeDirect } from "./direct-safety.js";
+import {
+  alsoAllowed,
+  cannotBind,
+  linkUnservable,
+  safeDirect,
+  unboundField,
+} from "./direct-safety.js";
 import type { KeyGuard } from "./key-guard.js";
 import type { Metrics } from "./metrics.js";
 import type { Quotas } from "./quotas.js";
@@ -391,7 +397,8 @@ export class Issuance {
       enforcer = "backend";
     } else {
       const safe = safeDirect(bucket.backend, direct);
-      const unbound = [...safe.unbound, ...bucket.backend.unbound(safe.scope)];
+      // the caller's own constraints first: they name the field to change
+      const unbound = [...new Set([...bucket.backend.unbound(safe.scope), ...safe.unbound])];
       const also = alsoAllowed(bucket.backend, direct.methods);
       // A URL that would let through methods the caller was not granted is no direct URL.
       if (also.length > 0 && alsoGranted === false && !unbound.includes("methods"))
@@ -406,8 +413,8 @@ export class Issuance {
       if (request.delivery === "direct" && unbound.length > 0)
         throw new SignetError(
           "constraint_not_enforceable",
-          `this bucket's backend cannot bind ${unbound.join(", ")} in a direct URL`,
-          unbound[0],
+          `this bucket's backend ${cannotBind(unbound)}`,
+          unboundField(unbound),
         );
       if (request.delivery === "direct" && expiresIn > backendMax) throw tooLongForDirect();
       if (request.delivery === "link" || unbound.length > 0 || expiresIn > backendMax) {
@@ -417,10 +424,8 @@ export class Issuance {
         if (unservable !== undefined)
           throw new SignetError(
             "constraint_not_enforceable",
-            unbound.length > 0
-              ? `${unservable}: the backend cannot bind ${unbound.join(", ")} in a direct URL`
-              : unservable,
-            unbound[0] ?? "delivery",
+            unbound.length > 0 ? `${unservable}: the backend ${cannotBind(unbound)}` : unservable,
+            unbound.length > 0 ? unboundField(unbound) : "delivery",
           );
         reply = this.links.sign(direct, mode);
         enforcer = "signet";
