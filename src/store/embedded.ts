@@ -68,7 +68,11 @@ export function conditionHolds(
   if (condition === undefined) return true;
   // Quotes are compared away: a provider's own answer may carry the tag bare (Swift's ETag)
   // while its backend reports it quoted, and either is the same version.
-  const bare = (tag: string) => tag.trim().replace(/^W\//, "").replace(/^"(.*)"$/, "$1");
+  const bare = (tag: string) =>
+    tag
+      .trim()
+      .replace(/^W\//, "")
+      .replace(/^"(.*)"$/, "$1");
   const tags = (value: string) => value.split(",").map(bare);
   const etag = current === undefined ? undefined : bare(current.etag);
   if (condition.ifNoneMatch !== undefined) {
