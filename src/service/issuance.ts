@@ -15,6 +15,7 @@
  * Nothing else in Signet signs: routes and services call `issue`, or `plan` then `sign` when
  * one check covers many URLs (parts).
  */
+import type { PresignInput } from "../api/types.js";
 import type { DirectRequest, DirectScope } from "../backends/types.js";
 import { constraintsOf, type ScopeConstraints } from "../core/constraints.js";
 import { SignetError, notFound } from "../core/errors.js";
@@ -47,9 +48,9 @@ export const DEFAULT_EXPIRES_IN = 900;
 
 /**
  * What a caller may ask: a scope (with `upsert` for a raw write at a key a file holds), and
- * `short: true` for a `/u/{id}` URL.
+ * `short: true` for a `/u/{id}` URL: the API's `PresignInput`.
  */
-export type IssueInput = ScopeInput & { short?: boolean };
+export type IssueInput = PresignInput;
 
 /** Who checks each part of a scope: the backend's own signature check, Signet, or complete. */
 export type Enforcer = "backend" | "signet" | "complete";
