@@ -31,7 +31,8 @@ const NESTED_CALLS: Record<string, Set<string | symbol>> = {
  */
 export function mappedBody(provider: string, body: Readable): Readable {
   const out = new PassThrough();
-  body.once("error", (err) => out.destroy(providerError(provider, err)));
+  // `on`, not `once`: a provider stream may error again while it is torn down
+  body.on("error", (err) => out.destroy(providerError(provider, err)));
   out.once("close", () => body.destroy());
   return body.pipe(out);
 }
