@@ -251,6 +251,17 @@ export interface AuditRecord {
   detail: Record<string, unknown> | null;
 }
 
+/**
+ * A folder listing: a GET on a folder URL signed for LIST (`…/s/{token}/`, `…/o/{bucket}/{prefix}/`),
+ * asking for JSON.
+ */
+export interface Listing {
+  items: { key: string; size: number; etag: string; lastModified: string }[];
+  /** the "sub-folders" directly under the listed prefix, each ending in "/" */
+  prefixes: string[];
+  nextCursor: string | null;
+}
+
 /** A page of a list: `cursor` for the next one is `nextCursor` until it is null. */
 export interface Page<T> {
   items: T[];

@@ -1,8 +1,10 @@
 /**
- * Every backend the registry opens is guarded: an error thrown by one of its provider calls
+ * Every backend the registry opens is guarded: an error thrown by one of its provider calls, or
+ * raised later inside the body stream `get` answered (a reset or a timeout mid-download),
  * reaches the service layer only as a SignetError from the one table in provider-errors.ts.
  * Signing (presign, unbound) is pure and passes through untouched.
  */
+import { PassThrough, type Readable } from "node:stream";
 import { providerError } from "./provider-errors.js";
 import type { Backend } from "./types.js";
 
@@ -23,14 +25,32 @@ const NESTED_CALLS: Record<string, Set<string | symbol>> = {
   keyRotation: new Set(["rotateKey", "retireKey"]),
 };
 
+/**
+ * The provider's body stream with its errors mapped: the bytes pass through (with backpressure)
+ * and the provider's stream is destroyed when the reader goes away.
+ */
+export function mappedBody(provider: string, body: Readable): Readable {
+  const out = new PassThrough();
+  // `on`, not `once`: a provider stream may error again while it is torn down
+  body.on("error", (err) => out.destroy(providerError(provider, err)));
+  out.once("close", () => body.destroy());
+  return body.pipe(out);
+}
+
+/** `get` answers a body stream (or undefined), whose later errors are mapped too. */
+type Got = { body: Readable } | undefined;
+
 const mapped =
-  (provider: string, target: object, fn: (...args: unknown[]) => unknown) =>
+  (provider: string, target: object, fn: (...args: unknown[]) => unknown, streams: boolean) =>
   async (...args: unknown[]) => {
+    let value: unknown;
     try {
-      return await fn.apply(target, args);
+      value = await fn.apply(target, args);
     } catch (err) {
       throw providerError(provider, err);
     }
+    const got = value as Got;
+    return streams && got !== undefined ? { ...got, body: mappedBody(provider, got.body) } : value;
   };
 
 /** A view of `object` whose calls named in `calls` map their errors; `this` stays the target. */
@@ -46,7 +66,7 @@ function guardCalls<T extends object>(
       const value: unknown = Reflect.get(target, prop, target);
       if (typeof value === "function")
         return calls.has(prop)
-          ? mapped(provider, target, value as (...args: unknown[]) => unknown)
+          ? mapped(provider, target, value as (...args: unknown[]) => unknown, prop === "get")
           : (value as (...args: unknown[]) => unknown).bind(target);
       const inner = typeof prop === "string" ? nested[prop] : undefined;
       if (inner !== undefined && value !== null && typeof value === "object")

@@ -5,6 +5,7 @@
 import type { SignetClient } from "./client.js";
 import type {
   AuditRecord,
+  BatchResult,
   FileInfo,
   Intent,
   IntentInput,
@@ -25,11 +26,7 @@ export const presign = (c: SignetClient, req: PresignRequest) =>
 
 /** POST /v1/presign/batch: up to 1,000, answered in input order. */
 export const presignBatch = (c: SignetClient, requests: PresignRequest[]) =>
-  c.request<{
-    results: (
-      ({ ok: true } & SignedRequest) | { ok: false; error: { code: string; message: string } }
-    )[];
-  }>("POST", "/v1/presign/batch", { body: { requests } });
+  c.request<{ results: BatchResult[] }>("POST", "/v1/presign/batch", { body: { requests } });
 
 /** POST /v1/uploads: an upload intent (a pending file plus its signed upload request(s)). */
 export const createUpload = (c: SignetClient, input: IntentInput, idempotencyKey?: string) => {

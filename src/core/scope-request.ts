@@ -10,36 +10,16 @@ import type { Action } from "./grants.js";
 import { assertCallerKey, isStaging, STAGING_FOLDER, toFolder } from "./keys.js";
 import { parseMediaType, parsePattern } from "./media-type.js";
 import type { Method } from "./methods.js";
+import type { Delivery, PresignInput } from "../api/types.js";
 
-export type Delivery = "direct" | "link" | "auto";
+export type { Delivery };
 
-/** The wire shape of /v1/presign (and of each batch request), after schema validation. */
-export interface ScopeInput {
-  bucket: string;
-  key?: string;
-  prefix?: string;
-  method?: Method;
-  methods?: Method[];
-  expiresIn?: number;
-  notBefore?: string;
-  contentType?: string;
-  contentLength?: number;
-  contentLengthRange?: [number, number];
-  checksumSha256?: string;
-  range?: string;
-  headers?: Record<string, string>;
-  responseContentDisposition?: string;
-  responseContentType?: string;
-  ip?: string | string[];
-  /** origins (scheme://host[:port]) whose pages may use the URL, checked on Referer */
-  referrers?: string[];
-  delivery?: Delivery;
-  revocable?: boolean;
-  /** replace the file that holds the key (service/key-guard.ts; needs write and delete) */
-  upsert?: boolean;
-  successActionStatus?: 200 | 201 | 204;
-  successActionRedirect?: string;
-}
+/**
+ * The wire shape of /v1/presign (and of each batch request) after schema validation: the API's
+ * `PresignInput` (src/api/types.ts, the one definition the SDKs share) less `short`, which is
+ * the form of the answer, not part of the scope (issuance handles it).
+ */
+export type ScopeInput = Omit<PresignInput, "short">;
 
 export interface ScopeRequest {
   bucket: string;

@@ -4,7 +4,10 @@
  * - serve active content (HTML, SVG, XML, JS) inline from the storage origin. Where the provider
  *   binds response overrides, a download is signed `attachment` unless the caller asked for a
  *   disposition with a safe `responseContentType`; an active `responseContentType`, or an inline
- *   disposition without a safe type, cannot be direct (DESIGN.md's safety rule);
+ *   disposition without a safe type, cannot be direct (DESIGN.md's safety rule). Where it binds
+ *   none, no download can be direct (`attachment` unbound): whoever holds the URL chooses the
+ *   disposition (Swift's tempurl serves `Content-Disposition: inline` for an unsigned `&inline`,
+ *   over any stored disposition; tempurl.py, "With GET TempURLs"), so a link proxies it;
  * - let through methods the caller was not granted (Swift's tempurl passes HEAD with any PUT
  *   signature): those extra methods are listed, for presign to check and name in the reply.
  */
@@ -31,12 +34,9 @@ export function safeDirect(backend: Backend, scope: DirectScope): SafeDirect {
   const disposition = c.responseContentDisposition;
   if (disposition !== undefined && !/^attachment\b/i.test(disposition) && !safeType)
     unbound.push("responseContentDisposition");
-  // Without bound overrides the stored type is served as is: nothing can be forced here.
-  if (
-    disposition === undefined &&
-    scope.key !== undefined &&
-    backend.capabilities.binds["response overrides"] !== false
-  ) {
+  // Without bound overrides nothing can be forced, and the URL's holder may ask for inline.
+  if (backend.capabilities.binds["response overrides"] === false) unbound.push("attachment");
+  else if (disposition === undefined && scope.key !== undefined) {
     const forced = contentDisposition("attachment", scope.key);
     return {
       scope: { ...scope, constraints: { ...c, responseContentDisposition: forced } },
@@ -45,6 +45,22 @@ export function safeDirect(backend: Backend, scope: DirectScope): SafeDirect {
   }
   return { scope, unbound };
 }
+
+/**
+ * How a refusal words what a direct URL cannot bind: the names, and why for `attachment`, which
+ * the caller did not ask for.
+ */
+export function cannotBind(unbound: readonly string[]): string {
+  const why = unbound.includes("attachment")
+    ? " (attachment: whoever holds its download URL can have the bytes served inline, so " +
+      "downloads go through a link that Signet proxies)"
+    : "";
+  return `cannot bind ${unbound.join(", ")} in a direct URL${why}`;
+}
+
+/** The request field a refusal names: `delivery` when only the forced attachment is unbound. */
+export const unboundField = (unbound: readonly string[]): string =>
+  unbound[0] === "attachment" ? "delivery" : unbound[0]!;
 
 /**
  * Methods a direct URL for `methods` lets through as well, beyond those asked for and those a

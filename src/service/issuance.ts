@@ -15,6 +15,7 @@
  * Nothing else in Signet signs: routes and services call `issue`, or `plan` then `sign` when
  * one check covers many URLs (parts).
  */
+import type { PresignInput } from "../api/types.js";
 import type { DirectRequest, DirectScope } from "../backends/types.js";
 import { constraintsOf, type ScopeConstraints } from "../core/constraints.js";
 import { SignetError, notFound } from "../core/errors.js";
@@ -30,7 +31,13 @@ import { newTokenId } from "../core/token.js";
 import type { IssuedTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
 import type { Bucket, Buckets } from "./buckets.js";
-import { alsoAllowed, linkUnservable, safeDirect } from "./direct-safety.js";
+import {
+  alsoAllowed,
+  cannotBind,
+  linkUnservable,
+  safeDirect,
+  unboundField,
+} from "./direct-safety.js";
 import type { KeyGuard } from "./key-guard.js";
 import type { Metrics } from "./metrics.js";
 import type { Quotas } from "./quotas.js";
@@ -41,9 +48,9 @@ export const DEFAULT_EXPIRES_IN = 900;
 
 /**
  * What a caller may ask: a scope (with `upsert` for a raw write at a key a file holds), and
- * `short: true` for a `/u/{id}` URL.
+ * `short: true` for a `/u/{id}` URL: the API's `PresignInput`.
  */
-export type IssueInput = ScopeInput & { short?: boolean };
+export type IssueInput = PresignInput;
 
 /** Who checks each part of a scope: the backend's own signature check, Signet, or complete. */
 export type Enforcer = "backend" | "signet" | "complete";
@@ -391,7 +398,8 @@ export class Issuance {
       enforcer = "backend";
     } else {
       const safe = safeDirect(bucket.backend, direct);
-      const unbound = [...safe.unbound, ...bucket.backend.unbound(safe.scope)];
+      // the caller's own constraints first: they name the field to change
+      const unbound = [...new Set([...bucket.backend.unbound(safe.scope), ...safe.unbound])];
       const also = alsoAllowed(bucket.backend, direct.methods);
       // A URL that would let through methods the caller was not granted is no direct URL.
       if (also.length > 0 && alsoGranted === false && !unbound.includes("methods"))
@@ -406,8 +414,8 @@ export class Issuance {
       if (request.delivery === "direct" && unbound.length > 0)
         throw new SignetError(
           "constraint_not_enforceable",
-          `this bucket's backend cannot bind ${unbound.join(", ")} in a direct URL`,
-          unbound[0],
+          `this bucket's backend ${cannotBind(unbound)}`,
+          unboundField(unbound),
         );
       if (request.delivery === "direct" && expiresIn > backendMax) throw tooLongForDirect();
       if (request.delivery === "link" || unbound.length > 0 || expiresIn > backendMax) {
@@ -417,10 +425,8 @@ export class Issuance {
         if (unservable !== undefined)
           throw new SignetError(
             "constraint_not_enforceable",
-            unbound.length > 0
-              ? `${unservable}: the backend cannot bind ${unbound.join(", ")} in a direct URL`
-              : unservable,
-            unbound[0] ?? "delivery",
+            unbound.length > 0 ? `${unservable}: the backend ${cannotBind(unbound)}` : unservable,
+            unbound.length > 0 ? unboundField(unbound) : "delivery",
           );
         reply = this.links.sign(direct, mode);
         enforcer = "signet";

@@ -129,6 +129,15 @@ export class UploadService {
       { action: "upload", detail: { intent: true } },
     );
     assertFitsBucket(checked.bucket, input.size);
+    // An intent commits only after Signet has checked and promoted the stored object with its
+    // own credentials: without them (a Swift bucket with only a temp URL key) it could only fail
+    // at complete, so it is refused now.
+    if (!checked.bucket.backend.capabilities.proxy)
+      throw new SignetError(
+        "constraint_not_enforceable",
+        "this bucket has no credentials for Signet to check and commit an upload at complete",
+        "bucket",
+      );
     await this.assertMayTake(principal, checked.bucket.name, key, input.upsert === true);
     const id = newFileId();
     const backend = checked.bucket.backend;

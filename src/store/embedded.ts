@@ -66,17 +66,25 @@ export function conditionHolds(
   current: { etag: string } | undefined,
 ): boolean {
   if (condition === undefined) return true;
-  const tags = (value: string) => value.split(",").map((t) => t.trim().replace(/^W\//, ""));
+  // Quotes are compared away: a provider's own answer may carry the tag bare (Swift's ETag)
+  // while its backend reports it quoted, and either is the same version.
+  const bare = (tag: string) =>
+    tag
+      .trim()
+      .replace(/^W\//, "")
+      .replace(/^"(.*)"$/, "$1");
+  const tags = (value: string) => value.split(",").map(bare);
+  const etag = current === undefined ? undefined : bare(current.etag);
   if (condition.ifNoneMatch !== undefined) {
-    if (current !== undefined) {
+    if (etag !== undefined) {
       const list = tags(condition.ifNoneMatch);
-      if (list.includes("*") || list.includes(current.etag)) return false;
+      if (list.includes("*") || list.includes(etag)) return false;
     }
   }
   if (condition.ifMatch !== undefined) {
-    if (current === undefined) return false;
+    if (etag === undefined) return false;
     const list = tags(condition.ifMatch);
-    if (!list.includes("*") && !list.includes(current.etag)) return false;
+    if (!list.includes("*") && !list.includes(etag)) return false;
   }
   return true;
 }

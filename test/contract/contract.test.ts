@@ -28,8 +28,10 @@ for (const fixture of FIXTURES)
       const refused = fixture.refused?.(bucket);
       const buckets: Record<string, unknown> = { c: bucket.config };
       if (refused !== undefined) buckets.refused = renamedRefs(refused.config);
+      if (bucket.reader !== undefined) buckets.reader = bucket.reader;
       harness = await startSignet({
-        config: { buckets },
+        // the compat routes (AWS presign, Fence) hand out URLs for the bucket under test too
+        config: { buckets, compat: { presignBucket: "c", fenceBucket: "c" } },
         // the refused bucket's env differs only in the secrets its own references name
         env: { ...bucket.env, ...prefixed(refused?.env ?? {}) },
       });
@@ -37,6 +39,7 @@ for (const fixture of FIXTURES)
         name: fixture.name,
         url: harness.url,
         bucket: "c",
+        readBucket: bucket.reader === undefined ? "c" : "reader",
         gaps: fixture.gaps ?? [],
         refusedBucket: refused === undefined ? undefined : "refused",
         multipart: fixture.multipart ?? { size: 150_000, partSize: 64 * 1024 },

@@ -11,6 +11,11 @@ import { readFile } from "node:fs/promises";
 
 export interface BucketFixture {
   config: Record<string, unknown>;
+  /**
+   * The same storage with credentials Signet can read through, for a bucket that cannot serve
+   * downloads itself (a Swift bucket with only a temp URL key): the suite reads bytes back there.
+   */
+  reader?: Record<string, unknown>;
   env: Record<string, string>;
   cleanup(): Promise<void>;
 }
@@ -65,7 +70,7 @@ export const FIXTURES: BackendFixture[] = [
       const peer = await swiftPeer("contract-key");
       const config = { ...peer.config };
       for (const admin of ["authUrl", "user", "key"]) delete config[admin];
-      return { ...peer, config };
+      return { ...peer, config, reader: peer.config };
     },
   },
   {

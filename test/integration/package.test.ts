@@ -17,6 +17,22 @@ const ROOT = resolve(import.meta.dirname, "../..");
 const TSC = join(ROOT, "node_modules/typescript/bin/tsc");
 const NPM_TIMEOUT = 240_000;
 
+/**
+ * A browser app's types against \`signet/browser\`: its wire types are the API's own (the same
+ * declarations as \`signet\`'s, dist/api/types.d.ts), so one assigns to the other both ways.
+ */
+const BROWSER_CONSUMER = `/// <reference lib="dom" />
+import type { Listing, PresignRequest, SignedRequest as BrowserSigned } from "signet/browser";
+import { presign } from "signet/browser";
+import type { PresignInput, SignedRequest } from "signet";
+
+export const same = (a: BrowserSigned): SignedRequest => a;
+export const back = (a: SignedRequest): BrowserSigned => a;
+export const input = (a: PresignRequest): PresignInput => a;
+export const listed = (l: Listing): string[] => l.items.map((i) => i.key);
+export type Presign = typeof presign;
+`;
+
 const CONSUMER = `
 import { SignetApiError, SignetClient, type FileInfo, type SignedRequest } from "signet";
 import { readFile, writeFile } from "node:fs/promises";
@@ -78,6 +94,7 @@ describe("the installable package", () => {
         { cwd: app, timeout: NPM_TIMEOUT },
       );
       await writeFile(join(app, "consumer.ts"), CONSUMER);
+      await writeFile(join(app, "browser-types.ts"), BROWSER_CONSUMER);
       // The README's SDK example must compile against the package as published.
       const readme = await readFile(join(ROOT, "README.md"), "utf8");
       const example = /^```ts\n([\s\S]*?)^```$/m.exec(readme)![1]!;
@@ -94,7 +111,7 @@ describe("the installable package", () => {
             typeRoots: [join(ROOT, "node_modules/@types")],
             types: ["node"],
           },
-          files: ["consumer.ts", "readme-example.ts"],
+          files: ["consumer.ts", "readme-example.ts", "browser-types.ts"],
         }),
       );
       const tsc = await exec(process.execPath, [TSC, "-p", "."], { cwd: app }).catch(

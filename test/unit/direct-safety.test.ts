@@ -66,11 +66,19 @@ describe("safeDirect", () => {
     expect(safeDirect(s3, safe)).toEqual({ scope: safe, unbound: [] });
   });
 
-  it("leaves uploads, and providers without overrides, as they are", () => {
+  it("leaves uploads as they are", () => {
     const put = scope({ methods: ["PUT"] });
     expect(safeDirect(s3, put)).toEqual({ scope: put, unbound: [] });
+    expect(safeDirect(keyOnly, put)).toEqual({ scope: put, unbound: [] });
+  });
+
+  it("leaves no download direct where the provider binds no overrides (Swift's unsigned &inline)", () => {
     const get = scope({});
-    expect(safeDirect(keyOnly, get)).toEqual({ scope: get, unbound: [] });
+    expect(safeDirect(keyOnly, get)).toEqual({ scope: get, unbound: ["attachment"] });
+    expect(safeDirect(withAdmin, scope({ key: undefined, folder: "p/" })).unbound).toEqual([
+      "attachment",
+    ]);
+    expect(safeDirect(withAdmin, scope({ methods: ["HEAD"] })).unbound).toEqual([]);
   });
 });
 
@@ -94,8 +102,10 @@ describe("linkUnservable", () => {
 
   it("on a Swift bucket with only a temp URL key: redirectable methods only", () => {
     expect(linkUnservable(keyOnly, folder(["PUT"]), "r")).toBeUndefined();
-    expect(linkUnservable(keyOnly, folder(["GET", "DELETE"]), "r")).toBeUndefined();
-    expect(linkUnservable(keyOnly, folder(["GET", "LIST"]), "r")).toMatch(/listing/);
+    expect(linkUnservable(keyOnly, folder(["HEAD", "DELETE"]), "r")).toBeUndefined();
+    // a download's redirect target would hand out a URL that renders inline with `&inline`
+    expect(linkUnservable(keyOnly, folder(["GET"]), "r")).toMatch(/GET \(attachment\)/);
+    expect(linkUnservable(keyOnly, folder(["HEAD", "LIST"]), "r")).toMatch(/listing/);
     expect(linkUnservable(keyOnly, folder(["GET"]), "p")).toMatch(/proxy/);
     expect(linkUnservable(keyOnly, folder(["PUT"], { contentType: "a/b" }), "r")).toMatch(
       /contentType/,
@@ -104,6 +114,6 @@ describe("linkUnservable", () => {
 
   it("refuses a PUT whose redirect target would let through an ungranted HEAD", () => {
     expect(linkUnservable(keyOnly, folder(["PUT"]), "r", false)).toMatch(/also allow HEAD/);
-    expect(linkUnservable(keyOnly, folder(["GET"]), "r", false)).toBeUndefined();
+    expect(linkUnservable(keyOnly, folder(["DELETE"]), "r", false)).toBeUndefined();
   });
 });

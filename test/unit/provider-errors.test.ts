@@ -3,10 +3,11 @@
  * opens answering an unreachable provider with 503 backend_unavailable naming the provider, never
  * a raw SDK error or a 500.
  */
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { SignetError } from "../../src/core/errors.js";
 import { classify, providerError } from "../../src/backends/provider-errors.js";
 import { openBackend, type AnyBucketConfig } from "../../src/backends/registry.js";
@@ -148,6 +149,112 @@ describe("every backend, provider unreachable", async () => {
         expect((err as Error).message.startsWith(`${name}: `)).toBe(true);
         expect((err as Error).message).not.toMatch(/secret|Signature|x-amz|sig=/i);
       }
+    },
+    60_000,
+  );
+});
+
+/**
+ * A provider that answers every GET with 200 (206 to a Range) and 1,000 bytes' length, sends 100 and
+ * drops the connection (a reset mid-download); Swift's auth answers with a token and itself as
+ * the storage URL, and writes (Azure's start-up) succeed.
+ */
+async function cuttingProvider(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createHttpServer((req, res) => {
+    if (req.url?.endsWith("/auth/v1.0")) {
+      res.writeHead(200, { "x-auth-token": "t", "x-storage-url": `${url}/v1/AUTH_test` }).end();
+      return;
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(201, { "content-length": "0" }).end();
+      return;
+    }
+    res.writeHead(req.headers.range === undefined ? 200 : 206, {
+      "content-length": "1000",
+      "content-type": "text/plain",
+      "content-range": "bytes 0-999/1000",
+      etag: '"e"',
+      "last-modified": new Date(0).toUTCString(),
+      "x-ms-blob-type": "BlockBlob",
+      "x-goog-generation": "1",
+      "x-goog-stored-content-length": "1000",
+    });
+    if (req.method === "HEAD") return void res.end();
+    res.write(Buffer.alloc(100, 1), () => res.socket?.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return {
+    url,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+describe("every backend, provider resets a download mid-body", async () => {
+  const provider = await cuttingProvider();
+  afterAll(() => provider.close());
+  const at = provider.url;
+  const configs: [string, AnyBucketConfig][] = [
+    [
+      "s3",
+      {
+        backend: "s3",
+        bucket: "b",
+        region: "us-east-1",
+        endpoint: at,
+        forcePathStyle: true,
+        accessKeyId: "${ID}",
+        secretAccessKey: "${SECRET}",
+      } as AnyBucketConfig,
+    ],
+    ["gcs", { backend: "gcs", bucket: "signet-b", endpoint: at, credentialsFile: keyFile }],
+    [
+      "azure",
+      {
+        backend: "azure",
+        accountName: "devstoreaccount1",
+        container: "c-reset",
+        endpoint: `${at}/devstoreaccount1`,
+        accountKey: "${KEY}",
+      },
+    ],
+    [
+      "swift",
+      {
+        backend: "swift",
+        storageUrl: `${at}/v1/AUTH_test`,
+        container: "c",
+        tempUrlKey: "${SECRET}",
+        authUrl: `${at}/auth/v1.0`,
+        user: "test:tester",
+        key: "${SECRET}",
+      } as AnyBucketConfig,
+    ],
+  ];
+  const env = { ID: "id", SECRET: "secret", KEY: Buffer.from("k".repeat(32)).toString("base64") };
+
+  it.each(configs)(
+    "%s: the body stream errors with 503 backend_unavailable naming it",
+    async (name, config) => {
+      const backend = await openBackend(config, env, `buckets.${name}`, undefined as never);
+      const got = await backend.get("a.txt", { start: 0, end: 999 });
+      expect(got).toBeDefined();
+      let read = 0;
+      const err = await (async () => {
+        for await (const chunk of got!.body) read += (chunk as Buffer).length;
+      })().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(read).toBeLessThan(1000);
+      expect(err, `${name}: ${String(err)}`).toBeInstanceOf(SignetError);
+      expect(err).toMatchObject({ code: "backend_unavailable", status: 503 });
+      // a reset (Azure's SDK reports its own abort of the broken download)
+      expect((err as Error).message).toMatch(new RegExp(`^${name}: (unreachable|timed out) \\(`));
     },
     60_000,
   );

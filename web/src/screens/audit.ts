@@ -21,8 +21,10 @@ export const auditScreen: Screen = (main, s) => {
   let cursor: string | null = null;
   let timer: ReturnType<typeof setInterval> | undefined;
 
+  /** the record's action (older servers name it `event` only) */
+  const actionOf = (r: AuditRecord) => r.action ?? r.event ?? "";
   const matches = (r: AuditRecord) =>
-    (!event.value || r.event.includes(event.value.trim())) &&
+    (!event.value || actionOf(r).includes(event.value.trim())) &&
     (!who.value || (r.principal ?? "").includes(who.value.trim())) &&
     (!bucket.value || r.bucket === bucket.value.trim());
 
@@ -37,7 +39,7 @@ export const auditScreen: Screen = (main, s) => {
           .filter(matches)
           .map((r) => [
             formatTime(r.at),
-            r.event,
+            actionOf(r),
             r.principal ?? "—",
             r.bucket ?? "—",
             r.key ?? "—",
