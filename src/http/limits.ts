@@ -72,7 +72,12 @@ export function serverOptions(limits: ServerLimits): Partial<FastifyServerOption
     connectionTimeout: limits.bodyIdleTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
-    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: checkEvery },
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: checkEvery,
+      // Checked by errors.ts instead, to answer with the API's error shape.
+      requireHostHeader: false,
+    },
   } as Partial<FastifyServerOptions>;
 }
 

@@ -1,0 +1,125 @@
+/**
+ * Issue 16, what the first pass left: requests Node's HTTP parser refuses before Fastify sees
+ * them answer with the API's error shape, on the control plane and the data plane (one
+ * server); every raw request goes over a socket on 127.0.0.1 and every wait is bounded.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Harness, startSignet } from "../helpers/harness.js";
+import { raw, statusOf } from "../helpers/http.js";
+
+/** The status and the JSON error of a raw answer. */
+function parse(answer: string): { status: number; code: string | undefined; type: string } {
+  const [head = "", body = ""] = answer.split("\r\n\r\n");
+  const type = /content-type: ([^\r\n]*)/i.exec(head)?.[1] ?? "";
+  let code: string | undefined;
+  try {
+    code = (JSON.parse(body) as { error?: { code?: string } }).error?.code;
+  } catch {
+    code = undefined;
+  }
+  return { status: statusOf(answer), code, type };
+}
+
+describe("requests refused by Node's HTTP parser get the API's error shape", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startSignet({ config: { limits: { headersTimeoutSeconds: 1 } } });
+  });
+  afterAll(() => h.close());
+
+  /** A control-plane and a data-plane target. */
+  const TARGETS = ["/v1/presign", "/o/default/k.txt?t=not.a.token"];
+
+  const CASES: [string, (target: string) => string, number, string][] = [
+    [
+      "a bare LF ending a header",
+      (t) => `POST ${t} HTTP/1.1\r\nhost: x\nx-a: b\r\n\r\n`,
+      400,
+      "invalid_request",
+    ],
+    [
+      "a bare LF ending the request line",
+      (t) => `GET ${t} HTTP/1.1\nhost: x\n\n`,
+      400,
+      "invalid_request",
+    ],
+    [
+      "a Content-Length that is not a number",
+      (t) => `POST ${t} HTTP/1.1\r\nhost: x\r\ncontent-length: 1x\r\n\r\n`,
+      400,
+      "invalid_request",
+    ],
+    [
+      "a Content-Length sent twice",
+      (t) => `POST ${t} HTTP/1.1\r\nhost: x\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab`,
+      400,
+      "invalid_request",
+    ],
+    [
+      "Content-Length with Transfer-Encoding",
+      (t) =>
+        `POST ${t} HTTP/1.1\r\nhost: x\r\ncontent-length: 1\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n`,
+      400,
+      "invalid_request",
+    ],
+    [
+      "a malformed chunk size",
+      (t) => `POST ${t} HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n`,
+      400,
+      "invalid_request",
+    ],
+    [
+      "a control character in a header value",
+      (t) => `GET ${t} HTTP/1.1\r\nhost: x\r\nx-a: b\x01c\r\n\r\n`,
+      400,
+      "invalid_request",
+    ],
+    [
+      "headers over the size limit",
+      (t) => `GET ${t} HTTP/1.1\r\nhost: x\r\nx-big: ${"a".repeat(20_000)}\r\n\r\n`,
+      431,
+      "headers_too_large",
+    ],
+    ["a malformed method", (t) => `G@T ${t} HTTP/1.1\r\nhost: x\r\n\r\n`, 400, "invalid_request"],
+    [
+      "a space in the target",
+      (t) => `GET ${t} x HTTP/1.1\r\nhost: x\r\n\r\n`,
+      400,
+      "invalid_request",
+    ],
+    [
+      "an unknown HTTP version",
+      (t) => `GET ${t} HTTP/9.9\r\nhost: x\r\n\r\n`,
+      400,
+      "invalid_request",
+    ],
+    ["no Host header", (t) => `GET ${t} HTTP/1.1\r\n\r\n`, 400, "invalid_request"],
+  ];
+
+  for (const [what, request, status, code] of CASES)
+    it(`${what}: ${status} ${code}`, async () => {
+      for (const target of TARGETS) {
+        const answer = parse(await raw(h.url, request(target)));
+        expect(answer, target).toEqual({ status, code, type: "application/json; charset=utf-8" });
+      }
+    });
+
+  it("headers that do not arrive within the headers timeout: 408 request_timeout", async () => {
+    for (const target of TARGETS) {
+      const answer = parse(await raw(h.url, `GET ${target} HTTP/1.1\r\nhost: x\r\nx-a: `));
+      expect(answer, target).toEqual({
+        status: 408,
+        code: "request_timeout",
+        type: "application/json; charset=utf-8",
+      });
+    }
+  });
+
+  it("a well-formed request on the same server is still served", async () => {
+    const answer = await raw(
+      h.url,
+      "GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    );
+    expect(statusOf(answer)).toBe(200);
+  });
+});
