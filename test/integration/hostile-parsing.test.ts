@@ -4,7 +4,7 @@
  * server); every raw request goes over a socket on 127.0.0.1 and every wait is bounded.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, startSignet } from "../helpers/harness.js";
+import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
 import { raw, statusOf } from "../helpers/http.js";
 
 /** The status and the JSON error of a raw answer. */
@@ -121,5 +121,66 @@ describe("requests refused by Node's HTTP parser get the API's error shape", () 
       "GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
     );
     expect(statusOf(answer)).toBe(200);
+  });
+});
+
+describe("a JSON body that is not valid UTF-8", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startSignet({
+      config: { compat: { presignBucket: "default", fenceBucket: "default" } },
+    });
+  });
+  afterAll(() => h.close());
+
+  it("is 400 invalid_request on every route that takes JSON (from the OpenAPI document)", async () => {
+    const doc = (await (await fetch(`${h.url}/docs/json`)).json()) as {
+      paths: Record<string, Record<string, { requestBody?: { content?: object } }>>;
+    };
+    const routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops)
+        .filter(
+          ([, op]) =>
+            op.requestBody?.content !== undefined && "application/json" in op.requestBody.content,
+        )
+        .map(([method, _op]) => ({
+          method: method.toUpperCase(),
+          path: path.replace(/\{[^}]+\}/g, "x"),
+        })),
+    );
+    expect(routes.length).toBeGreaterThanOrEqual(15);
+    // A lone continuation byte, an overlong "/", a truncated sequence, a surrogate's encoding.
+    for (const bad of [[0x80], [0xc0, 0xaf], [0xe2, 0x82], [0xed, 0xa0, 0x80]]) {
+      const body = Buffer.concat([
+        Buffer.from('{"bucket":"a'),
+        Buffer.from(bad),
+        Buffer.from('"}'),
+      ]);
+      for (const { method, path } of routes) {
+        const res = await fetch(`${h.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+          body,
+        });
+        const answer = (await res.json()) as { error: { code: string; message: string } };
+        expect({ status: res.status, ...answer.error }, `${method} ${path}`).toEqual({
+          status: 400,
+          code: "invalid_request",
+          message: "the JSON body is not valid UTF-8",
+        });
+      }
+    }
+  });
+
+  it("while valid UTF-8 (and a BOM) still parses", async () => {
+    const body = Buffer.from(
+      '\ufeff{"bucket":"default","key":"caf\u00e9 \u{1f600}.txt","method":"GET"}',
+    );
+    const res = await fetch(`${h.url}/v1/presign`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+      body,
+    });
+    expect(res.status).toBe(200);
   });
 });
