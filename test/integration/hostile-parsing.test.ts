@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
-import { raw, statusOf } from "../helpers/http.js";
+import { api, raw, statusOf } from "../helpers/http.js";
 
 /** The status and the JSON error of a raw answer. */
 function parse(answer: string): { status: number; code: string | undefined; type: string } {
@@ -182,5 +182,77 @@ describe("a JSON body that is not valid UTF-8", () => {
       body,
     });
     expect(res.status).toBe(200);
+  });
+});
+
+describe("an unknown bucket is 404 not_found on every route that takes a bucket", () => {
+  let h: Harness;
+  let reader: string;
+  beforeAll(async () => {
+    h = await startSignet({
+      config: {
+        buckets: { default: { backend: "local" }, other: { backend: "local" } },
+        grants: [{ principal: "role:reader", buckets: ["default"], actions: ["read", "list"] }],
+      },
+    });
+    reader = (await api(h.url, "POST", "/v1/apikeys", { name: "r", role: "reader" })).body.key;
+  });
+  afterAll(() => h.close());
+
+  /** Every route with a bucket in its input: [method, path, body?] for a bucket named `b`. */
+  const ROUTES: [string, (b: string) => string, ((b: string) => unknown)?][] = [
+    ["GET", (b) => `/v1/files?bucket=${b}`],
+    ["POST", () => "/v1/presign", (b) => ({ bucket: b, key: "a.txt", method: "GET" })],
+    ["POST", () => "/v1/presign/parts", (b) => ({ bucket: b, key: "a.bin", parts: 1 })],
+    [
+      "POST",
+      () => "/v1/uploads",
+      (b) => ({ bucket: b, key: "a.txt", size: 1, contentType: "text/plain" }),
+    ],
+    ["POST", () => "/v1/shares", (b) => ({ bucket: b, prefix: "p", methods: ["GET"] })],
+    ["POST", () => "/v1/revocations", (b) => ({ bucket: b, prefix: "p" })],
+    [
+      "POST",
+      () => "/v1/uppy/sign",
+      (b) => ({ bucket: b, key: "a.txt", method: "PUT", contentType: "text/plain" }),
+    ],
+    ["POST", (b) => `/v1/uppy/s3/uploads?bucket=${b}&key=a.txt`],
+    ["DELETE", (b) => `/v1/buckets/${b}`],
+    ["POST", (b) => `/v1/buckets/${b}/rotate-key`],
+    ["POST", () => "/v1/grants", (b) => ({ principal: "role:x", buckets: [b], actions: ["read"] })],
+  ];
+
+  for (const [method, path, body] of ROUTES)
+    it(`${method} ${path("{bucket}")}`, async () => {
+      const res = await api(h.url, method, path("nope"), body?.("nope"));
+      expect({ status: res.status, ...res.body?.error }, "admin").toEqual({
+        status: 404,
+        code: "not_found",
+        message: "bucket not found",
+      });
+    });
+
+  it("in a batch, each request's result says so", async () => {
+    const res = await api(h.url, "POST", "/v1/presign/batch", {
+      requests: [{ bucket: "nope", key: "a", method: "GET" }],
+    });
+    expect(res.body.results[0].error).toEqual({ code: "not_found", message: "bucket not found" });
+  });
+
+  it("a bucket the caller has no grant on looks the same as an unknown one", async () => {
+    for (const bucket of ["nope", "other"]) {
+      const res = await api(h.url, "GET", `/v1/files?bucket=${bucket}`, undefined, reader);
+      expect({ status: res.status, ...res.body.error }, bucket).toEqual({
+        status: 404,
+        code: "not_found",
+        message: "bucket not found",
+      });
+    }
+    const mine = await api(h.url, "GET", "/v1/files?bucket=default", undefined, reader);
+    expect(mine.status).toBe(200);
+  });
+
+  it("the audit filter is the exception: records outlive their bucket (docs/decisions.md)", async () => {
+    expect((await api(h.url, "GET", "/v1/audit?bucket=gone")).status).toBe(200);
   });
 });
