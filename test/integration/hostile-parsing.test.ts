@@ -256,3 +256,94 @@ describe("an unknown bucket is 404 not_found on every route that takes a bucket"
     expect((await api(h.url, "GET", "/v1/audit?bucket=gone")).status).toBe(200);
   });
 });
+
+describe("names people type are printable on every route that stores one", () => {
+  let h: Harness;
+  const secret = "jwt-secret-for-the-printable-names-test-0123456789";
+  beforeAll(async () => {
+    h = await startSignet({
+      config: {
+        compat: { presignBucket: "default", fenceBucket: "default" },
+        auth: { jwt: { secret: "${JWT_SECRET}" } },
+        grants: [{ principal: "role:user", buckets: ["default"], actions: ["read"] }],
+      },
+      env: { JWT_SECRET: secret },
+    });
+  });
+  afterAll(() => h.close());
+
+  /** CR/LF, NUL, DEL, a C1 control, a line separator, a bidi override, a lone surrogate. */
+  const BAD = ["a\r\nb", "a\u0000b", "a\u007fb", "a\u0085b", "a\u2028b", "a\u202eb", "a\ud800b"];
+
+  /** [route, the field named in the error ("": not checked), a valid body with the name in it] */
+  const ROUTES: [string, string, (name: string) => unknown][] = [
+    ["/v1/apikeys", "name", (name) => ({ name, role: "user" })],
+    [
+      "/v1/grants",
+      "principal",
+      (name) => ({ principal: `sub:${name}`, buckets: ["default"], actions: ["read"] }),
+    ],
+    [
+      "/v1/uploads",
+      "name",
+      (name) => ({ bucket: "default", prefix: "n", name, size: 1, contentType: "text/plain" }),
+    ],
+    // a union of bodies: Ajv names the first branch's field, so only the status is checked
+    ["/v1/revocations", "", (principal) => ({ principal })],
+    ["/data/upload", "file_name", (file_name) => ({ file_name })],
+    ["/data/multipart/init", "file_name", (file_name) => ({ file_name })],
+    [
+      "/v1/buckets",
+      "config.cors.origins.0",
+      (origin) => ({
+        name: "b1",
+        config: { backend: "local", cors: { origins: [`https://${origin}`], methods: ["GET"] } },
+      }),
+    ],
+  ];
+
+  for (const [path, field, body] of ROUTES)
+    it(`POST ${path} refuses an unprintable name ${field}, accepts a printable one`, async () => {
+      for (const bad of BAD) {
+        const res = await api(h.url, "POST", path, body(bad));
+        expect(
+          { status: res.status, code: res.body?.error?.code, field: res.body?.error?.field },
+          JSON.stringify(bad),
+        ).toEqual({
+          status: 400,
+          code: "invalid_request",
+          field: field === "" ? res.body?.error?.field : field,
+        });
+      }
+      const good = await api(
+        h.url,
+        "POST",
+        path,
+        body(path === "/v1/buckets" ? "a.example" : "Zoë's file ✓"),
+      );
+      expect(good.status, JSON.stringify(good.body)).toBeLessThan(300);
+    });
+
+  it("a JWT whose subject holds a control character is 401", async () => {
+    const { SignJWT } = await import("jose");
+    const jwt = (sub: string) =>
+      new SignJWT({ roles: ["user"] })
+        .setProtectedHeader({ alg: "HS256" })
+        .setSubject(sub)
+        .setIssuedAt()
+        .setExpirationTime("5m")
+        .sign(new TextEncoder().encode(secret));
+    const call = async (sub: string) =>
+      (
+        await api(
+          h.url,
+          "POST",
+          "/v1/presign",
+          { bucket: "default", key: "a.txt", method: "GET" },
+          await jwt(sub),
+        )
+      ).status;
+    for (const bad of BAD) expect(await call(bad), JSON.stringify(bad)).toBe(401);
+    expect(await call("Zoë")).toBe(200);
+  });
+});
