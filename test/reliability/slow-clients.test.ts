@@ -45,6 +45,20 @@ async function cpuSeconds(pid: number | undefined): Promise<number | undefined> 
   return fields === undefined ? undefined : (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/**
+ * The server's event-loop delay since the last call (prom-client's defaults in /metrics reset
+ * it on each scrape): 99th percentile and maximum, ms. A small delay beside slow probes means
+ * the time went to waiting for a CPU, not to the server's own work.
+ */
+async function loopDelay(base: string): Promise<{ p99: number; max: number }> {
+  const text = await (
+    await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })
+  ).text();
+  const gauge = (name: string) =>
+    Number(new RegExp(`^nodejs_eventloop_lag_${name}_seconds (\\S+)$`, "m").exec(text)?.[1]) * 1000;
+  return { p99: gauge("p99"), max: gauge("max") };
+}
+
 const load = () =>
   loadavg()
     .map((n) => n.toFixed(1))
@@ -118,6 +132,7 @@ describe("slow and flooding clients", () => {
     baseline.sort((a, b) => a - b);
     const loadBefore = load();
     const cpuBefore = await cpuSeconds(server.child.pid);
+    await loopDelay(base);
     const until = Date.now() + DURATION_SECONDS * 1000;
     const flood = { sent: 0, statuses: new Map<number, number>() };
     try {
@@ -166,6 +181,7 @@ describe("slow and flooding clients", () => {
         ...flooders,
       ]);
       const cpuAfter = await cpuSeconds(server.child.pid);
+      const delay = await loopDelay(base);
       const serverCpu =
         cpuBefore === undefined || cpuAfter === undefined
           ? "not measured (no /proc)"
@@ -177,7 +193,7 @@ describe("slow and flooding clients", () => {
       await recordFigures("slow-clients", "Slow and flooding clients", [
         `- ${DURATION_SECONDS} s of load on the server (its own process): ${SLOW_HEADERS} slowloris connections (a header byte every 200 ms; headers timeout 2 s), ${SLOW_BODIES} bodies trickled a byte every 100 ms (half unauthenticated), ${FLOODERS} flooding loops (${flood.sent.toLocaleString("en")} requests: ${[...flood.statuses].map(([s, n]) => `${s} × ${n}`).join(", ")}).`,
         `- baseline before the load: /healthz median ${baseline[10]!.toFixed(1)} ms, slowest ${baseline.at(-1)!.toFixed(1)} ms (20 probes).`,
-        `- machine: load average (1 / 5 / 15 min) ${loadBefore} before the load, ${load()} after; the server used ${serverCpu}.`,
+        `- machine: load average (1 / 5 / 15 min) ${loadBefore} before the load, ${load()} after; the server used ${serverCpu}; its event loop was delayed ${delay.p99.toFixed(1)} ms at the 99th percentile, ${delay.max.toFixed(1)} ms at most.`,
         `- /healthz probed ${latencies.length} times on fresh connections: ${answered.length} answered; median ${pct(0.5).toFixed(1)} ms, 95th percentile ${pct(0.95).toFixed(1)} ms, 99th ${pct(0.99).toFixed(1)} ms, slowest ${answered.at(-1)!.toFixed(1)} ms; ${over} over ${HEALTHZ_BUDGET_MS} ms.`,
       ]);
       expect(answered.length).toBe(latencies.length);
