@@ -15,10 +15,7 @@ const TOKEN_ID = "^[A-Za-z0-9_-]{16}$";
 
 const Body = Type.Union([
   Type.Object({ tokenId: Type.String({ pattern: TOKEN_ID }) }, { additionalProperties: false }),
-  Type.Object(
-    { principal: PrintableName(256) },
-    { additionalProperties: false },
-  ),
+  Type.Object({ principal: PrintableName(256) }, { additionalProperties: false }),
   Type.Object(
     {
       bucket: Type.String({ minLength: 1, maxLength: 63 }),
