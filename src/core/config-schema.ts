@@ -29,7 +29,10 @@ export function resolveSecret(ref: string, env: NodeJS.ProcessEnv, field: string
 
 export const CorsSchema = Type.Object(
   {
-    origins: Type.Array(Type.String({ pattern: "^(\\*|https?://[^/\\s]+)$" }), { minItems: 1 }),
+    // An origin is sent back in Access-Control-Allow-Origin: printable ASCII only (RFC 6454).
+    origins: Type.Array(Type.String({ pattern: "^(\\*|https?://[\\x21-\\x2e\\x30-\\x7e]+)$" }), {
+      minItems: 1,
+    }),
     methods: Type.Optional(
       Type.Array(Type.Union(["GET", "HEAD", "PUT", "POST", "DELETE"].map((m) => Type.Literal(m))), {
         minItems: 1,

@@ -5,6 +5,7 @@
  */
 import { type Static, Type } from "@sinclair/typebox";
 import { ACTIONS } from "./grants.js";
+import { PrintableName } from "./schema.js";
 
 const IpList = Type.Union([
   Type.String({ minLength: 1 }),
@@ -23,7 +24,7 @@ export type QuotaLimits = Static<typeof QuotaSchema>;
 
 export const GrantSpecSchema = Type.Object(
   {
-    principal: Type.String({ minLength: 1, maxLength: 300 }),
+    principal: PrintableName(300),
     buckets: Type.Array(Type.String({ minLength: 1, maxLength: 63 }), { minItems: 1 }),
     prefix: Type.Optional(Type.String({ maxLength: 1024 })),
     actions: Type.Array(Type.Union(ACTIONS.map((a) => Type.Literal(a))), {

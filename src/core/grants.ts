@@ -171,6 +171,13 @@ export class GrantSet {
     return found;
   }
 
+  /** Whether any grant of the caller names the bucket (else, for the caller, it does not exist). */
+  names(principal: Principal, bucket: string): boolean {
+    return this.candidates(principal).some(
+      ({ grant }) => grant.buckets.includes("*") || grant.buckets.includes(bucket),
+    );
+  }
+
   /** The grant-shaped decision: Allowed, or a SignetError (404 or 403). */
   authorize(principal: Principal, request: AccessRequest): Allowed {
     let best: Refusal | undefined;

@@ -3,7 +3,7 @@
  * the config file). One strict Ajv: unknown properties are refused, never dropped, so a
  * constraint a caller believes it asked for is never silently ignored.
  */
-import type { Static, TSchema } from "@sinclair/typebox";
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { SignetError } from "./errors.js";
 
@@ -22,6 +22,25 @@ const coercing = new Ajv({
   coerceTypes: true,
   strict: false,
 });
+
+/**
+ * What a name people type may not hold, since it is later printed in tables, logs and
+ * headers: controls (C0 with CR/LF, DEL, C1), line and paragraph separators, lone surrogates
+ * (no valid UTF-8; PostgreSQL refuses them) and bidi overrides (they reorder what is shown).
+ */
+const UNPRINTABLE = "\\p{Cc}\\p{Cs}\\p{Zl}\\p{Zp}\\u202a-\\u202e\\u2066-\\u2069";
+const PRINTABLE = `^[^${UNPRINTABLE}]*$`;
+const unprintable = new RegExp(`[${UNPRINTABLE}]`, "u");
+
+/** Whether `text` is fit to print as a name (see `PrintableName`). */
+export const isPrintable = (text: string): boolean => !unprintable.test(text);
+
+/**
+ * The one schema for a name or label people type (API key names, grant principals, file
+ * names...): 1 to `maxLength` characters, none of them unprintable.
+ */
+export const PrintableName = (maxLength: number) =>
+  Type.String({ minLength: 1, maxLength, pattern: PRINTABLE });
 
 /** "/buckets/a/maxExpiresIn" → "buckets.a.maxExpiresIn"; names the offending property. */
 export function fieldOf(error: ErrorObject, root?: string): string | undefined {
@@ -44,6 +63,10 @@ export function describe(error: ErrorObject, field: string | undefined): string 
       return `${where} is required`;
     case "enum":
       return `${where} must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
+    case "pattern":
+      if (error.params.pattern === PRINTABLE)
+        return `${where} must be printable (no control characters, line breaks or bidi overrides)`;
+      return `${where} ${error.message ?? "is invalid"}`;
     default:
       return `${where} ${error.message ?? "is invalid"}`;
   }

@@ -4,7 +4,11 @@ import { routeValidator } from "../core/schema.js";
 import type { TSchema } from "@sinclair/typebox";
 import type { Signet } from "../service/signet.js";
 import { authenticate } from "./plugins/auth.js";
-import { frameworkErrorHandler, registerErrorHandling } from "./plugins/errors.js";
+import {
+  clientErrorHandler,
+  frameworkErrorHandler,
+  registerErrorHandling,
+} from "./plugins/errors.js";
 import { registerMetrics } from "./plugins/metrics.js";
 import { registerOpenApi } from "./plugins/openapi.js";
 import { applyLimits, controlBodyDeadline, resolveLimits, serverOptions } from "./limits.js";
@@ -57,6 +61,8 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
     // Timeouts, connection cap and body limit (the data plane streams bodies with no limit).
     ...serverOptions(limits),
     frameworkErrors: frameworkErrorHandler,
+    // What Node's parser refuses (bad framing, 431, 408) gets the API's error shape too.
+    clientErrorHandler,
     // The client address comes from the socket, or from X-Forwarded-For only through these.
     trustProxy: signet.config.trustedProxies ?? false,
     // request-log.ts writes one line per request instead of Fastify's two.

@@ -10,7 +10,7 @@
  *   are open at once (more are closed on arrival);
  * - control-plane bodies are at most `maxBodyBytes` (refused from Content-Length before reading),
  *   arrive whole within `controlBodyTimeoutSeconds` (a trickle is cut, however steady), and
- *   JSON at most `maxJsonDepth` deep (refused by a linear scan before parsing).
+ *   JSON is valid UTF-8 and at most `maxJsonDepth` deep (refused by a linear scan before parsing).
  *
  * Any answer sent before its request's body was fully received closes the connection, so a
  * client refused at once (401, 404, 413) cannot keep the socket by trickling the rest.
@@ -72,7 +72,12 @@ export function serverOptions(limits: ServerLimits): Partial<FastifyServerOption
     connectionTimeout: limits.bodyIdleTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
-    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: checkEvery },
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: checkEvery,
+      // Checked by errors.ts instead, to answer with the API's error shape.
+      requireHostHeader: false,
+    },
   } as Partial<FastifyServerOptions>;
 }
 
@@ -96,6 +101,18 @@ export function jsonDepthExceeds(text: string, max: number): boolean {
   return false;
 }
 
+/** Strict UTF-8 (RFC 8259 §8.1): a body with invalid bytes is refused, never patched with U+FFFD. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The text of `bytes`, or undefined when they are not valid UTF-8. */
+function decodeUtf8(bytes: Buffer): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The largest unread request body drained after an early answer, in bytes. */
 const DRAIN_MAX_BYTES = 64 * 1024;
 
@@ -103,8 +120,13 @@ const DRAIN_MAX_BYTES = 64 * 1024;
 export function applyLimits(app: FastifyInstance, limits: ServerLimits): void {
   app.server.maxConnections = limits.maxConnections;
   const parseJson = app.getDefaultJsonParser("error", "error");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
-    if (jsonDepthExceeds(body as string, limits.maxJsonDepth)) {
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
+    const text = decodeUtf8(body as Buffer);
+    if (text === undefined) {
+      done(new SignetError("invalid_request", "the JSON body is not valid UTF-8"), undefined);
+      return;
+    }
+    if (jsonDepthExceeds(text, limits.maxJsonDepth)) {
       done(
         new SignetError(
           "invalid_request",
@@ -114,7 +136,7 @@ export function applyLimits(app: FastifyInstance, limits: ServerLimits): void {
       );
       return;
     }
-    parseJson(request, body as string, done);
+    parseJson(request, text, done);
   });
   app.addHook("onSend", async (request, reply, payload) => {
     // Answered before the body was all read: a small declared remainder is read and dropped (so

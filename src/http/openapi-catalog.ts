@@ -167,6 +167,32 @@ const op = (
   pub = false,
 ): OperationDoc => ({ summary, description, tags, ok, errors, public: pub });
 
+/**
+ * The operations of one route that answers several methods: `shared` holds what they have in
+ * common, `methods` what each one changes (a method's entry must end up with a summary and a
+ * description, from either).
+ */
+function route(
+  url: string,
+  shared: Partial<OperationDoc>,
+  methods: Record<string, Partial<OperationDoc>>,
+): Record<string, OperationDoc> {
+  return Object.fromEntries(
+    Object.entries(methods).map(([method, own]) => [
+      `${method} ${url}`,
+      { ...shared, ...own } as OperationDoc,
+    ]),
+  );
+}
+
+/** A data-plane CORS preflight, answered from the bucket's config. */
+const preflight = (summary: string): Partial<OperationDoc> => ({
+  summary,
+  description: "Answered from the bucket's `cors` config.",
+  ok: { 204: Empty },
+  errors: [403],
+});
+
 /** Every documented operation; a route missing here is a test failure (docs-metrics.test.ts). */
 export const OPERATIONS: Record<string, OperationDoc> = {
   "POST /v1/presign": op(
@@ -388,173 +414,104 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     { 302: Empty },
     [401, 404, 409],
   ),
-  "GET /o/*": op(
-    "Read an object (embedded store)",
-    "Authorized by the signed URL's `t` token, not a bearer token. Range, If-None-Match and If-Modified-Since are honoured; a folder path ending in `/` is the listing (LIST scope).",
-    ["data plane"],
-    { 200: Bytes, 206: Bytes },
-    [...DATA, 412],
-    true,
+  ...route(
+    "/o/*",
+    { tags: ["data plane"], ok: { 200: Empty }, errors: DATA, public: true },
+    {
+      GET: {
+        summary: "Read an object (embedded store)",
+        description:
+          "Authorized by the signed URL's `t` token, not a bearer token. Range, If-None-Match and If-Modified-Since are honoured; a folder path ending in `/` is the listing (LIST scope).",
+        ok: { 200: Bytes, 206: Bytes },
+        errors: [...DATA, 412],
+      },
+      HEAD: {
+        summary: "Object metadata (embedded store)",
+        description: "As GET, without the body; needs a HEAD scope.",
+      },
+      PUT: {
+        summary: "Write an object or part (embedded store)",
+        description:
+          "Streams the body under the signed URL's constraints (length, type, sha256); with uploadId and partNumber, one multipart part.",
+        errors: [...DATA, 409, 413, 507],
+      },
+      DELETE: {
+        summary: "Delete an object (embedded store)",
+        description:
+          "Needs a DELETE scope; a committed file's bytes are never deleted this way (409).",
+        ok: { 204: Empty },
+        errors: [...DATA, 409],
+      },
+      POST: {
+        summary: "Form upload (embedded store)",
+        description: "A browser form POST with the reply's `fields` and a `file` field.",
+        ok: { 204: Empty },
+        errors: [...DATA, 413],
+      },
+      OPTIONS: preflight("CORS preflight"),
+    },
   ),
-  "HEAD /o/*": op(
-    "Object metadata (embedded store)",
-    "As GET, without the body; needs a HEAD scope.",
-    ["data plane"],
-    { 200: Empty },
-    DATA,
-    true,
+  // One operation for every method: what differs is only the redirect's status.
+  ...route(
+    "/u/:id",
+    {
+      summary: "Follow a short URL",
+      description:
+        "A short URL issued with `short: true` answers 302 (GET, HEAD) or 307 (PUT, POST, DELETE) to the signed request it stands for (the method and body kept); expired, revoked and unknown ids are refused like tokens.",
+      tags: ["links"],
+      ok: { 307: Empty },
+      errors: DATA,
+      public: true,
+    },
+    { GET: { ok: { 302: Empty } }, HEAD: { ok: { 302: Empty } }, PUT: {}, POST: {}, DELETE: {} },
   ),
-  "PUT /o/*": op(
-    "Write an object or part (embedded store)",
-    "Streams the body under the signed URL's constraints (length, type, sha256); with uploadId and partNumber, one multipart part.",
-    ["data plane"],
-    { 200: Empty },
-    [...DATA, 409, 413, 507],
-    true,
+  ...route(
+    "/l/*",
+    { tags: ["links"], ok: { 200: Empty }, errors: DATA, public: true },
+    {
+      GET: {
+        summary: "Follow a link",
+        description:
+          "Signet verifies the link token, then redirects (302, a direct URL of at most 60 s) or streams the bytes itself.",
+        ok: { 200: Bytes, 302: Empty },
+      },
+      HEAD: { summary: "Link metadata", description: "As GET, without the body." },
+      PUT: {
+        summary: "Upload through a link",
+        description: "Signet checks every constraint, then proxies or redirects.",
+        ok: { 200: Empty, 307: Empty },
+        errors: [...DATA, 413],
+      },
+      DELETE: {
+        summary: "Delete through a link",
+        description: "Needs a DELETE scope.",
+        ok: { 204: Empty },
+      },
+      OPTIONS: preflight("CORS preflight (links)"),
+    },
   ),
-  "DELETE /o/*": op(
-    "Delete an object (embedded store)",
-    "Needs a DELETE scope; a committed file's bytes are never deleted this way (409).",
-    ["data plane"],
-    { 204: Empty },
-    [...DATA, 409],
-    true,
-  ),
-  "POST /o/*": op(
-    "Form upload (embedded store)",
-    "A browser form POST with the reply's `fields` and a `file` field.",
-    ["data plane"],
-    { 204: Empty },
-    [...DATA, 413],
-    true,
-  ),
-  "OPTIONS /o/*": op(
-    "CORS preflight",
-    "Answered from the bucket's `cors` config.",
-    ["data plane"],
-    { 204: Empty },
-    [403],
-    true,
-  ),
-  "GET /u/:id": op(
-    "Follow a short URL",
-    "A short URL issued with `short: true` answers 302 to the signed request it stands for (the method and body kept); expired, revoked and unknown ids are refused like tokens.",
-    ["links"],
-    { 302: Empty },
-    DATA,
-    true,
-  ),
-  "HEAD /u/:id": op(
-    "Follow a short URL",
-    "A short URL issued with `short: true` answers 302 to the signed request it stands for (the method and body kept); expired, revoked and unknown ids are refused like tokens.",
-    ["links"],
-    { 302: Empty },
-    DATA,
-    true,
-  ),
-  "PUT /u/:id": op(
-    "Follow a short URL",
-    "A short URL issued with `short: true` answers 307 to the signed request it stands for (the method and body kept); expired, revoked and unknown ids are refused like tokens.",
-    ["links"],
-    { 307: Empty },
-    DATA,
-    true,
-  ),
-  "POST /u/:id": op(
-    "Follow a short URL",
-    "A short URL issued with `short: true` answers 307 to the signed request it stands for (the method and body kept); expired, revoked and unknown ids are refused like tokens.",
-    ["links"],
-    { 307: Empty },
-    DATA,
-    true,
-  ),
-  "DELETE /u/:id": op(
-    "Follow a short URL",
-    "A short URL issued with `short: true` answers 307 to the signed request it stands for (the method and body kept); expired, revoked and unknown ids are refused like tokens.",
-    ["links"],
-    { 307: Empty },
-    DATA,
-    true,
-  ),
-  "GET /l/*": op(
-    "Follow a link",
-    "Signet verifies the link token, then redirects (302, a direct URL of at most 60 s) or streams the bytes itself.",
-    ["links"],
-    { 200: Bytes, 302: Empty },
-    DATA,
-    true,
-  ),
-  "HEAD /l/*": op(
-    "Link metadata",
-    "As GET, without the body.",
-    ["links"],
-    { 200: Empty },
-    DATA,
-    true,
-  ),
-  "PUT /l/*": op(
-    "Upload through a link",
-    "Signet checks every constraint, then proxies or redirects.",
-    ["links"],
-    { 200: Empty, 307: Empty },
-    [...DATA, 413],
-    true,
-  ),
-  "DELETE /l/*": op(
-    "Delete through a link",
-    "Needs a DELETE scope.",
-    ["links"],
-    { 204: Empty },
-    DATA,
-    true,
-  ),
-  "OPTIONS /l/*": op(
-    "CORS preflight (links)",
-    "Answered from the bucket's `cors` config.",
-    ["links"],
-    { 204: Empty },
-    [403],
-    true,
-  ),
-  "GET /s/*": op(
-    "Read from a shared folder",
-    "`/s/{token}/` lists (LIST shares), `/s/{token}/{key}` reads an object.",
-    ["links"],
-    { 200: Bytes, 302: Empty },
-    DATA,
-    true,
-  ),
-  "HEAD /s/*": op(
-    "Metadata from a shared folder",
-    "As GET, without the body.",
-    ["links"],
-    { 200: Empty },
-    DATA,
-    true,
-  ),
-  "PUT /s/*": op(
-    "Upload into a shared folder",
-    "For shares that allow PUT.",
-    ["links"],
-    { 200: Empty },
-    [...DATA, 413],
-    true,
-  ),
-  "DELETE /s/*": op(
-    "Delete from a shared folder",
-    "For shares that allow DELETE.",
-    ["links"],
-    { 204: Empty },
-    DATA,
-    true,
-  ),
-  "OPTIONS /s/*": op(
-    "CORS preflight (shares)",
-    "Answered from the bucket's `cors` config.",
-    ["links"],
-    { 204: Empty },
-    [403],
-    true,
+  ...route(
+    "/s/*",
+    { tags: ["links"], ok: { 200: Empty }, errors: DATA, public: true },
+    {
+      GET: {
+        summary: "Read from a shared folder",
+        description: "`/s/{token}/` lists (LIST shares), `/s/{token}/{key}` reads an object.",
+        ok: { 200: Bytes, 302: Empty },
+      },
+      HEAD: { summary: "Metadata from a shared folder", description: "As GET, without the body." },
+      PUT: {
+        summary: "Upload into a shared folder",
+        description: "For shares that allow PUT.",
+        errors: [...DATA, 413],
+      },
+      DELETE: {
+        summary: "Delete from a shared folder",
+        description: "For shares that allow DELETE.",
+        ok: { 204: Empty },
+      },
+      OPTIONS: preflight("CORS preflight (shares)"),
+    },
   ),
   "GET /presign/*": op(
     "Presign (AWS example service compatible)",

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { KeyRotation as BackendKeyRotation } from "../backends/types.js";
-import { notFound, SignetError } from "../core/errors.js";
+import { SignetError } from "../core/errors.js";
 import { seal, unseal } from "../core/keyring.js";
 import { type ChangePublisher, LOCAL_ONLY } from "../db/changes.js";
 import type { Db } from "../db/connect.js";
@@ -112,8 +112,7 @@ export class BackendKeys {
 
   /** The bucket's backend, if Signet can rotate its keys: not_found, or conflict naming why. */
   private rotatable(name: string): BackendKeyRotation {
-    const bucket = this.buckets.get(name);
-    if (bucket === undefined) throw notFound("bucket");
+    const bucket = this.buckets.require(name);
     const { backend, config } = bucket;
     const rotation = backend.keyRotation;
     if (rotation === undefined)

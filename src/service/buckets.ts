@@ -5,7 +5,7 @@
  * from the config file.
  */
 import type { Backend } from "../backends/types.js";
-import { SignetError } from "../core/errors.js";
+import { notFound, SignetError } from "../core/errors.js";
 import { type ChangePublisher, LOCAL_ONLY } from "../db/changes.js";
 import type { Db } from "../db/connect.js";
 import { type BucketConfig, type BucketShape, parseBucketConfig, SEVEN_DAYS } from "./config.js";
@@ -86,6 +86,13 @@ export class Buckets {
     return this.byName.get(name);
   }
 
+  /** The bucket named `name`; 404 `not_found` when there is none (the one answer for it). */
+  require(name: string): Bucket {
+    const bucket = this.byName.get(name);
+    if (bucket === undefined) throw notFound("bucket");
+    return bucket;
+  }
+
   list(): BucketInfo[] {
     return [...this.byName.values()].map(({ name, source, config }) => ({ name, source, config }));
   }
@@ -112,8 +119,7 @@ export class Buckets {
   }
 
   async delete(name: string): Promise<void> {
-    const bucket = this.byName.get(name);
-    if (bucket === undefined) throw new SignetError("not_found", "bucket not found");
+    const bucket = this.require(name);
     if (bucket.source === "config")
       throw new SignetError("conflict", "this bucket is defined in the config file");
     const object = await this.db

@@ -126,6 +126,8 @@ export class FileService {
     principal: Principal,
     query: FileQuery,
   ): Promise<{ items: FileInfo[]; nextCursor: string | null }> {
+    // An unknown bucket (or one no grant of the caller names) is 404, not an empty list.
+    if (query.bucket !== undefined) this.issuance.requireBucket(principal, query.bucket);
     const items: FileInfo[] = [];
     let after = query.cursor ?? "";
     for (let scanned = 0; items.length < query.limit && scanned < SCAN_LIMIT;) {

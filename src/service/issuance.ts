@@ -132,6 +132,16 @@ export class Issuance {
     return this.plan(principal, input, ctx).sign();
   }
 
+  /**
+   * The bucket, when it exists and a grant of the caller names it; else 404 `not_found`, the
+   * same for both (DESIGN.md's precedence): for routes that take a bucket but sign nothing.
+   */
+  requireBucket(principal: Principal, name: string): Bucket {
+    const bucket = this.buckets.require(name);
+    if (!isAdmin(principal) && !this.grants().names(principal, name)) throw notFound("bucket");
+    return bucket;
+  }
+
   /** Whether the caller's grants allow this scope (nothing is signed): throws like `issue`. */
   authorize(principal: Principal, input: ScopeInput): void {
     this.check(principal, input, Date.now(), {});
@@ -179,8 +189,7 @@ export class Issuance {
     ctx: Pick<IssueContext, "extraActions" | "defaultExpiresIn">,
   ): CheckedScope {
     const request = normalizeScope(input, new Date(now));
-    const bucket = this.buckets.get(request.bucket);
-    if (bucket === undefined) throw notFound("bucket");
+    const bucket = this.buckets.require(request.bucket);
     const c = request.constraints;
     let maxExpiresIn: number | undefined;
     let grantId: string | undefined;

@@ -23,6 +23,7 @@ import {
 } from "jose";
 import { SignetError } from "../core/errors.js";
 import type { Principal } from "../core/principal.js";
+import { isPrintable } from "../core/schema.js";
 import { resolveSecret } from "../core/config-schema.js";
 import type { JwtConfig } from "./config.js";
 
@@ -151,6 +152,9 @@ export class JwtVerifier {
     }
     const subject = payload[this.config.subjectClaim ?? "sub"];
     if (typeof subject !== "string" || subject === "") throw unauthorized("the JWT has no subject");
+    // The subject is printed (audit, owners, tables) like a typed name: the same rule.
+    if (!isPrintable(subject))
+      throw unauthorized("the JWT's subject holds control characters or line breaks");
     const rolesClaim = payload[this.config.rolesClaim ?? "roles"];
     const roles =
       typeof rolesClaim === "string"

@@ -62,8 +62,9 @@ export class RevokeService {
       query = query.where("principal", "=", input.principal);
     } else {
       const folder = toFolder(input.prefix ?? "", "prefix");
-      if (input.bucket === undefined || this.buckets.get(input.bucket) === undefined)
-        throw new SignetError("not_found", "bucket not found");
+      // The caller's own URLs stay revocable after a grant is gone: existence is enough here.
+      if (input.bucket === undefined) throw new SignetError("not_found", "bucket not found");
+      this.buckets.require(input.bucket);
       query = query
         .where("bucket", "=", input.bucket)
         .where(sql<boolean>`substr(target, 1, ${[...folder].length}) = ${folder}`);

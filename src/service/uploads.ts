@@ -405,8 +405,7 @@ export class UploadService {
     const id = row.id;
     if (row.status !== "pending")
       throw new SignetError("conflict", `the file is already ${row.status}`);
-    const bucket = this.buckets.get(row.bucket);
-    if (bucket === undefined) throw new SignetError("not_found", "bucket not found");
+    const bucket = this.buckets.require(row.bucket);
     const backend = bucket.backend;
     const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
     const staged = stagedAt(row);

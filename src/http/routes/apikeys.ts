@@ -1,6 +1,7 @@
 /** API keys over HTTP (admin): create (the secret is shown once), list, revoke. */
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
+import { PrintableName } from "../../core/schema.js";
 import type { Signet } from "../../service/signet.js";
 import { auditAdmin } from "../admin-audit.js";
 import { requireAdmin } from "../plugins/auth.js";
@@ -9,7 +10,7 @@ export const ROLE = "^[a-z][a-z0-9_-]{0,63}$";
 
 const CreateBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
+    name: PrintableName(200),
     role: Type.String({ pattern: ROLE }),
     expiresIn: Type.Optional(Type.Integer({ minimum: 60, maximum: 10 * 365 * 86400 })),
   },

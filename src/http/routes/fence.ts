@@ -5,7 +5,7 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { SignetError } from "../../core/errors.js";
-import { textParser } from "../../core/schema.js";
+import { PrintableName, textParser } from "../../core/schema.js";
 import type { Signet } from "../../service/signet.js";
 import { principalOf } from "../plugins/auth.js";
 
@@ -19,19 +19,19 @@ const PartQuery = Type.Object(
   { additionalProperties: false },
 );
 const UploadBody = Type.Object(
-  { file_name: Type.String({ minLength: 1, maxLength: 255 }), expires_in: ExpiresIn },
+  { file_name: PrintableName(255), expires_in: ExpiresIn },
   { additionalProperties: false },
 );
 const UploadQuery = Type.Object(
   {
-    file_name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    file_name: Type.Optional(PrintableName(255)),
     expires_in: ExpiresIn,
   },
   { additionalProperties: false },
 );
 const InitBody = Type.Object(
   {
-    file_name: Type.String({ minLength: 1, maxLength: 255 }),
+    file_name: PrintableName(255),
     guid: Type.Optional(Type.String({ maxLength: 129 })),
     expires_in: ExpiresIn,
   },

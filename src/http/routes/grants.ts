@@ -13,7 +13,10 @@ export async function grantRoutes(app: FastifyInstance, signet: Signet): Promise
     "/v1/grants",
     { preHandler: requireAdmin, schema: { body: GrantSpecSchema } },
     async (request, reply) => {
-      const grant = await signet.grants.create(request.body as GrantInput);
+      const input = request.body as GrantInput;
+      // A grant names buckets that exist ("*": all), as every route that takes a bucket.
+      for (const name of input.buckets) if (name !== "*") signet.buckets.require(name);
+      const grant = await signet.grants.create(input);
       await auditAdmin(signet, request, "grant.create", { grant });
       return reply.code(201).send(grant);
     },

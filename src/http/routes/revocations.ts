@@ -6,6 +6,7 @@
  */
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
+import { PrintableName } from "../../core/schema.js";
 import type { RevokeInput } from "../../service/revoke.js";
 import type { Signet } from "../../service/signet.js";
 import { principalOf } from "../plugins/auth.js";
@@ -14,10 +15,7 @@ const TOKEN_ID = "^[A-Za-z0-9_-]{16}$";
 
 const Body = Type.Union([
   Type.Object({ tokenId: Type.String({ pattern: TOKEN_ID }) }, { additionalProperties: false }),
-  Type.Object(
-    { principal: Type.String({ minLength: 1, maxLength: 256 }) },
-    { additionalProperties: false },
-  ),
+  Type.Object({ principal: PrintableName(256) }, { additionalProperties: false }),
   Type.Object(
     {
       bucket: Type.String({ minLength: 1, maxLength: 63 }),

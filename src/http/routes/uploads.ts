@@ -1,6 +1,7 @@
 /** Upload intents (/v1/uploads) and files (/v1/files). */
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { PrintableName } from "../../core/schema.js";
 import type { Answer } from "../../service/idempotency.js";
 import type { FileQuery } from "../../service/files.js";
 import type { Signet } from "../../service/signet.js";
@@ -12,7 +13,7 @@ const UploadBody = Type.Object(
     bucket: Type.String({ minLength: 1, maxLength: 63 }),
     key: Type.Optional(Type.String()),
     prefix: Type.Optional(Type.String({ maxLength: 1024 })),
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    name: Type.Optional(PrintableName(1024)),
     size: Type.Integer({ minimum: 0 }),
     sha256: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9+/]{43}=$" })),
     contentType: Type.String({
