@@ -55,6 +55,11 @@ export interface SignedRequest extends DirectRequest {
   enforcedBy: Record<string, Enforcer>;
 }
 
+/** Who asks, from where: the client address is recorded with each issuance. */
+export interface CallerContext {
+  ip?: string;
+}
+
 /** Where and why a request is issued: recorded with it. */
 export interface IssueContext {
   /** the audit action, e.g. "presign", "upload", "share", "session", "fence", "drs", "compat" */
