@@ -22,6 +22,8 @@ const auditOf = async (h: Harness, tokenId: string) =>
     outcome: string;
     reason: string | null;
     principal: string;
+    ip: string | null;
+    detail: { delivery?: string } | null;
   }[];
 
 const revoke = (h: Harness, body: unknown) => api(h.url, "POST", "/v1/revocations", body);
@@ -143,6 +145,51 @@ describe("every route that answers signed URLs, on the embedded store", () => {
       },
     ],
     [
+      "POST /v1/uploads with short: true (/u/{id})",
+      async () => {
+        const r = await api(h.url, "POST", "/v1/uploads", {
+          bucket: "default",
+          contentType: "application/octet-stream",
+          key: "up/short.txt",
+          size: 3,
+          short: true,
+        });
+        const up = r.body.upload;
+        expect(up.url).toMatch(/\/u\/[A-Za-z0-9_-]{22}$/);
+        // The 307 keeps the method and the body.
+        return { id: up.id, use: () => put(up.url, "abc", up.headers) };
+      },
+    ],
+    [
+      "POST /v1/uploads/{id}/parts",
+      async () => {
+        const r = await api(h.url, "POST", "/v1/uploads", {
+          bucket: "default",
+          contentType: "application/octet-stream",
+          key: "up/parts.bin",
+          size: 4,
+          multipart: { partSize: 2 },
+        });
+        const signed = await api(h.url, "POST", `/v1/uploads/${r.body.file.id}/parts`, {
+          partNumbers: [2],
+        });
+        const part = signed.body.parts[0];
+        return { id: part.id, use: () => put(part.url, "cd", part.headers) };
+      },
+    ],
+    [
+      "POST /v1/uppy/sign (a simple PUT)",
+      async () => {
+        const r = await api(h.url, "POST", "/v1/uppy/sign", {
+          bucket: "default",
+          key: "up/uppy.txt",
+          method: "PUT",
+          contentType: "text/plain",
+        });
+        return { id: tokenIdOf(r.body.url), use: () => put(r.body.url, "u", r.body.headers) };
+      },
+    ],
+    [
       "POST /v1/uploads (a multipart part)",
       async () => {
         const r = await api(h.url, "POST", "/v1/uploads", {
@@ -214,6 +261,14 @@ describe("every route that answers signed URLs, on the embedded store", () => {
       },
     ],
     [
+      "GET /data/upload/{guid} (Fence, a fresh upload URL)",
+      async () => {
+        const first = await api(h.url, "POST", "/data/upload", { file_name: "y.txt" });
+        const r = await api(h.url, "GET", `/data/upload/${first.body.guid}?file_name=y.txt`);
+        return { id: tokenIdOf(r.body.url), use: () => put(r.body.url, "y") };
+      },
+    ],
+    [
       "POST /data/multipart/upload (Fence)",
       async () => {
         const init = await api(h.url, "POST", "/data/multipart/init", { file_name: "m.bin" });
@@ -234,6 +289,10 @@ describe("every route that answers signed URLs, on the embedded store", () => {
     expect(before.status).toBeLessThan(400);
     const rows = await auditOf(h, issued.id);
     expect(rows.some((r) => r.outcome === "allowed" && r.principal === "env:admin")).toBe(true);
+    // The issuance's own row names the client's address (the harness's client is local).
+    const issuance = rows.filter((r) => r.detail?.delivery !== undefined);
+    expect(issuance).toHaveLength(1);
+    expect(issuance[0]!.ip).toBe("127.0.0.1");
 
     const revoked = await revoke(h, { tokenId: issued.id });
     expect(revoked.status).toBe(201);

@@ -110,7 +110,9 @@ export async function fenceRoutes(app: FastifyInstance, signet: Signet): Promise
 
   app.post("/data/upload", { schema: { body: UploadBody } }, async (request, reply) => {
     const { file_name, expires_in } = request.body as { file_name: string; expires_in?: number };
-    return reply.code(201).send(await fence.upload(principalOf(request), file_name, expires_in, { ip: request.ip }));
+    return reply
+      .code(201)
+      .send(await fence.upload(principalOf(request), file_name, expires_in, { ip: request.ip }));
   });
 
   app.get("/data/upload/*", { schema: { querystring: UploadQuery } }, async (request) => {
@@ -119,14 +121,18 @@ export async function fenceRoutes(app: FastifyInstance, signet: Signet): Promise
       (raw.includes("?") ? raw.slice(0, raw.indexOf("?")) : raw).slice("/data/upload/".length),
     );
     const { file_name, expires_in } = request.query as { file_name?: string; expires_in?: number };
-    return { url: await fence.uploadUrl(principalOf(request), guid, file_name, expires_in, {
+    return {
+      url: await fence.uploadUrl(principalOf(request), guid, file_name, expires_in, {
         ip: request.ip,
-      }) };
+      }),
+    };
   });
 
   app.post("/data/multipart/init", { schema: { body: InitBody } }, async (request, reply) => {
     const { file_name, guid } = request.body as { file_name: string; guid?: string };
-    return reply.code(201).send(await fence.multipartInit(principalOf(request), file_name, guid, { ip: request.ip }));
+    return reply
+      .code(201)
+      .send(await fence.multipartInit(principalOf(request), file_name, guid, { ip: request.ip }));
   });
 
   app.post("/data/multipart/upload", { schema: { body: PartBody } }, async (request) => {

@@ -98,7 +98,8 @@ export async function uppyRoutes(app: FastifyInstance, signet: Signet): Promise<
         body: SignBody,
       },
     },
-    async (request) => uppy.sign(principalOf(request), request.body as UppySignInput, base(), { ip: request.ip }),
+    async (request) =>
+      uppy.sign(principalOf(request), request.body as UppySignInput, base(), { ip: request.ip }),
   );
 
   // The S3-style calls carry the plugin's Content-Type (the file's type on create, XML on
