@@ -2,7 +2,8 @@
  * The audit queue's writer on SQLite: a worker thread with its own connection to the same file
  * writes each batch (audit rows and `issued` rows, one IMMEDIATE transaction), so that neither
  * building the INSERTs nor SQLite's work runs on the thread that answers requests. The main
- * thread only serializes a batch to one JSON string (one copy across threads).
+ * thread only serializes a batch to one JSON string (one copy across threads); the worker
+ * serializes each row's detail, as DbSink does on its own thread.
  *
  * Two connections on one file: the worker waits for the write lock (`busy_timeout`), and the
  * main connection's transactions begin IMMEDIATE (db/statements.ts), because a deferred one that
@@ -14,18 +15,18 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import type { IssuedTable } from "../db/schema.js";
-import type { AuditRow, AuditSink } from "./audit-sink.js";
+import { AUDIT_COLUMNS, type AuditRow, type AuditSink } from "./audit-sink.js";
 
 const WRITER = `
 const { parentPort, workerData } = require("node:worker_threads");
 const SQLite = require(workerData.driver);
 const db = new SQLite(workerData.path);
 db.pragma("busy_timeout = 5000");
+const columns = workerData.columns;
 const audit = db.prepare(
-  "insert into audit (at, event, principal, token_id, bucket, key, method, status, outcome, " +
-    "reason, ip, detail) values (@at, @event, @principal, @token_id, @bucket, @key, @method, " +
-    "@status, @outcome, @reason, @ip, @detail)",
+  "insert into audit (" + columns.join(", ") + ") values (" + columns.map(() => "?").join(", ") + ")",
 );
+const DETAIL = columns.indexOf("detail");
 const issued = db.prepare(
   "insert into issued (token_id, principal, bucket, target, folder, revocable, expires_at, " +
     "created_at) values (@token_id, @principal, @bucket, @target, @folder, @revocable, " +
@@ -33,7 +34,10 @@ const issued = db.prepare(
 );
 const write = db.transaction((batch) => {
   for (const row of batch.issued) issued.run(row);
-  for (const row of batch.rows) audit.run(row);
+  for (const row of batch.rows) {
+    if (row[DETAIL] !== null) row[DETAIL] = JSON.stringify(row[DETAIL]);
+    audit.run(row);
+  }
 });
 parentPort.on("message", ({ id, json }) => {
   try {
@@ -62,7 +66,10 @@ export class WorkerSink implements AuditSink {
   private started(): Worker {
     if (this.worker !== undefined) return this.worker;
     const driver = createRequire(import.meta.url).resolve("better-sqlite3");
-    const worker = new Worker(WRITER, { eval: true, workerData: { path: this.path, driver } });
+    const worker = new Worker(WRITER, {
+      eval: true,
+      workerData: { path: this.path, driver, columns: AUDIT_COLUMNS },
+    });
     // A queued batch keeps nothing alive: close() (on SIGTERM) writes what is left.
     worker.unref();
     worker.on("message", ({ id, error }: Reply) => {

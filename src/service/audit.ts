@@ -104,20 +104,20 @@ const text = (value: string | null | undefined): string | null =>
 
 /** The row of one event recorded at `at` (ms since the epoch): built at flush, off the request. */
 function toRow(at: number, e: AuditEvent): AuditRow {
-  return {
-    at: new Date(at).toISOString(),
-    event: e.event,
-    principal: text(e.principal),
-    token_id: text(e.tokenId),
-    bucket: text(e.bucket),
-    key: text(e.key),
-    method: text(e.method),
-    status: e.status ?? null,
-    outcome: e.outcome ?? (e.status != null && e.status >= 400 ? "refused" : "allowed"),
-    reason: text(e.reason),
-    ip: text(e.ip),
-    detail: e.detail === undefined ? null : JSON.stringify(e.detail),
-  };
+  return [
+    new Date(at).toISOString(),
+    e.event,
+    text(e.principal),
+    text(e.tokenId),
+    text(e.bucket),
+    text(e.key),
+    text(e.method),
+    e.status ?? null,
+    e.outcome ?? (e.status != null && e.status >= 400 ? "refused" : "allowed"),
+    text(e.reason),
+    text(e.ip),
+    e.detail ?? null,
+  ];
 }
 
 export class AuditLog {
