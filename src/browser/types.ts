@@ -82,6 +82,8 @@ export interface IntentInput {
   expiresIn?: number;
   /** replace a committed file (needs write and delete); sent only when true */
   upsert?: boolean;
+  /** short `/u/{id}` URLs standing for the signed ones */
+  short?: boolean;
 }
 
 export interface ShareInput {
