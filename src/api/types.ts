@@ -131,6 +131,8 @@ export interface UploadInput {
   expiresIn?: number;
   /** replace a committed file at the key (needs write and delete) */
   upsert?: boolean;
+  /** answer short `/u/{id}` URLs standing for the signed ones (each part's too) */
+  short?: boolean;
 }
 
 /** A pending file plus the signed request(s) to upload its bytes. */

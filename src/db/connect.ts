@@ -43,6 +43,19 @@ export async function openDatabase(target: DatabaseTarget): Promise<Db> {
   return openPostgres(target.url);
 }
 
+/** The SQLite file behind each handle `openSqlite` made (for a second connection's writer). */
+const sqliteFiles = new WeakMap<Db, string>();
+
+/** The file of a SQLite handle opened by `openSqlite`; undefined on PostgreSQL or in memory. */
+export function sqliteFileOf(db: Db): string | undefined {
+  return sqliteFiles.get(db);
+}
+
+/**
+ * Opens (creating) the SQLite database at `path`. It may be written by a second connection (the
+ * audit writer, service/audit-writer.ts), so every transaction here begins IMMEDIATE
+ * (db/statements.ts) and waits up to `busy_timeout` for the write lock.
+ */
 export async function openSqlite(path: string): Promise<Db> {
   const sqlite = new SQLite(path);
   // WAL survives a killed process with every committed transaction; the blob files are
@@ -54,6 +67,7 @@ export async function openSqlite(path: string): Promise<Db> {
     dialect: new SqliteDialect({ database: withPreparedStatements(sqlite) }),
   });
   await migrateOrClose(db);
+  if (path !== ":memory:" && path !== "") sqliteFiles.set(db, path);
   return db;
 }
 

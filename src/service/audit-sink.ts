@@ -1,14 +1,68 @@
 /**
  * Where the audit queue's batches go (service/audit.ts). Each `write` stores one batch of audit
  * rows and `issued` rows in one transaction and resolves once it is committed.
- * `DbSink` writes through Signet's own connection, on any database Signet runs on. (A worker
- * thread with a second SQLite connection was tried and dropped: its commits between a request
- * transaction's read and write make that transaction fail with SQLITE_BUSY at once.)
+ * `DbSink` writes through Signet's own connection, on any database Signet runs on; on a SQLite
+ * file a worker thread writes instead (service/audit-writer.ts).
+ *
+ * An audit row travels as a tuple in the order of AUDIT_COLUMNS, its detail still an object:
+ * the sink serializes it, so that a batch sent to another thread is serialized once.
  */
 import type { Db } from "../db/connect.js";
 import type { AuditTable, IssuedTable } from "../db/schema.js";
 
-export type AuditRow = Omit<AuditTable, "id">;
+/** The audit table's columns, in the order of an AuditRow. */
+export const AUDIT_COLUMNS = [
+  "at",
+  "event",
+  "principal",
+  "token_id",
+  "bucket",
+  "key",
+  "method",
+  "status",
+  "outcome",
+  "reason",
+  "ip",
+  "detail",
+] as const;
+
+type Col<K extends keyof AuditTable> = AuditTable[K];
+
+/** One audit row, the values of AUDIT_COLUMNS in order; `detail` not yet serialized. */
+export type AuditRow = [
+  at: Col<"at">,
+  event: Col<"event">,
+  principal: Col<"principal">,
+  token_id: Col<"token_id">,
+  bucket: Col<"bucket">,
+  key: Col<"key">,
+  method: Col<"method">,
+  status: Col<"status">,
+  outcome: Col<"outcome">,
+  reason: Col<"reason">,
+  ip: Col<"ip">,
+  detail: Record<string, unknown> | null,
+];
+
+/** The row as the audit table stores it. */
+function stored(row: AuditRow): Omit<AuditTable, "id"> {
+  const [at, event, principal, token_id, bucket, key, method, status, outcome, reason, ip] = row;
+  const detail = row[11] === null ? null : JSON.stringify(row[11]);
+  return {
+    at,
+    event,
+    principal,
+    token_id,
+    bucket,
+    key,
+    method,
+    status,
+    outcome,
+    reason,
+    ip,
+    detail,
+  };
+}
 
 export interface AuditSink {
   write(rows: AuditRow[], issued: IssuedTable[]): Promise<void>;
@@ -32,7 +86,7 @@ export class DbSink implements AuditSink {
       for (let i = 0; i < rows.length; i += CHUNK)
         await tx
           .insertInto("audit")
-          .values(rows.slice(i, i + CHUNK))
+          .values(rows.slice(i, i + CHUNK).map(stored))
           .execute();
     });
   }

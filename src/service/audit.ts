@@ -10,9 +10,10 @@
  * whoever reads them (revocation) calls `flush` first.
  */
 import { sql } from "kysely";
-import type { Db } from "../db/connect.js";
+import { type Db, sqliteFileOf } from "../db/connect.js";
 import type { IssuedTable } from "../db/schema.js";
 import { type AuditRow, type AuditSink, DbSink } from "./audit-sink.js";
+import { WorkerSink } from "./audit-writer.js";
 
 export type Outcome = "allowed" | "refused";
 
@@ -77,7 +78,10 @@ export interface AuditOptions {
   flushMs?: number;
   /** false drops audit rows (benchmarks only); `issued` rows are still written */
   enabled?: boolean;
-  /** where batches are written (default: through `db` on this thread) */
+  /**
+   * where batches are written (default: a worker thread's own connection on a SQLite file,
+   * else through `db`)
+   */
   sink?: AuditSink;
   /** told when a batch could not be written (it is kept and retried) */
   onError?: (err: unknown) => void;
@@ -98,8 +102,28 @@ const idOfCursor = (cursor: string): number | undefined => {
 const text = (value: string | null | undefined): string | null =>
   value == null ? null : value.includes("\0") ? value.replaceAll("\0", "\uFFFD") : value;
 
+/** The row of one event recorded at `at` (ms since the epoch): built at flush, off the request. */
+function toRow(at: number, e: AuditEvent): AuditRow {
+  return [
+    new Date(at).toISOString(),
+    e.event,
+    text(e.principal),
+    text(e.tokenId),
+    text(e.bucket),
+    text(e.key),
+    text(e.method),
+    e.status ?? null,
+    e.outcome ?? (e.status != null && e.status >= 400 ? "refused" : "allowed"),
+    text(e.reason),
+    text(e.ip),
+    e.detail ?? null,
+  ];
+}
+
 export class AuditLog {
-  private rows: AuditRow[] = [];
+  /** events as recorded (not copied: callers hand over fresh objects) and when */
+  private events: AuditEvent[] = [];
+  private times: number[] = [];
   private issued: IssuedTable[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** the last write started or chained */
@@ -122,29 +146,20 @@ export class AuditLog {
     this.batchSize = options.batchSize ?? 500;
     this.flushMs = options.flushMs ?? 20;
     this.enabled = options.enabled ?? true;
-    this.sink = options.sink ?? new DbSink(db);
+    const file = sqliteFileOf(db);
+    // On a SQLite file, batches are written by a worker thread (service/audit-writer.ts).
+    this.sink = options.sink ?? (file !== undefined ? new WorkerSink(file) : new DbSink(db));
     this.onError = options.onError ?? ((err) => console.error("audit write failed", err));
   }
 
   /** Queues the events; waits only when the queue is full. */
   record(...events: AuditEvent[]): Promise<void> {
     if (!this.enabled || events.length === 0) return DONE;
-    const at = new Date().toISOString();
-    for (const e of events)
-      this.rows.push({
-        at,
-        event: e.event,
-        principal: text(e.principal),
-        token_id: text(e.tokenId),
-        bucket: text(e.bucket),
-        key: text(e.key),
-        method: text(e.method),
-        status: e.status ?? null,
-        outcome: e.outcome ?? (e.status != null && e.status >= 400 ? "refused" : "allowed"),
-        reason: text(e.reason),
-        ip: text(e.ip),
-        detail: e.detail === undefined ? null : JSON.stringify(e.detail),
-      });
+    const at = Date.now();
+    for (const e of events) {
+      this.events.push(e);
+      this.times.push(at);
+    }
     return this.queued();
   }
 
@@ -156,7 +171,7 @@ export class AuditLog {
 
   /** Starts a write when a batch is ready (or soon, by timer); waits only when full. */
   private queued(): Promise<void> {
-    const size = this.rows.length + this.issued.length;
+    const size = this.events.length + this.issued.length;
     if (size >= this.maxQueue) return this.flush();
     if (size >= this.batchSize) void this.flush().catch(() => undefined);
     else if (this.timer === undefined) {
@@ -192,18 +207,24 @@ export class AuditLog {
    * write lock only briefly, so that the requests' own writes are not kept waiting.
    */
   private async writeQueued(): Promise<void> {
-    let rowsLeft = this.rows.length;
+    let eventsLeft = this.events.length;
     let issuedLeft = this.issued.length;
-    while (rowsLeft > 0 || issuedLeft > 0) {
-      const rows = this.rows.splice(0, Math.min(rowsLeft, this.batchSize));
+    while (eventsLeft > 0 || issuedLeft > 0) {
+      const count = Math.min(eventsLeft, this.batchSize);
+      const events = this.events.splice(0, count);
+      const times = this.times.splice(0, count);
       const issued = this.issued.splice(0, Math.min(issuedLeft, this.batchSize));
-      rowsLeft -= rows.length;
+      eventsLeft -= events.length;
       issuedLeft -= issued.length;
       try {
-        await this.sink.write(rows, issued);
+        await this.sink.write(
+          events.map((e, i) => toRow(times[i]!, e)),
+          issued,
+        );
       } catch (err) {
         // Kept for the next flush (within the bound), never silently lost.
-        this.rows = [...rows, ...this.rows].slice(-this.maxQueue);
+        this.events = [...events, ...this.events].slice(-this.maxQueue);
+        this.times = [...times, ...this.times].slice(-this.maxQueue);
         this.issued = [...issued, ...this.issued];
         this.onError(err);
         throw err;

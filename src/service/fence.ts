@@ -12,7 +12,7 @@ import { isAdmin, type Principal } from "../core/principal.js";
 import type { Db } from "../db/connect.js";
 import type { FileTable } from "../db/schema.js";
 import { type FileService, pinTo } from "./files.js";
-import type { Issuance, SignedRequest } from "./issuance.js";
+import type { CallerContext, Issuance, SignedRequest } from "./issuance.js";
 import type { UploadService } from "./uploads.js";
 
 const GUID = /^[A-Za-z0-9._-]{1,64}(\/[A-Za-z0-9._-]{1,64})?$/;
@@ -114,13 +114,19 @@ export class FenceService {
     return this.files.unchanged(row);
   }
 
-  async download(principal: Principal, guid: string, expiresIn?: number): Promise<string> {
+  /** `caller.ip`, here and below, is the client's address, recorded with each issuance. */
+  async download(
+    principal: Principal,
+    guid: string,
+    expiresIn: number | undefined,
+    caller: CallerContext,
+  ): Promise<string> {
     const row = await this.readable(principal, guid);
     return (
       await this.issuance.issue(
         principal,
         { bucket: row.bucket, key: row.key, method: "GET", expiresIn },
-        { action: "fence.download", detail: { file: row.id }, ...pinTo(row) },
+        { action: "fence.download", ip: caller.ip, detail: { file: row.id }, ...pinTo(row) },
       )
     ).url;
   }
@@ -131,7 +137,8 @@ export class FenceService {
     guid: string,
     start: number,
     end: number,
-    expiresIn?: number,
+    expiresIn: number | undefined,
+    caller: CallerContext,
   ): Promise<SignedRequest> {
     const row = await this.readable(principal, guid);
     if (row.size === null || end >= Number(row.size))
@@ -145,21 +152,22 @@ export class FenceService {
         range: `bytes=${start}-${end}`,
         expiresIn,
       },
-      { action: "fence.download", detail: { file: row.id }, ...pinTo(row) },
+      { action: "fence.download", ip: caller.ip, detail: { file: row.id }, ...pinTo(row) },
     );
   }
 
   async upload(
     principal: Principal,
     fileName: string,
-    expiresIn?: number,
+    expiresIn: number | undefined,
+    caller: CallerContext,
   ): Promise<{ guid: string; url: string }> {
     const guid = randomUUID();
-    const intent = await this.uploads.create(principal, {
-      bucket: this.bucket,
-      key: this.keyOf(guid, fileName),
-      expiresIn,
-    });
+    const intent = await this.uploads.create(
+      principal,
+      { bucket: this.bucket, key: this.keyOf(guid, fileName), expiresIn },
+      caller,
+    );
     await this.map(guid, intent.file.id);
     return { guid, url: (intent.upload as SignedRequest).url };
   }
@@ -169,26 +177,34 @@ export class FenceService {
     principal: Principal,
     guid: string,
     fileName: string | undefined,
-    expiresIn?: number,
+    expiresIn: number | undefined,
+    caller: CallerContext,
   ): Promise<string> {
     const row = await this.ownPending(principal, await this.rowOf(guid));
     if (fileName !== undefined && row.key !== this.keyOf(guid, fileName))
       throw new SignetError("invalid_request", "file_name is not this guid's file", "file_name");
     // To the intent's own staging key, as its first URL was.
-    return (await this.uploads.signUpload(principal, row, expiresIn)).url;
+    return (await this.uploads.signUpload(principal, row, expiresIn, caller)).url;
   }
 
   async multipartInit(
     principal: Principal,
     fileName: string,
-    guid: string = randomUUID(),
+    guid: string | undefined,
+    caller: CallerContext,
   ): Promise<{ guid: string; uploadId: string }> {
+    guid ??= randomUUID();
     const key = this.keyOf(guid, fileName);
     if (FILE_ID.test(guid))
       throw new SignetError("invalid_request", "a guid of this form is a Signet file id", "guid");
     if ((await this.rowOf(guid)) !== undefined)
       throw new SignetError("conflict", "this guid is taken");
-    const { file, uploadId } = await this.uploads.openMultipart(principal, this.bucket, key);
+    const { file, uploadId } = await this.uploads.openMultipart(
+      principal,
+      this.bucket,
+      key,
+      caller,
+    );
     await this.map(guid, file.id);
     return { guid, uploadId };
   }
@@ -212,15 +228,15 @@ export class FenceService {
     principal: Principal,
     key: string,
     uploadId: string,
-    partNumber: number,
-    expiresIn?: number,
+    part: { partNumber: number; expiresIn?: number },
+    caller: CallerContext,
   ): Promise<string> {
     return (
       await this.uploads.signPart(
         principal,
         await this.multipartRow(principal, key, uploadId),
-        partNumber,
-        expiresIn,
+        part,
+        caller,
       )
     ).url;
   }

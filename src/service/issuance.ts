@@ -13,11 +13,11 @@
  *      will refuse the token once revoked: Signet, the provider, or nobody);
  *   4. with `short: true`, stores the signed URL and answers `/u/{id}` instead.
  * Nothing else in Signet signs: routes and services call `issue`, or `plan` then `sign` when
- * one check covers many URLs (parts).
+ * one check covers many URLs (parts); a redirect link's targets come from `redirect`.
  */
 import type { PresignInput } from "../api/types.js";
 import type { DirectRequest, DirectScope } from "../backends/types.js";
-import { constraintsOf, type ScopeConstraints } from "../core/constraints.js";
+import { constraintsOf, requiredHeaders, type ScopeConstraints } from "../core/constraints.js";
 import { SignetError, notFound } from "../core/errors.js";
 import type { GrantSet } from "../core/grants.js";
 import { isAdmin, type Principal } from "../core/principal.js";
@@ -27,7 +27,8 @@ import {
   type ScopeInput,
   type ScopeRequest,
 } from "../core/scope-request.js";
-import { newTokenId } from "../core/token.js";
+import type { Method } from "../core/methods.js";
+import { type Claims, claimsToConstraints, newTokenId } from "../core/token.js";
 import type { IssuedTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
 import type { Bucket, Buckets } from "./buckets.js";
@@ -41,7 +42,7 @@ import {
 import type { KeyGuard } from "./key-guard.js";
 import type { Metrics } from "./metrics.js";
 import type { Quotas } from "./quotas.js";
-import { linkMode, type LinkService } from "./links.js";
+import { linkMode, type LinkService, REDIRECT_MAX_SECONDS } from "./links.js";
 import type { ShortUrls } from "./short-urls.js";
 
 export const DEFAULT_EXPIRES_IN = 900;
@@ -60,6 +61,11 @@ export interface SignedRequest extends DirectRequest {
   expiresAt: string;
   expiresIn: number;
   enforcedBy: Record<string, Enforcer>;
+}
+
+/** Who asks, from where: the client address is recorded with each issuance. */
+export interface CallerContext {
+  ip?: string;
 }
 
 /** Where and why a request is issued: recorded with it. */
@@ -317,6 +323,65 @@ export class Issuance {
       mode,
     });
     return { id: checked.direct.tokenId, ...reply };
+  }
+
+  /**
+   * The 302/307 target for one request under a redirect link (routes/links.ts): a direct URL
+   * for exactly this object and method, living at most REDIRECT_MAX_SECONDS, or undefined when
+   * the backend cannot bind every constraint into it (the link then proxies). The link's checks
+   * (token, scope, key guard) have passed. It is signed under the link's own token id, so that
+   * revoking the link revokes its targets wherever anyone can refuse them (the embedded store
+   * at once; a provider's URL lives out its 60 s), and it is audited as an issuance of its own
+   * (`link.redirect`: delivery, expiry, the client's address); the link's `issued` row covers
+   * the id.
+   */
+  async redirect(
+    bucket: Bucket,
+    claims: Claims,
+    use: { key: string; method: Method; ip?: string },
+    now = Date.now(),
+  ): Promise<string | undefined> {
+    const backend = bucket.backend;
+    const scope: DirectScope = {
+      bucket: claims.b,
+      methods: [use.method],
+      key: use.key,
+      expiresAt: new Date(
+        Math.min(claims.e * 1000, (Math.floor(now / 1000) + REDIRECT_MAX_SECONDS) * 1000),
+      ),
+      principal: claims.p,
+      tokenId: claims.i,
+      constraints: claimsToConstraints(claims),
+    };
+    if (claims.ver !== undefined) scope.version = claims.ver;
+    const safe = safeDirect(backend, scope);
+    if (safe.unbound.length > 0 || backend.unbound(safe.scope).length > 0) return undefined;
+    const target = backend.presign(safe.scope);
+    // A redirect cannot add headers: one the provider needs beyond those the link's reply told
+    // the client to send (Azure's x-ms-blob-type) makes Signet proxy, and add it itself.
+    const told = requiredHeaders(scope.constraints);
+    for (const [name, value] of Object.entries(target.headers))
+      if (told[name] !== value) return undefined;
+    this.metrics?.issued.inc({
+      backend: bucket.config.backend,
+      method: target.method,
+      delivery: "direct",
+    });
+    await this.audit.record({
+      event: "link.redirect",
+      principal: claims.p,
+      tokenId: claims.i,
+      bucket: bucket.name,
+      key: use.key,
+      method: use.method,
+      ip: use.ip ?? null,
+      detail: {
+        expiresAt: scope.expiresAt.toISOString(),
+        delivery: "direct",
+        link: claims.o === undefined ? "share" : "link",
+      },
+    });
+    return target.url;
   }
 
   /** One audit row and one `issued` row, both queued (see AuditLog). */

@@ -12,7 +12,7 @@ import type { Backend, DirectRequest, DirectScope, ObjectInfo } from "../backend
 import { scopeClaims } from "../core/direct-scope.js";
 import { requiredHeaders } from "../core/constraints.js";
 import type { Method } from "../core/methods.js";
-import { type Claims, claimsToConstraints, signToken } from "../core/token.js";
+import { signToken } from "../core/token.js";
 import { trimSlash } from "../core/urls.js";
 import type { BlobFiles, WriteLimits } from "../store/blobs.js";
 import {
@@ -21,15 +21,15 @@ import {
   preconditionFailed,
   type WriteCondition,
 } from "../store/embedded.js";
-import { safeDirect } from "./direct-safety.js";
 import type { KeyringService } from "./keyring.js";
 
+/** The longest life of a redirect link's 302/307 target (a direct URL), in seconds. */
 export const REDIRECT_MAX_SECONDS = 60;
 
 /**
  * What a provider may leave unbound in a link's scope while the link can still redirect:
  * Signet checks these itself before answering, and each redirect target is built for one
- * object and one method and checked again (redirectTarget proxies when it cannot be direct).
+ * object and one method and checked again (Issuance.redirect proxies when it cannot be direct).
  * Anything a request itself carries (range, length, type, checksum, IP, headers, response
  * overrides) makes the link a proxy.
  */
@@ -68,42 +68,6 @@ export class LinkService {
           };
     if (more.length > 0) request.methods = scope.methods;
     return request;
-  }
-
-  /**
-   * The 302 target for one request under a redirect link: a direct URL for exactly this
-   * object and method, living at most 60 seconds, or undefined when the backend cannot bind
-   * every constraint into it (then the link is proxied instead).
-   */
-  redirectTarget(
-    backend: Backend,
-    claims: Claims,
-    key: string,
-    method: Method,
-    now = Date.now(),
-  ): string | undefined {
-    const scope: DirectScope = {
-      bucket: claims.b,
-      methods: [method],
-      key,
-      expiresAt: new Date(
-        Math.min(claims.e * 1000, (Math.floor(now / 1000) + REDIRECT_MAX_SECONDS) * 1000),
-      ),
-      principal: claims.p,
-      // The same id: revoking the link revokes its redirect targets where the backend can.
-      tokenId: claims.i,
-      constraints: claimsToConstraints(claims),
-    };
-    if (claims.ver !== undefined) scope.version = claims.ver;
-    const safe = safeDirect(backend, scope);
-    if (safe.unbound.length > 0 || backend.unbound(safe.scope).length > 0) return undefined;
-    const target = backend.presign(safe.scope);
-    // A redirect cannot add headers: one the provider needs beyond those the link's reply told
-    // the client to send (Azure's x-ms-blob-type) makes Signet proxy, and add it itself.
-    const told = requiredHeaders(scope.constraints);
-    for (const [name, value] of Object.entries(target.headers))
-      if (told[name] !== value) return undefined;
-    return target.url;
   }
 
   /**

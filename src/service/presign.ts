@@ -7,6 +7,7 @@ import { MAX_PARTS } from "../core/constraints.js";
 import { SignetError, notFound } from "../core/errors.js";
 import type { Principal } from "../core/principal.js";
 import {
+  type CallerContext,
   DEFAULT_EXPIRES_IN,
   enforcedAspects,
   type Enforcer,
@@ -15,17 +16,18 @@ import {
   type SignedRequest,
 } from "./issuance.js";
 
-export { DEFAULT_EXPIRES_IN, enforcedAspects, type Enforcer, type SignedRequest };
+export {
+  type CallerContext,
+  DEFAULT_EXPIRES_IN,
+  enforcedAspects,
+  type Enforcer,
+  type SignedRequest,
+};
 
 export type PresignInput = IssueInput;
 
 export type BatchResult =
   ({ ok: true } & SignedRequest) | { ok: false; error: ReturnType<SignetError["toBody"]> };
-
-/** Who asks, from where: the client address is recorded with each issuance. */
-export interface CallerContext {
-  ip?: string;
-}
 
 export class PresignService {
   constructor(private readonly issuance: Issuance) {}

@@ -23,7 +23,14 @@ import type { FileTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
 import type { Bucket, Buckets } from "./buckets.js";
 import { heldBy, type KeyGuard } from "./key-guard.js";
-import type { CheckedScope, Issuance, Plan, SignedRequest, Variant } from "./issuance.js";
+import type {
+  CallerContext,
+  CheckedScope,
+  Issuance,
+  Plan,
+  SignedRequest,
+  Variant,
+} from "./issuance.js";
 import type { Revocations } from "./revocations.js";
 import type { Webhooks } from "./webhooks.js";
 import type { FileInfo } from "../api/types.js";
@@ -50,6 +57,8 @@ export interface UploadInput {
   expiresIn?: number;
   /** replace the file that holds the key, at commit (needs write and delete there) */
   upsert?: boolean;
+  /** answer short `/u/{id}` URLs standing for the signed ones (each part's too) */
+  short?: boolean;
 }
 
 /** 413 when `size` bytes do not fit the bucket's `maxObjectSize`. */
@@ -89,7 +98,8 @@ export class UploadService {
     private readonly guard: KeyGuard,
   ) {}
 
-  async create(principal: Principal, input: UploadInput): Promise<Intent> {
+  /** `caller.ip` is the client's address, recorded with each issuance. */
+  async create(principal: Principal, input: UploadInput, caller: CallerContext): Promise<Intent> {
     const key =
       input.key ??
       (input.prefix !== undefined && input.name !== undefined
@@ -125,8 +135,9 @@ export class UploadService {
         ...(input.sha256 !== undefined && input.multipart === undefined
           ? { checksumSha256: input.sha256 }
           : {}),
+        short: input.short,
       },
-      { action: "upload", detail: { intent: true } },
+      { action: "upload", ip: caller.ip, detail: { intent: true } },
     );
     assertFitsBucket(checked.bucket, input.size);
     // An intent commits only after Signet has checked and promoted the stored object with its
@@ -256,12 +267,13 @@ export class UploadService {
     principal: Principal,
     bucket: string,
     key: string,
+    caller: CallerContext,
   ): Promise<{ file: FileInfo; uploadId: string }> {
     assertCallerKey(key);
     const checked = this.issuance.plan(
       principal,
       { bucket, key, method: "PUT" },
-      { action: "upload" },
+      { action: "upload", ip: caller.ip },
     );
     await this.assertMayTake(principal, checked.bucket.name, key, false);
     const id = newFileId();
@@ -281,17 +293,17 @@ export class UploadService {
   async signPart(
     principal: Principal,
     row: FileTable,
-    partNumber: number,
-    expiresIn?: number,
-    contentLength?: number,
+    part: { partNumber: number; expiresIn?: number; contentLength?: number },
+    caller: CallerContext,
   ): Promise<SignedRequest> {
+    const { partNumber, expiresIn, contentLength } = part;
     const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
     if (row.status !== "pending" || record.uploadId === undefined)
       throw new SignetError("not_found", "no such multipart upload");
     const checked = this.issuance.plan(
       principal,
       { bucket: row.bucket, key: row.key, method: "PUT", expiresIn },
-      { action: "upload.part", detail: { file: row.id } },
+      { action: "upload.part", ip: caller.ip, detail: { file: row.id } },
     );
     const signed = await this.sign(
       checked,
@@ -311,7 +323,8 @@ export class UploadService {
   async signUpload(
     principal: Principal,
     row: FileTable,
-    expiresIn?: number,
+    expiresIn: number | undefined,
+    caller: CallerContext,
   ): Promise<SignedRequest> {
     const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
     if (row.status !== "pending" || record.uploadId !== undefined)
@@ -319,7 +332,7 @@ export class UploadService {
     const checked = this.issuance.plan(
       principal,
       { bucket: row.bucket, key: row.key, method: "PUT", expiresIn },
-      { action: "upload", detail: { file: row.id } },
+      { action: "upload", ip: caller.ip, detail: { file: row.id } },
     );
     const signed = await this.sign(checked, {}, record);
     await this.keepAlive(row, record, checked);

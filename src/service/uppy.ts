@@ -21,6 +21,7 @@ import { isAdmin } from "../core/principal.js";
 import type { Principal } from "../core/principal.js";
 import { SignetError } from "../core/errors.js";
 import type { FileTable } from "../db/schema.js";
+import type { CallerContext } from "./issuance.js";
 import type { Signet } from "./signet.js";
 import type { FileInfo } from "../api/types.js";
 import { stagedAt } from "./file-records.js";
@@ -55,7 +56,12 @@ export class UppyProtocol {
   constructor(private readonly signet: Signet) {}
 
   /** Signs one of Uppy's requests (see the table above). `base` is Signet's public API URL. */
-  async sign(principal: Principal, input: UppySignInput, base: string): Promise<UppySigned> {
+  async sign(
+    principal: Principal,
+    input: UppySignInput,
+    base: string,
+    caller: CallerContext,
+  ): Promise<UppySigned> {
     const { uploads } = this.signet;
     const own = (id: string): UppySigned => {
       const path = `/v1/uppy/s3/${id}?${new URLSearchParams({ bucket: input.bucket, key: input.key })}`;
@@ -63,12 +69,16 @@ export class UppyProtocol {
     };
     if (input.uploadId === undefined) {
       if (input.method === "PUT") {
-        const intent = await uploads.create(principal, {
-          bucket: input.bucket,
-          key: input.key,
-          contentType: input.contentType,
-          expiresIn: input.expiresIn,
-        });
+        const intent = await uploads.create(
+          principal,
+          {
+            bucket: input.bucket,
+            key: input.key,
+            contentType: input.contentType,
+            expiresIn: input.expiresIn,
+          },
+          caller,
+        );
         const signed = intent.upload as { url: string; headers: Record<string, string> };
         return { url: signed.url, headers: signed.headers, key: input.key, fileId: intent.file.id };
       }
@@ -94,9 +104,12 @@ export class UppyProtocol {
       const signed = await uploads.signPart(
         principal,
         row,
-        input.partNumber,
-        input.expiresIn,
-        input.contentLength,
+        {
+          partNumber: input.partNumber,
+          expiresIn: input.expiresIn,
+          contentLength: input.contentLength,
+        },
+        caller,
       );
       return { url: signed.url, headers: signed.headers };
     }
@@ -106,8 +119,13 @@ export class UppyProtocol {
   }
 
   /** Opens a multipart intent of unknown size; its file id is the upload id Uppy uses. */
-  async create(principal: Principal, bucket: string, key: string): Promise<FileInfo> {
-    return (await this.signet.uploads.openMultipart(principal, bucket, key)).file;
+  async create(
+    principal: Principal,
+    bucket: string,
+    key: string,
+    caller: CallerContext,
+  ): Promise<FileInfo> {
+    return (await this.signet.uploads.openMultipart(principal, bucket, key, caller)).file;
   }
 
   /** The parts stored so far (ListParts). */

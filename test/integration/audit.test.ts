@@ -176,6 +176,41 @@ describe("the audit queue", () => {
     await db.destroy();
   });
 
+  it("on SQLite a writer thread commits beside request transactions that read, then write: they wait, never SQLITE_BUSY", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
+    const db = await openSqlite(join(dir, "signet.db"));
+    const audit = new AuditLog(db, { batchSize: 20, flushMs: 1 });
+    const deadline = Date.now() + 10_000;
+    let rounds = 0;
+    // Bounded in count and time.
+    for (let i = 0; i < 100 && Date.now() < deadline; i++, rounds++) {
+      await audit.record(
+        ...Array.from({ length: 20 }, (_, j) => ({ event: "t", key: `${i}/${j}` })),
+      );
+      await db.transaction().execute(async (tx) => {
+        await tx.selectFrom("audit").select("id").limit(1).execute();
+        // The writer commits a batch between this transaction's read and its write.
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        await tx
+          .insertInto("revocations")
+          .values({ kind: "token", value: `t${i}`, created_at: new Date().toISOString() })
+          .execute();
+      });
+    }
+    await audit.close();
+    const count = async (table: "audit" | "revocations") =>
+      Number(
+        (await db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll().as("n"))
+          .executeTakeFirst())!.n,
+      );
+    expect(rounds).toBeGreaterThan(0);
+    expect(await count("revocations")).toBe(rounds);
+    expect(await count("audit")).toBe(rounds * 20);
+    await db.destroy();
+  });
+
   it("a retention sweep removes what is older than retainDays", async () => {
     const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
     const db = await openSqlite(join(dir, "signet.db"));

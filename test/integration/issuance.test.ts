@@ -22,6 +22,8 @@ const auditOf = async (h: Harness, tokenId: string) =>
     outcome: string;
     reason: string | null;
     principal: string;
+    ip: string | null;
+    detail: { delivery?: string } | null;
   }[];
 
 const revoke = (h: Harness, body: unknown) => api(h.url, "POST", "/v1/revocations", body);
@@ -143,6 +145,51 @@ describe("every route that answers signed URLs, on the embedded store", () => {
       },
     ],
     [
+      "POST /v1/uploads with short: true (/u/{id})",
+      async () => {
+        const r = await api(h.url, "POST", "/v1/uploads", {
+          bucket: "default",
+          contentType: "application/octet-stream",
+          key: "up/short.txt",
+          size: 3,
+          short: true,
+        });
+        const up = r.body.upload;
+        expect(up.url).toMatch(/\/u\/[A-Za-z0-9_-]{22}$/);
+        // The 307 keeps the method and the body.
+        return { id: up.id, use: () => put(up.url, "abc", up.headers) };
+      },
+    ],
+    [
+      "POST /v1/uploads/{id}/parts",
+      async () => {
+        const r = await api(h.url, "POST", "/v1/uploads", {
+          bucket: "default",
+          contentType: "application/octet-stream",
+          key: "up/parts.bin",
+          size: 4,
+          multipart: { partSize: 2 },
+        });
+        const signed = await api(h.url, "POST", `/v1/uploads/${r.body.file.id}/parts`, {
+          partNumbers: [2],
+        });
+        const part = signed.body.parts[0];
+        return { id: part.id, use: () => put(part.url, "cd", part.headers) };
+      },
+    ],
+    [
+      "POST /v1/uppy/sign (a simple PUT)",
+      async () => {
+        const r = await api(h.url, "POST", "/v1/uppy/sign", {
+          bucket: "default",
+          key: "up/uppy.txt",
+          method: "PUT",
+          contentType: "text/plain",
+        });
+        return { id: tokenIdOf(r.body.url), use: () => put(r.body.url, "u", r.body.headers) };
+      },
+    ],
+    [
       "POST /v1/uploads (a multipart part)",
       async () => {
         const r = await api(h.url, "POST", "/v1/uploads", {
@@ -214,6 +261,14 @@ describe("every route that answers signed URLs, on the embedded store", () => {
       },
     ],
     [
+      "GET /data/upload/{guid} (Fence, a fresh upload URL)",
+      async () => {
+        const first = await api(h.url, "POST", "/data/upload", { file_name: "y.txt" });
+        const r = await api(h.url, "GET", `/data/upload/${first.body.guid}?file_name=y.txt`);
+        return { id: tokenIdOf(r.body.url), use: () => put(r.body.url, "y") };
+      },
+    ],
+    [
       "POST /data/multipart/upload (Fence)",
       async () => {
         const init = await api(h.url, "POST", "/data/multipart/init", { file_name: "m.bin" });
@@ -234,6 +289,11 @@ describe("every route that answers signed URLs, on the embedded store", () => {
     expect(before.status).toBeLessThan(400);
     const rows = await auditOf(h, issued.id);
     expect(rows.some((r) => r.outcome === "allowed" && r.principal === "env:admin")).toBe(true);
+    // Each issuance's row (the URL's own, and a redirect link's target issued at its use)
+    // names the client's address (the harness's client is local).
+    const issuances = rows.filter((r) => r.detail?.delivery !== undefined);
+    expect(issuances.length).toBeGreaterThan(0);
+    for (const row of issuances) expect(row.ip).toBe("127.0.0.1");
 
     const revoked = await revoke(h, { tokenId: issued.id });
     expect(revoked.status).toBe(201);
@@ -241,6 +301,36 @@ describe("every route that answers signed URLs, on the embedded store", () => {
     const after = await issued.use();
     expect(after.status).toBe(403);
     expect(((await after.json()) as { error: { code: string } }).error.code).toBe("token_revoked");
+  });
+
+  it("a redirect link's target is an audited issuance of its own, revoked with the link", async () => {
+    const link = await api(h.url, "POST", "/v1/presign", {
+      bucket: "default",
+      key: "docs/a.txt",
+      method: "GET",
+      delivery: "link",
+    });
+    const hop = await fetch(link.body.url, { redirect: "manual" });
+    expect(hop.status).toBe(302);
+    const target = hop.headers.get("location")!;
+    expect(target).toContain("/o/");
+    const rows = await auditOf(h, link.body.id);
+    const redirect = rows.find((r) => r.action === "link.redirect");
+    expect(redirect).toMatchObject({
+      outcome: "allowed",
+      principal: "env:admin",
+      ip: "127.0.0.1",
+      detail: { delivery: "direct" },
+    });
+    const expiresAt = Date.parse((redirect!.detail as { expiresAt: string }).expiresAt);
+    expect(expiresAt).toBeLessThanOrEqual(Date.now() + 61_000);
+    expect((await fetch(target)).status).toBe(200);
+    // Revoking the link revokes the target it handed out (the embedded store refuses at once).
+    expect((await revoke(h, { tokenId: link.body.id })).status).toBe(201);
+    const after = await fetch(target);
+    expect(after.status).toBe(403);
+    expect(((await after.json()) as { error: { code: string } }).error.code).toBe("token_revoked");
+    expect((await fetch(link.body.url, { redirect: "manual" })).status).toBe(403);
   });
 
   it("repro: the upload.id of an intent is revocable (was 404)", async () => {
@@ -435,6 +525,12 @@ describe("revocation that never lies, on a direct-URL backend (S3)", () => {
     expect(revocable.body.url).toContain("/l/");
     const before = await fetch(revocable.body.url, { redirect: "manual" });
     expect(before.status).toBe(302);
+    // The 60 s S3 target is audited as an issuance under the link's id.
+    expect(before.headers.get("location")).toContain("X-Amz-Signature=");
+    const redirect = (await auditOf(h, revocable.body.id)).find(
+      (r) => r.action === "link.redirect",
+    );
+    expect(redirect).toMatchObject({ ip: "127.0.0.1", detail: { delivery: "direct" } });
     expect((await revoke(h, { tokenId: revocable.body.id })).status).toBe(201);
     expect((await fetch(revocable.body.url, { redirect: "manual" })).status).toBe(403);
   });

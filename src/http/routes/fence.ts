@@ -96,11 +96,13 @@ export async function fenceRoutes(app: FastifyInstance, signet: Signet): Promise
         );
       const { start, end, expires_in } = parsePart(target.query);
       if (end < start) throw new SignetError("invalid_request", "end is before start", "end");
-      const signed = await fence.part(principal, target.guid, start, end, expires_in);
+      const signed = await fence.part(principal, target.guid, start, end, expires_in, {
+        ip: request.ip,
+      });
       return { url: signed.url, headers: signed.headers };
     }
     const { expires_in, redirect } = parseDownload(target.query);
-    const url = await fence.download(principal, target.guid, expires_in);
+    const url = await fence.download(principal, target.guid, expires_in, { ip: request.ip });
     return redirect === true
       ? reply.code(302).header("location", url).header("cache-control", "no-store").send()
       : { url };
@@ -108,7 +110,9 @@ export async function fenceRoutes(app: FastifyInstance, signet: Signet): Promise
 
   app.post("/data/upload", { schema: { body: UploadBody } }, async (request, reply) => {
     const { file_name, expires_in } = request.body as { file_name: string; expires_in?: number };
-    return reply.code(201).send(await fence.upload(principalOf(request), file_name, expires_in));
+    return reply
+      .code(201)
+      .send(await fence.upload(principalOf(request), file_name, expires_in, { ip: request.ip }));
   });
 
   app.get("/data/upload/*", { schema: { querystring: UploadQuery } }, async (request) => {
@@ -117,12 +121,18 @@ export async function fenceRoutes(app: FastifyInstance, signet: Signet): Promise
       (raw.includes("?") ? raw.slice(0, raw.indexOf("?")) : raw).slice("/data/upload/".length),
     );
     const { file_name, expires_in } = request.query as { file_name?: string; expires_in?: number };
-    return { url: await fence.uploadUrl(principalOf(request), guid, file_name, expires_in) };
+    return {
+      url: await fence.uploadUrl(principalOf(request), guid, file_name, expires_in, {
+        ip: request.ip,
+      }),
+    };
   });
 
   app.post("/data/multipart/init", { schema: { body: InitBody } }, async (request, reply) => {
     const { file_name, guid } = request.body as { file_name: string; guid?: string };
-    return reply.code(201).send(await fence.multipartInit(principalOf(request), file_name, guid));
+    return reply
+      .code(201)
+      .send(await fence.multipartInit(principalOf(request), file_name, guid, { ip: request.ip }));
   });
 
   app.post("/data/multipart/upload", { schema: { body: PartBody } }, async (request) => {
@@ -137,8 +147,8 @@ export async function fenceRoutes(app: FastifyInstance, signet: Signet): Promise
         principalOf(request),
         key,
         uploadId,
-        partNumber,
-        expires_in,
+        { partNumber, expiresIn: expires_in },
+        { ip: request.ip },
       ),
     };
   });

@@ -85,7 +85,11 @@ async function serveLink(
   }
 
   if (claims.l === "r" && scoped.method !== "LIST") {
-    const target = signet.links.redirectTarget(backend, claims, key, scoped.method);
+    const target = await signet.issuance.redirect(bucket, claims, {
+      key,
+      method: scoped.method,
+      ip: request.ip,
+    });
     if (target !== undefined) {
       signet.metrics.linkUses.inc({ mode: "redirect" });
       const code = scoped.method === "GET" || scoped.method === "HEAD" ? 302 : 307;

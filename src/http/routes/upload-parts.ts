@@ -48,7 +48,12 @@ export async function uploadPartRoutes(app: FastifyInstance, signet: Signet): Pr
       for (const partNumber of body.partNumbers)
         parts.push({
           partNumber,
-          ...(await signet.uploads.signPart(principal, row, partNumber, body.expiresIn)),
+          ...(await signet.uploads.signPart(
+            principal,
+            row,
+            { partNumber, expiresIn: body.expiresIn },
+            { ip: request.ip },
+          )),
         });
       return { parts };
     },

@@ -28,6 +28,8 @@ const UploadBody = Type.Object(
     method: Type.Optional(Type.Union([Type.Literal("PUT"), Type.Literal("POST")])),
     expiresIn: Type.Optional(Type.Integer({ minimum: 1 })),
     upsert: Type.Optional(Type.Boolean()),
+    /** answer short `/u/{id}` URLs standing for the signed ones */
+    short: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -82,7 +84,9 @@ export async function uploadRoutes(app: FastifyInstance, signet: Signet): Promis
   app.post("/v1/uploads", { schema: { body: UploadBody } }, async (request, reply) => {
     const answer = await replay(request, "uploads", async () => ({
       status: 201,
-      body: await signet.uploads.create(principalOf(request), request.body as UploadInput),
+      body: await signet.uploads.create(principalOf(request), request.body as UploadInput, {
+        ip: request.ip,
+      }),
     }));
     return reply.code(answer.status).send(answer.body);
   });

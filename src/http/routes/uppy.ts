@@ -98,7 +98,8 @@ export async function uppyRoutes(app: FastifyInstance, signet: Signet): Promise<
         body: SignBody,
       },
     },
-    async (request) => uppy.sign(principalOf(request), request.body as UppySignInput, base()),
+    async (request) =>
+      uppy.sign(principalOf(request), request.body as UppySignInput, base(), { ip: request.ip }),
   );
 
   // The S3-style calls carry the plugin's Content-Type (the file's type on create, XML on
@@ -124,7 +125,7 @@ export async function uppyRoutes(app: FastifyInstance, signet: Signet): Promise<
       },
       async (request, reply) => {
         const { bucket, key } = where(request);
-        const file = await uppy.create(principalOf(request), bucket, key);
+        const file = await uppy.create(principalOf(request), bucket, key, { ip: request.ip });
         return sendXml(
           reply,
           `<InitiateMultipartUploadResult>

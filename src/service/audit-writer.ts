@@ -1,0 +1,107 @@
+/**
+ * The audit queue's writer on SQLite: a worker thread with its own connection to the same file
+ * writes each batch (audit rows and `issued` rows, one IMMEDIATE transaction), so that neither
+ * building the INSERTs nor SQLite's work runs on the thread that answers requests. The main
+ * thread only serializes a batch to one JSON string (one copy across threads); the worker
+ * serializes each row's detail, as DbSink does on its own thread.
+ *
+ * Two connections on one file: the worker waits for the write lock (`busy_timeout`), and the
+ * main connection's transactions begin IMMEDIATE (db/statements.ts), because a deferred one that
+ * read before the worker committed could not upgrade to a write (SQLITE_BUSY without waiting).
+ *
+ * The worker's code is a plain CommonJS string run with `eval`: it needs nothing but
+ * better-sqlite3, and so runs the same from TypeScript sources (tests, benches) and from dist/.
+ */
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
+import type { IssuedTable } from "../db/schema.js";
+import { AUDIT_COLUMNS, type AuditRow, type AuditSink } from "./audit-sink.js";
+
+const WRITER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const SQLite = require(workerData.driver);
+const db = new SQLite(workerData.path);
+db.pragma("busy_timeout = 5000");
+const columns = workerData.columns;
+const audit = db.prepare(
+  "insert into audit (" + columns.join(", ") + ") values (" + columns.map(() => "?").join(", ") + ")",
+);
+const DETAIL = columns.indexOf("detail");
+const issued = db.prepare(
+  "insert into issued (token_id, principal, bucket, target, folder, revocable, expires_at, " +
+    "created_at) values (@token_id, @principal, @bucket, @target, @folder, @revocable, " +
+    "@expires_at, @created_at) on conflict do nothing",
+);
+const write = db.transaction((batch) => {
+  for (const row of batch.issued) issued.run(row);
+  for (const row of batch.rows) {
+    if (row[DETAIL] !== null) row[DETAIL] = JSON.stringify(row[DETAIL]);
+    audit.run(row);
+  }
+});
+parentPort.on("message", ({ id, json }) => {
+  try {
+    write.immediate(JSON.parse(json));
+    parentPort.postMessage({ id });
+  } catch (err) {
+    parentPort.postMessage({ id, error: String(err && err.message) });
+  }
+});
+`;
+
+interface Reply {
+  id: number;
+  error?: string;
+}
+
+/** Writes batches through a worker thread's own connection to the SQLite file at `path`. */
+export class WorkerSink implements AuditSink {
+  private worker: Worker | undefined;
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve(): void; reject(err: Error): void }>();
+
+  constructor(private readonly path: string) {}
+
+  /** Started on the first batch: an audit log that never writes costs no thread. */
+  private started(): Worker {
+    if (this.worker !== undefined) return this.worker;
+    const driver = createRequire(import.meta.url).resolve("better-sqlite3");
+    const worker = new Worker(WRITER, {
+      eval: true,
+      workerData: { path: this.path, driver, columns: AUDIT_COLUMNS },
+    });
+    // A queued batch keeps nothing alive: close() (on SIGTERM) writes what is left.
+    worker.unref();
+    worker.on("message", ({ id, error }: Reply) => {
+      const waiting = this.pending.get(id);
+      this.pending.delete(id);
+      if (error === undefined) waiting?.resolve();
+      else waiting?.reject(new Error(`audit write failed: ${error}`));
+    });
+    const fail = (err: Error) => {
+      this.worker = undefined;
+      for (const waiting of this.pending.values()) waiting.reject(err);
+      this.pending.clear();
+    };
+    worker.on("error", fail);
+    worker.on("exit", (code) => fail(new Error(`the audit writer exited (${code})`)));
+    this.worker = worker;
+    return worker;
+  }
+
+  write(rows: AuditRow[], issued: IssuedTable[]): Promise<void> {
+    const worker = this.started();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ id, json: JSON.stringify({ rows, issued }) });
+    });
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    // Called after the last flush has resolved: no batch is under way.
+    if (worker !== undefined) await worker.terminate();
+  }
+}
