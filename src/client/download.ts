@@ -100,7 +100,12 @@ async function loadState(file: string, source: RangedSource): Promise<Set<number
   return new Set();
 }
 
-/** Fetches one part and writes it at its offset; throws `short_body` when the reply is short. */
+/**
+ * Fetches one part and writes it at its offset; throws `short_body` when the reply is short.
+ * Chunks are gathered into writes of about WRITE_SIZE (one `pwritev`, no copy into one
+ * buffer); the socket keeps flowing while one write is under way and pauses only when the next
+ * batch is full too, so memory stays bounded by two batches per connection.
+ */
 async function fetchPart(
   fh: FileHandle,
   part: ByteRange,
@@ -122,33 +127,43 @@ async function fetchPart(
     }
     throw await failure(res.statusCode, res.body);
   }
+  let received = part.start;
   let position = part.start;
   let written = 0;
-  // Chunks are gathered into writes of about WRITE_SIZE: fewer system calls, and memory stays
-  // bounded by one such buffer per connection.
   let pending: Buffer[] = [];
   let pendingBytes = 0;
-  const flush = async () => {
-    if (pendingBytes === 0) return;
-    const buffer = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+  let writing: Promise<void> = Promise.resolve();
+  const flush = () => {
+    const batch = pending;
+    const length = pendingBytes;
     pending = [];
     pendingBytes = 0;
-    await fh.write(buffer, 0, buffer.length, position);
-    position += buffer.length;
-    written += buffer.length;
-    onBytes(buffer.length);
+    return (writing = writing.then(async () => {
+      const { bytesWritten } = await fh.writev(batch, position);
+      if (bytesWritten !== length) throw new Error(`short write at ${position}`);
+      position += length;
+      written += length;
+      onBytes(length);
+    }));
   };
   try {
-    for await (const chunk of res.body) {
-      if (position + pendingBytes + chunk.length > part.end + 1)
+    await res.body.each((chunk) => {
+      received += chunk.length;
+      if (received > part.end + 1)
         throw new SignetApiError(502, "long_body", `part ${part.partNumber} is longer than asked`);
       pending.push(chunk);
       pendingBytes += chunk.length;
-      if (pendingBytes >= WRITE_SIZE) await flush();
-    }
-    await flush();
+      if (pendingBytes < WRITE_SIZE) return undefined;
+      const previous = writing;
+      void flush().catch(() => undefined);
+      // Read on while the batch before this one is written; wait when both are taken.
+      return previous;
+    });
+    if (pendingBytes > 0) void flush().catch(() => undefined);
+    await writing;
   } catch (err) {
     res.body.destroy();
+    await writing.catch(() => undefined);
     onBytes(-written);
     throw err;
   }
@@ -158,12 +173,13 @@ async function fetchPart(
   }
 }
 
-const WRITE_SIZE = 1024 * 1024;
+const WRITE_SIZE = 512 * 1024;
+const HASH_READ_SIZE = 1024 * 1024;
 
 /** sha256 of a file, base64, read as a stream (in 1 MiB reads). */
 export async function sha256Of(file: string): Promise<string> {
   const hash = createHash("sha256");
-  for await (const chunk of createReadStream(file, { highWaterMark: WRITE_SIZE }))
+  for await (const chunk of createReadStream(file, { highWaterMark: HASH_READ_SIZE }))
     hash.update(chunk as Buffer);
   return hash.digest("base64");
 }
@@ -186,34 +202,42 @@ export async function downloadRanged(
     if (done.has(part.partNumber)) bytes += part.end - part.start + 1;
   const resumedParts = done.size;
   options.onProgress?.(bytes, source.size);
-  // State writes are chained so two parts finishing together never interleave.
+  // One state write at a time; parts that finish meanwhile are saved together by the next one.
   let saving: Promise<void> = Promise.resolve();
-  const save = () =>
-    (saving = saving.then(async () => {
-      const state: State = {
-        version: 1,
-        validator: source.validator,
-        size: source.size,
-        partSize: source.partSize,
-        done: [...done].sort((a, b) => a - b),
-      };
-      await writeFile(`${stateFileOf(file)}.tmp`, JSON.stringify(state));
-      await rename(`${stateFileOf(file)}.tmp`, stateFileOf(file));
-    }));
+  let saveQueued = false;
+  const writeState = async () => {
+    saveQueued = false;
+    const state: State = {
+      version: 1,
+      validator: source.validator,
+      size: source.size,
+      partSize: source.partSize,
+      done: [...done].sort((a, b) => a - b),
+    };
+    await writeFile(`${stateFileOf(file)}.tmp`, JSON.stringify(state));
+    await rename(`${stateFileOf(file)}.tmp`, stateFileOf(file));
+  };
+  const save = () => {
+    if (!saveQueued) {
+      saveQueued = true;
+      saving = saving.catch(() => undefined).then(writeState);
+    }
+    return saving;
+  };
   // The sha256 is computed while the download runs: whenever the parts at the front are done,
   // they are read back (from the page cache) and hashed in order, so only the tail is left at
   // the end.
   const hash = createHash("sha256");
+  const buffer = Buffer.allocUnsafe(HASH_READ_SIZE);
   const ordered = [...source.parts].sort((a, b) => a.start - b.start);
   let next = 0;
   let hashing: Promise<void> = Promise.resolve();
   const hashPrefix = () =>
     (hashing = hashing.then(async () => {
-      const buffer = Buffer.allocUnsafe(WRITE_SIZE);
       for (; next < ordered.length && done.has(ordered[next]!.partNumber); next++) {
         const part = ordered[next]!;
         for (let at = part.start; at <= part.end;) {
-          const want = Math.min(WRITE_SIZE, part.end + 1 - at);
+          const want = Math.min(HASH_READ_SIZE, part.end + 1 - at);
           const { bytesRead } = await fh.read(buffer, 0, want, at);
           if (bytesRead === 0) throw new Error("the partial file is shorter than its parts");
           hash.update(buffer.subarray(0, bytesRead));
@@ -249,7 +273,8 @@ export async function downloadRanged(
         );
         done.add(current.partNumber);
         hashPrefix();
-        await save();
+        // Not awaited: the next part starts while the state is written (awaited at the end).
+        void save().catch(() => undefined);
       }
     };
     const workers = Math.max(1, Math.min(options.concurrency ?? 8, queue.length));
@@ -333,13 +358,20 @@ export async function urlSource(
   };
 }
 
-/**
- * Download part size: 2 MiB keeps the last round of parts short (a slow tail is what separates
- * a parallel download from the fastest ones) at little cost per request on a kept-alive
- * connection; larger past 10,000 parts.
- */
-export const DEFAULT_PART_SIZE = 2 * 1024 * 1024;
+const MIB = 1024 * 1024;
 
+/**
+ * Download part size for `size` bytes: a 32nd of it (four parts for each of the default 8
+ * connections), in whole MiB from 1 to 64 MiB (larger only past 10,000 parts). Few requests
+ * keep the per-request cost (a signed URL checked and a file looked up by the server, a
+ * request and a state write here) off the bytes; four rounds keep the last one, and the sha256
+ * still to compute after it, short; a part of several MiB is held to a per-connection rate cap
+ * from its first bytes. It does not depend on the connections, so that a resume with another
+ * `-c` still finds its state file's part size.
+ */
 export function defaultPartSize(size: number): number {
-  return Math.max(DEFAULT_PART_SIZE, Math.ceil(size / 10_000));
+  const even = Math.ceil(size / DEFAULT_PARTS / MIB) * MIB;
+  return Math.max(Math.min(Math.max(even, MIB), 64 * MIB), Math.ceil(size / 10_000));
 }
+
+const DEFAULT_PARTS = 32;
