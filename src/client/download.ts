@@ -226,23 +226,31 @@ export async function downloadRanged(
   };
   // The sha256 is computed while the download runs: whenever the parts at the front are done,
   // they are read back (from the page cache) and hashed in order, so only the tail is left at
-  // the end.
+  // the end. Two buffers: the next read is under way while the last one is hashed.
   const hash = createHash("sha256");
-  const buffer = Buffer.allocUnsafe(HASH_READ_SIZE);
+  const buffers = [Buffer.allocUnsafe(HASH_READ_SIZE), Buffer.allocUnsafe(HASH_READ_SIZE)];
   const ordered = [...source.parts].sort((a, b) => a.start - b.start);
   let next = 0;
   let hashing: Promise<void> = Promise.resolve();
+  const readAt = async (at: number, end: number, buffer: Buffer) => {
+    const { bytesRead } = await fh.read(buffer, 0, Math.min(HASH_READ_SIZE, end - at), at);
+    if (bytesRead === 0) throw new Error("the partial file is shorter than its parts");
+    return buffer.subarray(0, bytesRead);
+  };
   const hashPrefix = () =>
     (hashing = hashing.then(async () => {
-      for (; next < ordered.length && done.has(ordered[next]!.partNumber); next++) {
-        const part = ordered[next]!;
-        for (let at = part.start; at <= part.end;) {
-          const want = Math.min(HASH_READ_SIZE, part.end + 1 - at);
-          const { bytesRead } = await fh.read(buffer, 0, want, at);
-          if (bytesRead === 0) throw new Error("the partial file is shorter than its parts");
-          hash.update(buffer.subarray(0, bytesRead));
-          at += bytesRead;
-        }
+      const from = next;
+      while (next < ordered.length && done.has(ordered[next]!.partNumber)) next++;
+      if (from === next) return;
+      // The done parts at the front are contiguous: one range [start, end).
+      const end = ordered[next - 1]!.end + 1;
+      let at = ordered[from]!.start;
+      let reading = readAt(at, end, buffers[0]!);
+      for (let i = 1; at < end; i++) {
+        const chunk = await reading;
+        at += chunk.length;
+        if (at < end) reading = readAt(at, end, buffers[i % 2]!);
+        hash.update(chunk);
       }
     }));
   try {
@@ -289,8 +297,8 @@ export async function downloadRanged(
     const failed = results.find((r) => r.status === "rejected");
     if (failed !== undefined)
       throw stop.signal.aborted ? stop.signal.reason : (failed as PromiseRejectedResult).reason;
-    await fh.sync();
-    await hashing;
+    // The file is flushed to disk while the hash catches up on the last parts.
+    await Promise.all([fh.sync(), hashing]);
   } finally {
     await hashing.catch(() => undefined);
     await fh.close();
