@@ -102,15 +102,16 @@ async function loadState(file: string, source: RangedSource): Promise<Set<number
 
 /**
  * Fetches one part and writes it at its offset; throws `short_body` when the reply is short.
- * Chunks are gathered into writes of about WRITE_SIZE (one `pwritev`, no copy into one
- * buffer); the socket keeps flowing while one write is under way and pauses only when the next
- * batch is full too, so memory stays bounded by two batches per connection.
+ * The body is copied into the connection's two `slabs` of WRITE_SIZE and written a slab at a
+ * time: the socket keeps flowing into one slab while the other is written, and its chunks die
+ * young instead of waiting in writes, so memory stays at two slabs per connection.
  */
 async function fetchPart(
   fh: FileHandle,
   part: ByteRange,
   info: PartRequestInfo,
   size: number,
+  slabs: [Buffer, Buffer],
   onBytes: (n: number) => void,
   signal: AbortSignal | undefined,
 ): Promise<void> {
@@ -130,38 +131,54 @@ async function fetchPart(
   let received = part.start;
   let position = part.start;
   let written = 0;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  let slab = 0;
+  let fill = 0;
+  // The write under way from each slab, until it ends.
+  const busy: (Promise<void> | undefined)[] = [undefined, undefined];
   let writing: Promise<void> = Promise.resolve();
+  /** Writes the filled slab; returns the write the other slab still waits for, if any. */
   const flush = () => {
-    const batch = pending;
-    const length = pendingBytes;
-    pending = [];
-    pendingBytes = 0;
-    return (writing = writing.then(async () => {
-      const { bytesWritten } = await fh.writev(batch, position);
+    const from = slab;
+    const length = fill;
+    slab ^= 1;
+    fill = 0;
+    const write = (writing = writing.then(async () => {
+      const { bytesWritten } = await fh.write(slabs[from]!, 0, length, position);
       if (bytesWritten !== length) throw new Error(`short write at ${position}`);
       position += length;
       written += length;
       onBytes(length);
+      if (busy[from] === write) busy[from] = undefined;
     }));
+    busy[from] = write;
+    return busy[slab];
+  };
+  // Set once the part failed: a chunk still waiting for a slab is dropped, not written.
+  let stopped = false;
+  const take = (chunk: Buffer, from: number): Promise<void> | undefined => {
+    while (from < chunk.length && !stopped) {
+      const n = chunk.copy(slabs[slab]!, fill, from);
+      fill += n;
+      from += n;
+      if (fill === WRITE_SIZE) {
+        const wait = flush();
+        const rest = from;
+        if (wait !== undefined) return wait.then(() => take(chunk, rest));
+      }
+    }
+    return undefined;
   };
   try {
     await res.body.each((chunk) => {
       received += chunk.length;
       if (received > part.end + 1)
         throw new SignetApiError(502, "long_body", `part ${part.partNumber} is longer than asked`);
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes < WRITE_SIZE) return undefined;
-      const previous = writing;
-      void flush().catch(() => undefined);
-      // Read on while the batch before this one is written; wait when both are taken.
-      return previous;
+      return take(chunk, 0);
     });
-    if (pendingBytes > 0) void flush().catch(() => undefined);
+    if (fill > 0) void flush();
     await writing;
   } catch (err) {
+    stopped = true;
     res.body.destroy();
     await writing.catch(() => undefined);
     onBytes(-written);
@@ -173,8 +190,8 @@ async function fetchPart(
   }
 }
 
-const WRITE_SIZE = 512 * 1024;
-const HASH_READ_SIZE = 1024 * 1024;
+const WRITE_SIZE = 256 * 1024;
+const HASH_READ_SIZE = 256 * 1024;
 
 /** sha256 of a file, base64, read as a stream (in 1 MiB reads). */
 export async function sha256Of(file: string): Promise<string> {
@@ -262,6 +279,10 @@ export async function downloadRanged(
     const stop = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
     const worker = async () => {
+      const slabs: [Buffer, Buffer] = [
+        Buffer.allocUnsafe(WRITE_SIZE),
+        Buffer.allocUnsafe(WRITE_SIZE),
+      ];
       for (let part = queue.shift(); part !== undefined; part = queue.shift()) {
         const current = part;
         await withRetries(
@@ -271,6 +292,7 @@ export async function downloadRanged(
               current,
               await source.request(current, renew),
               source.size,
+              slabs,
               (n) => {
                 bytes += n;
                 options.onProgress?.(bytes, source.size);
