@@ -2,8 +2,8 @@
  * A young-generation collection every few MiB a transfer moves, for the CLI. Node reads a socket
  * into a new 64 KiB buffer each time; those die young but are freed only when V8 collects, and
  * V8 counts them as external memory that forces a collection only after about 64 MB: a 256 MiB
- * `signet get` peaked near 100 MB RSS, and with this about 75 MB (BENCHMARKS.md). A scavenge of
- * a heap this small costs well under a millisecond. `gc` is reached the way Node documents for
+ * `signet get` peaked near 100 MB RSS; with this and download.ts's reused slabs, about 75 MB
+ * (BENCHMARKS.md). A scavenge of a heap this small is cheap. `gc` is reached the way Node documents for
  * `v8.setFlagsFromString` (exposed to a new context), and only when a transfer runs.
  */
 import { setFlagsFromString } from "node:v8";
