@@ -7,41 +7,61 @@
  * 2. uncapped: the same file from Signet's embedded store: `curl` of a signed URL vs `signet get`;
  * 3. startup: `signet --help` beside `node -e 0`.
  *
+ * nginx's `limit_rate` lets the first 2 MiB of each request through at once (sendfile_max_chunk,
+ * then a delay): a client that asks for parts of 2 MiB or less is not held to the cap at all,
+ * so the comparison is fair only with parts well above that (signet's default for 256 MiB: 8 MiB
+ * parts, four per connection; aria2c: one request per connection plus a few to split the tail).
+ *
  * Size: BENCH_GET_MIB (default 256). Needs `dist/` (npm run build), nginx and aria2c (Debian);
  * a tool that is missing is reported and skipped. Nothing here asserts on the figures.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const CLI = join(ROOT, "dist/cli/main.js");
 const MIB = Number(process.env.BENCH_GET_MIB ?? 256);
-const NGINX_START = process.env.NGINX_START ?? resolve(ROOT, "../shared/peers/nginx-start.sh");
+// ../shared beside the main clone, or beside the folder of worktrees.
+const NGINX_START =
+  process.env.NGINX_START ??
+  ["../shared/peers/nginx-start.sh", "../../shared/peers/nginx-start.sh"]
+    .map((p) => resolve(ROOT, p))
+    .find(existsSync) ??
+  resolve(ROOT, "../shared/peers/nginx-start.sh");
 // Not the peer script's default 18081: Swift's account server (scripts/peers) listens there.
 const NGINX_PORT = process.env.NGINX_PORT ?? "18091";
+// A run dir of its own: the peer script's default one may hold someone else's nginx (its pid
+// file and config would be overwritten, and nginx-stop.sh would stop that one).
+const NGINX_RUN = process.env.NGINX_RUN ?? join(tmpdir(), "signet-bench-get-nginx");
 
 const has = (tool: string) => spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
 
-/** Runs a command under /usr/bin/time; wall seconds and peak RSS in MiB. */
+/** Runs a command under /usr/bin/time; wall seconds, CPU seconds (user + system), peak RSS in MiB. */
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
-  const result = spawnSync("/usr/bin/time", ["-f", "%e %M", cmd, ...args], {
+  const result = spawnSync("/usr/bin/time", ["-f", "%e %M %U %S", cmd, ...args], {
     env,
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
     timeout: 600_000,
   });
   if (result.status !== 0) throw new Error(`${cmd} failed: ${result.stderr.slice(-500)}`);
-  const [seconds, kib] = result.stderr.trim().split("\n").at(-1)!.split(" ").map(Number);
-  return { seconds: seconds!, rssMiB: kib! / 1024 };
+  const [seconds, kib, user, system] = result.stderr
+    .trim()
+    .split("\n")
+    .at(-1)!
+    .split(" ")
+    .map(Number);
+  return { seconds: seconds!, rssMiB: kib! / 1024, cpu: user! + system! };
 }
 
 const rate = (seconds: number) => `${(MIB / seconds).toFixed(0)} MiB/s`;
-const row = (name: string, seconds: number, extra = "") =>
+const row = (name: string, run: { seconds: number; cpu: number }, extra = "") =>
   console.log(
-    `  ${name.padEnd(28)} ${seconds.toFixed(2).padStart(7)} s  ${rate(seconds).padStart(10)}  ${extra}`,
+    `  ${name.padEnd(28)} ${run.seconds.toFixed(2).padStart(7)} s  ${rate(run.seconds).padStart(10)}  ` +
+      `cpu ${run.cpu.toFixed(2)} s  ${extra}`,
   );
 
 async function capped(dir: string) {
@@ -50,7 +70,7 @@ async function capped(dir: string) {
     return console.log("capped: skipped (no nginx or nginx-start.sh)");
   const info = execFileSync("bash", [script], {
     encoding: "utf8",
-    env: { ...process.env, NGINX_PORT },
+    env: { ...process.env, NGINX_PORT, NGINX_RUN },
   });
   const endpoint = /NGINX_ENDPOINT=(\S+)/.exec(info)![1]!;
   const www = /NGINX_WWW=(\S+)/.exec(info)![1]!;
@@ -64,7 +84,10 @@ async function capped(dir: string) {
     await cappedRuns(dir, url);
   } finally {
     // nginx-stop.sh sits beside the start script.
-    execFileSync("bash", [resolve(script, "../nginx-stop.sh")], { stdio: "ignore" });
+    execFileSync("bash", [resolve(script, "../nginx-stop.sh")], {
+      stdio: "ignore",
+      env: { ...process.env, NGINX_RUN },
+    });
   }
 }
 
@@ -72,10 +95,10 @@ async function capped(dir: string) {
 async function cappedRuns(dir: string, url: string) {
   console.log(`capped (${MIB} MiB through nginx's per-connection cap):`);
   const curl = timed("curl", ["-fsS", "-o", join(dir, "curl.bin"), url]);
-  row("curl (1 stream)", curl.seconds);
+  row("curl (1 stream)", curl);
   let aria: number | undefined;
   if (has("aria2c")) {
-    aria = timed("aria2c", [
+    const run = timed("aria2c", [
       "-q",
       "-x8",
       "-s8",
@@ -86,8 +109,9 @@ async function cappedRuns(dir: string, url: string) {
       "aria.bin",
       "--allow-overwrite=true",
       url,
-    ]).seconds;
-    row("aria2c -x8 -s8 -k1M", aria);
+    ]);
+    aria = run.seconds;
+    row("aria2c -x8 -s8 -k1M", run);
   } else console.log("  aria2c: skipped (apt-get install -y aria2)");
   const signet = timed(process.execPath, [
     CLI,
@@ -99,7 +123,7 @@ async function cappedRuns(dir: string, url: string) {
     "8",
     "-q",
   ]);
-  row("signet get -c 8", signet.seconds, `peak RSS ${signet.rssMiB.toFixed(0)} MiB`);
+  row("signet get -c 8", signet, `peak RSS ${signet.rssMiB.toFixed(0)} MiB`);
   console.log(
     `  signet vs curl ${(curl.seconds / signet.seconds).toFixed(2)}x` +
       (aria === undefined ? "" : `, vs aria2c ${(aria / signet.seconds).toFixed(2)}x`),
@@ -146,13 +170,13 @@ async function uncapped(dir: string) {
     ).trim();
     console.log(`uncapped (${MIB} MiB from the embedded store on loopback):`);
     const curl = timed("curl", ["-fsS", "-o", join(dir, "curl2.bin"), signed]);
-    row("curl (1 stream)", curl.seconds);
+    row("curl (1 stream)", curl);
     const signet = timed(
       process.execPath,
       [CLI, "get", "default/bench.bin", "-o", join(dir, "signet2.bin"), "-q"],
       clientEnv,
     );
-    row("signet get (8 parts)", signet.seconds, `peak RSS ${signet.rssMiB.toFixed(0)} MiB`);
+    row("signet get -c 8", signet, `peak RSS ${signet.rssMiB.toFixed(0)} MiB`);
     console.log(`  signet vs curl ${(curl.seconds / signet.seconds).toFixed(2)}x`);
   } finally {
     server.kill("SIGTERM");
@@ -175,10 +199,16 @@ function startup() {
 
 if (!existsSync(CLI)) throw new Error("build first: npm run build");
 const dir = await mkdtemp(join(tmpdir(), "signet-bench-get-"));
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
+console.log(`load average at start: ${load()}`);
 try {
   await capped(dir);
   await uncapped(dir);
   startup();
+  console.log(`load average at end: ${load()}`);
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

@@ -18,6 +18,7 @@ import { type DownloadResult, SignetClient } from "../client/index.js";
 import { folderTarget, target } from "./args.js";
 import { type OutputOptions, printObject, printRows, say } from "./output.js";
 import { progressBar } from "./progress.js";
+import { withYoungGc } from "./young-gc.js";
 
 interface Globals extends OutputOptions {
   server?: string;
@@ -136,7 +137,7 @@ export async function get(source: string, o: GetOptions, command: Command): Prom
     partSize: o.partSize,
     sha256: o.sha256,
     expiresIn: o.expires,
-    onProgress: bar.onProgress,
+    onProgress: withYoungGc(bar.onProgress),
   };
   const outputFor = (name: string) => o.output ?? (basename(name) || "download");
   let output: string;

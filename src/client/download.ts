@@ -100,12 +100,18 @@ async function loadState(file: string, source: RangedSource): Promise<Set<number
   return new Set();
 }
 
-/** Fetches one part and writes it at its offset; throws `short_body` when the reply is short. */
+/**
+ * Fetches one part and writes it at its offset; throws `short_body` when the reply is short.
+ * The body is copied into the connection's two `slabs` of WRITE_SIZE and written a slab at a
+ * time: the socket keeps flowing into one slab while the other is written, and its chunks die
+ * young instead of waiting in writes, so memory stays at two slabs per connection.
+ */
 async function fetchPart(
   fh: FileHandle,
   part: ByteRange,
   info: PartRequestInfo,
   size: number,
+  slabs: [Buffer, Buffer],
   onBytes: (n: number) => void,
   signal: AbortSignal | undefined,
 ): Promise<void> {
@@ -122,33 +128,59 @@ async function fetchPart(
     }
     throw await failure(res.statusCode, res.body);
   }
+  let received = part.start;
   let position = part.start;
   let written = 0;
-  // Chunks are gathered into writes of about WRITE_SIZE: fewer system calls, and memory stays
-  // bounded by one such buffer per connection.
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  const flush = async () => {
-    if (pendingBytes === 0) return;
-    const buffer = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-    pending = [];
-    pendingBytes = 0;
-    await fh.write(buffer, 0, buffer.length, position);
-    position += buffer.length;
-    written += buffer.length;
-    onBytes(buffer.length);
+  let slab = 0;
+  let fill = 0;
+  // The write under way from each slab, until it ends.
+  const busy: (Promise<void> | undefined)[] = [undefined, undefined];
+  let writing: Promise<void> = Promise.resolve();
+  /** Writes the filled slab; returns the write the other slab still waits for, if any. */
+  const flush = () => {
+    const from = slab;
+    const length = fill;
+    slab ^= 1;
+    fill = 0;
+    const write = (writing = writing.then(async () => {
+      const { bytesWritten } = await fh.write(slabs[from]!, 0, length, position);
+      if (bytesWritten !== length) throw new Error(`short write at ${position}`);
+      position += length;
+      written += length;
+      onBytes(length);
+      if (busy[from] === write) busy[from] = undefined;
+    }));
+    busy[from] = write;
+    return busy[slab];
+  };
+  // Set once the part failed: a chunk still waiting for a slab is dropped, not written.
+  let stopped = false;
+  const take = (chunk: Buffer, from: number): Promise<void> | undefined => {
+    while (from < chunk.length && !stopped) {
+      const n = chunk.copy(slabs[slab]!, fill, from);
+      fill += n;
+      from += n;
+      if (fill === WRITE_SIZE) {
+        const wait = flush();
+        const rest = from;
+        if (wait !== undefined) return wait.then(() => take(chunk, rest));
+      }
+    }
+    return undefined;
   };
   try {
-    for await (const chunk of res.body) {
-      if (position + pendingBytes + chunk.length > part.end + 1)
+    await res.body.each((chunk) => {
+      received += chunk.length;
+      if (received > part.end + 1)
         throw new SignetApiError(502, "long_body", `part ${part.partNumber} is longer than asked`);
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes >= WRITE_SIZE) await flush();
-    }
-    await flush();
+      return take(chunk, 0);
+    });
+    if (fill > 0) void flush();
+    await writing;
   } catch (err) {
+    stopped = true;
     res.body.destroy();
+    await writing.catch(() => undefined);
     onBytes(-written);
     throw err;
   }
@@ -158,12 +190,13 @@ async function fetchPart(
   }
 }
 
-const WRITE_SIZE = 1024 * 1024;
+const WRITE_SIZE = 256 * 1024;
+const HASH_READ_SIZE = 256 * 1024;
 
 /** sha256 of a file, base64, read as a stream (in 1 MiB reads). */
 export async function sha256Of(file: string): Promise<string> {
   const hash = createHash("sha256");
-  for await (const chunk of createReadStream(file, { highWaterMark: WRITE_SIZE }))
+  for await (const chunk of createReadStream(file, { highWaterMark: HASH_READ_SIZE }))
     hash.update(chunk as Buffer);
   return hash.digest("base64");
 }
@@ -186,39 +219,55 @@ export async function downloadRanged(
     if (done.has(part.partNumber)) bytes += part.end - part.start + 1;
   const resumedParts = done.size;
   options.onProgress?.(bytes, source.size);
-  // State writes are chained so two parts finishing together never interleave.
+  // One state write at a time; parts that finish meanwhile are saved together by the next one.
   let saving: Promise<void> = Promise.resolve();
-  const save = () =>
-    (saving = saving.then(async () => {
-      const state: State = {
-        version: 1,
-        validator: source.validator,
-        size: source.size,
-        partSize: source.partSize,
-        done: [...done].sort((a, b) => a - b),
-      };
-      await writeFile(`${stateFileOf(file)}.tmp`, JSON.stringify(state));
-      await rename(`${stateFileOf(file)}.tmp`, stateFileOf(file));
-    }));
+  let saveQueued = false;
+  const writeState = async () => {
+    saveQueued = false;
+    const state: State = {
+      version: 1,
+      validator: source.validator,
+      size: source.size,
+      partSize: source.partSize,
+      done: [...done].sort((a, b) => a - b),
+    };
+    await writeFile(`${stateFileOf(file)}.tmp`, JSON.stringify(state));
+    await rename(`${stateFileOf(file)}.tmp`, stateFileOf(file));
+  };
+  const save = () => {
+    if (!saveQueued) {
+      saveQueued = true;
+      saving = saving.catch(() => undefined).then(writeState);
+    }
+    return saving;
+  };
   // The sha256 is computed while the download runs: whenever the parts at the front are done,
   // they are read back (from the page cache) and hashed in order, so only the tail is left at
-  // the end.
+  // the end. Two buffers: the next read is under way while the last one is hashed.
   const hash = createHash("sha256");
+  const buffers = [Buffer.allocUnsafe(HASH_READ_SIZE), Buffer.allocUnsafe(HASH_READ_SIZE)];
   const ordered = [...source.parts].sort((a, b) => a.start - b.start);
   let next = 0;
   let hashing: Promise<void> = Promise.resolve();
+  const readAt = async (at: number, end: number, buffer: Buffer) => {
+    const { bytesRead } = await fh.read(buffer, 0, Math.min(HASH_READ_SIZE, end - at), at);
+    if (bytesRead === 0) throw new Error("the partial file is shorter than its parts");
+    return buffer.subarray(0, bytesRead);
+  };
   const hashPrefix = () =>
     (hashing = hashing.then(async () => {
-      const buffer = Buffer.allocUnsafe(WRITE_SIZE);
-      for (; next < ordered.length && done.has(ordered[next]!.partNumber); next++) {
-        const part = ordered[next]!;
-        for (let at = part.start; at <= part.end;) {
-          const want = Math.min(WRITE_SIZE, part.end + 1 - at);
-          const { bytesRead } = await fh.read(buffer, 0, want, at);
-          if (bytesRead === 0) throw new Error("the partial file is shorter than its parts");
-          hash.update(buffer.subarray(0, bytesRead));
-          at += bytesRead;
-        }
+      const from = next;
+      while (next < ordered.length && done.has(ordered[next]!.partNumber)) next++;
+      if (from === next) return;
+      // The done parts at the front are contiguous: one range [start, end).
+      const end = ordered[next - 1]!.end + 1;
+      let at = ordered[from]!.start;
+      let reading = readAt(at, end, buffers[0]!);
+      for (let i = 1; at < end; i++) {
+        const chunk = await reading;
+        at += chunk.length;
+        if (at < end) reading = readAt(at, end, buffers[i % 2]!);
+        hash.update(chunk);
       }
     }));
   try {
@@ -230,6 +279,10 @@ export async function downloadRanged(
     const stop = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
     const worker = async () => {
+      const slabs: [Buffer, Buffer] = [
+        Buffer.allocUnsafe(WRITE_SIZE),
+        Buffer.allocUnsafe(WRITE_SIZE),
+      ];
       for (let part = queue.shift(); part !== undefined; part = queue.shift()) {
         const current = part;
         await withRetries(
@@ -239,6 +292,7 @@ export async function downloadRanged(
               current,
               await source.request(current, renew),
               source.size,
+              slabs,
               (n) => {
                 bytes += n;
                 options.onProgress?.(bytes, source.size);
@@ -249,7 +303,8 @@ export async function downloadRanged(
         );
         done.add(current.partNumber);
         hashPrefix();
-        await save();
+        // Not awaited: the next part starts while the state is written (awaited at the end).
+        void save().catch(() => undefined);
       }
     };
     const workers = Math.max(1, Math.min(options.concurrency ?? 8, queue.length));
@@ -264,8 +319,8 @@ export async function downloadRanged(
     const failed = results.find((r) => r.status === "rejected");
     if (failed !== undefined)
       throw stop.signal.aborted ? stop.signal.reason : (failed as PromiseRejectedResult).reason;
-    await fh.sync();
-    await hashing;
+    // The file is flushed to disk while the hash catches up on the last parts.
+    await Promise.all([fh.sync(), hashing]);
   } finally {
     await hashing.catch(() => undefined);
     await fh.close();
@@ -333,13 +388,20 @@ export async function urlSource(
   };
 }
 
-/**
- * Download part size: 2 MiB keeps the last round of parts short (a slow tail is what separates
- * a parallel download from the fastest ones) at little cost per request on a kept-alive
- * connection; larger past 10,000 parts.
- */
-export const DEFAULT_PART_SIZE = 2 * 1024 * 1024;
+const MIB = 1024 * 1024;
 
+/**
+ * Download part size for `size` bytes: a 32nd of it (four parts for each of the default 8
+ * connections), in whole MiB from 1 to 64 MiB (larger only past 10,000 parts). Few requests
+ * keep the per-request cost (a signed URL checked and a file looked up by the server, a
+ * request and a state write here) off the bytes; four rounds keep the last one, and the sha256
+ * still to compute after it, short; a part of several MiB is held to a per-connection rate cap
+ * from its first bytes. It does not depend on the connections, so that a resume with another
+ * `-c` still finds its state file's part size.
+ */
 export function defaultPartSize(size: number): number {
-  return Math.max(DEFAULT_PART_SIZE, Math.ceil(size / 10_000));
+  const even = Math.ceil(size / DEFAULT_PARTS / MIB) * MIB;
+  return Math.max(Math.min(Math.max(even, MIB), 64 * MIB), Math.ceil(size / 10_000));
 }
+
+const DEFAULT_PARTS = 32;

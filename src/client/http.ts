@@ -21,6 +21,12 @@ export interface Reply {
 }
 
 export interface ReplyBody extends AsyncIterable<Buffer> {
+  /**
+   * Calls `sink` with each chunk as it arrives ('data' events: no promise per chunk, unlike the
+   * async iterator); while a promise `sink` returned is pending, reading pauses (backpressure).
+   * Resolves at the end of the body; rejects on a network error or when `sink` throws.
+   */
+  each(sink: (chunk: Buffer) => Promise<void> | undefined): Promise<void>;
   /** reads and discards the rest (keeps the connection reusable) */
   dump(): Promise<void>;
   text(): Promise<string>;
@@ -43,8 +49,35 @@ function bodyOf(res: IncomingMessage): ReplyBody {
     for await (const chunk of res) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks).toString("utf8");
   };
+  const each = (sink: (chunk: Buffer) => Promise<void> | undefined) =>
+    new Promise<void>((resolve, reject) => {
+      const fail = (err: unknown) => {
+        res.off("data", onData);
+        res.destroy();
+        reject(err as Error);
+      };
+      const onData = (chunk: Buffer) => {
+        let busy: Promise<void> | undefined;
+        try {
+          busy = sink(chunk);
+        } catch (err) {
+          return fail(err);
+        }
+        if (busy === undefined) return;
+        res.pause();
+        busy.then(() => res.resume(), fail);
+      };
+      res.on("data", onData);
+      res.once("end", resolve);
+      // A reply cut short ends with 'aborted' and an error (or only a close) instead of 'end'.
+      res.once("error", fail);
+      res.once("close", () => {
+        if (!res.complete) fail(new Error("the connection closed before the body ended"));
+      });
+    });
   return {
     [Symbol.asyncIterator]: () => res[Symbol.asyncIterator]() as AsyncIterator<Buffer>,
+    each,
     dump: async () => {
       res.resume();
       if (!res.complete) await new Promise((r) => res.once("close", r));

@@ -33,7 +33,6 @@ import {
   type DownloadOptions,
   type DownloadResult,
   downloadRanged,
-  DEFAULT_PART_SIZE,
   defaultPartSize,
   type Progress,
   type RangedSource,
@@ -60,7 +59,7 @@ export interface ClientOptions {
 /** Options of `SignetClient.get` and `SignetClient.getUrl`. */
 export interface GetOptions extends DownloadOptions {
   expiresIn?: number;
-  /** default 2 MiB (more parts for files above 20 GB) */
+  /** default: a 32nd of the object, 1 to 64 MiB (see `defaultPartSize`) */
   partSize?: number;
   /** base64 sha256 the file must have (for `get`, the file record's is used when known) */
   sha256?: string;
@@ -262,18 +261,13 @@ export class SignetClient {
    */
   async source(bucket: string, key: string, options: GetOptions = {}): Promise<RangedSource> {
     const record = await this.fileAt(bucket, key);
-    const plan = async (partSize?: number) =>
+    const plan = async (partSize: number) =>
       this.parts({ bucket, key, expiresIn: options.expiresIn, partSize });
-    let current: PartPlan;
-    try {
-      current = await plan(options.partSize ?? DEFAULT_PART_SIZE);
-    } catch (err) {
-      // Too many parts of the default size: learn the size from a one-part plan, then re-plan.
-      if (!(options.partSize === undefined && err instanceof SignetApiError && err.status === 400))
-        throw err;
-      const { size } = await this.parts({ bucket, key, expiresIn: options.expiresIn, parts: 1 });
-      current = await plan(defaultPartSize(size));
-    }
+    // The part size follows the object's size: the file record's, else a one-part plan's.
+    const size =
+      record?.size ??
+      (await this.parts({ bucket, key, expiresIn: options.expiresIn, parts: 1 })).size;
+    let current = await plan(options.partSize ?? defaultPartSize(size));
     const partSize = current.parts[0] === undefined ? 1 : current.parts[0].end + 1;
     const etag = current.etag;
     let renewing: Promise<PartPlan> | undefined;

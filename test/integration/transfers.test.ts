@@ -98,6 +98,20 @@ describe("transfers through faults", () => {
       expect(dataGets().filter((s) => partOfRange(s.range, partSize) === 2)).toHaveLength(3);
     });
 
+    it("retries a part whose connection is cut halfway through its body", async () => {
+      const bytes = await stored("get/cut.bin", 700 * KIB);
+      let cuts = 0;
+      faults = (s) =>
+        s.method === "GET" && partOfRange(s.range, partSize) === 2 && cuts++ < 1
+          ? { cut: true }
+          : undefined;
+      const out = join(dir, "cut.out");
+      const result = await client.get("default", "get/cut.bin", out, { partSize });
+      expect(result.sha256).toBe(sha256(bytes));
+      expect((await readFile(out)).equals(bytes)).toBe(true);
+      expect(dataGets().filter((s) => partOfRange(s.range, partSize) === 2)).toHaveLength(2);
+    });
+
     it("renews a part URL refused as expired, with a new plan", async () => {
       const bytes = await stored("get/expiring.bin", 700 * KIB);
       let refused = false;
@@ -149,25 +163,23 @@ describe("transfers through faults", () => {
       expect(await exists(stateFileOf(out))).toBe(false);
     });
 
-    it("re-plans by the object's size when the default part size is refused", async () => {
-      const bytes = await stored("get/replan.bin", 300 * KIB);
-      let refused = false;
-      faults = (s) => {
-        if (s.url.pathname !== "/v1/presign/parts" || refused) return undefined;
-        refused = true;
-        return { reply: 400, code: "invalid_request" };
-      };
-      const out = join(dir, "replan.out");
-      await client.get("default", "get/replan.bin", out);
+    it("sizes the parts from the file record, else from a one-part plan", async () => {
+      const bytes = await stored("get/sized.bin", 300 * KIB);
+      const plans = () =>
+        proxy.seen
+          .filter((s) => s.url.pathname === "/v1/presign/parts")
+          .map((s) => JSON.parse(s.body!).partSize ?? `parts:${JSON.parse(s.body!).parts}`);
+      const out = join(dir, "sized.out");
+      await client.get("default", "get/sized.bin", out);
       expect((await readFile(out)).equals(bytes)).toBe(true);
-      const plans = proxy.seen
-        .filter((s) => s.url.pathname === "/v1/presign/parts")
-        .map((s) => JSON.parse(s.body!));
-      expect(plans.map((p) => p.partSize ?? `parts:${p.parts}`)).toEqual([
-        2 * 1024 * KIB,
-        "parts:1",
-        2 * 1024 * KIB,
-      ]);
+      expect(plans()).toEqual([1024 * KIB]);
+
+      // Without the record (the files API fails here), a one-part plan tells the size first.
+      proxy.seen.length = 0;
+      faults = (s) => (s.url.pathname === "/v1/files" ? { reply: 500 } : undefined);
+      await client.get("default", "get/sized.bin", out);
+      expect((await readFile(out)).equals(bytes)).toBe(true);
+      expect(plans()).toEqual(["parts:1", 1024 * KIB]);
     });
 
     it("downloads any URL that serves Range, and refuses one that does not", async () => {
