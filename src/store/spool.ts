@@ -7,7 +7,8 @@
  *   copy), never copied into another buffer;
  * - while a write is under way the next batch gathers; past `QUEUED_MAX` bytes waiting, the
  *   source is paused until the disk catches up, so one body holds at most about
- *   `2 * QUEUED_MAX` bytes of memory whatever the client's pace;
+ *   `2 * QUEUED_MAX` bytes of memory (4 MiB) whatever the client's pace: the order of what the
+ *   kernel itself may buffer for one connection (`tcp_rmem`, 6 MiB by default);
  * - every `FLUSH_EVERY` bytes a `fdatasync` starts in the background (one at a time), so the
  *   disk writes while the rest arrives and the final `fsync` only waits for the tail (the
  *   kernel's own writeback would start only at `dirty_background_ratio`, gigabytes later).
@@ -21,7 +22,7 @@ import type { Readable } from "node:stream";
 /** the smallest write, bytes (the last one excepted) */
 export const WRITE_BATCH = 1024 * 1024;
 /** bytes waiting to be written past which the source is paused */
-export const QUEUED_MAX = 4 * 1024 * 1024;
+export const QUEUED_MAX = 2 * 1024 * 1024;
 /** bytes written between two background flushes */
 export const FLUSH_EVERY = 32 * 1024 * 1024;
 
