@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { readdir, readlink } from "node:fs/promises";
-import { get as httpGet, type IncomingMessage } from "node:http";
+import { get as httpGet, type IncomingMessage, request } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { READ_CHUNK } from "../../src/store/blob-reader.js";
@@ -143,5 +143,60 @@ describe.each([
     );
     // The server still serves it whole.
     expect((await body(await fetch(url))).length).toBe(8 * READ_CHUNK);
+  });
+});
+
+describe("a form upload refused in the middle of its file", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startSignet();
+  });
+  afterAll(() => h.close());
+
+  /** POSTs `form` with its length, as a browser does; the answer's status. */
+  async function post(url: string, form: FormData) {
+    const encoded = new Response(form);
+    const body = Buffer.from(await encoded.arrayBuffer());
+    return new Promise<number>((resolve, reject) => {
+      const req = request(url, {
+        method: "POST",
+        headers: {
+          "content-type": encoded.headers.get("content-type")!,
+          "content-length": body.length,
+        },
+      });
+      let answered = false;
+      req.on("response", (res) => {
+        answered = true;
+        res.resume();
+        res.on("end", () => resolve(res.statusCode!));
+      });
+      // The server may close while the rest is still being sent: the answer came first.
+      req.on("error", (err) => (answered ? undefined : reject(err)));
+      req.end(body);
+    });
+  }
+
+  it("answers 403 and keeps nothing; the next form is stored", async () => {
+    const signed = await h.admin.presign({
+      bucket: "default",
+      key: "forms/f.bin",
+      method: "POST",
+      contentLengthRange: [1, 1000],
+    });
+    const form = (bytes: number) => {
+      const f = new FormData();
+      for (const [name, value] of Object.entries(signed.fields!)) f.append(name, value);
+      f.append("file", new Blob([randomBytes(bytes)]), "f.bin");
+      return f;
+    };
+    // 3 MiB against a range of at most 1,000 bytes: refused while the file is still coming.
+    expect(await post(signed.url, form(3 * 2 ** 20))).toBe(403);
+    await vi.waitFor(async () => expect(await readdir(join(h.dataDir, "tmp"))).toEqual([]), {
+      timeout: 5000,
+    });
+    expect(await h.signet.objects.store.head("default", "forms/f.bin")).toBeUndefined();
+    expect(await post(signed.url, form(500))).toBe(204);
+    expect((await h.signet.objects.store.head("default", "forms/f.bin"))?.size).toBe(500);
   });
 });
