@@ -44,6 +44,24 @@ export function rssOf(pid: number): number {
   return kb === undefined ? 0 : Number(kb) * 1024;
 }
 
+/**
+ * CPU seconds (user + system, all threads) a process has used so far, with those of its
+ * direct children (nginx's workers) when `children` is set (Linux /proc).
+ */
+export function cpuSecondsOf(pid: number, children = false): number {
+  const own = (id: number) => {
+    const fields = readFileSync(`/proc/${id}/stat`, "utf8").split(") ")[1]!.split(" ");
+    // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 per second here).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  };
+  if (!children) return own(pid);
+  const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/);
+  return kids.filter(Boolean).reduce((sum, kid) => sum + own(Number(kid)), 0);
+}
+
+/** The 1-minute load average (Linux /proc), to print beside figures from a shared machine. */
+export const loadAverage = () => Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+
 export interface Running {
   url: string;
   pid: number;

@@ -11,6 +11,7 @@ import { safeMediaType } from "../core/media-type.js";
 import { defaultDisposition } from "../core/safety.js";
 import { type Claims } from "../core/token.js";
 import { rangeHeader } from "../core/scope.js";
+import { BlobBody } from "../store/blob-reader.js";
 import { InMemoryBody } from "../store/cache.js";
 
 /** RFC 9110 §13.1.2 weak comparison against a list of entity tags. */
@@ -76,8 +77,11 @@ export async function sendObject(
     got.body.destroy();
     throw err;
   }
-  // Bytes already in memory go out in one write, without a stream's machinery.
-  return reply.send(got.body instanceof InMemoryBody ? got.body.bytes : got.body);
+  // Bytes already in memory go out in one write, without a stream's machinery; a blob file is
+  // read into reused buffers, each written once the response is done with it.
+  if (got.body instanceof InMemoryBody) return reply.send(got.body.bytes);
+  if (got.body instanceof BlobBody) return reply.send(got.body.sendTo(reply.raw));
+  return reply.send(got.body);
 }
 
 /** A URL pinned to a file's committed version serves those bytes or 409 `file_changed`. */

@@ -5,8 +5,6 @@
  * seconds that carries every request-level constraint; in proxy mode it streams the bytes
  * both ways and enforces everything itself.
  */
-import { createReadStream } from "node:fs";
-import { rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { Backend, DirectRequest, DirectScope, ObjectInfo } from "../backends/types.js";
 import { scopeClaims } from "../core/direct-scope.js";
@@ -83,7 +81,7 @@ export class LinkService {
     checks: { condition?: WriteCondition; guard: CommitGuard },
   ): Promise<ObjectInfo> {
     const spooled = await this.spool.write(body, limits);
-    const path = this.spool.pathOf(spooled.blobId);
+    let bytes: Readable | undefined;
     try {
       // The body is in: what held when the request began (preconditions, no file at the key,
       // the token not revoked) must hold now, atomically with the write where the backend can.
@@ -92,13 +90,16 @@ export class LinkService {
         await checks.guard();
         if (!conditionHolds(checks.condition, await backend.head(key))) throw preconditionFailed();
       }
-      return await backend.put(key, createReadStream(path), {
+      bytes = await this.spool.read(spooled.blobId, { start: 0, end: spooled.size - 1 });
+      return await backend.put(key, bytes, {
         contentType,
         contentLength: spooled.size,
         ...(atomic ? checks : {}),
       });
     } finally {
-      await rm(path, { force: true });
+      // A backend that refused before reading it all: the spooled file is closed here.
+      bytes?.destroy();
+      await this.spool.remove(spooled.blobId);
     }
   }
 }

@@ -174,6 +174,7 @@ async function open(
   await grants.load();
   const store = new EmbeddedStore(db, options.dataDir, storeCacheOptions(env));
   const swept = await store.init();
+  opened.push({ close: async () => store.blobs.openFiles.clear() });
   const multipart = new EmbeddedMultipart(db, store);
   // Proxied uploads are spooled here while they are checked; whatever a crash left is swept.
   const spool = new BlobFiles(join(options.dataDir, "spool"));

@@ -4,13 +4,12 @@
  * place, so a reader sees a whole blob or none; the caller writes the metadata row after.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream, type ReadStream } from "node:fs";
 import { mkdir, open, readdir, rename, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { SignetError } from "../core/errors.js";
+import { BlobBody, OpenBlobs } from "./blob-reader.js";
+import { spool } from "./spool.js";
 
 export interface WrittenBlob {
   blobId: string;
@@ -30,7 +29,6 @@ export interface WriteLimits {
 }
 
 const BLOB_ID = /^[0-9a-f]{32}$/;
-const READ_CHUNK = 512 * 1024;
 
 /** The ETag of stored bytes: the first 128 bits of their SHA-256, quoted. */
 export const etagOf = (sha256: string) =>
@@ -40,9 +38,14 @@ export class BlobFiles {
   readonly blobDir: string;
   readonly tmpDir: string;
 
-  constructor(dataDir: string) {
+  /** blob files kept open for reads */
+  readonly openFiles: OpenBlobs;
+
+  /** `openFiles`: how many blob files are kept open between reads (0: each read opens its own). */
+  constructor(dataDir: string, openFiles = 0) {
     this.blobDir = join(dataDir, "blobs");
     this.tmpDir = join(dataDir, "tmp");
+    this.openFiles = new OpenBlobs(openFiles);
   }
 
   async init(): Promise<void> {
@@ -55,65 +58,52 @@ export class BlobFiles {
     return join(this.blobDir, blobId.slice(0, 2), blobId);
   }
 
+  /**
+   * Streams `source` into a new blob (spool.ts: large writes, fsynced), checking `limits` on
+   * every chunk, then renames it into place; the temp file is removed on any failure.
+   */
   async write(source: Readable, limits: WriteLimits = {}): Promise<WrittenBlob> {
     const blobId = randomBytes(16).toString("hex");
     const tmpPath = join(this.tmpDir, `${blobId}.part`);
     const hash = createHash("sha256");
     let size = 0;
-    let sha256 = "";
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        size += chunk.length;
-        if (limits.maxBytes !== undefined && size > limits.maxBytes) {
-          done(
-            limits.tooLarge?.() ??
-              new SignetError(
-                "payload_too_large",
-                `the body is larger than ${limits.maxBytes} bytes`,
-              ),
-          );
-          return;
-        }
-        if (limits.expectedBytes !== undefined && size > limits.expectedBytes) {
-          done(new SignetError("invalid_request", "the body is longer than its declared length"));
-          return;
-        }
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    });
     try {
-      await pipeline(source, meter, createWriteStream(tmpPath, { flags: "wx" }));
+      await spool(source, tmpPath, (chunk) => {
+        size += chunk.length;
+        if (limits.maxBytes !== undefined && size > limits.maxBytes)
+          throw (
+            limits.tooLarge?.() ??
+            new SignetError("payload_too_large", `the body is larger than ${limits.maxBytes} bytes`)
+          );
+        if (limits.expectedBytes !== undefined && size > limits.expectedBytes)
+          throw new SignetError("invalid_request", "the body is longer than its declared length");
+        hash.update(chunk);
+      });
       if (limits.expectedBytes !== undefined && size !== limits.expectedBytes)
         throw new SignetError("invalid_request", "the body ended before its declared length");
-      sha256 = hash.digest("base64");
+      const sha256 = hash.digest("base64");
       limits.verify?.({ size, sha256 });
-      await fsyncPath(tmpPath);
-      const finalPath = this.pathOf(blobId);
       const shardDir = join(this.blobDir, blobId.slice(0, 2));
       await mkdir(shardDir, { recursive: true });
-      await rename(tmpPath, finalPath);
+      await rename(tmpPath, this.pathOf(blobId));
       await fsyncPath(shardDir);
+      return { blobId, size, sha256 };
     } catch (err) {
       await rm(tmpPath, { force: true });
       throw err;
     }
-    return { blobId, size, sha256 };
   }
 
-  /** A stream of the blob's bytes, `end` inclusive. Opens the file before returning. */
-  async read(blobId: string, range?: { start: number; end: number }): Promise<ReadStream> {
-    // Reads of up to 512 KiB: far fewer syscalls and chunks on large objects than the default
-    // 64 KiB; a read never allocates more than what is left of the range.
-    const stream = createReadStream(this.pathOf(blobId), { ...range, highWaterMark: READ_CHUNK });
-    await new Promise<void>((resolve, reject) => {
-      stream.once("open", () => resolve());
-      stream.once("error", reject);
-    });
-    return stream;
+  /**
+   * The blob's bytes, `end` inclusive (blob-reader.ts: large reads by position from a kept
+   * descriptor). Opens the file before returning: a missing blob rejects with ENOENT.
+   */
+  async read(blobId: string, range: { start: number; end: number }): Promise<BlobBody> {
+    return new BlobBody(await this.openFiles.acquire(blobId, this.pathOf(blobId)), range);
   }
 
   async remove(blobId: string): Promise<void> {
+    this.openFiles.forget(blobId);
     await unlink(this.pathOf(blobId)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== "ENOENT") throw err;
     });

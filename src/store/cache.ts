@@ -11,7 +11,10 @@
  *   one), so a blob id's bytes can be kept until it is removed. At most SIGNET_CACHE_BYTES in
  *   all (default 64 MiB), each at most SIGNET_CACHE_OBJECT_MAX_BYTES (default 64 KiB).
  *
- * 0 turns either cache off. The bounds count entries and bytes of content, not the few hundred
+ * - open blob files: at most SIGNET_CACHE_OPEN_FILES (default 128) descriptors kept between
+ *   reads, least recently used closed first (blob-reader.ts); same reason, blobs are immutable.
+ *
+ * 0 turns any of them off. The bounds count entries and bytes of content, not the few hundred
  * bytes of bookkeeping per entry.
  */
 import { Readable } from "node:stream";
@@ -28,6 +31,8 @@ export interface StoreCacheOptions {
   bytes: number;
   /** the largest blob whose bytes are kept, in bytes */
   maxObjectBytes: number;
+  /** blob files kept open between reads; 0: each read opens and closes its own */
+  openFiles: number;
 }
 
 export const DEFAULT_STORE_CACHE: StoreCacheOptions = {
@@ -35,6 +40,7 @@ export const DEFAULT_STORE_CACHE: StoreCacheOptions = {
   rowTtlMs: 1_000,
   bytes: 64 * 1024 * 1024,
   maxObjectBytes: 64 * 1024,
+  openFiles: 128,
 };
 
 const count = (maximum: number) => Type.Optional(Type.Integer({ minimum: 0, maximum }));
@@ -45,6 +51,7 @@ const parseEnv = textParser(
     SIGNET_CACHE_ROW_TTL_MS: count(1_000),
     SIGNET_CACHE_BYTES: count(2 ** 40),
     SIGNET_CACHE_OBJECT_MAX_BYTES: count(2 ** 30),
+    SIGNET_CACHE_OPEN_FILES: count(1_000_000),
   }),
   "environment",
 );
@@ -57,6 +64,7 @@ export function storeCacheOptions(env: NodeJS.ProcessEnv): StoreCacheOptions {
     "SIGNET_CACHE_ROW_TTL_MS",
     "SIGNET_CACHE_BYTES",
     "SIGNET_CACHE_OBJECT_MAX_BYTES",
+    "SIGNET_CACHE_OPEN_FILES",
   ])
     if (env[name] !== undefined && env[name] !== "") given[name] = env[name];
   const parsed = parseEnv(given) as Record<string, number | undefined>;
@@ -65,6 +73,7 @@ export function storeCacheOptions(env: NodeJS.ProcessEnv): StoreCacheOptions {
     rowTtlMs: parsed.SIGNET_CACHE_ROW_TTL_MS ?? DEFAULT_STORE_CACHE.rowTtlMs,
     bytes: parsed.SIGNET_CACHE_BYTES ?? DEFAULT_STORE_CACHE.bytes,
     maxObjectBytes: parsed.SIGNET_CACHE_OBJECT_MAX_BYTES ?? DEFAULT_STORE_CACHE.maxObjectBytes,
+    openFiles: parsed.SIGNET_CACHE_OPEN_FILES ?? DEFAULT_STORE_CACHE.openFiles,
   };
 }
 

@@ -114,7 +114,7 @@ export class EmbeddedStore {
     dataDir: string,
     cache: StoreCacheOptions = DEFAULT_STORE_CACHE,
   ) {
-    this.blobs = new BlobFiles(dataDir);
+    this.blobs = new BlobFiles(dataDir, cache.openFiles);
     this.rows = new RowCache(cache);
     this.bytes = new BlobBytesCache(cache);
   }
@@ -229,7 +229,7 @@ export class EmbeddedStore {
         const part = range === undefined ? whole : whole.subarray(range.start, range.end + 1);
         return new InMemoryBody(part);
       }
-      return await this.blobs.read(object.blobId, range);
+      return await this.blobs.read(object.blobId, range ?? { start: 0, end: object.size - 1 });
     } catch (err) {
       // Replaced or deleted between the lookup and the open.
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;

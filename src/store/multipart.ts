@@ -5,7 +5,6 @@
  * object in memory: a crash leaves the object absent or whole, and the parts in place.
  */
 import { randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import { SignetError } from "../core/errors.js";
 import type { Db } from "../db/connect.js";
@@ -119,7 +118,7 @@ export class EmbeddedMultipart {
         "parts",
       );
     let previous = 0;
-    const blobs: string[] = [];
+    const chosen: { blob_id: string; size: number }[] = [];
     for (const part of parts) {
       if (part.partNumber <= previous)
         throw new SignetError(
@@ -133,20 +132,25 @@ export class EmbeddedMultipart {
         throw new SignetError("conflict", `part ${part.partNumber} was not uploaded`);
       if (row.etag !== part.etag && `"${part.etag}"` !== row.etag)
         throw new SignetError("conflict", `part ${part.partNumber} has another ETag`);
-      blobs.push(row.blob_id);
+      chosen.push({ blob_id: row.blob_id, size: Number(row.size) });
     }
-    const paths = blobs.map((b) => this.store.blobs.pathOf(b));
+    const blobs = this.store.blobs;
     const body = Readable.from(
       (async function* () {
-        for (const path of paths) yield* createReadStream(path);
+        for (const part of chosen)
+          if (part.size > 0)
+            yield* await blobs.read(part.blob_id, { start: 0, end: part.size - 1 });
       })(),
     );
-    const object = await this.store.commit(
-      bucket,
-      key,
-      await this.store.blobs.write(body),
-      upload.content_type,
-    );
+    let written;
+    try {
+      written = await blobs.write(body);
+    } catch (err) {
+      // The write stops reading on a failure: the part being read is closed here.
+      body.destroy();
+      throw err;
+    }
+    const object = await this.store.commit(bucket, key, written, upload.content_type);
     await this.drop(uploadId);
     return object;
   }

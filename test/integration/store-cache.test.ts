@@ -16,7 +16,10 @@ import { join } from "node:path";
 
 const modes = [
   { name: "caches on (defaults)", env: {} },
-  { name: "caches off", env: { SIGNET_CACHE_ROWS: "0", SIGNET_CACHE_BYTES: "0" } },
+  {
+    name: "caches off",
+    env: { SIGNET_CACHE_ROWS: "0", SIGNET_CACHE_BYTES: "0", SIGNET_CACHE_OPEN_FILES: "0" },
+  },
   // Kept bytes only for blobs of at most 8 bytes: a larger object streams from its file.
   { name: "byte cache for tiny blobs only", env: { SIGNET_CACHE_OBJECT_MAX_BYTES: "8" } },
 ];
@@ -135,7 +138,7 @@ describe("the row cache across two stores on one database", () => {
 
   it("another instance's write is seen once the row's TTL has passed, never later", async () => {
     const db = await openSqlite(join(dir, "signet.db"));
-    const options = { rows: 100, rowTtlMs: 50, bytes: 1024, maxObjectBytes: 64 };
+    const options = { rows: 100, rowTtlMs: 50, bytes: 1024, maxObjectBytes: 64, openFiles: 8 };
     const mine = new EmbeddedStore(db, dir, options);
     const theirs = new EmbeddedStore(db, dir, options);
     await mine.init();

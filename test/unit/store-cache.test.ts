@@ -18,14 +18,16 @@ describe("store cache options", () => {
         SIGNET_CACHE_ROW_TTL_MS: "250",
         SIGNET_CACHE_BYTES: "0",
         SIGNET_CACHE_OBJECT_MAX_BYTES: "1024",
+        SIGNET_CACHE_OPEN_FILES: "0",
       }),
-    ).toEqual({ rows: 5, rowTtlMs: 250, bytes: 0, maxObjectBytes: 1024 });
+    ).toEqual({ rows: 5, rowTtlMs: 250, bytes: 0, maxObjectBytes: 1024, openFiles: 0 });
   });
 
   it.each([
     ["SIGNET_CACHE_ROWS", "-1"],
     ["SIGNET_CACHE_ROWS", "lots"],
     ["SIGNET_CACHE_BYTES", "1.5"],
+    ["SIGNET_CACHE_OPEN_FILES", "-3"],
     // A row kept longer than a second would break DESIGN.md's bound on stale shared state.
     ["SIGNET_CACHE_ROW_TTL_MS", "5000"],
   ])("refuses %s=%s, naming it", (name, value) => {
