@@ -114,12 +114,9 @@ export async function putBytes(
 
 /** A content type from a name's extension, else `application/octet-stream`. */
 export async function guessContentType(...names: string[]): Promise<string> {
-  const { default: mime } = await import("mime");
-  for (const name of names) {
-    const type = mime.getType(name);
-    if (type !== null) return type;
-  }
-  return "application/octet-stream";
+  // Loaded when a put needs it: the CLI's start-up stays free of the types table.
+  const { contentTypeOf } = await import("../core/content-type.js");
+  return contentTypeOf(...names);
 }
 
 async function readState(path: string): Promise<PutState | undefined> {

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import { SignetError } from "../core/errors.js";
+import { checkPartList } from "../core/part-list.js";
 import type { Db } from "../db/connect.js";
 import { etagOf, type WriteLimits } from "./blobs.js";
 import type { EmbeddedStore, StoredObject } from "./embedded.js";
@@ -112,29 +113,7 @@ export class EmbeddedMultipart {
           .execute()
       ).map((r) => [r.part_number, r]),
     );
-    if (parts.length === 0)
-      throw new SignetError(
-        "invalid_request",
-        "a multipart upload completes with at least one part",
-        "parts",
-      );
-    let previous = 0;
-    const blobs: string[] = [];
-    for (const part of parts) {
-      if (part.partNumber <= previous)
-        throw new SignetError(
-          "invalid_request",
-          "parts must be in ascending order, each once",
-          "parts",
-        );
-      previous = part.partNumber;
-      const row = stored.get(part.partNumber);
-      if (row === undefined)
-        throw new SignetError("conflict", `part ${part.partNumber} was not uploaded`);
-      if (row.etag !== part.etag && `"${part.etag}"` !== row.etag)
-        throw new SignetError("conflict", `part ${part.partNumber} has another ETag`);
-      blobs.push(row.blob_id);
-    }
+    const blobs = checkPartList(parts, stored).map((row) => row.blob_id);
     const paths = blobs.map((b) => this.store.blobs.pathOf(b));
     const body = Readable.from(
       (async function* () {

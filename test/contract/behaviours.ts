@@ -534,7 +534,23 @@ const multipart: Behaviour = (ctx) => {
       uploaded.push({ partNumber: part.partNumber, etag: c.partEtag(part, res) });
       await res.body?.cancel();
     }
-    const done = await api(c.url, "POST", `/v1/uploads/${intent.body.file.id}/complete`, {
+    // A wrong parts list is the request's error (400, a code naming what), and the intent
+    // stays pending: the right list still completes it.
+    const id = intent.body.file.id as string;
+    const wrong = async (list: { partNumber: number; etag: string }[], code: string) => {
+      const res = await api(c.url, "POST", `/v1/uploads/${id}/complete`, { parts: list });
+      expect(res.status, `${c.name} ${JSON.stringify(res.body)}`).toBe(400);
+      expect(res.body.error).toMatchObject({ code, field: "parts" });
+    };
+    await wrong([...uploaded, { partNumber: uploaded.length + 1, etag: "x" }], "invalid_part");
+    await wrong([...uploaded].reverse(), "invalid_part_order");
+    await wrong([uploaded[0]!, uploaded[0]!, ...uploaded.slice(1)], "invalid_part_order");
+    await wrong(
+      uploaded.map((p, i) => (i === 0 ? { ...p, etag: `"${"0".repeat(32)}"` } : p)),
+      "invalid_part",
+    );
+    await wrong(uploaded.slice(0, -1), "invalid_part");
+    const done = await api(c.url, "POST", `/v1/uploads/${id}/complete`, {
       parts: uploaded,
     });
     expect(done.status, JSON.stringify(done.body)).toBe(200);

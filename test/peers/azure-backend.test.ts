@@ -250,7 +250,7 @@ describe.skipIf(
         { partNumber: 2, etag: "" },
       ]),
     );
-    expect(err).toMatchObject({ code: "invalid_request", message: "part 2 was not uploaded" });
+    expect(err).toMatchObject({ code: "invalid_part", message: "part 2 was not uploaded" });
     expect(await backend.head(key)).toBeUndefined();
     await backend.abortMultipart(key, uploadId);
   });

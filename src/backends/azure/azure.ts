@@ -92,6 +92,7 @@ import { parseCidr } from "../../core/cidr.js";
 import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../../core/config-schema.js";
 import { type Constraint, constraintsOf, type ScopeConstraints } from "../../core/constraints.js";
 import { SignetError } from "../../core/errors.js";
+import { checkPartList } from "../../core/part-list.js";
 import type { Method } from "../../core/methods.js";
 import { trimSlash } from "../../core/urls.js";
 import {
@@ -486,22 +487,15 @@ export class AzureBackend implements Backend {
     parts: { partNumber: number; etag: string }[],
   ): Promise<ObjectInfo> {
     const { contentType } = parseUploadId(uploadId);
-    if (parts.length === 0)
-      throw new SignetError("invalid_request", "an upload needs at least one part", "parts");
-    const numbers = parts.map((p) => p.partNumber).sort((a, b) => a - b);
-    const twice = numbers.find((n, i) => numbers[i - 1] === n);
-    if (twice !== undefined)
-      throw new SignetError("invalid_request", `part ${twice} is listed twice`, "parts");
     const staged = new Map((await this.listParts(key, uploadId)).map((p) => [p.partNumber, p]));
-    const missing = numbers.find((n) => !staged.has(n));
-    if (missing !== undefined)
-      throw new SignetError("invalid_request", `part ${missing} was not uploaded`, "parts");
+    const named = checkPartList(parts, staged);
+    const numbers = named.map((p) => p.partNumber);
     try {
       const committed = await this.container.getBlockBlobClient(key).commitBlockList(
         numbers.map((n) => blockIdOf(uploadId, n)),
         { blobHTTPHeaders: { blobContentType: contentType } },
       );
-      const size = numbers.reduce((sum, n) => sum + (staged.get(n)?.size ?? 0), 0);
+      const size = named.reduce((sum, p) => sum + p.size, 0);
       const { etag, lastModified } = committed;
       return objectInfo(key, { contentLength: size, etag, contentType, lastModified });
     } catch (err) {

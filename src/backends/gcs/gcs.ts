@@ -533,6 +533,8 @@ async function failure(res: Response, op: string, missing?: string): Promise<Sig
   if (status === 404 && missing !== undefined) return notFound(missing);
   if (status === 416) return new SignetError("range_not_satisfiable", what);
   if (status === 409 || status === 412) return new SignetError("conflict", what);
+  if (code === "InvalidPart") return new SignetError("invalid_part", what, "parts");
+  if (code === "InvalidPartOrder") return new SignetError("invalid_part_order", what, "parts");
   if (status === 400) return invalidRequest(what);
   // 401, 403, a missing bucket and the rest: Signet's own credentials, rights or configuration.
   return new SignetError("internal", what);
