@@ -226,8 +226,10 @@ program
   .option("--outcome <outcome>", "allowed or refused", (t) =>
     lowerOneOf(["allowed", "refused"] as const, t),
   )
-  .option("--limit <n>", "at most this many (without --follow)", (t) => integer(t, 1))
-  .option("-f, --follow", "keep printing new records (poll)")
+  .option("--limit <n>", "at most this many; with --follow, the N newest first", (t) =>
+    integer(t, 1),
+  )
+  .option("-f, --follow", "print new records as they come, from now (or --since), like tail -f")
   .option("--interval <seconds>", "poll interval with --follow", Number, 2)
   .action(lazy("audit"));
 
@@ -259,10 +261,19 @@ complete -F _signet signet
     );
   });
 
-program.parseAsync().catch((err: unknown) => {
-  const error = err as { code?: unknown; message?: string; name?: string };
-  if (error.name === "SignetApiError")
-    console.error(`signet: ${String(error.code)}: ${error.message}`);
-  else console.error(`signet: ${error.message ?? String(err)}`);
+/** The command that runs, so that a refusal names its flags rather than the API's fields. */
+let running: Command = program;
+program.hook("preAction", (_program, action) => {
+  running = action;
+});
+
+program.parseAsync().catch(async (err: unknown) => {
+  const error = err as { code?: unknown; message?: string; name?: string; field?: string };
+  if (error.name === "SignetApiError") {
+    const { inFlags } = await import("./errors.js");
+    console.error(
+      `signet: ${String(error.code)}: ${inFlags(error.message ?? "", error.field, running)}`,
+    );
+  } else console.error(`signet: ${error.message ?? String(err)}`);
   process.exitCode = 1;
 });
