@@ -236,29 +236,9 @@ program
 program
   .command("completion [shell]")
   .description("print a completion script: bash (default) or zsh; e.g. source <(signet completion)")
-  .action((shell: string | undefined) => {
-    const words = (command: Command): string[] => command.commands.map((c) => c.name());
-    const cases = program.commands
-      .filter((c) => c.commands.length > 0)
-      .map((c) => `    ${c.name()}) COMPREPLY=($(compgen -W "${words(c).join(" ")}" -- "$cur"));;`)
-      .join("\n");
-    const script = `# signet completion (bash)
-_signet() {
-  local cur=\${COMP_WORDS[COMP_CWORD]}
-  if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=($(compgen -W "${words(program).join(" ")} --help --version" -- "$cur"))
-    return
-  fi
-  case \${COMP_WORDS[1]} in
-${cases}
-    *) COMPREPLY=($(compgen -f -- "$cur"));;
-  esac
-}
-complete -F _signet signet
-`;
-    process.stdout.write(
-      shell === "zsh" ? `autoload -U +X bashcompinit && bashcompinit\n${script}` : script,
-    );
+  .action(async (shell: string | undefined) => {
+    const { completionScript } = await import("./completion.js");
+    process.stdout.write(completionScript(program, shell));
   });
 
 /** The command that runs, so that a refusal names its flags rather than the API's fields. */

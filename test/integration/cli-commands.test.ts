@@ -196,11 +196,30 @@ describe("the signet CLI's commands", () => {
     }
   });
 
-  it("prints a bash completion script naming the commands", async () => {
+  it("prints a bash completion script: commands, then each (sub)command's own flags", async () => {
     const { stdout } = await run(["completion"]);
     expect(stdout).toContain("complete -F _signet signet");
-    expect(stdout).toMatch(/files\) COMPREPLY=\(\$\(compgen -W "list get delete"/);
     await sh("bash", ["-n", "-c", stdout]);
+    // What bash offers after `signet WORDS… CUR<TAB>`.
+    const offered = async (...words: string[]) => {
+      const script = `${stdout}\nCOMP_WORDS=(signet ${words.map((w) => `'${w}'`).join(" ")})
+COMP_CWORD=${words.length}; _signet; printf '%s\\n' "\${COMPREPLY[@]}"`;
+      return (await sh("bash", ["-c", script])).stdout.split("\n").filter((w) => w !== "");
+    };
+    expect(await offered("pre")).toEqual(["presign"]);
+    expect(await offered("files", "")).toEqual(["list", "get", "delete"]);
+    expect(await offered("presign", "default/a", "--re")).toEqual([
+      "--response-content-disposition",
+      "--response-content-type",
+      "--referrers",
+      "--revocable",
+    ]);
+    expect(await offered("put", "a", "b", "--up")).toEqual(["--upsert"]);
+    expect(await offered("grants", "create", "--pr")).toEqual(["--principal", "--prefix"]);
+    expect(await offered("audit", "--fo")).toEqual(["--follow"]);
+    // global flags after a command, --version only first
+    expect(await offered("files", "list", "--js")).toEqual(["--json"]);
+    expect(await offered("files", "list", "--ver")).toEqual([]);
   });
 });
 
