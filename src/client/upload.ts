@@ -102,7 +102,7 @@ export async function putBytes(
       headers: { ...signed.headers, "content-length": String(size) },
       body,
     });
-    if (res.statusCode >= 300) throw await failure(res.statusCode, res.body);
+    if (res.statusCode >= 300) throw await failure(res.statusCode, res.body, res.headers);
     await res.body.dump();
     const etag = res.headers.etag;
     return typeof etag === "string" ? etag : "";

@@ -5,9 +5,14 @@
  * `constraint_not_enforceable`. Every title starts with the backend's name.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect, it } from "vitest";
 import type { BackendCapabilities } from "../../src/backends/types.js";
 import { isActiveType } from "../../src/core/safety.js";
+import { SignetApiError, SignetClient } from "../../src/client/index.js";
+import { ADMIN_KEY } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
 
 export interface Signed {
@@ -28,6 +33,8 @@ export interface ContractContext {
   gaps: string[];
   /** a bucket on the same provider whose credentials it refuses (none for the embedded store) */
   refusedBucket?: string;
+  /** a bucket on the same provider whose bucket or container does not exist (none: embedded) */
+  missingBucket?: string;
   multipart: { size: number; partSize: number };
   partEtag(part: { url: string }, res: Response): string;
   capabilities: BackendCapabilities;
@@ -560,6 +567,38 @@ const multipart: Behaviour = (ctx) => {
   });
 };
 
+const missingBuckets: Behaviour = (ctx) => {
+  it(`${ctx().name}: /readyz checks each bucket; a missing bucket or container is named, and an upload there says so`, async () => {
+    const c = ctx();
+    const ready = await api(c.url, "GET", "/readyz", undefined, null);
+    const checked = (r: string) => (c.capabilities.proxy ? r === "ok" : r.startsWith("skipped:"));
+    expect(checked(ready.body.checks["bucket:c"]), JSON.stringify(ready.body)).toBe(true);
+    if (c.missingBucket === undefined) return expect(ready.status).toBe(200);
+    if (!c.capabilities.proxy)
+      return expect(ready.body.checks[`bucket:${c.missingBucket}`]).toMatch(/^skipped:/);
+    expect(ready.status).toBe(503);
+    expect(ready.body.checks[`bucket:${c.missingBucket}`]).toMatch(
+      /^unavailable: \w+: bucket missing \(/,
+    );
+    // `signet put` (the SDK under it): a clear code and message, never a raw http_error.
+    const dir = await mkdtemp(join(tmpdir(), "signet-missing-"));
+    try {
+      await writeFile(join(dir, "a.txt"), "bytes for a missing container");
+      const err = await new SignetClient({ server: c.url, key: ADMIN_KEY })
+        .put(join(dir, "a.txt"), c.missingBucket, `${fresh("missing")}.txt`, { resume: false })
+        .then(
+          () => undefined,
+          (e: unknown) => e as SignetApiError,
+        );
+      expect(err, c.name).toBeInstanceOf(SignetApiError);
+      expect(err).toMatchObject({ code: "backend_unavailable" });
+      expect(err!.message).toMatch(/bucket missing/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+};
+
 /** Every behaviour, in order. */
 export const BEHAVIOURS: Behaviour[] = [
   roundTrip,
@@ -570,4 +609,5 @@ export const BEHAVIOURS: Behaviour[] = [
   constraints,
   refusals,
   multipart,
+  missingBuckets,
 ];

@@ -28,6 +28,15 @@ for (const fixture of FIXTURES)
       const refused = fixture.refused?.(bucket);
       const buckets: Record<string, unknown> = { c: bucket.config };
       if (refused !== undefined) buckets.refused = renamedRefs(refused.config);
+      // the same provider and credentials, a bucket or container never made
+      const where = ["azure", "swift"].includes(String(bucket.config.backend))
+        ? "container"
+        : "bucket";
+      if (bucket.config.backend !== "local")
+        buckets.missing = {
+          ...bucket.config,
+          [where]: `signet-missing-${Date.now().toString(36)}`,
+        };
       harness = await startSignet({
         config: { buckets },
         // the refused bucket's env differs only in the secrets its own references name
@@ -39,6 +48,7 @@ for (const fixture of FIXTURES)
         bucket: "c",
         gaps: fixture.gaps ?? [],
         refusedBucket: refused === undefined ? undefined : "refused",
+        missingBucket: "missing" in buckets ? "missing" : undefined,
         multipart: fixture.multipart ?? { size: 150_000, partSize: 64 * 1024 },
         partEtag: fixture.partEtag ?? ((_part, res) => res.headers.get("etag") ?? ""),
         capabilities: harness.signet.buckets.get("c")!.backend.capabilities,

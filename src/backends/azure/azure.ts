@@ -88,6 +88,7 @@ import {
   type UserDelegationKey,
 } from "@azure/storage-blob";
 import { type Static, Type } from "@sinclair/typebox";
+import { classify, unavailable } from "../provider-errors.js";
 import { parseCidr } from "../../core/cidr.js";
 import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../../core/config-schema.js";
 import { type Constraint, constraintsOf, type ScopeConstraints } from "../../core/constraints.js";
@@ -767,6 +768,8 @@ function azureError(err: unknown, doing: string): Error {
     const status = err.statusCode;
     if (status === undefined || status >= 500)
       return new SignetError("backend_unavailable", `Azure Blob Storage failed ${doing}`);
+    const failure = classify(err.code, status);
+    if (failure !== undefined) return unavailable("azure", failure, err.code, status);
     if (status === 416)
       return new SignetError("range_not_satisfiable", "the range starts past the blob's end");
     return new SignetError(

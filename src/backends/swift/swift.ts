@@ -94,6 +94,7 @@ import {
   resolveSecret,
   SecretRef,
 } from "../../core/config-schema.js";
+import { unavailable } from "../provider-errors.js";
 import { constraintsOf } from "../../core/constraints.js";
 import { bareEtag } from "../../core/etag.js";
 import { invalidRequest, notFound, SignetError } from "../../core/errors.js";
@@ -774,6 +775,10 @@ function failure(status: number, what: string): SignetError {
       return new SignetError("backend_unavailable", `swift refused Signet's admin user to ${what}`);
     case 413:
       return new SignetError("payload_too_large", "the object is larger than swift takes");
+    case 404:
+      // Object-level 404s are answered before this (absent object, nothing staged, no upload):
+      // what is left is the container itself.
+      return unavailable("swift", "bucket missing", undefined, 404);
     default:
       return new SignetError("backend_unavailable", `swift answered ${status} to ${what}`);
   }
