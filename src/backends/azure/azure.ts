@@ -38,8 +38,8 @@
  * comp and blockid are not signed: a part URL is a write SAS for the whole blob until it expires,
  * so keep it short, and let completion check what was committed. listParts() reads the uncommitted blocks (Get Block List)
  * and keeps this upload's. completeMultipart() checks that every part was staged and commits the
- * list itself (Put Block List). Azure has no part etags: a part's etag is not checked; pass the
- * block id listParts() reports (or anything). A commit drops every other uncommitted block of the
+ * list itself (Put Block List). Azure has no part etags (Put Block answers none): a part's etag
+ * is the block id listParts() reports, and an empty one stands for it (core/part-list.ts). A commit drops every other uncommitted block of the
  * blob, a concurrent upload's to the same key included. No Azure call deletes staged blocks, but
  * a commit drops them: abortMultipart(), when the upload staged blocks on a blob that has no
  * content yet, commits an empty block list (only while no blob exists) and deletes that empty
