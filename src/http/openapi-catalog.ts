@@ -375,7 +375,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   "GET /healthz": op("Liveness", "200 while the process runs.", ["health"], { 200: Any }, [], true),
   "GET /readyz": op(
     "Readiness",
-    "200 when the database answers, else 503.",
+    "200 when every dependency answers, else 503 naming each check: the database, Redis (with shared quotas), the JWKS endpoint (with JWTs), and each bucket's backend (`bucket:NAME`: one listing of at most one key; a missing bucket or container is `unavailable: PROVIDER: bucket missing (…)`; a sign-only bucket is `skipped: …`). Each check has 2 s; JWKS and bucket answers are remembered 10 s.",
     ["health"],
     { 200: Any },
     [503],
