@@ -76,7 +76,8 @@ export interface IntentInput {
   name?: string;
   size: number;
   sha256?: string;
-  contentType: string;
+  /** default: from the key's (or name's) extension, else application/octet-stream */
+  contentType?: string;
   multipart?: { partSize: number };
   method?: "PUT" | "POST";
   expiresIn?: number;

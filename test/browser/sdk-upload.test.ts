@@ -79,6 +79,18 @@ describe.skipIf(!hasChromium)("signet/browser in headless Chromium", () => {
     expect(sha(await stored("sdk/small.bin"))).toBe(sha(pattern(100_000)));
   });
 
+  it("a file without a type gets the key's, as Signet guesses it for signet put", async () => {
+    const file = await page.evaluate(async (token) => {
+      const { sdk } = globalThis as any;
+      return sdk.upload(new Blob(["%PDF-1.4"]), {
+        client: sdk.createClient({ token }),
+        bucket: "default",
+        key: "sdk/typed.pdf",
+      });
+    }, ADMIN_KEY);
+    expect(file).toMatchObject({ status: "committed", contentType: "application/pdf" });
+  });
+
   it("uploads a small file as a form POST when asked", async () => {
     const file = await page.evaluate(async (token) => {
       const { sdk, blobOf } = globalThis as any;
