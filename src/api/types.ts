@@ -124,7 +124,8 @@ export interface UploadInput {
   name?: string;
   size: number;
   sha256?: string;
-  contentType: string;
+  /** default: from the key's (or name's) extension, else application/octet-stream */
+  contentType?: string;
   multipart?: { partSize: number };
   /** PUT (default) or POST, a browser form upload */
   method?: "PUT" | "POST";

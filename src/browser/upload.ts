@@ -15,7 +15,7 @@ export interface UploadOptions {
   client: SignetClient;
   bucket: string;
   key: string;
-  /** default: the file's own type, else application/octet-stream */
+  /** default: the file's own type, else Signet's guess from the key (else application/octet-stream) */
   contentType?: string;
   /** replace a committed file at that key (needs write and delete on it) */
   upsert?: boolean;
@@ -66,7 +66,8 @@ const MiB = 1024 * 1024;
 /** Uploads `file` to `bucket`/`key`; answers the committed file. */
 export async function upload(file: Blob, options: UploadOptions): Promise<FileInfo> {
   const { client } = options;
-  const contentType = options.contentType || file.type || "application/octet-stream";
+  // Without one, Signet guesses from the key as `signet put` does (else octet-stream).
+  const contentType = options.contentType || file.type || undefined;
   const total = file.size;
   const report = (loaded: number) => options.onProgress?.({ loaded, total });
 

@@ -116,9 +116,12 @@ export async function presign(text: string, o: PresignOptions, command: Command)
     short: o.short,
   };
   const signed = await client(command).presign(input);
-  if (o.url) console.log(signed.url);
-  else if (o.curl) console.log(curlOf(signed, o.file));
-  else printObject(signed, globals(command));
+  const g = globals(command);
+  if (o.url || o.curl) {
+    console.log(o.url ? signed.url : curlOf(signed, o.file));
+    // stdout stays the URL alone (to pipe); its id, needed to revoke it, goes to stderr.
+    say(`id ${signed.id} (revoke: signet revoke ${signed.id})`, g);
+  } else printObject(signed, g);
 }
 
 interface GetOptions {
@@ -406,8 +409,10 @@ interface AuditOptions {
 }
 
 /**
- * Prints audit records page by page; with `--follow`, polls for newer ones (from the last
- * record's time on, skipping ids already printed) until interrupted.
+ * Prints audit records page by page. With `--follow` it works like `tail -n N -f`: it starts
+ * from now (the newest record the server holds; `--limit N` first prints the N newest), or from
+ * `--since`; then it polls for newer records, printing each once, oldest first, until
+ * interrupted.
  */
 export async function audit(o: AuditOptions, command: Command): Promise<void> {
   const c = client(command);
@@ -422,32 +427,60 @@ export async function audit(o: AuditOptions, command: Command): Promise<void> {
     tokenId: o.token,
     outcome: o.outcome,
   };
-  const seen = new Set<string>();
-  const show = (records: AuditRecord[]) => {
-    const fresh = records.filter((r) => !seen.has(String(r.id)));
-    for (const r of fresh) seen.add(String(r.id));
-    // Servers before the audit contract name the action `event`.
+  const print = (records: AuditRecord[]) =>
     printRows(
-      fresh.map((r) => ({ ...r, action: r.action ?? r.event })),
+      // Servers before the audit contract name the action `event`.
+      records.map((r) => ({ ...r, action: r.action ?? r.event })),
       AUDIT_COLUMNS,
       // Follow prints rows as they come: JSON lines keep each one whole.
       o.follow ? { ...g, json: true } : g,
     );
-  };
-  for (;;) {
+  const fetchAll = async (limit: number | undefined) => {
     const rows: AuditRecord[] = [];
     let cursor: string | undefined;
     do {
-      const limit =
-        o.limit === undefined || o.follow ? 1000 : Math.min(1000, o.limit - rows.length);
-      const page = await c.audit({ ...query, cursor, limit });
+      const page = await c.audit({
+        ...query,
+        cursor,
+        limit: Math.min(1000, (limit ?? Infinity) - rows.length),
+      });
       rows.push(...page.items);
       cursor = page.nextCursor === null ? undefined : String(page.nextCursor);
-    } while (cursor !== undefined && (o.follow || o.limit === undefined || rows.length < o.limit));
-    show(o.follow ? rows : rows.slice(0, o.limit));
-    if (!o.follow) return;
-    // The newest time seen, whatever order the server answers in (ISO strings sort as times).
+    } while (cursor !== undefined && (limit === undefined || rows.length < limit));
+    return rows;
+  };
+  if (!o.follow) return print((await fetchAll(o.limit)).slice(0, o.limit));
+
+  // Oldest first, as `tail -f` prints (the server answers newest first).
+  const ascending = (rows: AuditRecord[]) =>
+    [...rows].sort((a, b) => (a.at === b.at ? Number(a.id) - Number(b.id) : a.at < b.at ? -1 : 1));
+  // Ids printed at the newest time seen: `since` is inclusive, so they come again.
+  let seen = new Set<string>();
+  const advance = (rows: AuditRecord[]) => {
     for (const r of rows) if (query.since === undefined || r.at > query.since) query.since = r.at;
+    seen = new Set(rows.filter((r) => r.at === query.since).map((r) => String(r.id)));
+  };
+  const backlog = o.limit ?? 0;
+  if (query.since === undefined) {
+    // From now: the newest records mark where to start; only the `--limit` newest are shown.
+    const newest = await fetchAll(Math.max(1, backlog));
+    print(ascending(newest.slice(0, backlog)));
+    advance(newest);
+  } else {
+    const rows = ascending(await fetchAll(undefined));
+    print(o.limit === undefined ? rows : rows.slice(-o.limit));
+    advance(rows);
+  }
+  for (;;) {
     await new Promise((r) => setTimeout(r, Math.max(0.1, o.interval) * 1000));
+    const since = query.since;
+    const rows = ascending(await fetchAll(undefined)).filter(
+      (r) => since === undefined || r.at > since || (r.at === since && !seen.has(String(r.id))),
+    );
+    print(rows);
+    const before = seen;
+    advance(rows);
+    // Records at the same instant as the last ones printed stay marked.
+    if (rows.every((r) => r.at === query.since)) for (const id of before) seen.add(id);
   }
 }

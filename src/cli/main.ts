@@ -226,43 +226,34 @@ program
   .option("--outcome <outcome>", "allowed or refused", (t) =>
     lowerOneOf(["allowed", "refused"] as const, t),
   )
-  .option("--limit <n>", "at most this many (without --follow)", (t) => integer(t, 1))
-  .option("-f, --follow", "keep printing new records (poll)")
+  .option("--limit <n>", "at most this many; with --follow, the N newest first", (t) =>
+    integer(t, 1),
+  )
+  .option("-f, --follow", "print new records as they come, from now (or --since), like tail -f")
   .option("--interval <seconds>", "poll interval with --follow", Number, 2)
   .action(lazy("audit"));
 
 program
   .command("completion [shell]")
   .description("print a completion script: bash (default) or zsh; e.g. source <(signet completion)")
-  .action((shell: string | undefined) => {
-    const words = (command: Command): string[] => command.commands.map((c) => c.name());
-    const cases = program.commands
-      .filter((c) => c.commands.length > 0)
-      .map((c) => `    ${c.name()}) COMPREPLY=($(compgen -W "${words(c).join(" ")}" -- "$cur"));;`)
-      .join("\n");
-    const script = `# signet completion (bash)
-_signet() {
-  local cur=\${COMP_WORDS[COMP_CWORD]}
-  if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=($(compgen -W "${words(program).join(" ")} --help --version" -- "$cur"))
-    return
-  fi
-  case \${COMP_WORDS[1]} in
-${cases}
-    *) COMPREPLY=($(compgen -f -- "$cur"));;
-  esac
-}
-complete -F _signet signet
-`;
-    process.stdout.write(
-      shell === "zsh" ? `autoload -U +X bashcompinit && bashcompinit\n${script}` : script,
-    );
+  .action(async (shell: string | undefined) => {
+    const { completionScript } = await import("./completion.js");
+    process.stdout.write(completionScript(program, shell));
   });
 
-program.parseAsync().catch((err: unknown) => {
-  const error = err as { code?: unknown; message?: string; name?: string };
-  if (error.name === "SignetApiError")
-    console.error(`signet: ${String(error.code)}: ${error.message}`);
-  else console.error(`signet: ${error.message ?? String(err)}`);
+/** The command that runs, so that a refusal names its flags rather than the API's fields. */
+let running: Command = program;
+program.hook("preAction", (_program, action) => {
+  running = action;
+});
+
+program.parseAsync().catch(async (err: unknown) => {
+  const error = err as { code?: unknown; message?: string; name?: string; field?: string };
+  if (error.name === "SignetApiError") {
+    const { inFlags } = await import("./errors.js");
+    console.error(
+      `signet: ${String(error.code)}: ${inFlags(error.message ?? "", error.field, running)}`,
+    );
+  } else console.error(`signet: ${error.message ?? String(err)}`);
   process.exitCode = 1;
 });

@@ -126,7 +126,7 @@ async function fetchPart(
       res.body.destroy();
       throw new SignetApiError(res.statusCode, "range_ignored", "the server ignored Range");
     }
-    throw await failure(res.statusCode, res.body);
+    throw await failure(res.statusCode, res.body, res.headers);
   }
   let received = part.start;
   let position = part.start;
@@ -360,7 +360,7 @@ export async function urlSource(
 ): Promise<RangedSource> {
   const headers = options.headers ?? {};
   const res = await request(url, { method: "GET", headers: { ...headers, range: "bytes=0-0" } });
-  if (res.statusCode >= 300) throw await failure(res.statusCode, res.body);
+  if (res.statusCode >= 300) throw await failure(res.statusCode, res.body, res.headers);
   await res.body.dump();
   const contentRange = res.headers["content-range"];
   const total =

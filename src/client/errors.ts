@@ -1,5 +1,6 @@
 /** The SDK's error for a refusal by Signet or a store, and how a reply becomes one. */
 import type { ApiErrorBody } from "../api/types.js";
+import { classify, unavailable } from "../backends/provider-errors.js";
 
 /** A refusal: the HTTP status and the API's stable error code (`http_error` for non-JSON). */
 export class SignetApiError extends Error {
@@ -27,16 +28,33 @@ export function redact(text: string): string {
     );
 }
 
-/** Reads an error reply: Signet's `{ error }` JSON, else the first 200 characters of the body. */
+/**
+ * Reads an error reply: Signet's `{ error }` JSON; else a store's own answer to a direct URL
+ * (S3/GCS/Azure XML `<Code>`, Azure's `x-ms-error-code`, a bare Swift status) that the
+ * provider-error table names (a missing bucket or container, throttling, a 5xx)
+ * becomes `backend_unavailable` saying so, as Signet words it for its own calls; anything else
+ * is `http_error` with the first 200 characters of the body.
+ */
 export async function failure(
   status: number,
   body: { text(): Promise<string> },
+  headers: Record<string, string | string[] | undefined> = {},
 ): Promise<SignetApiError> {
   const text = await body.text();
   try {
     const { error } = JSON.parse(text) as { error: ApiErrorBody };
     return new SignetApiError(status, error.code, error.message, error.field);
   } catch {
+    const header = headers["x-ms-error-code"];
+    const code =
+      (typeof header === "string" ? header : undefined) ??
+      /<Code>([A-Za-z][\w.-]{0,63})<\/Code>/.exec(text)?.[1];
+    const failed = classify(code, status);
+    // A direct URL's own 401/403 is about that URL (expired, wrong signature), not credentials.
+    if (failed !== undefined && failed !== "credentials refused") {
+      const { message } = unavailable("the store", failed, code, status);
+      return new SignetApiError(status, "backend_unavailable", message);
+    }
     return new SignetApiError(
       status,
       "http_error",

@@ -102,7 +102,7 @@ export async function putBytes(
       headers: { ...signed.headers, "content-length": String(size) },
       body,
     });
-    if (res.statusCode >= 300) throw await failure(res.statusCode, res.body);
+    if (res.statusCode >= 300) throw await failure(res.statusCode, res.body, res.headers);
     await res.body.dump();
     const etag = res.headers.etag;
     return typeof etag === "string" ? etag : "";
@@ -114,12 +114,9 @@ export async function putBytes(
 
 /** A content type from a name's extension, else `application/octet-stream`. */
 export async function guessContentType(...names: string[]): Promise<string> {
-  const { default: mime } = await import("mime");
-  for (const name of names) {
-    const type = mime.getType(name);
-    if (type !== null) return type;
-  }
-  return "application/octet-stream";
+  // Loaded when a put needs it: the CLI's start-up stays free of the types table.
+  const { contentTypeOf } = await import("../core/content-type.js");
+  return contentTypeOf(...names);
 }
 
 async function readState(path: string): Promise<PutState | undefined> {

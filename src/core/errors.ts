@@ -10,6 +10,10 @@ export const STATUS_OF = {
   invalid_key: 400,
   expiry_too_long: 400,
   constraint_not_enforceable: 400,
+  /** complete named a part that was not uploaded, or with another ETag */
+  invalid_part: 400,
+  /** complete named the parts out of ascending order, or one twice */
+  invalid_part_order: 400,
   forbidden: 403,
   token_invalid: 403,
   token_expired: 403,

@@ -225,14 +225,14 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   ),
   "POST /v1/uploads/:id/complete": op(
     "Complete an upload intent",
-    "Checks the stored object (exists, size, type, sha256) and commits the file; a mismatch is deleted and refused (409).",
+    "Checks the parts list (400 invalid_part_order: not ascending or a part twice; 400 invalid_part: a part not uploaded, another ETag, or a part of the plan missing) and the stored object (exists, size, type, sha256), then commits the file; a stored object that does not match is deleted and refused (409). Idempotent: a committed file answers 200 again.",
     ["uploads"],
     { 200: Type.Object({ file: FileInfo }) },
     [...V1, 409],
   ),
   "POST /v1/uploads/:id/abort": op(
     "Abort an upload intent",
-    "Removes the intent's partial data; the file is marked deleted.",
+    "Removes the intent's partial data; the file is marked deleted. Idempotent: an aborted intent answers 200 with the same file again; a committed file is 409.",
     ["uploads"],
     { 200: Type.Object({ file: FileInfo }) },
     V1,
@@ -401,7 +401,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   "GET /healthz": op("Liveness", "200 while the process runs.", ["health"], { 200: Any }, [], true),
   "GET /readyz": op(
     "Readiness",
-    "200 when the database answers, else 503.",
+    "200 when every dependency answers, else 503 naming each check: the database, Redis (with shared quotas), the JWKS endpoint (with JWTs), and each bucket's backend (`bucket:NAME`: one listing of at most one key; a missing bucket or container is `unavailable: PROVIDER: bucket missing (…)`; a sign-only bucket is `skipped: …`). Each check has 2 s; JWKS and bucket answers are remembered 10 s.",
     ["health"],
     { 200: Any },
     [503],

@@ -67,6 +67,6 @@ export function sendListing(
   return reply
     .type("text/html; charset=utf-8")
     .send(
-      `<!doctype html><meta charset="utf-8"><title>${title}</title><h1>${title}</h1><ul>${rows.join("")}</ul>`,
+      `<!doctype html><meta charset="utf-8"><title>${title}</title><h1>${title}</h1><ul>${rows.join("")}</ul>\n`,
     );
 }

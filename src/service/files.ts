@@ -2,6 +2,7 @@
  * Registered files: only principals whose grants reach a file's key see or touch it; for
  * everyone else it does not exist (404, the same answer for an unknown id).
  */
+import { sameEtag } from "../core/etag.js";
 import { SignetError } from "../core/errors.js";
 import type { Method } from "../core/methods.js";
 import type { Principal } from "../core/principal.js";
@@ -34,9 +35,6 @@ const notFound = () => new SignetError("not_found", "file not found");
 
 /** Rows a page of `list` looks at, at most (each is a grant check). */
 const SCAN_LIMIT = 10_000;
-
-const bareEtag = (etag: string) => etag.replace(/^W\//, "").replace(/^"|"$/g, "").toLowerCase();
-const sameEtag = (a: string, b: string) => bareEtag(a) === bareEtag(b);
 
 export class FileService {
   constructor(

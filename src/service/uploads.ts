@@ -13,9 +13,10 @@
  * needs delete there); the held file is superseded at commit, never before.
  */
 import { createHash, randomBytes } from "node:crypto";
-import type { Backend, DirectScope } from "../backends/types.js";
+import type { Backend, DirectScope, PartInfo } from "../backends/types.js";
 import { MAX_PARTS, type ScopeConstraints } from "../core/constraints.js";
 import { SignetError } from "../core/errors.js";
+import { checkPartList, type ListedPart } from "../core/part-list.js";
 import { assertCallerKey, stagingKey, toFolder } from "../core/keys.js";
 import { isAdmin, type Principal } from "../core/principal.js";
 import type { Db } from "../db/connect.js";
@@ -432,12 +433,23 @@ export class UploadService {
           partNumber,
           etag,
         }));
-      await this.checkParts(backend, staged.key, record, size, given);
+      const checked = await this.checkParts(
+        backend,
+        staged.key,
+        record,
+        size,
+        given,
+        parts !== undefined,
+      );
       assertFitsBucket(
         bucket,
-        sumOfParts(await backend.listParts(staged.key, record.uploadId), given),
+        checked.reduce((sum, p) => sum + p.size, 0),
       );
-      await backend.completeMultipart(staged.key, record.uploadId, given);
+      await backend.completeMultipart(
+        staged.key,
+        record.uploadId,
+        checked.map(({ partNumber, etag }) => ({ partNumber, etag })),
+      );
     } else if (parts !== undefined && parts.length > 0) {
       throw new SignetError(
         "invalid_request",
@@ -522,41 +534,57 @@ export class UploadService {
     return committed;
   }
 
-  /** Each part present, with the size the plan gave it and the ETag the client reports. */
+  /**
+   * The parts list checked (core/part-list.ts: order, each uploaded, its ETag), then against
+   * the plan: parts 1 to N, each of the size the plan gave it. `listed` says the caller gave the
+   * list (else it is the stored parts). Answers the stored parts named.
+   */
   private async checkParts(
     backend: Backend,
     key: string,
     record: UploadRecord,
     size: number | undefined,
-    parts: { partNumber: number; etag: string }[],
-  ): Promise<void> {
-    // An open upload (no size given) has no plan: its parts need only exist, in order.
-    const count =
-      size === undefined || record.partSize === undefined
-        ? parts.length
-        : Math.max(1, Math.ceil(size / record.partSize));
-    if (parts.length !== count || parts.some((p, i) => p.partNumber !== i + 1))
-      throw new SignetError("conflict", `complete names parts 1 to ${count}, in order, each once`);
-    const stored = new Map(
-      (await backend.listParts(key, record.uploadId!)).map((p) => [p.partNumber, p]),
+    parts: ListedPart[],
+    listed: boolean,
+  ): Promise<PartInfo[]> {
+    const stored = checkPartList(
+      parts,
+      new Map((await backend.listParts(key, record.uploadId!)).map((p) => [p.partNumber, p])),
     );
-    for (const part of parts) {
-      const found = stored.get(part.partNumber);
-      if (found === undefined)
-        throw new SignetError("conflict", `part ${part.partNumber} has not been uploaded`);
-      if (size === undefined || record.partSize === undefined) continue;
+    // An open upload (no size given) has no plan: its parts need only exist, in order.
+    if (size === undefined || record.partSize === undefined) return stored;
+    const count = Math.max(1, Math.ceil(size / record.partSize));
+    const extra = stored.find((p) => p.partNumber > count);
+    const gap = stored.findIndex((p, i) => p.partNumber !== i + 1);
+    const missing = gap < 0 ? stored.length + 1 : gap + 1;
+    if (extra !== undefined || stored.length !== count)
+      throw new SignetError(
+        // Without a list, the stored parts were taken: the upload is unfinished, not the request wrong.
+        listed ? "invalid_part" : "conflict",
+        extra !== undefined
+          ? `part ${extra.partNumber} is not in this upload's plan of ${count} parts`
+          : `part ${missing} is missing: complete names parts 1 to ${count}`,
+        listed ? "parts" : undefined,
+      );
+    for (const part of stored) {
       const expected =
         part.partNumber < count ? record.partSize : size - record.partSize * (count - 1);
-      if (found.size !== expected)
+      if (part.size !== expected)
         throw new SignetError(
           "conflict",
-          `part ${part.partNumber} has ${found.size} bytes, not ${expected}`,
+          `part ${part.partNumber} has ${part.size} bytes, not ${expected}`,
         );
     }
+    return stored;
   }
 
+  /**
+   * Idempotent, like complete: aborting an intent already aborted (or swept) answers the file
+   * as it is. A committed file is 409 `conflict` (deleting it is `DELETE /v1/files/{id}`).
+   */
   async abort(principal: Principal, id: string): Promise<FileInfo> {
     const row = await this.visible(principal, id);
+    if (row.status === "deleted" && row.committed_at === null) return toFileInfo(row);
     if (row.status !== "pending")
       throw new SignetError("conflict", `the file is already ${row.status}`);
     return this.discard(row, principal.id);
@@ -606,15 +634,6 @@ export class UploadService {
     for (const row of expired) await this.discard(row, "system:sweeper");
     return expired.length;
   }
-}
-
-/** The assembled size of the named parts. */
-function sumOfParts(
-  stored: { partNumber: number; size: number }[],
-  given: { partNumber: number }[],
-): number {
-  const sizes = new Map(stored.map((p) => [p.partNumber, p.size]));
-  return given.reduce((sum, p) => sum + (sizes.get(p.partNumber) ?? 0), 0);
 }
 
 async function readBackSha256(backend: Backend, key: string): Promise<string | undefined> {

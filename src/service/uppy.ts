@@ -161,16 +161,21 @@ export class UppyProtocol {
   }
 
   async abort(principal: Principal, fileId: string, bucket: string, key: string): Promise<void> {
-    await this.pending(principal, fileId, bucket, key);
+    // Idempotent like /v1/uploads/{id}/abort: an aborted intent aborts again (204).
+    await this.pending(principal, fileId, bucket, key, true);
     await this.signet.uploads.abort(principal, fileId);
   }
 
-  /** The caller's pending intent with that id, bucket and key; anything else looks absent. */
+  /**
+   * The caller's pending intent with that id, bucket and key (or, with `aborted`, one already
+   * aborted); anything else looks absent.
+   */
   private async pending(
     principal: Principal,
     fileId: string,
     bucket: string,
     key: string,
+    aborted = false,
   ): Promise<FileTable> {
     const row = await this.signet.db
       .selectFrom("files")
@@ -179,7 +184,8 @@ export class UppyProtocol {
       .executeTakeFirst();
     if (
       row === undefined ||
-      row.status !== "pending" ||
+      (row.status !== "pending" &&
+        !(aborted && row.status === "deleted" && row.committed_at === null)) ||
       row.bucket !== bucket ||
       row.key !== key ||
       (!isAdmin(principal) && row.owner !== principal.id)

@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { SignetError } from "../core/errors.js";
+import { checkPartList } from "../core/part-list.js";
 import type { Db } from "../db/connect.js";
 import { etagOf, type WriteLimits } from "./blobs.js";
 import type { EmbeddedStore, StoredObject } from "./embedded.js";
@@ -111,29 +112,10 @@ export class EmbeddedMultipart {
           .execute()
       ).map((r) => [r.part_number, r]),
     );
-    if (parts.length === 0)
-      throw new SignetError(
-        "invalid_request",
-        "a multipart upload completes with at least one part",
-        "parts",
-      );
-    let previous = 0;
-    const chosen: { blob_id: string; size: number }[] = [];
-    for (const part of parts) {
-      if (part.partNumber <= previous)
-        throw new SignetError(
-          "invalid_request",
-          "parts must be in ascending order, each once",
-          "parts",
-        );
-      previous = part.partNumber;
-      const row = stored.get(part.partNumber);
-      if (row === undefined)
-        throw new SignetError("conflict", `part ${part.partNumber} was not uploaded`);
-      if (row.etag !== part.etag && `"${part.etag}"` !== row.etag)
-        throw new SignetError("conflict", `part ${part.partNumber} has another ETag`);
-      chosen.push({ blob_id: row.blob_id, size: Number(row.size) });
-    }
+    const chosen = checkPartList(parts, stored).map((row) => ({
+      blob_id: row.blob_id,
+      size: Number(row.size),
+    }));
     const blobs = this.store.blobs;
     const body = Readable.from(
       (async function* () {

@@ -3,27 +3,20 @@
  * upload intents (one PUT, parallel parts), progress, retries, abort, resume; and the bundle
  * keeps only what an app imports.
  */
-import { createHash } from "node:crypto";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type AppOrigin,
-  buildBrowserSdk,
   bundle,
   hasChromium,
-  launchChromium,
+  openAppPage,
+  pattern,
+  sha256Hex as sha,
   startAppOrigin,
 } from "../helpers/browser.js";
 import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
 
 const MiB = 1024 * 1024;
-/** The bytes the page generates: byte i is (i * 31 + 7) mod 256, for any size. */
-const pattern = (size: number) => {
-  const bytes = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + 7) & 255;
-  return bytes;
-};
-const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 // The page's script: the SDK on window, plus the same byte pattern as `pattern`.
 const PAGE_SCRIPT = `
@@ -42,7 +35,6 @@ describe.skipIf(!hasChromium)("signet/browser in headless Chromium", () => {
   let page: Page;
 
   beforeAll(async () => {
-    buildBrowserSdk();
     app = await startAppOrigin();
     // The README's CORS example: the app's origin may PUT to the data plane, ETag is exposed.
     h = await startSignet({
@@ -52,15 +44,7 @@ describe.skipIf(!hasChromium)("signet/browser in headless Chromium", () => {
     });
     app.signet = h.url;
     // The app's page reaches Signet's /v1 through its own origin, the data plane directly.
-    app.files.set("/", {
-      type: "text/html",
-      body: '<!doctype html><script type="module" src="/app.js"></script>',
-    });
-    app.files.set("/app.js", { type: "text/javascript", body: await bundle(PAGE_SCRIPT) });
-    browser = await launchChromium();
-    page = await browser.newPage();
-    await page.goto(app.url);
-    await page.waitForFunction(() => (globalThis as any).sdk !== undefined);
+    ({ browser, page } = await openAppPage(app, PAGE_SCRIPT, { ready: "sdk" }));
   });
   afterAll(async () => {
     await browser?.close();
@@ -93,6 +77,18 @@ describe.skipIf(!hasChromium)("signet/browser in headless Chromium", () => {
     expect(result.last).toBe(100_000);
     expect(Buffer.from(result.file.sha256, "base64").toString("hex")).toBe(sha(pattern(100_000)));
     expect(sha(await stored("sdk/small.bin"))).toBe(sha(pattern(100_000)));
+  });
+
+  it("a file without a type gets the key's, as Signet guesses it for signet put", async () => {
+    const file = await page.evaluate(async (token) => {
+      const { sdk } = globalThis as any;
+      return sdk.upload(new Blob(["%PDF-1.4"]), {
+        client: sdk.createClient({ token }),
+        bucket: "default",
+        key: "sdk/typed.pdf",
+      });
+    }, ADMIN_KEY);
+    expect(file).toMatchObject({ status: "committed", contentType: "application/pdf" });
   });
 
   it("uploads a small file as a form POST when asked", async () => {

@@ -5,28 +5,22 @@
  * SIGNET_SWIFT_URL), or s3rver (SIGNET_S3RVER_URL: it checks no signature, so it shows the
  * protocol and the S3 backend's multipart path, not the storage's own checks).
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type AppOrigin,
-  buildBrowserSdk,
-  bundle,
   hasChromium,
-  launchChromium,
+  openAppPage,
+  pattern,
+  sha256Hex as sha,
   startAppOrigin,
 } from "../helpers/browser.js";
 import { type Peer, s3Peer, SWIFT } from "../helpers/cloud-peers.js";
 import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
 
 const MiB = 1024 * 1024;
-const pattern = (size: number) => {
-  const bytes = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + 7) & 255;
-  return bytes;
-};
-const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 // One Uppy per upload, wired to Signet exactly as an app would (see src/browser/uppy.ts).
 const PAGE_SCRIPT = `
@@ -131,7 +125,6 @@ for (const backend of backends)
     let uploaderKey: string;
 
     beforeAll(async () => {
-      buildBrowserSdk();
       app = await startAppOrigin();
       const bucket = await backend.bucket();
       peer = bucket.peer;
@@ -153,32 +146,27 @@ for (const backend of backends)
         body: JSON.stringify({ name: "uppy", role: "uploader" }),
       });
       uploaderKey = ((await created.json()) as { key: string }).key;
-      app.files.set("/", {
-        type: "text/html",
-        body: '<!doctype html><script type="module" src="/app.js"></script>',
-      });
-      app.files.set("/app.js", { type: "text/javascript", body: await bundle(PAGE_SCRIPT) });
-      browser = await launchChromium();
-      page = await browser.newPage();
-      if (backend.origin !== undefined) {
-        // The S3 peer answers no CORS; its requests go through Node with CORS added, unchanged
-        // otherwise (the signature is checked by the peer as usual).
-        const peerOrigin = backend.origin;
-        await page.route(
-          (url) => url.origin === peerOrigin,
-          async (route) => {
-            if (route.request().method() === "OPTIONS")
-              return route.fulfill({ status: 204, headers: cors(app.url, true) });
-            const response = await route.fetch();
-            return route.fulfill({
-              response,
-              headers: { ...response.headers(), ...cors(app.url) },
-            });
-          },
-        );
-      }
-      await page.goto(app.url);
-      await page.waitForFunction(() => (globalThis as any).uppyUpload !== undefined);
+      ({ browser, page } = await openAppPage(app, PAGE_SCRIPT, {
+        ready: "uppyUpload",
+        prepare: async (page) => {
+          if (backend.origin === undefined) return;
+          // The S3 peer answers no CORS; its requests go through Node with CORS added, unchanged
+          // otherwise (the signature is checked by the peer as usual).
+          const peerOrigin = backend.origin;
+          await page.route(
+            (url) => url.origin === peerOrigin,
+            async (route) => {
+              if (route.request().method() === "OPTIONS")
+                return route.fulfill({ status: 204, headers: cors(app.url, true) });
+              const response = await route.fetch();
+              return route.fulfill({
+                response,
+                headers: { ...response.headers(), ...cors(app.url) },
+              });
+            },
+          );
+        },
+      }));
     });
     afterAll(async () => {
       await browser?.close();

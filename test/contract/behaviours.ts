@@ -5,9 +5,13 @@
  * `constraint_not_enforceable`. Every title starts with the backend's name.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect, it } from "vitest";
 import type { BackendCapabilities } from "../../src/backends/types.js";
 import { isActiveType } from "../../src/core/safety.js";
+import { SignetApiError, SignetClient } from "../../src/client/index.js";
 import { ADMIN_KEY } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
 
@@ -31,6 +35,8 @@ export interface ContractContext {
   gaps: string[];
   /** a bucket on the same provider whose credentials it refuses (none for the embedded store) */
   refusedBucket?: string;
+  /** a bucket on the same provider whose bucket or container does not exist (none: embedded) */
+  missingBucket?: string;
   multipart: { size: number; partSize: number };
   partEtag(part: { url: string }, res: Response): string;
   capabilities: BackendCapabilities;
@@ -741,13 +747,61 @@ const multipart: Behaviour = (ctx) => {
       uploaded.push({ partNumber: part.partNumber, etag: c.partEtag(part, res) });
       await res.body?.cancel();
     }
-    const done = await api(c.url, "POST", `/v1/uploads/${intent.body.file.id}/complete`, {
+    // A wrong parts list is the request's error (400, a code naming what), and the intent
+    // stays pending: the right list still completes it.
+    const id = intent.body.file.id as string;
+    const wrong = async (list: { partNumber: number; etag: string }[], code: string) => {
+      const res = await api(c.url, "POST", `/v1/uploads/${id}/complete`, { parts: list });
+      expect(res.status, `${c.name} ${JSON.stringify(res.body)}`).toBe(400);
+      expect(res.body.error).toMatchObject({ code, field: "parts" });
+    };
+    await wrong([...uploaded, { partNumber: uploaded.length + 1, etag: "x" }], "invalid_part");
+    await wrong([...uploaded].reverse(), "invalid_part_order");
+    await wrong([uploaded[0]!, uploaded[0]!, ...uploaded.slice(1)], "invalid_part_order");
+    await wrong(
+      uploaded.map((p, i) => (i === 0 ? { ...p, etag: `"${"0".repeat(32)}"` } : p)),
+      "invalid_part",
+    );
+    await wrong(uploaded.slice(0, -1), "invalid_part");
+    const done = await api(c.url, "POST", `/v1/uploads/${id}/complete`, {
       parts: uploaded,
     });
     expect(done.status, JSON.stringify(done.body)).toBe(200);
     expect(done.body.file).toMatchObject({ status: "committed", size, sha256 });
     const got = await read(c, key);
     expect(Buffer.from(await got.arrayBuffer()).equals(bytes)).toBe(true);
+  });
+};
+
+const missingBuckets: Behaviour = (ctx) => {
+  it(`${ctx().name}: /readyz checks each bucket; a missing bucket or container is named, and an upload there says so`, async () => {
+    const c = ctx();
+    const ready = await api(c.url, "GET", "/readyz", undefined, null);
+    const checked = (r: string) => (c.capabilities.proxy ? r === "ok" : r.startsWith("skipped:"));
+    expect(checked(ready.body.checks["bucket:c"]), JSON.stringify(ready.body)).toBe(true);
+    if (c.missingBucket === undefined) return expect(ready.status).toBe(200);
+    if (!c.capabilities.proxy)
+      return expect(ready.body.checks[`bucket:${c.missingBucket}`]).toMatch(/^skipped:/);
+    expect(ready.status).toBe(503);
+    expect(ready.body.checks[`bucket:${c.missingBucket}`]).toMatch(
+      /^unavailable: \w+: bucket missing \(/,
+    );
+    // `signet put` (the SDK under it): a clear code and message, never a raw http_error.
+    const dir = await mkdtemp(join(tmpdir(), "signet-missing-"));
+    try {
+      await writeFile(join(dir, "a.txt"), "bytes for a missing container");
+      const err = await new SignetClient({ server: c.url, key: ADMIN_KEY })
+        .put(join(dir, "a.txt"), c.missingBucket, `${fresh("missing")}.txt`, { resume: false })
+        .then(
+          () => undefined,
+          (e: unknown) => e as SignetApiError,
+        );
+      expect(err, c.name).toBeInstanceOf(SignetApiError);
+      expect(err).toMatchObject({ code: "backend_unavailable" });
+      expect(err!.message).toMatch(/bucket missing/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 };
 
@@ -763,4 +817,5 @@ export const BEHAVIOURS: Behaviour[] = [
   conditionalWrites,
   refusals,
   multipart,
+  missingBuckets,
 ];

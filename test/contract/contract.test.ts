@@ -29,6 +29,15 @@ for (const fixture of FIXTURES)
       const buckets: Record<string, unknown> = { c: bucket.config };
       if (refused !== undefined) buckets.refused = renamedRefs(refused.config);
       if (bucket.reader !== undefined) buckets.reader = bucket.reader;
+      // the same provider and credentials, a bucket or container never made
+      const where = ["azure", "swift"].includes(String(bucket.config.backend))
+        ? "container"
+        : "bucket";
+      if (bucket.config.backend !== "local")
+        buckets.missing = {
+          ...bucket.config,
+          [where]: `signet-missing-${Date.now().toString(36)}`,
+        };
       harness = await startSignet({
         // the compat routes (AWS presign, Fence) hand out URLs for the bucket under test too
         config: { buckets, compat: { presignBucket: "c", fenceBucket: "c" } },
@@ -42,6 +51,7 @@ for (const fixture of FIXTURES)
         readBucket: bucket.reader === undefined ? "c" : "reader",
         gaps: fixture.gaps ?? [],
         refusedBucket: refused === undefined ? undefined : "refused",
+        missingBucket: "missing" in buckets ? "missing" : undefined,
         multipart: fixture.multipart ?? { size: 150_000, partSize: 64 * 1024 },
         partEtag: fixture.partEtag ?? ((_part, res) => res.headers.get("etag") ?? ""),
         capabilities: harness.signet.buckets.get("c")!.backend.capabilities,

@@ -4,11 +4,12 @@
  * an app in front of Signet would), and esbuild bundles of `signet/browser` for that page.
  */
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createServer, request as httpRequest, type Server } from "node:http";
 import { join } from "node:path";
 import { build } from "esbuild";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const hasChromium = existsSync(CHROMIUM);
@@ -108,4 +109,40 @@ export async function startAppOrigin(): Promise<AppOrigin> {
       }),
   };
   return origin;
+}
+
+/** The bytes the pages generate: byte i is (i * 31 + 7) mod 256, for any size. */
+export function pattern(size: number): Buffer {
+  const bytes = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + 7) & 255;
+  return bytes;
+}
+
+export const sha256Hex = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
+
+/**
+ * An app page in a fresh headless Chromium: `signet/browser` built, `script` bundled and served
+ * at `app`'s `/app.js` under a page of its own, `prepare` run on the page before it loads (e.g.
+ * routes), then the page opened until the script has set the global `ready`.
+ */
+export async function openAppPage(
+  app: AppOrigin,
+  script: string,
+  options: { ready: string; prepare?: (page: Page) => Promise<void> },
+): Promise<{ browser: Browser; page: Page }> {
+  buildBrowserSdk();
+  app.files.set("/", {
+    type: "text/html",
+    body: '<!doctype html><script type="module" src="/app.js"></script>',
+  });
+  app.files.set("/app.js", { type: "text/javascript", body: await bundle(script) });
+  const browser = await launchChromium();
+  const page = await browser.newPage();
+  await options.prepare?.(page);
+  await page.goto(app.url);
+  await page.waitForFunction(
+    (name) => (globalThis as Record<string, unknown>)[name] !== undefined,
+    options.ready,
+  );
+  return { browser, page };
 }

@@ -123,6 +123,18 @@ describe("the signet CLI's commands", () => {
     expect((await sh("sh", ["-c", get.stdout])).stdout).toBe("hello curl\n");
   });
 
+  it("--url and --curl print the token id on stderr, so the URL can be revoked", async () => {
+    const signed = await run(["presign", "default/c/one.txt", "--url"], env);
+    const id = /^id (\S+) \(revoke: signet revoke \1\)$/m.exec(signed.stderr)?.[1];
+    expect(id, signed.stderr).toBeDefined();
+    expect((await fetch(signed.stdout.trim())).status).toBe(200);
+    expect((await run(["revoke", id!], env)).code).toBe(0);
+    expect((await fetch(signed.stdout.trim())).status).toBe(403);
+    const curl = await run(["presign", "default/c/one.txt", "--curl"], env);
+    expect(curl.stderr).toMatch(/^id \S+ \(revoke: signet revoke \S+\)$/m);
+    expect((await run(["presign", "default/c/one.txt", "--url", "-q"], env)).stderr).toBe("");
+  });
+
   it("lists print JSON lines when piped (and with --json), one record per line", async () => {
     const file = join(dir, "report.pdf");
     await writeFile(file, "%PDF-1.4\n");
@@ -184,11 +196,30 @@ describe("the signet CLI's commands", () => {
     }
   });
 
-  it("prints a bash completion script naming the commands", async () => {
+  it("prints a bash completion script: commands, then each (sub)command's own flags", async () => {
     const { stdout } = await run(["completion"]);
     expect(stdout).toContain("complete -F _signet signet");
-    expect(stdout).toMatch(/files\) COMPREPLY=\(\$\(compgen -W "list get delete"/);
     await sh("bash", ["-n", "-c", stdout]);
+    // What bash offers after `signet WORDS… CUR<TAB>`.
+    const offered = async (...words: string[]) => {
+      const script = `${stdout}\nCOMP_WORDS=(signet ${words.map((w) => `'${w}'`).join(" ")})
+COMP_CWORD=${words.length}; _signet; printf '%s\\n' "\${COMPREPLY[@]}"`;
+      return (await sh("bash", ["-c", script])).stdout.split("\n").filter((w) => w !== "");
+    };
+    expect(await offered("pre")).toEqual(["presign"]);
+    expect(await offered("files", "")).toEqual(["list", "get", "delete"]);
+    expect(await offered("presign", "default/a", "--re")).toEqual([
+      "--response-content-disposition",
+      "--response-content-type",
+      "--referrers",
+      "--revocable",
+    ]);
+    expect(await offered("put", "a", "b", "--up")).toEqual(["--upsert"]);
+    expect(await offered("grants", "create", "--pr")).toEqual(["--principal", "--prefix"]);
+    expect(await offered("audit", "--fo")).toEqual(["--follow"]);
+    // global flags after a command, --version only first
+    expect(await offered("files", "list", "--js")).toEqual(["--json"]);
+    expect(await offered("files", "list", "--ver")).toEqual([]);
   });
 });
 
@@ -217,11 +248,12 @@ describe("signet audit against the audit contract", () => {
       const query = new URL(req.url!, "http://x").searchParams;
       queries.push(query);
       const since = query.get("since");
+      // Newest first, as the server answers.
       const items =
         since === null
-          ? [record(1, "2026-01-01T00:00:01.000Z"), record(2, "2026-01-01T00:00:02.000Z")]
+          ? [record(2, "2026-01-01T00:00:02.000Z"), record(1, "2026-01-01T00:00:01.000Z")]
           : // `since` is inclusive: the last record comes again, with a new one.
-            [record(2, "2026-01-01T00:00:02.000Z"), record(3, "2026-01-01T00:00:03.000Z")];
+            [record(3, "2026-01-01T00:00:03.000Z"), record(2, "2026-01-01T00:00:02.000Z")];
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ items, nextCursor: null }));
     });
@@ -251,14 +283,16 @@ describe("signet audit against the audit contract", () => {
       outcome: "refused",
       limit: "5",
     });
-    // The stub answers records 2 and 3 to any `since`.
-    expect(lines(out.stdout).map((r) => r.id)).toEqual([2, 3]);
+    // The stub answers records 3 and 2 to any `since`.
+    expect(lines(out.stdout).map((r) => r.id)).toEqual([3, 2]);
   });
 
-  it("--follow polls from the newest record on and prints each record once", async () => {
+  /** Runs `audit --follow …args` until `done(printed ids)` or 15 s, then stops it. */
+  const follow = async (args: string[], done: (ids: unknown[]) => boolean) => {
+    queries = [];
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", MAIN, "audit", "--follow", "--interval", "0.1"],
+      ["--import", "tsx", MAIN, "audit", "--follow", "--interval", "0.1", ...args],
       {
         env: { ...process.env, SIGNET_URL: url, SIGNET_KEY: "k" },
         stdio: ["ignore", "pipe", "pipe"],
@@ -266,11 +300,26 @@ describe("signet audit against the audit contract", () => {
     );
     let out = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-    // Bounded: at most 15 s for three records and a few more polls.
-    for (let i = 0; i < 150 && !(lines(out).length >= 3 && queries.length >= 5); i++)
+    // Bounded: at most 15 s for the records and a few more polls.
+    for (let i = 0; i < 150 && !(done(lines(out).map((r) => r.id)) && queries.length >= 4); i++)
       await new Promise((r) => setTimeout(r, 100));
     child.kill();
-    expect(lines(out).map((r) => r.id)).toEqual([1, 2, 3]);
+    await exited(child);
+    return lines(out).map((r) => r.id);
+  };
+
+  it("--follow starts from now, like tail -f: only newer records, each once, oldest first", async () => {
+    expect(await follow([], (ids) => ids.length >= 1)).toEqual([3]);
+    // The first request only finds where "now" is.
+    expect(queries[0]!.get("limit")).toBe("1");
+    expect(queries[0]!.get("since")).toBeNull();
     expect(queries.at(-1)!.get("since")).toBe("2026-01-01T00:00:03.000Z");
+  });
+
+  it("--follow --limit N first prints the N newest; --since starts there", async () => {
+    expect(await follow(["--limit", "1"], (ids) => ids.length >= 2)).toEqual([2, 3]);
+    const since = await follow(["--since", "2026-01-01T00:00:00Z"], (ids) => ids.length >= 2);
+    expect(since).toEqual([2, 3]);
+    expect(queries[0]!.get("since")).toBe("2026-01-01T00:00:00Z");
   });
 });

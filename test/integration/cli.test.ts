@@ -77,9 +77,25 @@ describe("the signet CLI", () => {
     expect(badExpiry.code).not.toBe(0);
     const tooLong = await run(["presign", "default/k", "--expires", "8d"], env);
     expect(tooLong.stderr).toContain("expiry_too_long");
+    // Refusals name the CLI's flags, not the API's fields.
+    expect(tooLong.stderr).toContain("--expires");
+    expect(tooLong.stderr).not.toContain("expiresIn");
     const missing = await run(["get", "default/not/there", "-o", join(dir, "none")], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("not_found");
+  });
+
+  it("a key that holds a file is refused naming --upsert, the flag that replaces it", async () => {
+    const file = join(dir, "held.txt");
+    await writeFile(file, "first");
+    expect((await run(["put", file, "default/cli/held.txt"], env)).code).toBe(0);
+    const again = await run(["put", file, "default/cli/held.txt"], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/conflict: .*replace it with --upsert/);
+    expect(again.stderr).not.toContain("upsert: true");
+    const raw = await run(["presign", "default/cli/held.txt", "--method", "PUT"], env);
+    expect(raw.stderr).toContain("--upsert");
+    expect((await run(["put", file, "default/cli/held.txt", "--upsert"], env)).code).toBe(0);
   });
 
   it("keys rotate, list and retire", async () => {

@@ -248,7 +248,7 @@ describe.each(identities)("GcsBackend against a fake GCS (%s)", (_name, key, cre
     const err = await rejectionOf(
       gcs.completeMultipart(k, uploadId, [{ partNumber: 1, etag: '"not-the-etag"' }]),
     );
-    expect(err).toMatchObject({ code: "invalid_request" });
+    expect(err).toMatchObject({ code: "invalid_part", field: "parts" });
     expect(err.message).toContain("InvalidPart");
 
     await gcs.abortMultipart(k, uploadId);
@@ -352,8 +352,9 @@ describe.each(identities)("GcsBackend against a fake GCS (%s)", (_name, key, cre
       { GCS_ID: HMAC.id, GCS_SECRET: "guessed" },
     );
     const refused = await rejectionOf(impostor.get("f/m"));
-    expect(refused).toMatchObject({ code: "internal" });
-    expect(refused.message).toMatch(/403/);
+    // through the provider-error table, as the guard would word it
+    expect(refused).toMatchObject({ code: "backend_unavailable" });
+    expect(refused.message).toMatch(/^gcs: credentials refused \(\w+, 403\)$/);
     expect(refused.message).not.toMatch(/[0-9a-f]{64}/);
 
     const port = await closedPort();

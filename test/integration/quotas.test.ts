@@ -179,7 +179,10 @@ describe("issuance quotas", () => {
   it("/readyz reports the database", async () => {
     const ready = await api(h.url, "GET", "/readyz", undefined, null);
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ status: "ready", checks: { database: "ok" } });
+    expect(ready.body).toEqual({
+      status: "ready",
+      checks: { database: "ok", "bucket:default": "ok", "bucket:small": "ok" },
+    });
   });
 
   it("the data dir is opened by one Signet at a time, with a message that says why", async () => {

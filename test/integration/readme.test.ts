@@ -4,7 +4,7 @@
  * JSON config blocks pass the config schema.
  */
 import { execFile } from "node:child_process";
-import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -58,10 +58,13 @@ describe("the README", () => {
     );
     await chmod(join(bin, "signet"), 0o755);
     const script = ["set -euo pipefail", ...runnable].join("\n");
+    const tmp = join(dir, "tmp");
+    await mkdir(tmp);
     const result = await exec("bash", ["-c", script], {
       cwd: join(dir, "work"),
       env: {
         ...process.env,
+        TMPDIR: tmp,
         PATH: `${bin}:${process.env.PATH}`,
         SIGNET_URL: h.url,
         SIGNET_KEY: ADMIN_KEY,
@@ -70,6 +73,9 @@ describe("the README", () => {
       maxBuffer: 16 * 1024 * 1024,
     }).catch((err: { code: number; stdout: string; stderr: string }) => err);
     expect("code" in result ? result.stderr : "", result.stdout).toBe("");
+    // Run in a checkout, the examples leave nothing behind: not in it, not in the temp dir.
+    expect(await readdir(join(dir, "work"))).toEqual([]);
+    expect(await readdir(tmp)).toEqual([]);
   }, 240_000);
 
   it("shows only configs that pass the config schema", () => {

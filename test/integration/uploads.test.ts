@@ -223,7 +223,8 @@ describe("upload intents", () => {
         { partNumber: 3, etag: etags[2] },
       ],
     });
-    expect(missing.status).toBe(409);
+    expect(missing.status).toBe(400);
+    expect(missing.body.error).toMatchObject({ code: "invalid_part", field: "parts" });
     const done = await complete(intent.body.file.id, {
       parts: etags.map((etag, i) => ({ partNumber: i + 1, etag })),
     });
@@ -235,6 +236,20 @@ describe("upload intents", () => {
     });
     const get = await h.admin.presign({ bucket: "default", key: "big/blob.bin", method: "GET" });
     expect(Buffer.from(await (await fetch(get.url)).arrayBuffer()).equals(bytes)).toBe(true);
+  });
+
+  it("contentType defaults from the key's extension (as signet put guesses), else octet-stream", async () => {
+    for (const [body, type] of [
+      [{ key: "guess/report.pdf" }, "application/pdf"],
+      [{ prefix: "guess", name: "photo.PNG" }, "image/png"],
+      [{ key: "guess/no-extension" }, "application/octet-stream"],
+      [{ key: "guess/given.pdf", contentType: "text/plain" }, "text/plain"],
+    ] as const) {
+      const intent = await create({ size: 3, ...body });
+      expect(intent.status, JSON.stringify(intent.body)).toBe(201);
+      expect(intent.body.file.contentType).toBe(type);
+      expect(intent.body.upload.headers["content-type"]).toBe(type);
+    }
   });
 
   it("a part of the wrong size is refused at complete", async () => {
@@ -277,6 +292,10 @@ describe("upload intents", () => {
     const aborted = await api(h.url, "POST", `/v1/uploads/${intent.body.file.id}/abort`);
     expect(aborted.status).toBe(200);
     expect(aborted.body.file.status).toBe("deleted");
+    // Abort is idempotent, like complete: the same answer again.
+    const again = await api(h.url, "POST", `/v1/uploads/${intent.body.file.id}/abort`);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(aborted.body);
     expect(
       await h.signet.db
         .selectFrom("local_parts")

@@ -341,7 +341,7 @@ describe.skipIf(
     expect((await fetch(url, { method: "PUT", headers, body: "part" })).status).toBe(200);
     await expect(
       backend.completeMultipart(key, uploadId, [{ partNumber: 1, etag: '"0123"' }]),
-    ).rejects.toMatchObject({ code: "invalid_request" });
+    ).rejects.toMatchObject({ code: "invalid_part" });
     await backend.abortMultipart(key, uploadId);
   });
 

@@ -267,13 +267,13 @@ describe.skipIf(
     const etag = (await fetch(url.url, { method: "PUT", body: "part one" })).headers.get("etag")!;
     await expect(
       backend.completeMultipart(key, uploadId, [{ partNumber: 1, etag: md5("other") }]),
-    ).rejects.toMatchObject({ code: "invalid_request", field: "parts" });
+    ).rejects.toMatchObject({ code: "invalid_part", field: "parts" });
     await expect(
       backend.completeMultipart(key, uploadId, [
         { partNumber: 1, etag },
         { partNumber: 2, etag },
       ]),
-    ).rejects.toMatchObject({ code: "invalid_request", message: "part 2 was not uploaded" });
+    ).rejects.toMatchObject({ code: "invalid_part", message: "part 2 was not uploaded" });
     await expect(
       backend.completeMultipart(key, "A".repeat(24), [{ partNumber: 1, etag }]),
     ).rejects.toMatchObject({ code: "not_found" });

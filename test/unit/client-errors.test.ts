@@ -16,6 +16,29 @@ describe("SDK errors", () => {
     expect(quoted).toContain("x=1");
   });
 
+  it("name a store's missing bucket or container through the provider-error table", async () => {
+    const s3 = await failure(404, {
+      text: async () => "<Error><Code>NoSuchBucket</Code><BucketName>b</BucketName></Error>",
+    });
+    expect(s3).toMatchObject({
+      status: 404,
+      code: "backend_unavailable",
+      message: "the store: bucket missing (NoSuchBucket, 404)",
+    });
+    const azure = await failure(
+      404,
+      { text: async () => "" },
+      {
+        "x-ms-error-code": "ContainerNotFound",
+      },
+    );
+    expect(azure.message).toBe("the store: bucket missing (ContainerNotFound, 404)");
+    // a direct URL's own 403 stays about that URL (expired, signature), not Signet's credentials
+    expect((await failure(403, { text: async () => "<Code>AccessDenied</Code>" })).code).toBe(
+      "http_error",
+    );
+  });
+
   it("keep Signet's JSON error code, message and field", async () => {
     const body = JSON.stringify({
       error: { code: "forbidden", message: "no grant", field: "key" },

@@ -38,8 +38,8 @@
  * comp and blockid are not signed: a part URL is a write SAS for the whole blob until it expires,
  * so keep it short, and let completion check what was committed. listParts() reads the uncommitted blocks (Get Block List)
  * and keeps this upload's. completeMultipart() checks that every part was staged and commits the
- * list itself (Put Block List). Azure has no part etags: a part's etag is not checked; pass the
- * block id listParts() reports (or anything). A commit drops every other uncommitted block of the
+ * list itself (Put Block List). Azure has no part etags (Put Block answers none): a part's etag
+ * is the block id listParts() reports, and an empty one stands for it (core/part-list.ts). A commit drops every other uncommitted block of the
  * blob, a concurrent upload's to the same key included. No Azure call deletes staged blocks, but
  * a commit drops them: abortMultipart(), when the upload staged blocks on a blob that has no
  * content yet, commits an empty block list (only while no blob exists) and deletes that empty
@@ -88,10 +88,12 @@ import {
   type UserDelegationKey,
 } from "@azure/storage-blob";
 import { type Static, Type } from "@sinclair/typebox";
+import { classify, unavailable } from "../provider-errors.js";
 import { parseCidr } from "../../core/cidr.js";
 import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../../core/config-schema.js";
 import { type Constraint, constraintsOf, type ScopeConstraints } from "../../core/constraints.js";
 import { SignetError } from "../../core/errors.js";
+import { checkPartList } from "../../core/part-list.js";
 import type { Method } from "../../core/methods.js";
 import { trimSlash } from "../../core/urls.js";
 import {
@@ -486,22 +488,15 @@ export class AzureBackend implements Backend {
     parts: { partNumber: number; etag: string }[],
   ): Promise<ObjectInfo> {
     const { contentType } = parseUploadId(uploadId);
-    if (parts.length === 0)
-      throw new SignetError("invalid_request", "an upload needs at least one part", "parts");
-    const numbers = parts.map((p) => p.partNumber).sort((a, b) => a - b);
-    const twice = numbers.find((n, i) => numbers[i - 1] === n);
-    if (twice !== undefined)
-      throw new SignetError("invalid_request", `part ${twice} is listed twice`, "parts");
     const staged = new Map((await this.listParts(key, uploadId)).map((p) => [p.partNumber, p]));
-    const missing = numbers.find((n) => !staged.has(n));
-    if (missing !== undefined)
-      throw new SignetError("invalid_request", `part ${missing} was not uploaded`, "parts");
+    const named = checkPartList(parts, staged);
+    const numbers = named.map((p) => p.partNumber);
     try {
       const committed = await this.container.getBlockBlobClient(key).commitBlockList(
         numbers.map((n) => blockIdOf(uploadId, n)),
         { blobHTTPHeaders: { blobContentType: contentType } },
       );
-      const size = numbers.reduce((sum, n) => sum + (staged.get(n)?.size ?? 0), 0);
+      const size = named.reduce((sum, p) => sum + p.size, 0);
       const { etag, lastModified } = committed;
       return objectInfo(key, { contentLength: size, etag, contentType, lastModified });
     } catch (err) {
@@ -773,6 +768,8 @@ function azureError(err: unknown, doing: string): Error {
     const status = err.statusCode;
     if (status === undefined || status >= 500)
       return new SignetError("backend_unavailable", `Azure Blob Storage failed ${doing}`);
+    const failure = classify(err.code, status);
+    if (failure !== undefined) return unavailable("azure", failure, err.code, status);
     if (status === 416)
       return new SignetError("range_not_satisfiable", "the range starts past the blob's end");
     return new SignetError(

@@ -72,6 +72,7 @@ import { Readable } from "node:stream";
 import { type Static, Type } from "@sinclair/typebox";
 import { XMLParser } from "fast-xml-parser";
 import { type Dispatcher, request } from "undici";
+import { classify, unavailable } from "../provider-errors.js";
 import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../../core/config-schema.js";
 import { type Constraint, constraintsOf } from "../../core/constraints.js";
 import { invalidRequest, notFound, SignetError } from "../../core/errors.js";
@@ -528,11 +529,16 @@ async function failure(res: Response, op: string, missing?: string): Promise<Sig
     // An answer without an XML error (a HEAD, a proxy's page) is described by its status.
   }
   const what = `GCS answered ${op} with ${status}${code === undefined ? "" : ` ${code}`}`;
+  // The provider-error table first: a missing bucket, refused credentials, throttling.
+  const failed = classify(code, status);
+  if (failed !== undefined && failed !== "failed") return unavailable("gcs", failed, code, status);
   if (status >= 500 || status === 408 || status === 429)
     return new SignetError("backend_unavailable", what);
   if (status === 404 && missing !== undefined) return notFound(missing);
   if (status === 416) return new SignetError("range_not_satisfiable", what);
   if (status === 409 || status === 412) return new SignetError("conflict", what);
+  if (code === "InvalidPart") return new SignetError("invalid_part", what, "parts");
+  if (code === "InvalidPartOrder") return new SignetError("invalid_part_order", what, "parts");
   if (status === 400) return invalidRequest(what);
   // 401, 403, a missing bucket and the rest: Signet's own credentials, rights or configuration.
   return new SignetError("internal", what);

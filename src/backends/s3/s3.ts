@@ -655,8 +655,8 @@ function missing(err: unknown): undefined {
 // S3 answers Signet can name; the rest are thrown as the SDK raised them.
 const REFUSALS: Record<string, [ErrorCode, string]> = {
   NoSuchUpload: ["not_found", "upload not found"],
-  InvalidPart: ["invalid_request", "a part is missing or its ETag does not match"],
-  InvalidPartOrder: ["invalid_request", "the parts are not in ascending order"],
+  InvalidPart: ["invalid_part", "a part is missing or its ETag does not match"],
+  InvalidPartOrder: ["invalid_part_order", "the parts are not in ascending order"],
   EntityTooSmall: ["invalid_request", "a part other than the last is smaller than 5 MiB"],
   InvalidRange: ["range_not_satisfiable", "the range starts past the object's end"],
 };

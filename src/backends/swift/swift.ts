@@ -94,8 +94,11 @@ import {
   resolveSecret,
   SecretRef,
 } from "../../core/config-schema.js";
+import { unavailable } from "../provider-errors.js";
 import { constraintsOf } from "../../core/constraints.js";
+import { bareEtag } from "../../core/etag.js";
 import { invalidRequest, notFound, SignetError } from "../../core/errors.js";
+import { checkPartList } from "../../core/part-list.js";
 import { assertValidKey } from "../../core/keys.js";
 import type { Method } from "../../core/methods.js";
 import { encodeKeyPath, trimSlash } from "../../core/urls.js";
@@ -258,7 +261,6 @@ function visible(name: string, field: string): string {
 }
 const userKey = (key: string) => visible(assertValidKey(key), "key");
 
-const bareEtag = (etag: string) => etag.replace(/^"|"$/g, "").toLowerCase();
 const quoteEtag = (etag: string) => `"${bareEtag(etag)}"`;
 
 export class SwiftBackend implements Backend {
@@ -600,21 +602,13 @@ export class SwiftBackend implements Backend {
     parts: { partNumber: number; etag: string }[],
   ): Promise<ObjectInfo> {
     const name = userKey(key);
-    if (parts.length === 0) throw invalidRequest("a multipart upload needs a part", "parts");
-    parts.forEach((part, i) => {
-      if (i > 0 && part.partNumber <= parts[i - 1]!.partNumber)
-        throw invalidRequest("parts must be in ascending partNumber order, once each", "parts");
-    });
     const contentType = await this.uploadType(name, uploadId);
     const stored = new Map((await this.segments(name, uploadId)).map((p) => [p.partNumber, p]));
-    const manifest = parts.map(({ partNumber, etag }) => {
-      const part = stored.get(partNumber);
-      if (part === undefined) throw invalidRequest(`part ${partNumber} was not uploaded`, "parts");
-      if (bareEtag(etag) !== bareEtag(part.etag))
-        throw invalidRequest(`part ${partNumber}'s etag is not the uploaded part's`, "parts");
-      const segment = segmentName(name, uploadId, partNumber);
-      return { path: `/${this.container}/${segment}`, etag: bareEtag(etag), size_bytes: part.size };
-    });
+    const manifest = checkPartList(parts, stored).map((part) => ({
+      path: `/${this.container}/${segmentName(name, uploadId, part.partNumber)}`,
+      etag: bareEtag(part.etag),
+      size_bytes: part.size,
+    }));
 
     const admin = this.admin("multipart");
     const res = await admin.send("PUT", `${this.objectPath(name)}?multipart-manifest=put`, {
@@ -781,6 +775,10 @@ function failure(status: number, what: string): SignetError {
       return new SignetError("backend_unavailable", `swift refused Signet's admin user to ${what}`);
     case 413:
       return new SignetError("payload_too_large", "the object is larger than swift takes");
+    case 404:
+      // Object-level 404s are answered before this (absent object, nothing staged, no upload):
+      // what is left is the container itself.
+      return unavailable("swift", "bucket missing", undefined, 404);
     default:
       return new SignetError("backend_unavailable", `swift answered ${status} to ${what}`);
   }

@@ -7,6 +7,7 @@ export async function healthRoutes(app: FastifyInstance, signet: Signet): Promis
     signet.db,
     signet.limiters,
     signet.config.auth?.jwt?.jwksUrl,
+    signet.buckets,
   );
   app.get("/healthz", async () => ({ status: "ok" }));
   // 200 { status: "ready", checks } or 503 { status: "unavailable", checks }, check by check.

@@ -4,6 +4,7 @@
  * form upload. Bodies are streamed (no parser, no body limit but the bucket's and the
  * token's); every answer carries the safety headers; every use is audited.
  */
+import { jsonLines } from "../json-lines.js";
 import multipart from "@fastify/multipart";
 import type { FastifyInstance } from "fastify";
 import { assertValidKey, toFolder } from "../../core/keys.js";
@@ -29,8 +30,9 @@ export function assertTarget(key: string, method: string): void {
   else if (key !== "") toFolder(key, "path");
 }
 
-/** What every data-plane surface (/o, /l, /s) shares: streaming bodies, safety headers, audit. */
+/** What every data-plane surface (/o, /l, /s, /u) shares: streaming bodies, safety headers, audit. */
 export function dataPlaneBasics(app: FastifyInstance, signet: Signet): void {
+  jsonLines(app);
   // Stream every body as it comes: no parser, so no body limit but the bucket's own.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_request, _payload, done) => done(null, undefined));

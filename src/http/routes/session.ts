@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { SignetError } from "../../core/errors.js";
 import type { Signet } from "../../service/signet.js";
 import { bearerOf } from "../plugins/auth.js";
+import { jsonLines } from "../json-lines.js";
 
 const FILE_ID = /^f_[A-Za-z0-9_-]{22}$/;
 
@@ -31,6 +32,7 @@ function strictDecode(text: string): string | undefined {
 
 export async function sessionRoutes(app: FastifyInstance, signet: Signet): Promise<void> {
   const cookieName = signet.config.session?.cookieName;
+  jsonLines(app);
   app.get("/r/:fileId", async (request, reply) => {
     // 401 first, then every unknown, malformed or unreadable id is the same 404.
     const credential =

@@ -1,5 +1,6 @@
 /** Upload intents (/v1/uploads) and files (/v1/files). */
 import { Type } from "@sinclair/typebox";
+import { contentTypeOf } from "../../core/content-type.js";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { PrintableName } from "../../core/schema.js";
 import type { Answer } from "../../service/idempotency.js";
@@ -16,12 +17,16 @@ const UploadBody = Type.Object(
     name: Type.Optional(PrintableName(1024)),
     size: Type.Integer({ minimum: 0 }),
     sha256: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9+/]{43}=$" })),
-    contentType: Type.String({
-      minLength: 1,
-      maxLength: 255,
-      pattern:
-        "^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\\s*;\\s*[\\x21-\\x7e]+)*$",
-    }),
+    contentType: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 255,
+        pattern:
+          "^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\\s*;\\s*[\\x21-\\x7e]+)*$",
+        description:
+          "the file's media type; default: from the key's (or name's) extension, else application/octet-stream",
+      }),
+    ),
     multipart: Type.Optional(
       Type.Object({ partSize: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
     ),
@@ -69,6 +74,19 @@ const idempotencyKey = (request: FastifyRequest) => {
   return typeof header === "string" ? header : undefined;
 };
 
+/**
+ * The body with its content type: the one given, else guessed from the key's (or name's)
+ * extension as `signet put` guesses it, like gsutil and the S3 console; a bound type is what
+ * complete checks, so an intent never leaves it open.
+ */
+const withContentType = (body: unknown): UploadInput => {
+  const input = body as UploadInput;
+  return {
+    ...input,
+    contentType: input.contentType ?? contentTypeOf(input.key ?? input.name ?? ""),
+  };
+};
+
 export async function uploadRoutes(app: FastifyInstance, signet: Signet): Promise<void> {
   const replay = async (request: FastifyRequest, scope: string, work: () => Promise<Answer>) => {
     const principal = principalOf(request);
@@ -84,7 +102,7 @@ export async function uploadRoutes(app: FastifyInstance, signet: Signet): Promis
   app.post("/v1/uploads", { schema: { body: UploadBody } }, async (request, reply) => {
     const answer = await replay(request, "uploads", async () => ({
       status: 201,
-      body: await signet.uploads.create(principalOf(request), request.body as UploadInput, {
+      body: await signet.uploads.create(principalOf(request), withContentType(request.body), {
         ip: request.ip,
       }),
     }));

@@ -56,12 +56,19 @@ export const filesScreen: Screen = (main, s) => {
   const details = h("section", { class: "card", "aria-label": "File details", hidden: true });
   const status = h("div", {});
 
+  // A listing started by a newer search or folder wins: an older answer arriving later is
+  // dropped (else two pages of the same folder would mix, with the older one's cursor).
+  let generation = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
   async function load(reset: boolean): Promise<void> {
     status.replaceChildren();
     if (reset) {
+      generation++;
       cursor = null;
       files = [];
     }
+    const mine = generation;
     try {
       const page = await listFiles(s.client, {
         bucket,
@@ -69,16 +76,20 @@ export const filesScreen: Screen = (main, s) => {
         limit: PAGE,
         ...(cursor === null ? {} : { cursor }),
       });
+      if (mine !== generation) return;
       files.push(...page.items.filter((f) => f.status !== "deleted"));
       cursor = page.nextCursor === null ? null : String(page.nextCursor);
       render();
     } catch (error) {
+      if (mine !== generation) return;
       status.append(notice("error", `Could not list files: ${errorText(error)}`));
       list.replaceChildren();
     }
   }
 
   function open(next: string): void {
+    // a search typed just before is superseded by the folder, not run after it
+    clearTimeout(timer);
     folder = next;
     search.value = "";
     details.hidden = true;
@@ -247,7 +258,6 @@ export const filesScreen: Screen = (main, s) => {
     (details.querySelector("h3") as HTMLElement).focus();
   }
 
-  let timer: ReturnType<typeof setTimeout> | undefined;
   search.addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(() => void load(true), 250);
