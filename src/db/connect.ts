@@ -12,7 +12,7 @@
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, SqliteDialect } from "kysely";
 import type pg from "pg";
-import { type Checkpointer, FALLBACK_PAGES, startCheckpointer } from "./checkpoints.js";
+import { FALLBACK_PAGES, startCheckpointer } from "./checkpoints.js";
 import { migrationProvider } from "./migrations.js";
 import { withPreparedStatements } from "./statements.js";
 import type { Database } from "./schema.js";
@@ -57,20 +57,19 @@ export async function openSqlite(path: string): Promise<Db> {
   // Checkpoints run in a worker (db/checkpoints.ts); this connection only as a backstop.
   sqlite.pragma(`wal_autocheckpoint = ${FALLBACK_PAGES}`);
   const statements = withPreparedStatements(sqlite);
-  let checkpointer: Checkpointer | undefined;
+  const checkpointer = startCheckpointer(path);
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({
       database: {
         ...statements,
         close: () => {
-          checkpointer?.stop();
+          checkpointer.stop();
           statements.close();
         },
       },
     }),
   });
   await migrateOrClose(db);
-  checkpointer = startCheckpointer(path);
   return db;
 }
 
