@@ -116,7 +116,8 @@ export function applyLimits(app: FastifyInstance, limits: ServerLimits): void {
     }
     parseJson(request, body as string, done);
   });
-  app.addHook("onSend", async (request, reply, payload) => {
+  // Callback hooks here and in the other hooks run on every request: no promise per request.
+  app.addHook("onSend", (request, reply, payload, done) => {
     // Answered before the body was all read: a small declared remainder is read and dropped (so
     // the client, still sending, gets the answer rather than a reset); anything larger or of
     // unknown length closes the connection rather than drain what is still coming.
@@ -125,7 +126,7 @@ export function applyLimits(app: FastifyInstance, limits: ServerLimits): void {
       if (Number.isSafeInteger(declared) && declared <= DRAIN_MAX_BYTES) request.raw.resume();
       else reply.header("connection", "close");
     }
-    return payload;
+    done(null, payload);
   });
 }
 

@@ -44,12 +44,13 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics): void {
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [registry],
   });
-  app.addHook("onResponse", async (request, reply) => {
+  app.addHook("onResponse", (request, reply, done) => {
     const surface = surfaceOf(request.url);
     answers.inc({ surface, method: request.method, status: String(reply.statusCode) });
     latency.observe({ surface }, reply.elapsedTime / 1000);
     const reason = refusalOf.get(reply);
     if (reason !== undefined) metrics.refusals.inc({ reason });
+    done();
   });
   app.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>
     reply.type(registry.contentType).send(await registry.metrics()),
