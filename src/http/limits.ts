@@ -135,13 +135,14 @@ export function applyLimits(app: FastifyInstance, limits: ServerLimits): void {
  * connection is cut. (Data-plane uploads are bounded by the idle and request timeouts only.)
  */
 export function controlBodyDeadline(scope: FastifyInstance, limits: ServerLimits): void {
-  scope.addHook("preParsing", async (request, _reply, payload) => {
-    if (request.raw.complete) return payload;
-    const timer = setTimeout(() => request.raw.socket?.destroy(), limits.controlBodyTimeoutMs);
-    timer.unref();
-    const clear = () => clearTimeout(timer);
-    request.raw.once("end", clear);
-    request.raw.once("close", clear);
-    return payload;
+  scope.addHook("preParsing", (request, _reply, payload, done) => {
+    if (!request.raw.complete) {
+      const timer = setTimeout(() => request.raw.socket?.destroy(), limits.controlBodyTimeoutMs);
+      timer.unref();
+      const clear = () => clearTimeout(timer);
+      request.raw.once("end", clear);
+      request.raw.once("close", clear);
+    }
+    done(null, payload);
   });
 }
