@@ -24,10 +24,11 @@ const LOG_FLUSH_MS = 250;
 const LOG_DRAIN_MS = 2000;
 
 /**
- * The server's logger: JSON lines on stdout at `level`. Lines are buffered and written off the
- * request path (pino's asynchronous destination: one write per 4 KiB or per `LOG_FLUSH_MS`,
- * where a synchronous one made a blocking write per request). `drain` writes what is still
- * buffered (a clean stop awaits it); pino itself writes the rest synchronously at any other exit.
+ * The server's logger: JSON lines on stdout at `level`, written off the request path in 4 KiB
+ * batches or every `LOG_FLUSH_MS` (pino's default stream wrote each line as soon as the last
+ * write ended: at low concurrency one thread-pool write and its completion per request).
+ * `drain` writes what is still buffered (a clean stop awaits it); pino itself writes the rest
+ * synchronously at any other exit.
  */
 function serverLogger(level: string): { logger: Logger; drain(): Promise<void> } {
   const destination = pino.destination({
