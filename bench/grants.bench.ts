@@ -4,46 +4,13 @@
  * write is left out of every row (a no-op log), so that the rows differ only by the check.
  * Target: the grant check adds at most 10%.
  */
-import { LocalBackend } from "../src/backends/local/local.js";
 import { type Grant, GrantSet } from "../src/core/grants.js";
-import { Keyring, newSecret } from "../src/core/keyring.js";
 import type { Principal } from "../src/core/principal.js";
-import { signToken } from "../src/core/token.js";
-import type { Db } from "../src/db/connect.js";
 import type { AuditLog } from "../src/service/audit.js";
-import { Buckets } from "../src/service/buckets.js";
-import type { LinkService } from "../src/service/links.js";
-import type { EmbeddedStore } from "../src/store/embedded.js";
-import type { EmbeddedMultipart } from "../src/store/multipart.js";
-import { Issuance } from "../src/service/issuance.js";
-import type { KeyGuard } from "../src/service/key-guard.js";
 import { PresignService } from "../src/service/presign.js";
-import type { ShortUrls } from "../src/service/short-urls.js";
-import { interleaved, report } from "./lib.js";
+import { benchIssuance, interleaved, report } from "./lib.js";
 
-const keyring = new Keyring([
-  {
-    kid: "k000000000001",
-    secret: newSecret(),
-    status: "active",
-    createdAt: new Date(),
-    retiredAt: null,
-  },
-]);
-// Presign on the embedded store touches neither the store nor links: only the signer.
-const backend = new LocalBackend(
-  "default",
-  undefined as unknown as EmbeddedStore,
-  () => "http://127.0.0.1:8080",
-  (claims) => signToken(keyring, claims).token,
-  undefined as unknown as EmbeddedMultipart,
-);
-// Presign never touches the database: the bucket map is built from config alone.
-const buckets = await Buckets.open(
-  undefined as unknown as Db,
-  { default: { backend: "local" } },
-  async () => backend,
-);
+const issuance = await benchIssuance();
 const noAudit = { record: async () => {}, register: async () => {} } as unknown as AuditLog;
 
 const grants: Grant[] = Array.from({ length: 999 }, (_, i) => ({
@@ -70,18 +37,7 @@ const user: Principal = { id: "sub:alice", subject: "alice", roles: ["user"] };
 const read = { bucket: "default", key: "kyc/sub:alice/id.png", method: "GET" as const };
 const write = { ...read, method: "PUT" as const, contentType: "image/png", contentLength: 1000 };
 
-const service = (set: GrantSet) =>
-  new PresignService(
-    new Issuance(
-      buckets,
-      () => set,
-      noAudit,
-      undefined as unknown as LinkService,
-      undefined as unknown as ShortUrls,
-      // The key guard's one lookup per write is not what this bench measures.
-      { checkIssue: async () => undefined } as unknown as KeyGuard,
-    ),
-  );
+const service = (set: GrantSet) => new PresignService(issuance(set, noAudit));
 const withGrants = service(thousand);
 
 const target = "the grant check adds at most 10% (the user row at least 90.9% of the admin row)";

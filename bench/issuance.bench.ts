@@ -9,42 +9,15 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LocalBackend } from "../src/backends/local/local.js";
 import { GrantSet } from "../src/core/grants.js";
-import { Keyring, newSecret } from "../src/core/keyring.js";
 import type { Principal } from "../src/core/principal.js";
-import { signToken } from "../src/core/token.js";
 import { openSqlite } from "../src/db/connect.js";
 import { type AuditEvent, AuditLog } from "../src/service/audit.js";
-import { Buckets } from "../src/service/buckets.js";
-import { Issuance } from "../src/service/issuance.js";
-import type { KeyGuard } from "../src/service/key-guard.js";
-import type { LinkService } from "../src/service/links.js";
-import type { ShortUrls } from "../src/service/short-urls.js";
-import type { EmbeddedStore } from "../src/store/embedded.js";
-import type { EmbeddedMultipart } from "../src/store/multipart.js";
-import { interleaved, report } from "./lib.js";
+import { benchIssuance, interleaved, report } from "./lib.js";
 
 const dir = await mkdtemp(join(tmpdir(), "signet-bench-"));
 const db = await openSqlite(join(dir, "signet.db"));
-const keyring = new Keyring([
-  {
-    kid: "k000000000001",
-    secret: newSecret(),
-    status: "active",
-    createdAt: new Date(),
-    retiredAt: null,
-  },
-]);
-// A direct URL on the embedded store touches neither the store nor links: only the signer.
-const backend = new LocalBackend(
-  "default",
-  undefined as unknown as EmbeddedStore,
-  () => "http://127.0.0.1:8080",
-  (claims) => signToken(keyring, claims).token,
-  undefined as unknown as EmbeddedMultipart,
-);
-const buckets = await Buckets.open(db, { default: { backend: "local" } }, async () => backend);
+const make = await benchIssuance(db);
 const grants = new GrantSet([
   {
     id: "kyc",
@@ -55,16 +28,7 @@ const grants = new GrantSet([
     maxExpiresIn: 3600,
   },
 ]);
-const issuance = (audit: AuditLog) =>
-  new Issuance(
-    buckets,
-    () => grants,
-    audit,
-    undefined as unknown as LinkService,
-    undefined as unknown as ShortUrls,
-    // The key guard's one lookup per write is not what this bench measures.
-    { checkIssue: async () => undefined } as unknown as KeyGuard,
-  );
+const issuance = (audit: AuditLog) => make(grants, audit);
 
 /** The old way: each audit row INSERTed and awaited before the answer. */
 class InlineAudit extends AuditLog {

@@ -6,6 +6,19 @@
 import { appendFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { basename } from "node:path";
+import { LocalBackend } from "../src/backends/local/local.js";
+import type { GrantSet } from "../src/core/grants.js";
+import { Keyring, newSecret } from "../src/core/keyring.js";
+import { signToken } from "../src/core/token.js";
+import type { Db } from "../src/db/connect.js";
+import type { AuditLog } from "../src/service/audit.js";
+import { Buckets } from "../src/service/buckets.js";
+import { Issuance } from "../src/service/issuance.js";
+import type { KeyGuard } from "../src/service/key-guard.js";
+import type { LinkService } from "../src/service/links.js";
+import type { ShortUrls } from "../src/service/short-urls.js";
+import type { EmbeddedStore } from "../src/store/embedded.js";
+import type { EmbeddedMultipart } from "../src/store/multipart.js";
 
 export interface Case {
   name: string;
@@ -182,4 +195,43 @@ export async function best<F extends (() => Promise<{ requestsPerSecond: number 
       if ((kept[i]?.requestsPerSecond ?? -1) < result.requestsPerSecond) kept[i] = result;
     }
   return kept as { [K in keyof F]: Awaited<ReturnType<F[K]>> };
+}
+
+/**
+ * The in-process issuance the grant and audit benches measure: one `default` bucket on the
+ * embedded store with a fresh one-key keyring. A direct URL there touches neither the store,
+ * links nor short URLs (only the signer), and the key guard's lookup per write is not what
+ * these benches measure, so those are stubs. `db` is where the bucket map would be read from
+ * (the config alone builds it; a stub is enough when nothing else needs a database).
+ * Answers a maker of `Issuance` over a grant set and an audit log.
+ */
+export async function benchIssuance(
+  db: Db = undefined as unknown as Db,
+): Promise<(grants: GrantSet, audit: AuditLog) => Issuance> {
+  const keyring = new Keyring([
+    {
+      kid: "k000000000001",
+      secret: newSecret(),
+      status: "active",
+      createdAt: new Date(),
+      retiredAt: null,
+    },
+  ]);
+  const backend = new LocalBackend(
+    "default",
+    undefined as unknown as EmbeddedStore,
+    () => "http://127.0.0.1:8080",
+    (claims) => signToken(keyring, claims).token,
+    undefined as unknown as EmbeddedMultipart,
+  );
+  const buckets = await Buckets.open(db, { default: { backend: "local" } }, async () => backend);
+  return (grants, audit) =>
+    new Issuance(
+      buckets,
+      () => grants,
+      audit,
+      undefined as unknown as LinkService,
+      undefined as unknown as ShortUrls,
+      { checkIssue: async () => undefined } as unknown as KeyGuard,
+    );
 }

@@ -16,20 +16,27 @@ interface Profile {
   timeDeltas: number[];
 }
 
+/** Signet's own code, run from src/ (tsx) or from dist/ (the built server the benches start). */
+const OURS = String.raw`^(?!.*node_modules).*/(src|dist)/`;
+
 /** The area a frame belongs to, by its script's URL (first match wins). */
 const AREAS: [string, RegExp][] = [
-  ["SQL (kysely, better-sqlite3)", /kysely|better-sqlite3|src\/db\//],
-  ["logging (pino)", /pino|sonic-boom|thread-stream|src\/http\/log/],
+  ["SQL (kysely, better-sqlite3)", new RegExp(String.raw`kysely|better-sqlite3|${OURS}db/`)],
+  ["logging (pino)", new RegExp(String.raw`pino|sonic-boom|thread-stream|${OURS}http/log`)],
   ["metrics (prom-client)", /prom-client|plugins\/metrics/],
-  ["audit", /service\/audit/],
-  ["token, scope, keys", /core\/(token|scope|keys|keyring|cidr|range)/],
-  ["store, file I/O", /src\/store\/|node:fs|node:internal\/fs|internal\/streams/],
+  ["audit", new RegExp(String.raw`${OURS}service/audit`)],
+  ["token, scope, keys", new RegExp(String.raw`${OURS}core/(token|scope|keys|keyring|cidr|range)`)],
+  [
+    "store, file I/O",
+    new RegExp(String.raw`${OURS}store/|node:fs|node:internal/fs|internal/streams`),
+  ],
   ["fastify", /fastify|find-my-way|light-my-request|avvio/],
   [
     "node http, net",
     /node:(_http|http|net|internal\/http|internal\/net|internal\/stream_base)|_http_/,
   ],
-  ["signet routes, services", /src\//],
+  ["signet routes, services", new RegExp(OURS)],
+  ["node internals (events, streams, promises)", /^node:/],
 ];
 
 function areaOf(node: ProfileNode): string {

@@ -1,8 +1,9 @@
 /** `signet serve`: opens the data dir, starts the HTTP server, stops cleanly on a signal. */
 import { lockDataDir } from "../store/lock.js";
+import { writeSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 import { buildApp } from "../http/app.js";
 import { logSerializers } from "../http/log.js";
 import { isSecretRef, resolveSecret } from "../core/config-schema.js";
@@ -15,6 +16,50 @@ export interface ServeOptions {
   port: number;
   data: string;
   config?: string;
+}
+
+/** How long a log line may wait in the buffer before it is written, in milliseconds. */
+const LOG_FLUSH_MS = 250;
+/** How long a clean stop waits for the last lines to be written, in milliseconds. */
+const LOG_DRAIN_MS = 2000;
+
+/**
+ * The server's logger: JSON lines on stdout at `level`, written off the request path in 4 KiB
+ * batches or every `LOG_FLUSH_MS` (pino's default stream wrote each line as soon as the last
+ * write ended: at low concurrency one thread-pool write and its completion per request).
+ * `drain` writes what is still buffered (a clean stop awaits it); pino itself writes the rest
+ * synchronously at any other exit.
+ */
+function serverLogger(level: string): { logger: Logger; drain(): Promise<void> } {
+  const destination = pino.destination({
+    dest: 1,
+    sync: false,
+    minLength: 4096,
+    periodicFlush: LOG_FLUSH_MS,
+  });
+  // sonic-boom's flushSync (pino's flush at exit) retries forever on EPIPE, so a server whose
+  // stdout reader had gone would never exit: one newline written first tells whether anyone
+  // still reads. `_len` is what it still holds (sonic-boom keeps no public count).
+  const flushSync = destination.flushSync.bind(destination);
+  destination.flushSync = () => {
+    if ((destination as unknown as { _len: number })._len === 0) return;
+    try {
+      writeSync(1, "\n");
+    } catch {
+      return;
+    }
+    flushSync();
+  };
+  const logger = pino({ level, serializers: logSerializers }, destination);
+  const drain = () =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, LOG_DRAIN_MS);
+      logger.flush(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  return { logger, drain };
 }
 
 export async function serve(options: ServeOptions): Promise<void> {
@@ -30,7 +75,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     databaseUrl: env.SIGNET_DATABASE_URL || undefined,
     redisUrl: env.SIGNET_REDIS_URL || undefined,
   });
-  const logger = pino({ level: env.SIGNET_LOG_LEVEL ?? "info", serializers: logSerializers });
+  const { logger, drain } = serverLogger(env.SIGNET_LOG_LEVEL ?? "info");
   const app = await buildApp(signet, { logger });
   if (signet.swept.tmp + signet.swept.orphans > 0)
     logger.info(signet.swept, "swept interrupted writes");
@@ -42,6 +87,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     logger.info({ signal }, "shutting down");
     await app.close();
     await signet.close();
+    await drain();
     process.exit(0);
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));

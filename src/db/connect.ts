@@ -12,6 +12,7 @@
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, SqliteDialect } from "kysely";
 import type pg from "pg";
+import { FALLBACK_PAGES, startCheckpointer } from "./checkpoints.js";
 import { migrationProvider } from "./migrations.js";
 import { withPreparedStatements } from "./statements.js";
 import type { Database } from "./schema.js";
@@ -63,8 +64,23 @@ export async function openSqlite(path: string): Promise<Db> {
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("busy_timeout = 5000");
+  // Statement journals and sort spills in memory: on disk they were a temporary file written on
+  // the event loop's thread for each batch of audit rows (several writes per request).
+  sqlite.pragma("temp_store = MEMORY");
+  // Checkpoints run in a worker (db/checkpoints.ts); this connection only as a backstop.
+  sqlite.pragma(`wal_autocheckpoint = ${FALLBACK_PAGES}`);
+  const statements = withPreparedStatements(sqlite);
+  const checkpointer = startCheckpointer(path);
   const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withPreparedStatements(sqlite) }),
+    dialect: new SqliteDialect({
+      database: {
+        ...statements,
+        close: () => {
+          checkpointer.stop();
+          statements.close();
+        },
+      },
+    }),
   });
   await migrateOrClose(db);
   if (path !== ":memory:" && path !== "") sqliteFiles.set(db, path);

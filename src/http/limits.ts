@@ -138,7 +138,8 @@ export function applyLimits(app: FastifyInstance, limits: ServerLimits): void {
     }
     parseJson(request, text, done);
   });
-  app.addHook("onSend", async (request, reply, payload) => {
+  // Callback hooks here and in the other hooks run on every request: no promise per request.
+  app.addHook("onSend", (request, reply, payload, done) => {
     // Answered before the body was all read: a small declared remainder is read and dropped (so
     // the client, still sending, gets the answer rather than a reset); anything larger or of
     // unknown length closes the connection rather than drain what is still coming.
@@ -147,7 +148,7 @@ export function applyLimits(app: FastifyInstance, limits: ServerLimits): void {
       if (Number.isSafeInteger(declared) && declared <= DRAIN_MAX_BYTES) request.raw.resume();
       else reply.header("connection", "close");
     }
-    return payload;
+    done(null, payload);
   });
 }
 
@@ -156,13 +157,14 @@ export function applyLimits(app: FastifyInstance, limits: ServerLimits): void {
  * connection is cut. (Data-plane uploads are bounded by the idle and request timeouts only.)
  */
 export function controlBodyDeadline(scope: FastifyInstance, limits: ServerLimits): void {
-  scope.addHook("preParsing", async (request, _reply, payload) => {
-    if (request.raw.complete) return payload;
-    const timer = setTimeout(() => request.raw.socket?.destroy(), limits.controlBodyTimeoutMs);
-    timer.unref();
-    const clear = () => clearTimeout(timer);
-    request.raw.once("end", clear);
-    request.raw.once("close", clear);
-    return payload;
+  scope.addHook("preParsing", (request, _reply, payload, done) => {
+    if (!request.raw.complete) {
+      const timer = setTimeout(() => request.raw.socket?.destroy(), limits.controlBodyTimeoutMs);
+      timer.unref();
+      const clear = () => clearTimeout(timer);
+      request.raw.once("end", clear);
+      request.raw.once("close", clear);
+    }
+    done(null, payload);
   });
 }

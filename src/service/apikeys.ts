@@ -55,8 +55,13 @@ export const unauthorized = () =>
 
 export class ApiKeys {
   private readonly envAdminHash: Buffer | undefined;
-  /** api_keys rows by id, trusted for one second; found rows only */
-  private readonly rows = new LRUCache<string, ApiKeyTable>({ max: 10_000, ttl: 1_000 });
+  /** whether SIGNET_ADMIN_KEY is itself shaped like a stored key (then both are tried) */
+  private readonly envAdminKeyShaped: boolean;
+  /** api_keys rows by id with their decoded secret hash, trusted for one second; found rows only */
+  private readonly rows = new LRUCache<string, { row: ApiKeyTable; hash: Buffer }>({
+    max: 10_000,
+    ttl: 1_000,
+  });
 
   constructor(
     private readonly db: Db,
@@ -64,6 +69,7 @@ export class ApiKeys {
     envAdminKey: string | undefined,
   ) {
     this.envAdminHash = envAdminKey ? sha256(envAdminKey) : undefined;
+    this.envAdminKeyShaped = envAdminKey !== undefined && KEY_SHAPE.test(envAdminKey);
   }
 
   async create(input: {
@@ -100,26 +106,35 @@ export class ApiKeys {
 
   /** The key's principal; undefined when `presented` is not shaped like an API key at all. */
   async authenticate(presented: string): Promise<Principal | undefined> {
-    if (this.envAdminHash !== undefined && timingSafeEqual(sha256(presented), this.envAdminHash))
-      return { id: "env:admin", subject: "env:admin", roles: [ADMIN_ROLE] };
     const match = KEY_SHAPE.exec(presented);
+    // A stored key's shape is never the env admin key's (unless that key has the shape too):
+    // one hash per request, not two.
+    if (
+      this.envAdminHash !== undefined &&
+      (match === null || this.envAdminKeyShaped) &&
+      timingSafeEqual(sha256(presented), this.envAdminHash)
+    )
+      return { id: "env:admin", subject: "env:admin", roles: [ADMIN_ROLE] };
     if (match === null) return undefined;
     const [, id, secret] = match as unknown as [string, string, string];
-    let row = this.rows.get(id);
-    if (row === undefined) {
-      row = await this.db
+    let found = this.rows.get(id);
+    if (found === undefined) {
+      const row = await this.db
         .selectFrom("api_keys")
         .selectAll()
         .where("id", "=", id)
         .executeTakeFirst();
-      if (row !== undefined) this.rows.set(id, row);
+      if (row !== undefined) {
+        found = { row, hash: Buffer.from(row.secret_hash, "hex") };
+        this.rows.set(id, found);
+      }
     }
-    if (row === undefined) throw unauthorized();
+    if (found === undefined) throw unauthorized();
+    const { row, hash } = found;
     // A row read just before a revocation here may have been kept: the in-memory revocations
     // (written by revoke() below) are the check that cannot lag.
     if (this.revocations.isRevoked("", `key:${id}`)) throw unauthorized();
-    const stored = Buffer.from(row.secret_hash, "hex");
-    if (!timingSafeEqual(sha256(secret), stored)) throw unauthorized();
+    if (!timingSafeEqual(sha256(secret), hash)) throw unauthorized();
     if (row.revoked_at !== null) throw unauthorized();
     if (row.expires_at !== null && new Date(row.expires_at).getTime() <= Date.now())
       throw unauthorized();

@@ -32,5 +32,13 @@ describe("OpenAPI and metrics", () => {
     expect(text).toMatch(/signet_http_responses_total\{surface="v1",method="POST",status="200"\}/);
     expect(text).not.toContain("secret-name");
     expect(text).toContain("process_cpu_seconds_total");
+    // Counted between scrapes and handed over at each one: the totals keep adding up.
+    await fetch(signed.url);
+    await fetch(signed.url);
+    const again = await (await fetch(`${h.url}/metrics`)).text();
+    expect(again).toMatch(/signet_http_responses_total\{surface="o",method="GET",status="404"\} 3/);
+    expect(again).toMatch(
+      /signet_http_responses_total\{surface="metrics",method="GET",status="200"\} 1/,
+    );
   });
 });

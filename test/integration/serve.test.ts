@@ -2,7 +2,7 @@ import { mkdtemp, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { exited, run, serve } from "../helpers/process.js";
+import { exited, run, serve, signetCommand } from "../helpers/process.js";
 
 const tmp = () => mkdtemp(join(tmpdir(), "signet-serve-"));
 
@@ -79,4 +79,46 @@ describe("signet serve", () => {
       await exited(server.child);
     }
   });
+
+  it("writes its log lines off the request path and flushes them all on SIGTERM", async () => {
+    const data = await tmp();
+    const server = await serve(data, {
+      SIGNET_ADMIN_KEY: "admin-key-for-log-flush-test-0123456789",
+      SIGNET_LOG_LEVEL: "info",
+    });
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    // At once: the buffered lines (a request's, then "shutting down") are written at exit.
+    server.child.kill("SIGTERM");
+    expect(await exited(server.child)).toEqual({ code: 0, signal: null });
+    const lines = server
+      .output()
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { msg: string; status?: number; req?: { path: string } });
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        msg: "request",
+        status: 200,
+        req: expect.objectContaining({ path: "/healthz" }),
+      }),
+    );
+    expect(lines.at(-1)?.msg).toBe("shutting down");
+  });
+
+  it("exits when its stdout reader has gone, with log lines still buffered", async () => {
+    const data = await tmp();
+    const child = signetCommand(["serve", "--port", "0", "--data", data], {
+      SIGNET_ADMIN_KEY: "admin-key-for-broken-stdout-test-0123456789",
+      SIGNET_LOG_LEVEL: "info",
+    });
+    // Nobody reads stdout: its first write fails (EPIPE) and the process ends. Before the
+    // guard, pino's flush at exit retried that write forever and the process never ended.
+    child.stdout!.destroy();
+    const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    try {
+      expect((await exited(child)).signal).toBeNull();
+    } finally {
+      clearTimeout(killer);
+    }
+  }, 90_000);
 });

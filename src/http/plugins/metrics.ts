@@ -31,11 +31,20 @@ function surfaceOf(url: string): string {
 export function registerMetrics(app: FastifyInstance, metrics: Metrics): void {
   const registry = metrics.registry;
   collectDefaultMetrics({ register: registry });
-  const answers = new Counter({
+  // Answers are counted in a plain map and handed to prom-client when /metrics is scraped:
+  // its label hashing and checks per request were a tenth of a 4 KiB GET's event-loop time.
+  const pending = new Map<string, { labels: Record<string, string>; n: number }>();
+  new Counter({
     name: "signet_http_responses_total",
     help: "HTTP answers by surface, method and status",
     labelNames: ["surface", "method", "status"],
     registers: [registry],
+    collect() {
+      for (const entry of pending.values()) {
+        if (entry.n > 0) this.inc(entry.labels, entry.n);
+        entry.n = 0;
+      }
+    },
   });
   const latency = new Histogram({
     name: "signet_http_duration_seconds",
@@ -44,12 +53,17 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics): void {
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [registry],
   });
-  app.addHook("onResponse", async (request, reply) => {
+  app.addHook("onResponse", (request, reply, done) => {
     const surface = surfaceOf(request.url);
-    answers.inc({ surface, method: request.method, status: String(reply.statusCode) });
+    const status = String(reply.statusCode);
+    const key = `${surface} ${request.method} ${status}`;
+    const entry = pending.get(key);
+    if (entry !== undefined) entry.n++;
+    else pending.set(key, { labels: { surface, method: request.method, status }, n: 1 });
     latency.observe({ surface }, reply.elapsedTime / 1000);
     const reason = refusalOf.get(reply);
     if (reason !== undefined) metrics.refusals.inc({ reason });
+    done();
   });
   app.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>
     reply.type(registry.contentType).send(await registry.metrics()),

@@ -18,7 +18,7 @@ declare module "fastify" {
 /** Needs Fastify's own request logging off (`disableRequestLogging: true`). */
 export function registerRequestLog(app: FastifyInstance): void {
   app.decorateReply("errorCode", null);
-  app.addHook("onResponse", async (request, reply) => {
+  app.addHook("onResponse", (request, reply, done) => {
     const claims = request.dataUse?.claims;
     request.log.info(
       {
@@ -31,5 +31,6 @@ export function registerRequestLog(app: FastifyInstance): void {
       },
       "request",
     );
+    done();
   });
 }
