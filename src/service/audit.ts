@@ -12,6 +12,7 @@
 import { sql } from "kysely";
 import { type Db, sqliteFileOf } from "../db/connect.js";
 import type { IssuedTable } from "../db/schema.js";
+import type { AuditQuery } from "../api/types.js";
 import { type AuditRow, type AuditSink, DbSink } from "./audit-sink.js";
 import { WorkerSink } from "./audit-writer.js";
 
@@ -54,18 +55,8 @@ export interface AuditRecord {
   detail: Record<string, unknown> | null;
 }
 
-export interface AuditFilter {
-  since?: string;
-  until?: string;
-  principal?: string;
-  action?: string;
-  bucket?: string;
-  /** a key prefix, matched literally */
-  prefix?: string;
-  tokenId?: string;
-  outcome?: Outcome;
-  /** opaque, from a previous page's `nextCursor` */
-  cursor?: string;
+/** `GET /v1/audit`'s filters (the API's `AuditQuery`) with the page size the route settled. */
+export interface AuditFilter extends AuditQuery {
   limit: number;
 }
 

@@ -81,10 +81,9 @@ const keyFile = fileURLToPath(
   new URL("../fixtures/conformance/gcs/test_service_account.not-a-test.json", import.meta.url),
 );
 
-describe("every backend, provider unreachable", async () => {
-  const port = await closedPort();
-  const at = `http://127.0.0.1:${port}`;
-  const configs: [string, AnyBucketConfig][] = [
+/** One bucket config per cloud backend, all pointing at `at` (container names from `container`). */
+function cloudConfigs(at: string, container: string): [string, AnyBucketConfig][] {
+  return [
     [
       "s3",
       {
@@ -103,7 +102,7 @@ describe("every backend, provider unreachable", async () => {
       {
         backend: "azure",
         accountName: "devstoreaccount1",
-        container: "c-unreachable",
+        container,
         endpoint: `${at}/devstoreaccount1`,
         accountKey: "${KEY}",
       },
@@ -121,7 +120,15 @@ describe("every backend, provider unreachable", async () => {
       } as AnyBucketConfig,
     ],
   ];
-  const env = { ID: "id", SECRET: "secret", KEY: Buffer.from("k".repeat(32)).toString("base64") };
+}
+
+/** The secrets those configs name. */
+const env = { ID: "id", SECRET: "secret", KEY: Buffer.from("k".repeat(32)).toString("base64") };
+
+describe("every backend, provider unreachable", async () => {
+  const port = await closedPort();
+  const at = `http://127.0.0.1:${port}`;
+  const configs = cloudConfigs(at, "c-unreachable");
   const embedded = undefined as never;
 
   it.each(configs)(
@@ -198,44 +205,7 @@ describe("every backend, provider resets a download mid-body", async () => {
   const provider = await cuttingProvider();
   afterAll(() => provider.close());
   const at = provider.url;
-  const configs: [string, AnyBucketConfig][] = [
-    [
-      "s3",
-      {
-        backend: "s3",
-        bucket: "b",
-        region: "us-east-1",
-        endpoint: at,
-        forcePathStyle: true,
-        accessKeyId: "${ID}",
-        secretAccessKey: "${SECRET}",
-      } as AnyBucketConfig,
-    ],
-    ["gcs", { backend: "gcs", bucket: "signet-b", endpoint: at, credentialsFile: keyFile }],
-    [
-      "azure",
-      {
-        backend: "azure",
-        accountName: "devstoreaccount1",
-        container: "c-reset",
-        endpoint: `${at}/devstoreaccount1`,
-        accountKey: "${KEY}",
-      },
-    ],
-    [
-      "swift",
-      {
-        backend: "swift",
-        storageUrl: `${at}/v1/AUTH_test`,
-        container: "c",
-        tempUrlKey: "${SECRET}",
-        authUrl: `${at}/auth/v1.0`,
-        user: "test:tester",
-        key: "${SECRET}",
-      } as AnyBucketConfig,
-    ],
-  ];
-  const env = { ID: "id", SECRET: "secret", KEY: Buffer.from("k".repeat(32)).toString("base64") };
+  const configs = cloudConfigs(at, "c-reset");
 
   it.each(configs)(
     "%s: the body stream errors with 503 backend_unavailable naming it",

@@ -107,9 +107,6 @@ import {
 import { assertAllBound } from "../bound.js";
 import { nothingStaged } from "../staging.js";
 import { AZURE_CAPABILITIES } from "./capabilities.js";
-
-/** How long the read SAS of a staged blob lives while Azure copies it, in seconds. */
-const PROMOTE_SOURCE_LIFE = 3600;
 import type {
   Backend,
   BackendCapabilities,
@@ -120,6 +117,9 @@ import type {
   PartInfo,
   PostScope,
 } from "../types.js";
+
+/** How long the read SAS of a staged blob lives while Azure copies it, in seconds. */
+const PROMOTE_SOURCE_LIFE = 3600;
 
 export const AzureBucketConfigSchema = Type.Object(
   {
