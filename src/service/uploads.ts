@@ -34,7 +34,7 @@ import type {
 } from "./issuance.js";
 import type { Revocations } from "./revocations.js";
 import type { Webhooks } from "./webhooks.js";
-import type { FileInfo } from "../api/types.js";
+import type { FileInfo, UploadInput as ApiUploadInput } from "../api/types.js";
 import { stagedAt, toFileInfo, type UploadRecord } from "./file-records.js";
 
 /** How long an intent outlives its URLs before it is swept. */
@@ -43,24 +43,12 @@ export const GRACE_SECONDS = 900;
 /** Constraints a backend may leave to complete: Signet reads the stored object back. */
 const CHECKED_AT_COMPLETE = new Set(["contentType", "contentLength", "checksumSha256"]);
 
-export interface UploadInput {
-  bucket: string;
-  key?: string;
-  prefix?: string;
-  name?: string;
-  /** omitted only by compatibility routes: complete then records what it finds */
-  size?: number;
-  sha256?: string;
-  contentType?: string;
-  multipart?: { partSize: number };
-  /** PUT (default) or POST, a browser form upload */
-  method?: "PUT" | "POST";
-  expiresIn?: number;
-  /** replace the file that holds the key, at commit (needs write and delete there) */
-  upsert?: boolean;
-  /** answer short `/u/{id}` URLs standing for the signed ones (each part's too) */
-  short?: boolean;
-}
+/**
+ * An intent as the service takes it: the API's `UploadInput`, except that `size` may be omitted
+ * by compatibility routes (Fence, Uppy); complete then records what it finds. A missing
+ * `contentType` stays open here too: the API route fills in its default before calling.
+ */
+export type UploadInput = Omit<ApiUploadInput, "size"> & { size?: number };
 
 /** 413 when `size` bytes do not fit the bucket's `maxObjectSize`. */
 export function assertFitsBucket(bucket: Bucket, size: number | undefined, field = "size"): void {
