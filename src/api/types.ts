@@ -270,3 +270,13 @@ export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
+
+/** What Uppy's `signRequest` receives (its `PresignableRequest`). */
+export interface UppyRequest {
+  method: "PUT" | "POST" | "GET" | "DELETE";
+  key: string;
+  uploadId?: string;
+  partNumber?: number;
+  contentType?: string;
+  expiresIn?: number;
+}

@@ -38,6 +38,29 @@ export interface DirectRequest {
 }
 
 /** A browser form upload: the policy fixes a key or a folder, bounds and types. */
+/**
+ * A browser form upload's policy in provider-neutral terms (S3's and GCS's POST policies take the
+ * same conditions). Exactly one of key and folder; lengths in bytes.
+ */
+export interface FormPolicyInput {
+  /** one object; give exactly one of key and folder */
+  key?: string;
+  /** any key under this folder ("" is the whole bucket) */
+  folder?: string;
+  expiresAt: Date;
+  /** the signing time (truncated to the second); default now */
+  date?: Date;
+  /** bytes, both inclusive */
+  contentLength?: { min: number; max: number };
+  /** an exact Content-Type, sent as a field; or a prefix such as "image/", which the form's own
+   *  Content-Type field must start with */
+  contentType?: string | { startsWith: string };
+  /** the reply to a successful upload */
+  successActionStatus?: 200 | 201 | 204;
+  /** or a redirect to this URL with bucket, key and etag in its query */
+  successActionRedirect?: string;
+}
+
 export interface PostScope {
   bucket: string;
   generation?: string;

@@ -3,6 +3,9 @@
  * Signet's JSON errors (`{ error: { code, message, field? } }`) turned into `SignetApiError`.
  * No `node:` imports; every API call is a standalone function so bundlers drop what is unused.
  */
+import { SignetApiError } from "../api/errors.js";
+
+export { SignetApiError };
 
 /** Where Signet is and how to authenticate to it. */
 export interface ClientOptions {
@@ -28,19 +31,6 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   headers?: Record<string, string>;
   signal?: AbortSignal;
-}
-
-/** An API refusal: HTTP status plus Signet's stable error code (`unauthorized`, `forbidden`, …). */
-export class SignetApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-    this.name = "SignetApiError";
-  }
 }
 
 /** Builds a client. The credential stays in this object (memory); nothing is persisted. */

@@ -17,16 +17,7 @@
  */
 import { completeUpload } from "./api.js";
 import type { SignetClient } from "./client.js";
-
-/** What Uppy's `signRequest` receives (its `PresignableRequest`). */
-export interface UppyRequest {
-  method: "PUT" | "POST" | "GET" | "DELETE";
-  key: string;
-  uploadId?: string;
-  partNumber?: number;
-  contentType?: string;
-  expiresIn?: number;
-}
+import type { UppyRequest } from "../api/types.js";
 
 /** What `signRequest` answers (Uppy's `PresignedResponse`). */
 export interface UppyPresigned {

@@ -1,19 +1,9 @@
 /** The SDK's error for a refusal by Signet or a store, and how a reply becomes one. */
 import type { ApiErrorBody } from "../api/types.js";
+import { SignetApiError } from "../api/errors.js";
 import { classify, unavailable } from "../backends/provider-errors.js";
 
-/** A refusal: the HTTP status and the API's stable error code (`http_error` for non-JSON). */
-export class SignetApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-    this.name = "SignetApiError";
-  }
-}
+export { SignetApiError };
 
 /**
  * A store's error body without signatures: S3 echoes `SignatureProvided`, and a URL quoted in

@@ -23,18 +23,12 @@ import { SignetError } from "../core/errors.js";
 import type { FileTable } from "../db/schema.js";
 import type { CallerContext } from "./issuance.js";
 import type { Signet } from "./signet.js";
-import type { FileInfo } from "../api/types.js";
+import type { FileInfo, UppyRequest } from "../api/types.js";
 import { stagedAt } from "./file-records.js";
 
 /** One request the Uppy plugin wants signed, plus the Signet bucket it goes to. */
-export interface UppySignInput {
+export interface UppySignInput extends UppyRequest {
   bucket: string;
-  method: "PUT" | "POST" | "GET" | "DELETE";
-  key: string;
-  uploadId?: string;
-  partNumber?: number;
-  contentType?: string;
-  expiresIn?: number;
   /** a part's byte count: bound into its URL (S3 part URLs need it) */
   contentLength?: number;
 }

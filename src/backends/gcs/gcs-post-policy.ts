@@ -32,6 +32,7 @@
  * when the upload completes.
  */
 import { invalidRequest, SignetError } from "../../core/errors.js";
+import type { FormPolicyInput } from "../types.js";
 import {
   checkExpiresIn,
   credentialScope,
@@ -68,21 +69,8 @@ export interface SignedPostPolicy {
   policyDocument: string;
 }
 
-/** A Signet form upload, in Signet's terms. Exactly one of key and folder. */
-export interface GcsPostInput {
-  key?: string;
-  /** a folder already through the folder rule: "" (the whole bucket) or ending in "/" */
-  folder?: string;
-  expiresAt: Date;
-  /** the signing time; default now */
-  date?: Date;
-  /** content-length-range, inclusive, in bytes */
-  contentLength?: { min: number; max: number };
-  /** an exact Content-Type (sent as a field), or a prefix the form's content-type must start with */
-  contentType?: string | { startsWith: string };
-  successActionStatus?: 200 | 201 | 204;
-  successActionRedirect?: string;
-}
+/** A Signet form upload, in Signet's terms (see `FormPolicyInput`). */
+export type GcsPostInput = FormPolicyInput;
 
 export interface GcsSignedPost {
   url: string;

@@ -31,24 +31,10 @@ import { invalidRequest } from "../../core/errors.js";
 import { assertValidKey, toFolder } from "../../core/keys.js";
 import { type S3Signer, byteCount, checksumSha256 } from "./s3-signing.js";
 import { ALGORITHM, amzDate, checkExpiresIn } from "./sigv4.js";
+import type { FormPolicyInput } from "../types.js";
 
-export interface S3PostInput {
-  /** one object; give exactly one of key and folder */
-  key?: string;
-  /** any key under this folder ("" is the whole bucket) */
-  folder?: string;
-  expiresAt: Date;
-  /** the signing time (X-Amz-Date, truncated to the second); default now */
-  date?: Date;
-  /** bytes, both inclusive */
-  contentLength?: { min: number; max: number };
-  /** an exact Content-Type, sent as a field; or a prefix such as "image/", which the form's own
-   *  Content-Type field must start with */
-  contentType?: string | { startsWith: string };
-  /** the reply to a successful upload (S3's default is 204) */
-  successActionStatus?: 200 | 201 | 204;
-  /** or a redirect to this URL with bucket, key and etag in its query */
-  successActionRedirect?: string;
+/** A form upload to S3: the provider-neutral policy input, plus a checksum S3 enforces. */
+export interface S3PostInput extends FormPolicyInput {
   /** base64 SHA-256 of the file, checked by S3 */
   checksumSha256?: string;
 }
