@@ -22,6 +22,9 @@ const { parentPort, workerData } = require("node:worker_threads");
 const SQLite = require(workerData.driver);
 const db = new SQLite(workerData.path);
 db.pragma("busy_timeout = 5000");
+// As the main connection (db/connect.ts): WAL keeps every commit across a crash of the process;
+// FULL would fsync each batch, on a thread that must keep up with issuance.
+db.pragma("synchronous = NORMAL");
 const columns = workerData.columns;
 const audit = db.prepare(
   "insert into audit (" + columns.join(", ") + ") values (" + columns.map(() => "?").join(", ") + ")",

@@ -284,7 +284,7 @@ describe("every route that answers signed URLs, on the embedded store", () => {
 
   it.each(cases)("%s: audited, revocable, refused once revoked", async (_name, issue) => {
     const issued = await issue();
-    expect(issued.id).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect(issued.id).toMatch(/^[A-Za-z0-9_-]{24}$/);
     const before = await issued.use();
     expect(before.status).toBeLessThan(400);
     const rows = await auditOf(h, issued.id);
@@ -352,7 +352,7 @@ describe("every route that answers signed URLs, on the embedded store", () => {
       const rows = (await api(h.url, "GET", `/v1/audit?action=${action}`)).body.items;
       expect(rows.length, action).toBeGreaterThan(0);
       expect(rows[0]).toMatchObject({ action, outcome: "allowed", principal: "env:admin" });
-      expect(rows[0].tokenId).toMatch(/^[A-Za-z0-9_-]{16}$/);
+      expect(rows[0].tokenId).toMatch(/^[A-Za-z0-9_-]{24}$/);
     }
   });
 

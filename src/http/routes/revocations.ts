@@ -7,14 +7,16 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { PrintableName } from "../../core/schema.js";
+import { TOKEN_ID_PATTERN } from "../../core/token.js";
 import type { RevokeInput } from "../../service/revoke.js";
 import type { Signet } from "../../service/signet.js";
 import { principalOf } from "../plugins/auth.js";
 
-const TOKEN_ID = "^[A-Za-z0-9_-]{16}$";
-
 const Body = Type.Union([
-  Type.Object({ tokenId: Type.String({ pattern: TOKEN_ID }) }, { additionalProperties: false }),
+  Type.Object(
+    { tokenId: Type.String({ pattern: TOKEN_ID_PATTERN }) },
+    { additionalProperties: false },
+  ),
   Type.Object({ principal: PrintableName(256) }, { additionalProperties: false }),
   Type.Object(
     {

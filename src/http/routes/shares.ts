@@ -1,6 +1,7 @@
 /** Share links: POST /v1/shares, GET /v1/shares, DELETE /v1/shares/{id}. */
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
+import { TOKEN_ID_PATTERN } from "../../core/token.js";
 import type { Signet } from "../../service/signet.js";
 import type { ShareInput } from "../../api/types.js";
 import { principalOf } from "../plugins/auth.js";
@@ -24,7 +25,7 @@ const ListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-const IdParams = Type.Object({ id: Type.String({ pattern: "^[A-Za-z0-9_-]{16}$" }) });
+const IdParams = Type.Object({ id: Type.String({ pattern: TOKEN_ID_PATTERN }) });
 
 export async function shareRoutes(app: FastifyInstance, signet: Signet): Promise<void> {
   app.post("/v1/shares", { schema: { body: ShareBody } }, async (request, reply) =>
