@@ -115,18 +115,21 @@ export const MAX_TOKEN_CHARS = 8192;
 let pool = Buffer.alloc(0);
 let poolOffset = 0;
 
-/** base64url's 64 characters in ASCII order: a number written with them sorts as it counts. */
-const SORTED_B64URL = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
-const TIME_CHARS = 8; // 48 bits of milliseconds: enough until the year 10889
+/**
+ * base64url's characters but '-', in ASCII order: a number written with them sorts as it counts,
+ * and an id never starts with '-' (a command line would take it for an option).
+ */
+const SORTED_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+const TIME_CHARS = 8; // 63^8 milliseconds: enough until the year 9850
 
 let lastMs = -1;
 let timePrefix = "";
 
-/** `ms` in TIME_CHARS characters of SORTED_B64URL, most significant first. */
+/** `ms` in TIME_CHARS base-63 digits of SORTED_DIGITS, most significant first. */
 function sortableTime(ms: number): string {
   let text = "";
-  for (let shift = (TIME_CHARS - 1) * 6; shift >= 0; shift -= 6)
-    text += SORTED_B64URL[Math.floor(ms / 2 ** shift) % 64];
+  for (let rest = ms, i = 0; i < TIME_CHARS; i++, rest = Math.floor(rest / 63))
+    text = SORTED_DIGITS[rest % 63]! + text;
   return text;
 }
 
@@ -135,7 +138,7 @@ export const TOKEN_ID_PATTERN = "^[A-Za-z0-9_-]{16,24}$";
 
 /**
  * A new token id, 24 base64url characters: the issue time in ms (8 characters that sort as the
- * time does) then 96 random bits. Not a secret (the MAC guards the token); time first so that
+ * time does, never '-') then 96 random bits. Not a secret (the MAC guards the token); time first so that
  * each new id lands at the end of the `issued` table's token-id index instead of at a random
  * page: random ids made each insert about three times dearer (BENCHMARKS.md, issue 14).
  */

@@ -51,13 +51,14 @@ describe("token codec and verifier", () => {
 
   it("orders token ids by issue time, as SQLite's binary collation compares them", () => {
     // Time-first ids are what keeps the `issued` index's inserts at its end (service/audit.ts).
-    const ms = fc.integer({ min: 0, max: 2 ** 48 - 1 });
+    const ms = fc.integer({ min: 0, max: 63 ** 8 - 1 });
     fc.assert(
       fc.property(ms, ms, (a, b) => {
         fc.pre(a !== b);
         const [x, y] = [newTokenId(a), newTokenId(b)];
         expect(Buffer.compare(Buffer.from(x), Buffer.from(y))).toBe(a < b ? -1 : 1);
         expect(x).toMatch(new RegExp(TOKEN_ID_PATTERN));
+        expect(x[0]).not.toBe("-");
       }),
     );
   });
