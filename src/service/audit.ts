@@ -95,10 +95,23 @@ const idOfCursor = (cursor: string): number | undefined => {
 const text = (value: string | null | undefined): string | null =>
   value == null ? null : value.includes("\0") ? value.replaceAll("\0", "\uFFFD") : value;
 
+// The last time formatted: rows queued in the same millisecond (a batch's) format it once.
+let lastMs = Number.NaN;
+let lastIso = "";
+
+/** `ms` (since the epoch) as ISO 8601 text, as Date's toISOString writes it. */
+export function isoTime(ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}
+
 /** The row of one event recorded at `at` (ms since the epoch): built at flush, off the request. */
 function toRow(at: number, e: AuditEvent): AuditRow {
   return [
-    new Date(at).toISOString(),
+    isoTime(at),
     e.event,
     text(e.principal),
     text(e.tokenId),
