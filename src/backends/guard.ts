@@ -60,18 +60,30 @@ function guardCalls<T extends object>(
   calls: Set<string | symbol>,
   nested: Record<string, Set<string | symbol>> = {},
 ): T {
+  // What each member was last read as, and its view: issuance reads several members per URL
+  // (presign, unbound, revocation…), which would otherwise bind or wrap them afresh each time.
+  const views = new Map<string | symbol, { value: unknown; view: unknown }>();
+  const viewOf = (target: T, prop: string | symbol, value: unknown): unknown => {
+    if (typeof value === "function")
+      return calls.has(prop)
+        ? mapped(provider, target, value as (...args: unknown[]) => unknown, prop === "get")
+        : (value as (...args: unknown[]) => unknown).bind(target);
+    const inner = typeof prop === "string" ? nested[prop] : undefined;
+    if (inner !== undefined && value !== null && typeof value === "object")
+      return guardCalls(provider, value, inner);
+    return value;
+  };
   return new Proxy(object, {
     get(target, prop) {
       // read with the target as receiver: backends keep state in #private fields
       const value: unknown = Reflect.get(target, prop, target);
-      if (typeof value === "function")
-        return calls.has(prop)
-          ? mapped(provider, target, value as (...args: unknown[]) => unknown, prop === "get")
-          : (value as (...args: unknown[]) => unknown).bind(target);
-      const inner = typeof prop === "string" ? nested[prop] : undefined;
-      if (inner !== undefined && value !== null && typeof value === "object")
-        return guardCalls(provider, value, inner);
-      return value;
+      if (value === null || (typeof value !== "function" && typeof value !== "object"))
+        return value;
+      const seen = views.get(prop);
+      if (seen !== undefined && seen.value === value) return seen.view;
+      const view = viewOf(target, prop, value);
+      views.set(prop, { value, view });
+      return view;
     },
   });
 }

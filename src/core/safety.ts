@@ -16,10 +16,14 @@ export function isActiveType(contentType: string): boolean {
   return ACTIVE.test(essence);
 }
 
+// Names that neither form changes (no escape in the quoted fallback, none by encodeURIComponent).
+const PLAIN_NAME = /^[\w.~-]*$/;
+
 /** RFC 6266 Content-Disposition with an ASCII fallback and the exact name in filename*. */
 export function contentDisposition(kind: "inline" | "attachment", key: string): string {
   const name = key.slice(key.lastIndexOf("/") + 1);
-
+  // Most names need no escaping: both forms are the name itself.
+  if (PLAIN_NAME.test(name)) return `${kind}; filename="${name}"; filename*=UTF-8''${name}`;
   const fallback = name.replace(/[^\x20-\x7e]|["\\%]/g, "_");
   const exact = encodeURIComponent(name).replace(
     /['()*]/g,

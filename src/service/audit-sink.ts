@@ -5,7 +5,8 @@
  * file a worker thread writes instead (service/audit-writer.ts).
  *
  * An audit row travels as a tuple in the order of AUDIT_COLUMNS, its detail still an object:
- * the sink serializes it, so that a batch sent to another thread is serialized once.
+ * the sink serializes it, so that a batch sent to another thread is serialized once. An `issued`
+ * row travels as a tuple in the order of ISSUED_COLUMNS (no property names to copy or bind).
  */
 import type { Db } from "../db/connect.js";
 import type { AuditTable, IssuedTable } from "../db/schema.js";
@@ -44,6 +45,49 @@ export type AuditRow = [
   detail: Record<string, unknown> | null,
 ];
 
+/** The issued table's columns, in the order of an IssuedRow. */
+export const ISSUED_COLUMNS = [
+  "token_id",
+  "principal",
+  "bucket",
+  "target",
+  "folder",
+  "revocable",
+  "expires_at",
+  "created_at",
+] as const satisfies readonly (keyof IssuedTable)[];
+
+/** One `issued` row, the values of ISSUED_COLUMNS in order. */
+export type IssuedRow = [
+  token_id: IssuedTable["token_id"],
+  principal: IssuedTable["principal"],
+  bucket: IssuedTable["bucket"],
+  target: IssuedTable["target"],
+  folder: IssuedTable["folder"],
+  revocable: IssuedTable["revocable"],
+  expires_at: IssuedTable["expires_at"],
+  created_at: IssuedTable["created_at"],
+];
+
+/** An `issued` row as the queue hands it to a sink. */
+export function toIssuedRow(row: IssuedTable): IssuedRow {
+  return [
+    row.token_id,
+    row.principal,
+    row.bucket,
+    row.target,
+    row.folder,
+    row.revocable,
+    row.expires_at,
+    row.created_at,
+  ];
+}
+
+function issuedOf(row: IssuedRow): IssuedTable {
+  const [token_id, principal, bucket, target, folder, revocable, expires_at, created_at] = row;
+  return { token_id, principal, bucket, target, folder, revocable, expires_at, created_at };
+}
+
 /** The row as the audit table stores it. */
 function stored(row: AuditRow): Omit<AuditTable, "id"> {
   const [at, event, principal, token_id, bucket, key, method, status, outcome, reason, ip] = row;
@@ -64,8 +108,12 @@ function stored(row: AuditRow): Omit<AuditTable, "id"> {
   };
 }
 
+/**
+ * Stores batches. Writes are applied in the order `write` is called, whether or not the earlier
+ * ones have settled: the queue hands over several batches without awaiting each in turn.
+ */
 export interface AuditSink {
-  write(rows: AuditRow[], issued: IssuedTable[]): Promise<void>;
+  write(rows: AuditRow[], issued: IssuedRow[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -73,14 +121,23 @@ export interface AuditSink {
 const CHUNK = 500;
 
 export class DbSink implements AuditSink {
+  /** the last write handed over: each waits for it (in order, whatever the pool's size) */
+  private last: Promise<void> = Promise.resolve();
+
   constructor(private readonly db: Db) {}
 
-  async write(rows: AuditRow[], issued: IssuedTable[]): Promise<void> {
+  write(rows: AuditRow[], issued: IssuedRow[]): Promise<void> {
+    const write = this.last.catch(() => undefined).then(() => this.store(rows, issued));
+    this.last = write;
+    return write;
+  }
+
+  private async store(rows: AuditRow[], issued: IssuedRow[]): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       for (let i = 0; i < issued.length; i += CHUNK)
         await tx
           .insertInto("issued")
-          .values(issued.slice(i, i + CHUNK))
+          .values(issued.slice(i, i + CHUNK).map(issuedOf))
           .onConflict((oc) => oc.doNothing())
           .execute();
       for (let i = 0; i < rows.length; i += CHUNK)

@@ -14,8 +14,13 @@
  */
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
-import type { IssuedTable } from "../db/schema.js";
-import { AUDIT_COLUMNS, type AuditRow, type AuditSink } from "./audit-sink.js";
+import {
+  AUDIT_COLUMNS,
+  type AuditRow,
+  type AuditSink,
+  ISSUED_COLUMNS,
+  type IssuedRow,
+} from "./audit-sink.js";
 
 const WRITER = `
 const { parentPort, workerData } = require("node:worker_threads");
@@ -30,10 +35,10 @@ const audit = db.prepare(
   "insert into audit (" + columns.join(", ") + ") values (" + columns.map(() => "?").join(", ") + ")",
 );
 const DETAIL = columns.indexOf("detail");
+const issuedColumns = workerData.issuedColumns;
 const issued = db.prepare(
-  "insert into issued (token_id, principal, bucket, target, folder, revocable, expires_at, " +
-    "created_at) values (@token_id, @principal, @bucket, @target, @folder, @revocable, " +
-    "@expires_at, @created_at) on conflict do nothing",
+  "insert into issued (" + issuedColumns.join(", ") + ") values (" +
+    issuedColumns.map(() => "?").join(", ") + ") on conflict do nothing",
 );
 const write = db.transaction((batch) => {
   for (const row of batch.issued) issued.run(row);
@@ -71,7 +76,12 @@ export class WorkerSink implements AuditSink {
     const driver = createRequire(import.meta.url).resolve("better-sqlite3");
     const worker = new Worker(WRITER, {
       eval: true,
-      workerData: { path: this.path, driver, columns: AUDIT_COLUMNS },
+      workerData: {
+        path: this.path,
+        driver,
+        columns: AUDIT_COLUMNS,
+        issuedColumns: ISSUED_COLUMNS,
+      },
     });
     // A queued batch keeps nothing alive: close() (on SIGTERM) writes what is left.
     worker.unref();
@@ -92,7 +102,8 @@ export class WorkerSink implements AuditSink {
     return worker;
   }
 
-  write(rows: AuditRow[], issued: IssuedTable[]): Promise<void> {
+  /** Posts the batch at once: the worker takes messages, so writes, in the order posted. */
+  write(rows: AuditRow[], issued: IssuedRow[]): Promise<void> {
     const worker = this.started();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

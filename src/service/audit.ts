@@ -3,8 +3,10 @@
  * per admin change. Never a secret or a signature.
  *
  * Rows are written off the request path: `record` puts them on a bounded queue (a caller waits
- * only when the queue is full), and the queue is written in batches, each batch in one
- * transaction, every `flushMs` milliseconds or as soon as `batchSize` rows wait. `close` (called
+ * only when the queue, batches being written included, is full), and the queue is written in
+ * batches, each batch in one transaction, every `flushMs` milliseconds or as soon as `batchSize`
+ * rows wait. A full batch goes to the sink at once, without waiting for the one before (the sink
+ * keeps their order): the writer thread stores while this thread goes on issuing. `close` (called
  * on SIGTERM through Signet's close) writes whatever is still queued. The rows of `issued` (what
  * revocation needs of each issued token) travel on the same queue, in the same transactions;
  * whoever reads them (revocation) calls `flush` first.
@@ -13,7 +15,7 @@ import { sql } from "kysely";
 import { type Db, sqliteFileOf } from "../db/connect.js";
 import type { IssuedTable } from "../db/schema.js";
 import type { AuditQuery } from "../api/types.js";
-import { type AuditRow, type AuditSink, DbSink } from "./audit-sink.js";
+import { type AuditRow, type AuditSink, DbSink, toIssuedRow } from "./audit-sink.js";
 import { WorkerSink } from "./audit-writer.js";
 
 export type Outcome = "allowed" | "refused";
@@ -93,10 +95,23 @@ const idOfCursor = (cursor: string): number | undefined => {
 const text = (value: string | null | undefined): string | null =>
   value == null ? null : value.includes("\0") ? value.replaceAll("\0", "\uFFFD") : value;
 
+// The last time formatted: rows queued in the same millisecond (a batch's) format it once.
+let lastMs = Number.NaN;
+let lastIso = "";
+
+/** `ms` (since the epoch) as ISO 8601 text, as Date's toISOString writes it. */
+export function isoTime(ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}
+
 /** The row of one event recorded at `at` (ms since the epoch): built at flush, off the request. */
 function toRow(at: number, e: AuditEvent): AuditRow {
   return [
-    new Date(at).toISOString(),
+    isoTime(at),
     e.event,
     text(e.principal),
     text(e.tokenId),
@@ -117,11 +132,10 @@ export class AuditLog {
   private times: number[] = [];
   private issued: IssuedTable[] = [];
   private timer: NodeJS.Timeout | undefined;
-  /** the last write started or chained */
-  private writing: Promise<void> = DONE;
-  /** the write that will take what is queued now */
-  private next: Promise<void> = DONE;
-  private scheduled = false;
+  /** batches handed to the sink and not yet stored, with their row counts */
+  private readonly inFlight = new Map<Promise<void>, number>();
+  /** rows in `inFlight` */
+  private inFlightRows = 0;
   private readonly maxQueue: number;
   private readonly batchSize: number;
   private readonly flushMs: number;
@@ -156,16 +170,20 @@ export class AuditLog {
 
   /** Queues what revocation needs of issued tokens (see service/issuance.ts). */
   register(...rows: IssuedTable[]): Promise<void> {
-    this.issued.push(...rows);
+    for (const row of rows) this.issued.push(row);
     return this.queued();
   }
 
-  /** Starts a write when a batch is ready (or soon, by timer); waits only when full. */
+  /**
+   * Hands each full batch to the sink at once (or soon, by timer, what is less than a batch);
+   * waits only when the queue, batches being written included, is full.
+   */
   private queued(): Promise<void> {
-    const size = this.events.length + this.issued.length;
-    if (size >= this.maxQueue) return this.flush();
-    if (size >= this.batchSize) void this.flush().catch(() => undefined);
-    else if (this.timer === undefined) {
+    if (this.events.length >= this.batchSize || this.issued.length >= this.batchSize)
+      this.dispatch(false);
+    const waiting = this.events.length + this.issued.length;
+    if (waiting + this.inFlightRows >= this.maxQueue) return this.flush();
+    if (waiting > 0 && this.timer === undefined) {
       this.timer = setTimeout(() => void this.flush().catch(() => undefined), this.flushMs);
       this.timer.unref();
     }
@@ -173,54 +191,60 @@ export class AuditLog {
   }
 
   /**
-   * Writes everything queued so far, in one transaction; resolves once it is stored. One write
-   * at a time: a flush asked while one is under way is taken by the next write, which takes
-   * everything queued by the time it starts.
+   * Writes everything queued so far; resolves once it, and every batch handed over before it,
+   * is stored (rejects when one of them failed: its rows are queued again).
    */
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      this.next = this.writing
-        .catch(() => undefined)
-        .then(() => {
-          this.scheduled = false;
-          return this.writeQueued();
-        });
-      this.writing = this.next;
-    }
-    return this.next;
+    this.dispatch(true);
+    return Promise.all(this.inFlight.keys()).then(() => undefined);
   }
 
   /**
-   * Writes what is queued now, `batchSize` rows per transaction: each holds the database's
-   * write lock only briefly, so that the requests' own writes are not kept waiting.
+   * Hands what is queued to the sink, `batchSize` rows of each table per transaction (each
+   * holds the database's write lock only briefly, so that the requests' own writes are not kept
+   * waiting); with `partial`, the last batch may be short. Batches are not awaited in turn:
+   * the sink applies them in the order handed over (AuditSink), so the writer works while this
+   * thread goes on issuing.
    */
-  private async writeQueued(): Promise<void> {
-    let eventsLeft = this.events.length;
-    let issuedLeft = this.issued.length;
-    while (eventsLeft > 0 || issuedLeft > 0) {
-      const count = Math.min(eventsLeft, this.batchSize);
-      const events = this.events.splice(0, count);
-      const times = this.times.splice(0, count);
-      const issued = this.issued.splice(0, Math.min(issuedLeft, this.batchSize));
-      eventsLeft -= events.length;
-      issuedLeft -= issued.length;
-      try {
-        await this.sink.write(
-          events.map((e, i) => toRow(times[i]!, e)),
-          issued,
-        );
-      } catch (err) {
-        // Kept for the next flush (within the bound), never silently lost.
-        this.events = [...events, ...this.events].slice(-this.maxQueue);
-        this.times = [...times, ...this.times].slice(-this.maxQueue);
-        this.issued = [...issued, ...this.issued];
-        this.onError(err);
-        throw err;
-      }
+  private dispatch(partial: boolean): void {
+    const size = this.batchSize;
+    while (
+      this.events.length >= size ||
+      this.issued.length >= size ||
+      (partial && (this.events.length > 0 || this.issued.length > 0))
+    ) {
+      const events = this.events.splice(0, size);
+      const times = this.times.splice(0, size);
+      const issued = this.issued.splice(0, size);
+      const rows = events.length + issued.length;
+      const write = this.sink.write(
+        events.map((e, i) => toRow(times[i]!, e)),
+        issued.map(toIssuedRow),
+      );
+      const settled: Promise<void> = write.then(
+        () => this.settle(settled),
+        (err: unknown): never => {
+          this.settle(settled);
+          // Kept for the next flush (within the bound), never silently lost.
+          this.events = [...events, ...this.events].slice(-this.maxQueue);
+          this.times = [...times, ...this.times].slice(-this.maxQueue);
+          this.issued = [...issued, ...this.issued];
+          this.onError(err);
+          throw err;
+        },
+      );
+      // A failure is the flush's to report; nobody may be awaiting this batch.
+      settled.catch(() => undefined);
+      this.inFlight.set(settled, rows);
+      this.inFlightRows += rows;
     }
+  }
+
+  private settle(write: Promise<void>): void {
+    this.inFlightRows -= this.inFlight.get(write) ?? 0;
+    this.inFlight.delete(write);
   }
 
   /** Writes what is queued and stops the timer: called on close (SIGTERM). */

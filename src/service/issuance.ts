@@ -30,7 +30,7 @@ import {
 import type { Method } from "../core/methods.js";
 import { type Claims, claimsToConstraints, newTokenId } from "../core/token.js";
 import type { IssuedTable } from "../db/schema.js";
-import type { AuditLog } from "./audit.js";
+import { type AuditLog, isoTime } from "./audit.js";
 import type { Bucket, Buckets } from "./buckets.js";
 import {
   alsoAllowed,
@@ -133,9 +133,18 @@ export class Issuance {
     private readonly metrics?: Metrics,
   ) {}
 
-  /** Checks, signs, audits and registers one signed request. */
+  /**
+   * Checks, signs, audits and registers one signed request: a plan signed once, without the
+   * plan's object (a batch issues this way per URL).
+   */
   async issue(principal: Principal, input: IssueInput, ctx: IssueContext): Promise<SignedRequest> {
-    return this.plan(principal, input, ctx).sign();
+    const { short, ...scope } = input;
+    const now = Date.now();
+    const checked = this.checkPlan(principal, scope, now, ctx);
+    await this.admit(principal, checked);
+    await this.guard(principal, checked, scope, now);
+    // The plan's own token id: this plan signs nothing else.
+    return this.sign(principal, checked, {}, ctx, short === true, checked.direct.tokenId);
   }
 
   /**
@@ -157,21 +166,12 @@ export class Issuance {
   plan(principal: Principal, input: IssueInput, ctx: IssueContext): Plan {
     const { short, ...scope } = input;
     const now = Date.now();
-    const checked = this.check(principal, scope, now, ctx);
-    if (ctx.version !== undefined) checked.direct.version = ctx.version;
-    // Before the first URL of a plan is signed, once per plan (a part plan or a multipart
-    // intent counts as one issuance): the quotas (429), which every route passes through, and
-    // the files-stay-true rule for raw writes at keys files hold (service/key-guard.ts; not for
-    // an intent's staging key, which no file holds).
+    const checked = this.checkPlan(principal, scope, now, ctx);
+    // Once per plan (a part plan or a multipart intent counts as one issuance).
     let admitted: Promise<void> | undefined;
     let guarded: Promise<void> | undefined;
-    const admit = () =>
-      (admitted ??=
-        this.quotas?.admit(principal, checked.bucket.name, checked.grantId) ?? Promise.resolve());
-    const guard = () =>
-      (guarded ??= this.keyGuard.checkIssue(checked, scope.upsert, () =>
-        this.check(principal, { bucket: scope.bucket, key: scope.key, method: "DELETE" }, now, {}),
-      ));
+    const admit = () => (admitted ??= this.admit(principal, checked));
+    const guard = () => (guarded ??= this.guard(principal, checked, scope, now));
     return {
       ...checked,
       sign: async (variant = {}) => {
@@ -185,6 +185,44 @@ export class Issuance {
         return this.signLink(principal, checked, mode, ctx);
       },
     };
+  }
+
+  /** `check`, and the committed version the plan's URLs are pinned to. */
+  private checkPlan(
+    principal: Principal,
+    scope: ScopeInput,
+    now: number,
+    ctx: IssueContext,
+  ): CheckedScope {
+    const checked = this.check(principal, scope, now, ctx);
+    if (ctx.version !== undefined) checked.direct.version = ctx.version;
+    return checked;
+  }
+
+  /**
+   * Before the first URL of a plan is signed: the quotas (429), which every route passes
+   * through, each URL of a batch too.
+   */
+  private admit(principal: Principal, checked: CheckedScope): Promise<void> {
+    return (
+      this.quotas?.admit(principal, checked.bucket.name, checked.grantId) ?? Promise.resolve()
+    );
+  }
+
+  /**
+   * Before the first URL of a plan at its own key is signed: the files-stay-true rule for raw
+   * writes at keys files hold (service/key-guard.ts; not for an intent's staging key, which no
+   * file holds).
+   */
+  private guard(
+    principal: Principal,
+    checked: CheckedScope,
+    scope: IssueInput,
+    now: number,
+  ): Promise<void> {
+    return this.keyGuard.checkIssue(checked, scope.upsert, () =>
+      this.check(principal, { bucket: scope.bucket, key: scope.key, method: "DELETE" }, now, {}),
+    );
   }
 
   /** Syntax, bucket, grants and bucket limits: everything but the delivery. */
@@ -265,16 +303,19 @@ export class Issuance {
     variant: Variant,
     ctx: IssueContext,
     short: boolean,
+    tokenId = newTokenId(),
   ): Promise<SignedRequest> {
     const constraints = variant.constraints ?? checked.direct.constraints;
     const key = variant.key ?? checked.direct.key;
+    // Each signed request has its own token id; the request is the plan's unless narrowed.
+    const narrowed = variant.key !== undefined || variant.constraints !== undefined;
     const scope: CheckedScope = {
       ...checked,
-      direct: { ...checked.direct, key, tokenId: newTokenId(), constraints },
-      request: { ...checked.request, key, constraints },
+      direct: { ...checked.direct, key, tokenId, constraints },
+      request: narrowed ? { ...checked.request, key, constraints } : checked.request,
     };
     if (variant.part !== undefined) scope.direct.part = variant.part;
-    await this.prepareRevocation(scope);
+    if (scope.request.revocable) await this.prepareRevocation(scope);
     const signed = this.deliver(scope);
     const delivery = signed.enforcedBy.method === "signet" ? "link" : "direct";
     const revocable: IssuedTable["revocable"] =
@@ -284,19 +325,23 @@ export class Issuance {
           ? "provider"
           : "none";
     if (short) signed.url = await this.shortUrls.create(signed.id, signed.url, signed.expiresAt);
-    // Audited and revocable under the key the caller asked for (an intent's URL writes its
-    // staging key, named in the detail).
-    const recorded = { ...scope, request: checked.request };
-    await this.recordIssued(principal, recorded, ctx, revocable, {
-      ...ctx.detail,
-      ...variant.detail,
-      ...(variant.key !== undefined ? { staging: variant.key } : {}),
-      expiresAt: signed.expiresAt,
-      delivery,
-      ...(short ? { short: true } : {}),
-      ...(variant.part !== undefined ? { partNumber: variant.part.partNumber } : {}),
-      constraints,
-    });
+    const detail: Record<string, unknown> = { ...ctx.detail, ...variant.detail };
+    // An intent's URL writes its staging key, named in the detail.
+    if (variant.key !== undefined) detail.staging = variant.key;
+    detail.expiresAt = signed.expiresAt;
+    detail.delivery = delivery;
+    if (short) detail.short = true;
+    if (variant.part !== undefined) detail.partNumber = variant.part.partNumber;
+    detail.constraints = constraints;
+    // Audited and revocable under the key the caller asked for.
+    await this.recordIssued(
+      principal,
+      { bucket: checked.bucket, request: checked.request, direct: scope.direct },
+      ctx,
+      revocable,
+      detail,
+      signed.expiresAt,
+    );
     return signed;
   }
 
@@ -316,12 +361,15 @@ export class Issuance {
     if (unservable !== undefined)
       throw new SignetError("constraint_not_enforceable", unservable, "methods");
     const reply = this.links.sign(checked.direct, mode);
-    await this.recordIssued(principal, checked, ctx, "signet", {
-      ...ctx.detail,
-      expiresAt: checked.direct.expiresAt.toISOString(),
-      delivery: "link",
-      mode,
-    });
+    const expiresAt = checked.direct.expiresAt.toISOString();
+    await this.recordIssued(
+      principal,
+      checked,
+      ctx,
+      "signet",
+      { ...ctx.detail, expiresAt, delivery: "link", mode },
+      expiresAt,
+    );
     return { id: checked.direct.tokenId, ...reply };
   }
 
@@ -384,15 +432,20 @@ export class Issuance {
     return target.url;
   }
 
-  /** One audit row and one `issued` row, both queued (see AuditLog). */
+  /**
+   * One audit row and one `issued` row, both queued (see AuditLog). `detail` is the caller's
+   * fresh object (the revocability is added to it); `expiresAt` is the expiry as ISO text.
+   */
   private async recordIssued(
     principal: Principal,
-    { bucket, request, direct }: CheckedScope,
+    { bucket, request, direct }: Pick<CheckedScope, "bucket" | "request" | "direct">,
     ctx: IssueContext,
     revocable: IssuedTable["revocable"],
     detail: Record<string, unknown>,
+    expiresAt: string,
   ): Promise<void> {
     const target = request.key ?? request.folder ?? "";
+    const now = Date.now();
     await this.audit.register({
       token_id: direct.tokenId,
       principal: principal.id,
@@ -400,9 +453,10 @@ export class Issuance {
       target,
       folder: request.key === undefined ? 1 : 0,
       revocable,
-      expires_at: direct.expiresAt.toISOString(),
-      created_at: new Date().toISOString(),
+      expires_at: expiresAt,
+      created_at: isoTime(now),
     });
+    detail.revocable = revocable;
     await this.audit.record({
       event: ctx.action,
       principal: principal.id,
@@ -411,7 +465,7 @@ export class Issuance {
       key: target,
       method: request.methods.join(","),
       ip: ctx.ip ?? null,
-      detail: { ...detail, revocable },
+      detail,
     });
   }
 
@@ -473,7 +527,8 @@ export class Issuance {
     } else {
       const safe = safeDirect(bucket.backend, direct);
       // the caller's own constraints first: they name the field to change
-      const unbound = [...new Set([...bucket.backend.unbound(safe.scope), ...safe.unbound])];
+      const own = bucket.backend.unbound(safe.scope);
+      const unbound = safe.unbound.length === 0 ? [...own] : [...new Set([...own, ...safe.unbound])];
       const also = alsoAllowed(bucket.backend, direct.methods);
       // A URL that would let through methods the caller was not granted is no direct URL.
       if (also.length > 0 && alsoGranted === false && !unbound.includes("methods"))
@@ -521,7 +576,7 @@ export class Issuance {
       ...reply,
       expiresAt: direct.expiresAt.toISOString(),
       expiresIn,
-      enforcedBy: Object.fromEntries(enforcedAspects(request).map((a) => [a, enforcer])),
+      enforcedBy: enforcedByOf(request, enforcer),
     };
   }
 }
@@ -536,4 +591,11 @@ export function enforcedAspects(
   if (request.notBefore !== undefined) aspects.push("notBefore");
   if (request.revocable) aspects.push("revocable");
   return [...aspects, ...constraintsOf(request.constraints)];
+}
+
+/** `enforcedBy` when one enforcer holds every part of the scope. */
+function enforcedByOf(request: Parameters<typeof enforcedAspects>[0], enforcer: Enforcer) {
+  const out: Record<string, Enforcer> = {};
+  for (const aspect of enforcedAspects(request)) out[aspect] = enforcer;
+  return out;
 }

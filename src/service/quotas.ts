@@ -72,6 +72,11 @@ export class Quotas {
         ? []
         : this.counted("grant", grant.quota, `${grant.id}:${principal.id}`, grant.id)),
     ];
+    if (counted.length === 0) {
+      // No quota applies: nothing to count or wait for (a batch admits each of its URLs).
+      this.anomalies?.count(principal.id);
+      return;
+    }
     const results = await Promise.allSettled(counted.map((c) => c.limiter.consume(c.key)));
     let retryMs = -1;
     let spent: Counted | undefined;

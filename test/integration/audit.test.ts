@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, openSqlite } from "../../src/db/connect.js";
 import { AuditLog } from "../../src/service/audit.js";
+import type { AuditRow, AuditSink, IssuedRow } from "../../src/service/audit-sink.js";
 import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
 import { databaseFor } from "../helpers/pg.js";
@@ -173,6 +174,46 @@ describe("the audit queue", () => {
     for (let i = 0; i < 3; i++) await audit.record({ event: "t", key: `late${i}` });
     await audit.close();
     expect(await count()).toBe(53);
+    await db.destroy();
+  });
+
+  it("hands each full batch to the sink without waiting for the one before; flush waits for all", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
+    const db = await openSqlite(join(dir, "signet.db"));
+    const writes: { rows: AuditRow[]; issued: IssuedRow[]; done: () => void }[] = [];
+    const sink: AuditSink = {
+      write: (rows, issued) => new Promise((done) => writes.push({ rows, issued, done })),
+      close: async () => undefined,
+    };
+    const audit = new AuditLog(db, { batchSize: 10, flushMs: 60_000, sink });
+    for (let i = 0; i < 25; i++) await audit.record({ event: "t", key: String(i) });
+    await audit.register({
+      token_id: "tok",
+      principal: "p",
+      bucket: "b",
+      target: "k",
+      folder: 0,
+      revocable: "signet",
+      expires_at: "2026-01-01T00:00:00.000Z",
+      created_at: "2026-01-01T00:00:00.000Z",
+    });
+    // Two full batches under way at once, none stored yet.
+    expect(writes.map((w) => w.rows.length)).toEqual([10, 10]);
+    let flushed = false;
+    const flush = audit.flush().then(() => (flushed = true));
+    expect(writes.map((w) => w.rows.length)).toEqual([10, 10, 5]);
+    expect(writes[2]!.issued).toEqual([
+      ["tok", "p", "b", "k", 0, "signet", "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z"],
+    ]);
+    writes[2]!.done();
+    writes[1]!.done();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(flushed).toBe(false);
+    writes[0]!.done();
+    await flush;
+    expect(writes.flatMap((w) => w.rows.map((r) => r[5]))).toEqual(
+      Array.from({ length: 25 }, (_, i) => String(i)),
+    );
     await db.destroy();
   });
 
