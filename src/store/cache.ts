@@ -108,6 +108,11 @@ export class RowCache<Row extends object> {
     return row;
   }
 
+  /** The cached row only (no load): for a synchronous answer that falls back to `lookup`. */
+  peek(bucket: string, key: string): Row | undefined {
+    return this.#rows?.get(`${bucket}\0${key}`);
+  }
+
   /**
    * Called once a write of the row has committed: the entry goes, and a lookup still running
    * (which may have read the old row) does not keep its answer.
