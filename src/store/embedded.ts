@@ -112,7 +112,7 @@ export class EmbeddedStore {
   constructor(
     private readonly db: Db,
     dataDir: string,
-    cache: StoreCacheOptions = DEFAULT_STORE_CACHE,
+    cache: Omit<StoreCacheOptions, "tokenBytes"> = DEFAULT_STORE_CACHE,
   ) {
     this.blobs = new BlobFiles(dataDir, cache.openFiles);
     this.rows = new RowCache(cache);
