@@ -53,7 +53,7 @@ function routeOnly(req: IncomingMessage, trustsProxies: boolean): boolean {
 }
 
 /** The answer's headers, as send-object.ts writes them for a whole object, flat for writeHead. */
-function headersFor(info: ObjectInfo, key: string, claims: Claims): (string | number)[] {
+function buildHeaders(info: ObjectInfo, key: string, claims: Claims): (string | number)[] {
   const contentType = safeMediaType(claims.rct ?? info.contentType);
   return [
     "etag",
@@ -70,6 +70,40 @@ function headersFor(info: ObjectInfo, key: string, claims: Claims): (string | nu
     info.size,
     ...SAFETY,
   ];
+}
+
+interface KeptHeaders {
+  info: Pick<ObjectInfo, "key" | "etag" | "contentType" | "size"> & { modified: number };
+  headers: (string | number)[];
+}
+
+/**
+ * The headers of answers without response overrides, kept beside the blob's bytes (the same
+ * Buffer while the byte cache holds it) and used while the row still says the same: the date
+ * and disposition are then formatted once, not per answer.
+ */
+const keptHeaders = new WeakMap<Buffer, KeptHeaders>();
+
+function headersFor(info: ObjectInfo, bytes: Buffer, claims: Claims): (string | number)[] {
+  if (claims.rct !== undefined || claims.rcd !== undefined)
+    return buildHeaders(info, info.key, claims);
+  const kept = keptHeaders.get(bytes);
+  if (
+    kept !== undefined &&
+    kept.info.key === info.key &&
+    kept.info.etag === info.etag &&
+    kept.info.contentType === info.contentType &&
+    kept.info.size === info.size &&
+    kept.info.modified === info.lastModified.getTime()
+  )
+    return kept.headers;
+  const headers = buildHeaders(info, info.key, claims);
+  const { key, etag, contentType, size } = info;
+  keptHeaders.set(bytes, {
+    info: { key, etag, contentType, size, modified: info.lastModified.getTime() },
+    headers,
+  });
+  return headers;
 }
 
 /**
@@ -106,7 +140,7 @@ export function inMemoryAnswer(
     }
     if (found === undefined) return false;
     if (claims.ver !== undefined && found.info.version !== claims.ver) return false;
-    res.writeHead(200, headersFor(found.info, request.key, claims));
+    res.writeHead(200, headersFor(found.info, found.bytes, claims));
     if (method === "HEAD") res.end();
     else res.end(found.bytes);
     const ms = performance.now() - started;

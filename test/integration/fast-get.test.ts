@@ -125,6 +125,27 @@ describe("the in-memory GET path", () => {
     expect((await viaRoute(path)).status).toBe(403);
   });
 
+  it("answers a URL's response overrides, and the plain URL's headers after them", async () => {
+    const { path } = await stored("hot/e.txt", "text", "text/plain");
+    await (await viaRoute(path)).arrayBuffer();
+    const plain = (await viaHotPath(path)).headers;
+    const signed = await h.admin.presign({
+      bucket: "default",
+      key: "hot/e.txt",
+      method: "GET",
+      responseContentType: "application/json",
+      responseContentDisposition: "attachment",
+    });
+    const overridden = await viaHotPath(new URL(signed.url).pathname + new URL(signed.url).search);
+    expect(overridden.status).toBe(200);
+    expect(overridden.headers.get("content-type")).toBe("application/json");
+    expect(overridden.headers.get("content-disposition")).toBe("attachment");
+    const again = (await viaHotPath(path)).headers;
+    expect(again.get("content-type")).toBe(plain.get("content-type"));
+    expect(again.get("content-disposition")).toBe(plain.get("content-disposition"));
+    expect(again.get("content-type")).toBe("text/plain");
+  });
+
   it("checks the token's IP constraint on this path too", async () => {
     const { path: open } = await stored("hot/d.bin", "x");
     await (await viaRoute(open)).arrayBuffer();
