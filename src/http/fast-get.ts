@@ -53,7 +53,7 @@ function routeOnly(req: IncomingMessage, trustsProxies: boolean): boolean {
 }
 
 /** The answer's headers, as send-object.ts writes them for a whole object, flat for writeHead. */
-function buildHeaders(info: ObjectInfo, key: string, claims: Claims): (string | number)[] {
+function buildHeaders(info: ObjectInfo, claims: Claims): (string | number)[] {
   const contentType = safeMediaType(claims.rct ?? info.contentType);
   return [
     "etag",
@@ -65,7 +65,7 @@ function buildHeaders(info: ObjectInfo, key: string, claims: Claims): (string | 
     "content-type",
     contentType,
     "content-disposition",
-    claims.rcd ?? defaultDisposition(contentType, key),
+    claims.rcd ?? defaultDisposition(contentType, info.key),
     "content-length",
     info.size,
     ...SAFETY,
@@ -85,8 +85,7 @@ interface KeptHeaders {
 const keptHeaders = new WeakMap<Buffer, KeptHeaders>();
 
 function headersFor(info: ObjectInfo, bytes: Buffer, claims: Claims): (string | number)[] {
-  if (claims.rct !== undefined || claims.rcd !== undefined)
-    return buildHeaders(info, info.key, claims);
+  if (claims.rct !== undefined || claims.rcd !== undefined) return buildHeaders(info, claims);
   const kept = keptHeaders.get(bytes);
   if (
     kept !== undefined &&
@@ -97,7 +96,7 @@ function headersFor(info: ObjectInfo, bytes: Buffer, claims: Claims): (string | 
     kept.info.modified === info.lastModified.getTime()
   )
     return kept.headers;
-  const headers = buildHeaders(info, info.key, claims);
+  const headers = buildHeaders(info, claims);
   const { key, etag, contentType, size } = info;
   keptHeaders.set(bytes, {
     info: { key, etag, contentType, size, modified: info.lastModified.getTime() },
@@ -117,8 +116,8 @@ export function inMemoryAnswer(
 ): InMemoryAnswer {
   const trustsProxies = (signet.config.trustedProxies?.length ?? 0) > 0;
   return (req, res) => {
-    const started = performance.now();
     if (routeOnly(req, trustsProxies)) return false;
+    const started = performance.now();
     const method = req.method as "GET" | "HEAD";
     let claims: Claims;
     let request: ScopedRequest;
