@@ -201,6 +201,11 @@ export interface Backend {
   presignPost(scope: PostScope): Required<Pick<DirectRequest, "url" | "fields">> | null;
 
   head(key: string): Promise<ObjectInfo | undefined>;
+  /**
+   * The object and its whole bytes when this process already holds both in memory, else
+   * undefined (then `head` and `get`); never does I/O. Only the embedded store has it.
+   */
+  inMemory?(key: string): { info: ObjectInfo; bytes: Buffer } | undefined;
   /** the bytes (end inclusive); undefined when there is no such object */
   get(
     key: string,

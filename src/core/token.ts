@@ -225,10 +225,22 @@ export function verifyToken(
   if (given.length !== expected.length || !timingSafeEqual(given, expected))
     throw invalid("token signature does not match");
 
+  checkTokenUse(claims, revocations, nowSeconds);
+  return claims;
+}
+
+/**
+ * What is checked of authentic claims on every use, as the time and the revocation list move
+ * on: the time window (expiry, notBefore) and revocation. Throws as `verifyToken` does.
+ */
+export function checkTokenUse(
+  claims: Claims,
+  revocations: RevocationCheck,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): void {
   if (nowSeconds >= claims.e) throw new SignetError("token_expired", "token has expired");
   if (claims.n !== undefined && nowSeconds < claims.n)
     throw invalid("token is not valid yet (notBefore)");
   if (revocations.isRevoked(claims.i, claims.p))
     throw new SignetError("token_revoked", "token has been revoked");
-  return claims;
 }

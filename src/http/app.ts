@@ -9,6 +9,7 @@ import {
   frameworkErrorHandler,
   registerErrorHandling,
 } from "./plugins/errors.js";
+import { answerInMemoryFirst } from "./fast-get.js";
 import { registerMetrics } from "./plugins/metrics.js";
 import { registerOpenApi } from "./plugins/openapi.js";
 import { applyLimits, controlBodyDeadline, resolveLimits, serverOptions } from "./limits.js";
@@ -75,7 +76,7 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
   applyLimits(app, limits);
   registerRequestLog(app);
   closeConnectionsAsTheyIdle(app);
-  registerMetrics(app, signet.metrics);
+  const countAnswer = registerMetrics(app, signet.metrics);
   await registerOpenApi(app);
   app.decorateRequest("principal", null);
   app.decorateRequest("dataUse", null);
@@ -106,5 +107,6 @@ export async function buildApp(signet: Signet, options: AppOptions = {}): Promis
     await fenceRoutes(scope, signet);
     await uppyRoutes(scope, signet);
   });
+  answerInMemoryFirst(app, signet, countAnswer);
   return app;
 }

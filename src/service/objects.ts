@@ -6,7 +6,8 @@
 import type { Readable } from "node:stream";
 import { SignetError } from "../core/errors.js";
 import { assertInScope, type ScopedRequest } from "../core/scope.js";
-import { type Claims, verifyToken } from "../core/token.js";
+import type { Claims } from "../core/token.js";
+import { VerifiedTokens } from "../core/verified-tokens.js";
 import type {
   CommitGuard,
   EmbeddedStore,
@@ -68,6 +69,7 @@ export class ObjectService {
     readonly store: EmbeddedStore,
     private readonly audit: AuditLog,
     private readonly keyGuard: KeyGuard,
+    private readonly verified = new VerifiedTokens(0),
   ) {}
 
   /**
@@ -84,7 +86,7 @@ export class ObjectService {
       throw new SignetError("token_invalid", "this URL carries no token");
     let claims: Claims;
     try {
-      claims = verifyToken(this.keyring.current, token, this.revocations);
+      claims = this.verified.verify(this.keyring.current, token, this.revocations);
     } catch (err) {
       // Both are judged only after the MAC has matched: the payload is authentic.
       if (err instanceof SignetError && ["token_expired", "token_revoked"].includes(err.code))

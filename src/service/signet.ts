@@ -7,6 +7,7 @@ import { ChangeFeed } from "../db/changes.js";
 import { type Db, dialectOf, openDatabase, withStartupLock } from "../db/connect.js";
 import { lockDataDir } from "../store/lock.js";
 import { BlobFiles } from "../store/blobs.js";
+import { VerifiedTokens } from "../core/verified-tokens.js";
 import { storeCacheOptions } from "../store/cache.js";
 import { EmbeddedStore } from "../store/embedded.js";
 import { EmbeddedMultipart } from "../store/multipart.js";
@@ -172,7 +173,8 @@ async function open(
   const grants = new GrantService(db, options.config.grantSpecs);
   grants.changes = changes;
   await grants.load();
-  const store = new EmbeddedStore(db, options.dataDir, storeCacheOptions(env));
+  const caches = storeCacheOptions(env);
+  const store = new EmbeddedStore(db, options.dataDir, caches);
   const swept = await store.init();
   opened.push({ close: async () => store.blobs.openFiles.clear() });
   const multipart = new EmbeddedMultipart(db, store);
@@ -290,7 +292,15 @@ async function open(
       options.config.session?.redirectExpiresIn ?? DEFAULT_REDIRECT_SECONDS,
     ),
     idempotency: new Idempotency(db),
-    objects: new ObjectService(keyring, revocations, buckets, store, audit, keyGuard),
+    objects: new ObjectService(
+      keyring,
+      revocations,
+      buckets,
+      store,
+      audit,
+      keyGuard,
+      new VerifiedTokens(caches.tokenBytes),
+    ),
     keyGuard,
     multipart,
     adminKeyFile: await bootstrapAdminKey(apiKeys, options),

@@ -13,6 +13,8 @@
  *
  * - open blob files: at most SIGNET_CACHE_OPEN_FILES (default 128) descriptors kept between
  *   reads, least recently used closed first (blob-reader.ts); same reason, blobs are immutable.
+ * - verified data-plane tokens (core/verified-tokens.ts): at most SIGNET_CACHE_TOKEN_BYTES
+ *   (default 8 MiB, some 10,000 tokens); expiry and revocation are still checked on each use.
  *
  * 0 turns any of them off. The bounds count entries and bytes of content, not the few hundred
  * bytes of bookkeeping per entry.
@@ -33,6 +35,8 @@ export interface StoreCacheOptions {
   maxObjectBytes: number;
   /** blob files kept open between reads; 0: each read opens and closes its own */
   openFiles: number;
+  /** bytes of verified tokens kept (core/verified-tokens.ts); 0 turns that cache off */
+  tokenBytes: number;
 }
 
 export const DEFAULT_STORE_CACHE: StoreCacheOptions = {
@@ -41,6 +45,7 @@ export const DEFAULT_STORE_CACHE: StoreCacheOptions = {
   bytes: 64 * 1024 * 1024,
   maxObjectBytes: 64 * 1024,
   openFiles: 128,
+  tokenBytes: 8 * 1024 * 1024,
 };
 
 const count = (maximum: number) => Type.Optional(Type.Integer({ minimum: 0, maximum }));
@@ -52,6 +57,7 @@ const parseEnv = textParser(
     SIGNET_CACHE_BYTES: count(2 ** 40),
     SIGNET_CACHE_OBJECT_MAX_BYTES: count(2 ** 30),
     SIGNET_CACHE_OPEN_FILES: count(1_000_000),
+    SIGNET_CACHE_TOKEN_BYTES: count(2 ** 40),
   }),
   "environment",
 );
@@ -65,6 +71,7 @@ export function storeCacheOptions(env: NodeJS.ProcessEnv): StoreCacheOptions {
     "SIGNET_CACHE_BYTES",
     "SIGNET_CACHE_OBJECT_MAX_BYTES",
     "SIGNET_CACHE_OPEN_FILES",
+    "SIGNET_CACHE_TOKEN_BYTES",
   ])
     if (env[name] !== undefined && env[name] !== "") given[name] = env[name];
   const parsed = parseEnv(given) as Record<string, number | undefined>;
@@ -74,6 +81,7 @@ export function storeCacheOptions(env: NodeJS.ProcessEnv): StoreCacheOptions {
     bytes: parsed.SIGNET_CACHE_BYTES ?? DEFAULT_STORE_CACHE.bytes,
     maxObjectBytes: parsed.SIGNET_CACHE_OBJECT_MAX_BYTES ?? DEFAULT_STORE_CACHE.maxObjectBytes,
     openFiles: parsed.SIGNET_CACHE_OPEN_FILES ?? DEFAULT_STORE_CACHE.openFiles,
+    tokenBytes: parsed.SIGNET_CACHE_TOKEN_BYTES ?? DEFAULT_STORE_CACHE.tokenBytes,
   };
 }
 
@@ -106,6 +114,11 @@ export class RowCache<Row extends object> {
     const row = await load();
     if (row !== undefined && writes === this.#writes) this.#rows.set(id, row);
     return row;
+  }
+
+  /** The cached row only (no load): for a synchronous answer that falls back to `lookup`. */
+  peek(bucket: string, key: string): Row | undefined {
+    return this.#rows?.get(`${bucket}\0${key}`);
   }
 
   /**

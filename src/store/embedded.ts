@@ -112,7 +112,7 @@ export class EmbeddedStore {
   constructor(
     private readonly db: Db,
     dataDir: string,
-    cache: StoreCacheOptions = DEFAULT_STORE_CACHE,
+    cache: Omit<StoreCacheOptions, "tokenBytes"> = DEFAULT_STORE_CACHE,
   ) {
     this.blobs = new BlobFiles(dataDir, cache.openFiles);
     this.rows = new RowCache(cache);
@@ -211,6 +211,18 @@ export class EmbeddedStore {
     this.rows.invalidate(bucket, key);
     if (replaced !== undefined) await this.removeBlob(replaced);
     return toObject(row);
+  }
+
+  /**
+   * The object and its whole bytes when both are already in memory (row and byte caches),
+   * else undefined: the caller then takes the asynchronous path (`head`, `open`), which fills
+   * them. Never reads the database or a file.
+   */
+  inMemory(bucket: string, key: string): { object: StoredObject; bytes: Buffer } | undefined {
+    const object = this.rows.peek(bucket, key);
+    if (object === undefined) return undefined;
+    const bytes = this.bytes.get(object.blobId);
+    return bytes && { object, bytes };
   }
 
   /** Opens the object's bytes (`end` inclusive); undefined when there is no such object. */

@@ -19,8 +19,16 @@ describe("store cache options", () => {
         SIGNET_CACHE_BYTES: "0",
         SIGNET_CACHE_OBJECT_MAX_BYTES: "1024",
         SIGNET_CACHE_OPEN_FILES: "0",
+        SIGNET_CACHE_TOKEN_BYTES: "4096",
       }),
-    ).toEqual({ rows: 5, rowTtlMs: 250, bytes: 0, maxObjectBytes: 1024, openFiles: 0 });
+    ).toEqual({
+      rows: 5,
+      rowTtlMs: 250,
+      bytes: 0,
+      maxObjectBytes: 1024,
+      openFiles: 0,
+      tokenBytes: 4096,
+    });
   });
 
   it.each([

@@ -118,6 +118,12 @@ export class LocalBackend implements Backend {
     return object && info(object);
   }
 
+  /** The object and its bytes when the store holds both in memory (EmbeddedStore.inMemory). */
+  inMemory(key: string): { info: ObjectInfo; bytes: Buffer } | undefined {
+    const found = this.store.inMemory(this.bucket, key);
+    return found && { info: info(found.object), bytes: found.bytes };
+  }
+
   async get(
     key: string,
     range?: { start: number; end: number },

@@ -27,8 +27,15 @@ function surfaceOf(url: string): string {
     : "other";
 }
 
+/**
+ * Counts one answer: by surface (from the URL's first segment), method and status, and its
+ * time to answer (seconds) in the latency histogram. For answers sent outside Fastify's hooks
+ * (fast-get.ts); refusals are counted by the hook, which sees the reply's error code.
+ */
+export type CountAnswer = (url: string, method: string, status: number, seconds: number) => void;
+
 /** Adds the HTTP metrics and the process defaults to Signet's registry and serves it. */
-export function registerMetrics(app: FastifyInstance, metrics: Metrics): void {
+export function registerMetrics(app: FastifyInstance, metrics: Metrics): CountAnswer {
   const registry = metrics.registry;
   collectDefaultMetrics({ register: registry });
   // Answers are counted in a plain map and handed to prom-client when /metrics is scraped:
@@ -53,14 +60,16 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics): void {
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [registry],
   });
-  app.addHook("onResponse", (request, reply, done) => {
-    const surface = surfaceOf(request.url);
-    const status = String(reply.statusCode);
-    const key = `${surface} ${request.method} ${status}`;
+  const countAnswer: CountAnswer = (url, method, status, seconds) => {
+    const surface = surfaceOf(url);
+    const key = `${surface} ${method} ${status}`;
     const entry = pending.get(key);
     if (entry !== undefined) entry.n++;
-    else pending.set(key, { labels: { surface, method: request.method, status }, n: 1 });
-    latency.observe({ surface }, reply.elapsedTime / 1000);
+    else pending.set(key, { labels: { surface, method, status: String(status) }, n: 1 });
+    latency.observe({ surface }, seconds);
+  };
+  app.addHook("onResponse", (request, reply, done) => {
+    countAnswer(request.url, request.method, reply.statusCode, reply.elapsedTime / 1000);
     const reason = refusalOf.get(reply);
     if (reason !== undefined) metrics.refusals.inc({ reason });
     done();
@@ -68,4 +77,5 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics): void {
   app.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>
     reply.type(registry.contentType).send(await registry.metrics()),
   );
+  return countAnswer;
 }
