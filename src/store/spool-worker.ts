@@ -2,12 +2,14 @@
  * Hashing and writing a large body off the thread that answers requests. A 1 GiB PUT costs
  * the main thread about 0.7 s of SHA-256 on top of receiving it: with both done there, the
  * main thread alone was the PUT's bottleneck. One worker thread, started on the first large
- * body, takes each batch of chunks by transfer (no copy), hashes it and writes it with one
- * `writev` to the body's descriptor (opened, fsynced and closed by the main thread), and
- * starts a background `fdatasync` every `FLUSH_EVERY` bytes, as the main-thread path does.
+ * body, takes each batch of chunks by transfer (no copy) and hashes it; the batch is then
+ * written with one `writev` on the thread pool (to the body's descriptor, opened, fsynced and
+ * closed by the main thread) while the next one is hashed, and a background `fdatasync`
+ * starts every `FLUSH_EVERY` bytes, as on the main-thread path. Hashing and copying into the
+ * page cache thus run side by side, as they did when the main thread hashed.
  *
- * Bodies are handled one message at a time, in order: several large uploads at once share the
- * worker's CPU as they used to share the main thread's, and small bodies never come here.
+ * Several large uploads at once share the worker's CPU for hashing as they used to share the
+ * main thread's; small bodies never come here.
  *
  * The worker's code is a plain CommonJS string run with `eval` (as in service/audit-writer.ts):
  * it needs only node:fs and node:crypto, and runs the same from TypeScript sources and dist/.
@@ -19,21 +21,28 @@ const { parentPort, workerData } = require("node:worker_threads");
 const { createHash } = require("node:crypto");
 const fs = require("node:fs");
 const bodies = new Map();
-const answer = (id, value) => parentPort.postMessage({ id, value });
-const refuse = (id, err) =>
-  parentPort.postMessage({ id, error: { message: String(err && err.message), code: err && err.code } });
-// Runs then() once no flush of this body is under way.
-const afterFlush = (body, then) => (body.flushing ? (body.then = then) : then());
-function write(body, chunks) {
-  for (const chunk of chunks) body.hash.update(chunk);
-  let rest = chunks;
-  while (rest.length > 0) {
-    let done = fs.writevSync(body.fd, rest);
-    body.written += done;
+const answer = (rid, value) => parentPort.postMessage({ rid, value });
+const refuse = (rid, err) =>
+  parentPort.postMessage({ rid, error: { message: String(err && err.message), code: err && err.code } });
+const busy = (body) => body.writing || body.flushing || body.queue.length > 0;
+// Runs then() once nothing of this body is under way or queued.
+const whenIdle = (body, then) => (busy(body) ? body.idle.push(then) : then());
+function settle(body) {
+  if (busy(body)) return;
+  for (const then of body.idle.splice(0)) then();
+}
+function writeAll(body, chunks, done) {
+  fs.writev(body.fd, chunks, (err, written) => {
+    if (err) return done(err);
+    body.written += written;
     // A short write (rare on a regular file): the rest goes in the next one.
-    while (rest.length > 0 && done >= rest[0].length) done -= rest.shift().length;
-    if (done > 0) rest[0] = rest[0].subarray(done);
-  }
+    while (chunks.length > 0 && written >= chunks[0].length) written -= chunks.shift().length;
+    if (chunks.length === 0) return done();
+    chunks[0] = chunks[0].subarray(written);
+    writeAll(body, chunks, done);
+  });
+}
+function flushIfDue(body) {
   if (body.flushing || body.written - body.flushedAt < workerData.flushEvery) return;
   const mark = body.written;
   body.flushing = true;
@@ -41,41 +50,60 @@ function write(body, chunks) {
     body.flushing = false;
     if (err) body.failure = body.failure || err;
     else body.flushedAt = mark;
-    const then = body.then;
-    body.then = undefined;
-    if (then) then();
+    settle(body);
+  });
+}
+// Writes the queued batches one after another, on the thread pool, while the next is hashed.
+function next(body) {
+  if (body.writing) return;
+  const job = body.queue.shift();
+  if (job === undefined) return settle(body);
+  if (body.failure) return refuse(job.rid, body.failure), next(body);
+  body.writing = true;
+  writeAll(body, job.chunks, (err) => {
+    body.writing = false;
+    if (err) {
+      body.failure = body.failure || err;
+      refuse(job.rid, err);
+    } else {
+      answer(job.rid);
+      flushIfDue(body);
+    }
+    next(body);
   });
 }
 parentPort.on("message", (message) => {
-  const { id, op } = message;
+  const { id, rid, op } = message;
   if (op === "open") {
     const hash = createHash("sha256");
-    bodies.set(id, { fd: message.fd, hash, written: 0, flushedAt: 0, flushing: false });
-    return;
+    const body = { fd: message.fd, hash, written: 0, flushedAt: 0, queue: [], idle: [] };
+    return bodies.set(id, body);
   }
   const body = bodies.get(id);
-  if (op === "abort")
-    return body ? afterFlush(body, () => (bodies.delete(id), answer(id))) : answer(id);
-  if (body === undefined) return refuse(id, new Error("no such body in the spool worker"));
-  if (op === "end")
-    return afterFlush(body, () => {
-      bodies.delete(id);
-      if (body.failure) refuse(id, body.failure);
-      else answer(id, body.hash.digest("base64"));
-    });
-  try {
-    if (body.failure) throw body.failure;
-    write(body, message.chunks);
-    answer(id);
-  } catch (err) {
-    body.failure = body.failure || err;
-    refuse(id, err);
+  if (body === undefined)
+    return op === "abort" ? answer(rid) : refuse(rid, new Error("no such body in the spool worker"));
+  if (op === "write") {
+    if (body.failure) return refuse(rid, body.failure);
+    for (const chunk of message.chunks) body.hash.update(chunk);
+    body.queue.push({ rid, chunks: message.chunks });
+    return next(body);
   }
+  if (op === "abort") {
+    const aborted = new Error("the body was refused");
+    for (const job of body.queue.splice(0)) refuse(job.rid, aborted);
+  }
+  whenIdle(body, () => {
+    bodies.delete(id);
+    if (op === "abort") answer(rid);
+    else if (body.failure) refuse(rid, body.failure);
+    else answer(rid, body.hash.digest("base64"));
+  });
 });
 `;
 
 interface Reply {
-  id: number;
+  /** the request answered */
+  rid: number;
   value?: string;
   error?: { message: string; code?: string };
 }
@@ -85,10 +113,11 @@ interface Waiting {
   reject(err: Error): void;
 }
 
-/** The one worker, started on the first large body; each body has one request at a time. */
+/** The one worker, started on the first large body. */
 class SpoolWorker {
   private worker: Worker | undefined;
   private nextId = 0;
+  private nextRequest = 0;
   private readonly waiting = new Map<number, Waiting>();
 
   constructor(private readonly flushEvery: number) {}
@@ -98,9 +127,9 @@ class SpoolWorker {
     const worker = new Worker(CODE, { eval: true, workerData: { flushEvery: this.flushEvery } });
     // Alive only while a body waits on it (see ask()): an idle worker keeps nothing running.
     worker.unref();
-    worker.on("message", ({ id, value, error }: Reply) => {
-      const waiting = this.waiting.get(id);
-      this.waiting.delete(id);
+    worker.on("message", ({ rid, value, error }: Reply) => {
+      const waiting = this.waiting.get(rid);
+      this.waiting.delete(rid);
       if (this.waiting.size === 0) worker.unref();
       if (error === undefined) waiting?.resolve(value);
       else waiting?.reject(Object.assign(new Error(error.message), { code: error.code }));
@@ -124,13 +153,14 @@ class SpoolWorker {
     return id;
   }
 
-  /** Sends one request about body `id` and waits for its answer. */
+  /** Sends one request about body `id` and waits for its answer (requests are taken in order). */
   ask(id: number, message: object, transfer: ArrayBuffer[] = []): Promise<string | undefined> {
     const worker = this.started();
+    const rid = this.nextRequest++;
     return new Promise((resolve, reject) => {
       if (this.waiting.size === 0) worker.ref();
-      this.waiting.set(id, { resolve, reject });
-      worker.postMessage({ id, ...message }, transfer);
+      this.waiting.set(rid, { resolve, reject });
+      worker.postMessage({ id, rid, ...message }, transfer);
     });
   }
 }
@@ -149,6 +179,8 @@ const ownsItsMemory = (chunk: Buffer) =>
  * source whose chunks nobody else holds (an HTTP request's body) may be given to it.
  */
 export class WorkerBody {
+  /** two batches at a time: the worker hashes one while the thread pool writes the other */
+  readonly depth = 2;
   private readonly id: number;
   private readonly worker: SpoolWorker;
 

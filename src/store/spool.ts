@@ -7,14 +7,15 @@
  *   copy), never copied into another buffer;
  * - while a write is under way the next batch gathers; past `QUEUED_MAX` bytes waiting, the
  *   source is paused until the disk catches up, so one body holds at most about
- *   `2 * QUEUED_MAX` bytes of memory (4 MiB) whatever the client's pace: the order of what the
- *   kernel itself may buffer for one connection (`tcp_rmem`, 6 MiB by default);
+ *   `2 * QUEUED_MAX` bytes of memory (4 MiB; 6 MiB on the worker, which has two batches under
+ *   way) whatever the client's pace: the order of what the kernel itself may buffer for one
+ *   connection (`tcp_rmem`, 6 MiB by default);
  * - every `FLUSH_EVERY` bytes a `fdatasync` starts in the background (one at a time), so the
  *   disk writes while the rest arrives and the final `fsync` only waits for the tail (the
  *   kernel's own writeback would start only at `dirty_background_ratio`, gigabytes later);
- * - an HTTP request's body of at least `OFFLOAD_MIN` declared bytes is hashed and written by a
- *   worker thread (spool-worker.ts), its chunks handed over without a copy, so that the thread
- *   answering requests only receives it; other bodies are hashed and written from this thread.
+ * - an HTTP request's body of at least `OFFLOAD_MIN` declared bytes is hashed on a worker
+ *   thread (spool-worker.ts), its chunks handed over without a copy, so that the thread
+ *   answering requests only receives it; other bodies are hashed on this thread.
  *
  * The caller owns the source: on a refusal or an error it is paused and left as it is (an HTTP
  * request then gets its answer and the connection closes), and the caller removes the file.
@@ -66,8 +67,10 @@ export async function spool(
   }
 }
 
-/** Where a body's batches go, one at a time: hashed and written after what came before. */
+/** Where a body's batches go, in order: hashed and written after what came before. */
 interface BodySink {
+  /** how many writes may be under way at once */
+  readonly depth: number;
   /** rejects on a file system error */
   write(batch: Buffer[]): Promise<void>;
   /** once every write has resolved: the base64 SHA-256, after any flush under way */
@@ -78,6 +81,7 @@ interface BodySink {
 
 /** A body hashed and written from this thread (writes and flushes on the thread pool). */
 class LocalBody implements BodySink {
+  readonly depth = 1;
   readonly #hash = createHash("sha256");
   #written = 0;
   #flushedAt = 0;
@@ -137,7 +141,8 @@ class Spool {
   #reject!: (err: unknown) => void;
   #queue: Buffer[] = [];
   #queued = 0;
-  #writing = false;
+  /** writes under way */
+  #writes = 0;
   #ended = false;
   #finishing = false;
   #failure: unknown = undefined;
@@ -194,7 +199,7 @@ class Spool {
     this.source.pause();
     this.#queue = [];
     this.#queued = 0;
-    if (!this.#writing) this.#abort();
+    if (this.#writes === 0) this.#abort();
   };
 
   #abort(): void {
@@ -212,27 +217,27 @@ class Spool {
 
   /** Starts the next write when one is due, or the finish once everything is written. */
   #pump(): void {
-    if (this.#failure !== undefined || this.#writing || this.#finishing) return;
+    if (this.#failure !== undefined || this.#finishing || this.#writes >= this.sink.depth) return;
     if (this.#queued >= WRITE_BATCH || (this.#ended && this.#queued > 0)) this.#write();
-    else if (this.#ended) this.#finish();
+    else if (this.#ended && this.#writes === 0) this.#finish();
   }
 
   #write(): void {
     const batch = this.#queue;
     this.#queue = [];
     this.#queued = 0;
-    this.#writing = true;
+    this.#writes++;
     if (this.source.isPaused() && !this.#ended) this.source.resume();
     this.sink.write(batch).then(
       () => {
-        this.#writing = false;
-        if (this.#failure !== undefined) this.#abort();
-        else this.#pump();
+        this.#writes--;
+        if (this.#failure === undefined) this.#pump();
+        else if (this.#writes === 0) this.#abort();
       },
       (err: unknown) => {
-        this.#writing = false;
-        if (this.#failure !== undefined) this.#abort();
-        else this.#fail(err);
+        this.#writes--;
+        if (this.#failure === undefined) this.#fail(err);
+        else if (this.#writes === 0) this.#abort();
       },
     );
   }
