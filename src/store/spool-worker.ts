@@ -17,7 +17,7 @@
 import { Worker } from "node:worker_threads";
 
 const CODE = `
-const { parentPort, workerData } = require("node:worker_threads");
+const { parentPort } = require("node:worker_threads");
 const { createHash } = require("node:crypto");
 const fs = require("node:fs");
 const bodies = new Map();
@@ -43,7 +43,7 @@ function writeAll(body, chunks, done) {
   });
 }
 function flushIfDue(body) {
-  if (body.flushing || body.written - body.flushedAt < workerData.flushEvery) return;
+  if (body.flushing || body.written - body.flushedAt < body.flushEvery) return;
   const mark = body.written;
   body.flushing = true;
   fs.fdatasync(body.fd, (err) => {
@@ -76,7 +76,8 @@ parentPort.on("message", (message) => {
   const { id, rid, op } = message;
   if (op === "open") {
     const hash = createHash("sha256");
-    const body = { fd: message.fd, hash, written: 0, flushedAt: 0, queue: [], idle: [] };
+    const { fd, flushEvery } = message;
+    const body = { fd, flushEvery, hash, written: 0, flushedAt: 0, queue: [], idle: [] };
     return bodies.set(id, body);
   }
   const body = bodies.get(id);
@@ -120,11 +121,9 @@ class SpoolWorker {
   private nextRequest = 0;
   private readonly waiting = new Map<number, Waiting>();
 
-  constructor(private readonly flushEvery: number) {}
-
   private started(): Worker {
     if (this.worker !== undefined) return this.worker;
-    const worker = new Worker(CODE, { eval: true, workerData: { flushEvery: this.flushEvery } });
+    const worker = new Worker(CODE, { eval: true });
     // Alive only while a body waits on it (see ask()): an idle worker keeps nothing running.
     worker.unref();
     worker.on("message", ({ rid, value, error }: Reply) => {
@@ -147,9 +146,9 @@ class SpoolWorker {
   }
 
   /** Registers a body written to the open descriptor `fd`; answers its id. */
-  open(fd: number): number {
+  open(fd: number, flushEvery: number): number {
     const id = this.nextId++;
-    this.started().postMessage({ id, op: "open", fd });
+    this.started().postMessage({ id, op: "open", fd, flushEvery });
     return id;
   }
 
@@ -184,10 +183,13 @@ export class WorkerBody {
   private readonly id: number;
   private readonly worker: SpoolWorker;
 
-  /** `fd`: the open file, which must stay open until finish() or abort() has settled. */
+  /**
+   * `fd`: the open file, which must stay open until finish() or abort() has settled;
+   * `flushEvery`: bytes written between two background flushes.
+   */
   constructor(fd: number, flushEvery: number) {
-    this.worker = shared ??= new SpoolWorker(flushEvery);
-    this.id = this.worker.open(fd);
+    this.worker = shared ??= new SpoolWorker();
+    this.id = this.worker.open(fd, flushEvery);
   }
 
   /** Hashes and writes `batch` after what came before; rejects on a file system error. */
