@@ -3,7 +3,7 @@
  * its key: `blobs/ab/abcdef…`. Writes stream to `tmp/`, are fsynced, then renamed into
  * place, so a reader sees a whole blob or none; the caller writes the metadata row after.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, rename, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -59,16 +59,16 @@ export class BlobFiles {
   }
 
   /**
-   * Streams `source` into a new blob (spool.ts: large writes, fsynced), checking `limits` on
-   * every chunk, then renames it into place; the temp file is removed on any failure.
+   * Streams `source` into a new blob (spool.ts: large writes, hashed, fsynced; a large request
+   * body off the main thread), checking `limits` on every chunk, then renames it into place;
+   * the temp file is removed on any failure.
    */
   async write(source: Readable, limits: WriteLimits = {}): Promise<WrittenBlob> {
     const blobId = randomBytes(16).toString("hex");
     const tmpPath = join(this.tmpDir, `${blobId}.part`);
-    const hash = createHash("sha256");
     let size = 0;
     try {
-      await spool(source, tmpPath, (chunk) => {
+      const inspect = (chunk: Buffer) => {
         size += chunk.length;
         if (limits.maxBytes !== undefined && size > limits.maxBytes)
           throw (
@@ -77,11 +77,10 @@ export class BlobFiles {
           );
         if (limits.expectedBytes !== undefined && size > limits.expectedBytes)
           throw new SignetError("invalid_request", "the body is longer than its declared length");
-        hash.update(chunk);
-      });
+      };
+      const sha256 = await spool(source, tmpPath, inspect, { expectedBytes: limits.expectedBytes });
       if (limits.expectedBytes !== undefined && size !== limits.expectedBytes)
         throw new SignetError("invalid_request", "the body ended before its declared length");
-      const sha256 = hash.digest("base64");
       limits.verify?.({ size, sha256 });
       const shardDir = join(this.blobDir, blobId.slice(0, 2));
       await mkdir(shardDir, { recursive: true });

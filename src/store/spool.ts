@@ -1,23 +1,30 @@
 /**
- * Streams a body into a new file and returns once its bytes are on disk (fsynced). Built for
- * large bodies at line rate:
+ * Streams a body into a new file, hashing it (SHA-256), and returns once its bytes are on disk
+ * (fsynced). Built for large bodies at line rate:
  *
  * - chunks are gathered and written with one `writev` of at least `WRITE_BATCH` bytes (a
  *   socket hands over 16-64 KiB at a time: one thread-pool write per chunk costs more than the
  *   copy), never copied into another buffer;
  * - while a write is under way the next batch gathers; past `QUEUED_MAX` bytes waiting, the
  *   source is paused until the disk catches up, so one body holds at most about
- *   `2 * QUEUED_MAX` bytes of memory (4 MiB) whatever the client's pace: the order of what the
- *   kernel itself may buffer for one connection (`tcp_rmem`, 6 MiB by default);
+ *   `2 * QUEUED_MAX` bytes of memory (4 MiB; 6 MiB on the worker, which has two batches under
+ *   way) whatever the client's pace: the order of what the kernel itself may buffer for one
+ *   connection (`tcp_rmem`, 6 MiB by default);
  * - every `FLUSH_EVERY` bytes a `fdatasync` starts in the background (one at a time), so the
  *   disk writes while the rest arrives and the final `fsync` only waits for the tail (the
- *   kernel's own writeback would start only at `dirty_background_ratio`, gigabytes later).
+ *   kernel's own writeback would start only at `dirty_background_ratio`, gigabytes later);
+ * - an HTTP request's body of at least `OFFLOAD_MIN` declared bytes is hashed on a worker
+ *   thread (spool-worker.ts), its chunks handed over without a copy, so that the thread
+ *   answering requests only receives it; other bodies are hashed on this thread.
  *
  * The caller owns the source: on a refusal or an error it is paused and left as it is (an HTTP
  * request then gets its answer and the connection closes), and the caller removes the file.
  */
+import { createHash } from "node:crypto";
 import { type FileHandle, open } from "node:fs/promises";
+import { IncomingMessage } from "node:http";
 import type { Readable } from "node:stream";
+import { WorkerBody } from "./spool-worker.js";
 
 /** the smallest write, bytes (the last one excepted) */
 export const WRITE_BATCH = 1024 * 1024;
@@ -25,46 +32,124 @@ export const WRITE_BATCH = 1024 * 1024;
 export const QUEUED_MAX = 2 * 1024 * 1024;
 /** bytes written between two background flushes */
 export const FLUSH_EVERY = 32 * 1024 * 1024;
+/** the smallest declared length of a request body that the spool worker takes */
+export const OFFLOAD_MIN = WRITE_BATCH;
+
+export interface SpoolOptions {
+  /** the body's declared length (Content-Length), when it has one */
+  expectedBytes?: number;
+}
 
 /**
- * Writes every chunk of `source` to a new file at `path` (refused if it exists) and fsyncs it.
- * `inspect` sees each chunk first, in order (to count, hash, enforce limits); what it throws
- * refuses the body: nothing more is read and the promise rejects with it. Rejects likewise on a
- * source error, a source closed before its end, or a file system error (ENOSPC…).
+ * Writes every chunk of `source` to a new file at `path` (refused if it exists), fsyncs it and
+ * answers the base64 SHA-256 of its bytes. `inspect` sees each chunk first, in order (to count,
+ * enforce limits); what it throws refuses the body: nothing more is read and the promise
+ * rejects with it. Rejects likewise on a source error, a source closed before its end, or a
+ * file system error (ENOSPC…). A request's chunks may be taken (left empty) once inspected.
  */
 export async function spool(
   source: Readable,
   path: string,
   inspect: (chunk: Buffer) => void,
-): Promise<void> {
+  options: SpoolOptions = {},
+): Promise<string> {
   const file = await open(path, "wx");
   try {
-    await new Spool(source, file, inspect).done;
+    // Only a request's body chunks are the parser's fresh copies, held by nobody else.
+    const offloaded =
+      source instanceof IncomingMessage && (options.expectedBytes ?? 0) >= OFFLOAD_MIN;
+    const sink = offloaded ? new WorkerBody(file.fd, FLUSH_EVERY) : new LocalBody(file);
+    const sha256 = await new Spool(source, sink, inspect).done;
     await file.sync();
+    return sha256;
   } finally {
     await file.close();
   }
 }
 
+/** Where a body's batches go, in order: hashed and written after what came before. */
+interface BodySink {
+  /** how many writes may be under way at once */
+  readonly depth: number;
+  /** rejects on a file system error */
+  write(batch: Buffer[]): Promise<void>;
+  /** once every write has resolved: the base64 SHA-256, after any flush under way */
+  finish(): Promise<string>;
+  /** resolves (never rejects) once nothing of the body is under way: the file may be closed */
+  abort(): Promise<void>;
+}
+
+/** A body hashed and written from this thread (writes and flushes on the thread pool). */
+class LocalBody implements BodySink {
+  readonly depth = 1;
+  readonly #hash = createHash("sha256");
+  #written = 0;
+  #flushedAt = 0;
+  #flushing: Promise<void> | undefined;
+  #flushFailure: unknown = undefined;
+
+  constructor(private readonly file: FileHandle) {}
+
+  async write(batch: Buffer[]): Promise<void> {
+    if (this.#flushFailure !== undefined) throw this.#flushFailure;
+    for (const chunk of batch) this.#hash.update(chunk);
+    let rest = batch;
+    let left = batch.reduce((sum, chunk) => sum + chunk.length, 0);
+    for (;;) {
+      const { bytesWritten } = await this.file.writev(rest);
+      this.#written += bytesWritten;
+      if (bytesWritten >= left) break;
+      // A short write (rare on a regular file): the rest goes in the next one.
+      rest = [Buffer.concat(rest).subarray(bytesWritten)];
+      left -= bytesWritten;
+    }
+    if (this.#flushing === undefined && this.#written - this.#flushedAt >= FLUSH_EVERY)
+      this.#flush();
+  }
+
+  #flush(): void {
+    const mark = this.#written;
+    this.#flushing = this.file.datasync().then(
+      () => {
+        this.#flushedAt = mark;
+        this.#flushing = undefined;
+      },
+      (err: unknown) => {
+        this.#flushFailure = err;
+        this.#flushing = undefined;
+      },
+    );
+  }
+
+  async finish(): Promise<string> {
+    await this.#flushing;
+    if (this.#flushFailure !== undefined) throw this.#flushFailure;
+    return this.#hash.digest("base64");
+  }
+
+  async abort(): Promise<void> {
+    await this.#flushing;
+  }
+}
+
 const prematureEnd = () => new Error("the body ended before it was complete");
 
+/** Reads a body into batches for its sink, pausing the source while the sink is behind. */
 class Spool {
-  readonly done: Promise<void>;
-  #resolve!: () => void;
+  readonly done: Promise<string>;
+  #resolve!: (sha256: string) => void;
   #reject!: (err: unknown) => void;
   #queue: Buffer[] = [];
   #queued = 0;
-  #written = 0;
-  #flushedAt = 0;
-  #writing = false;
-  #flushing = false;
+  /** writes under way */
+  #writes = 0;
   #ended = false;
+  #finishing = false;
   #failure: unknown = undefined;
-  #settled = false;
 
   constructor(
     private readonly source: Readable,
-    private readonly file: FileHandle,
+    private readonly sink: BodySink,
     private readonly inspect: (chunk: Buffer) => void,
   ) {
     this.done = new Promise((resolve, reject) => {
@@ -106,6 +191,7 @@ class Spool {
     if (!this.#ended) this.#fail(prematureEnd());
   };
 
+  /** Refuses the body: reads no more, and rejects once the sink has nothing under way. */
   #fail = (err: unknown) => {
     if (this.#failure !== undefined) return;
     this.#failure = err;
@@ -113,8 +199,12 @@ class Spool {
     this.source.pause();
     this.#queue = [];
     this.#queued = 0;
-    this.#settle();
+    if (this.#writes === 0) this.#abort();
   };
+
+  #abort(): void {
+    void this.sink.abort().then(() => this.#reject(this.#failure));
+  }
 
   #detach(): void {
     this.source.off("data", this.#onData);
@@ -125,66 +215,39 @@ class Spool {
     this.source.off("error", this.#fail);
   }
 
-  /** Starts the next write or flush when one is due; settles once everything is done. */
+  /** Starts the next write when one is due, or the finish once everything is written. */
   #pump(): void {
-    if (this.#failure !== undefined) return;
-    if (!this.#writing && (this.#queued >= WRITE_BATCH || (this.#ended && this.#queued > 0)))
-      this.#write();
-    if (!this.#flushing && this.#written - this.#flushedAt >= FLUSH_EVERY) this.#flush();
-    if (this.#ended) this.#settle();
+    if (this.#failure !== undefined || this.#finishing || this.#writes >= this.sink.depth) return;
+    if (this.#queued >= WRITE_BATCH || (this.#ended && this.#queued > 0)) this.#write();
+    else if (this.#ended && this.#writes === 0) this.#finish();
   }
 
   #write(): void {
     const batch = this.#queue;
-    const bytes = this.#queued;
     this.#queue = [];
     this.#queued = 0;
-    this.#writing = true;
+    this.#writes++;
     if (this.source.isPaused() && !this.#ended) this.source.resume();
-    this.file.writev(batch).then(({ bytesWritten }) => {
-      this.#writing = false;
-      this.#written += bytesWritten;
-      // A short write (rare on a regular file): the rest goes first in the next one.
-      if (bytesWritten < bytes && this.#failure === undefined) {
-        const rest = Buffer.concat(batch).subarray(bytesWritten);
-        this.#queue.unshift(rest);
-        this.#queued += rest.length;
-      }
-      if (this.#failure !== undefined) this.#settle();
-      else this.#pump();
-    }, this.#afterIoError("write"));
+    this.sink.write(batch).then(
+      () => {
+        this.#writes--;
+        if (this.#failure === undefined) this.#pump();
+        else if (this.#writes === 0) this.#abort();
+      },
+      (err: unknown) => {
+        this.#writes--;
+        if (this.#failure === undefined) this.#fail(err);
+        else if (this.#writes === 0) this.#abort();
+      },
+    );
   }
 
-  #flush(): void {
-    const mark = this.#written;
-    this.#flushing = true;
-    this.file.datasync().then(() => {
-      this.#flushing = false;
-      this.#flushedAt = mark;
-      if (this.#failure !== undefined) this.#settle();
-      else this.#pump();
-    }, this.#afterIoError("flush"));
-  }
-
-  #afterIoError(which: "write" | "flush") {
-    return (err: unknown) => {
-      if (which === "write") this.#writing = false;
-      else this.#flushing = false;
+  #finish(): void {
+    this.#finishing = true;
+    this.#detach();
+    this.sink.finish().then(this.#resolve, (err: unknown) => {
+      this.#finishing = false;
       this.#fail(err);
-      this.#settle();
-    };
-  }
-
-  /** Resolves or rejects once no write or flush is under way (the file may then be closed). */
-  #settle(): void {
-    if (this.#settled || this.#writing || this.#flushing) return;
-    if (this.#failure !== undefined) {
-      this.#settled = true;
-      this.#reject(this.#failure);
-    } else if (this.#ended && this.#queued === 0) {
-      this.#settled = true;
-      this.#detach();
-      this.#resolve();
-    }
+    });
   }
 }

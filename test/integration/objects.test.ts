@@ -2,6 +2,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PresignInput } from "../../src/client/index.js";
+import { OFFLOAD_MIN } from "../../src/store/spool.js";
 import { type Harness, startSignet } from "../helpers/harness.js";
 import { raw, statusOf } from "../helpers/http.js";
 
@@ -245,18 +246,25 @@ describe("the embedded store's data plane", () => {
       expect(statusOf(slash)).toBe(400);
     });
 
-    it("a PUT whose body ends early stores nothing and leaves the old object intact", async () => {
-      await put("intact.txt", "original");
-      const signed = new URL(await url("intact.txt", "PUT"));
-      await raw(
-        h.url,
-        `PUT ${signed.pathname}${signed.search} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nContent-Type: text/plain\r\n\r\nonly part of it`,
-        { hangUp: true },
-      );
-      expect(await (await fetch(await url("intact.txt", "GET"))).text()).toBe("original");
-      // The server notices the hang-up and removes its temporary file (bounded wait, not timed).
-      await expect.poll(() => readdir(join(h.dataDir, "tmp")), { timeout: 10_000 }).toEqual([]);
-    });
+    it.each([
+      { name: "a small body", declared: 1000 },
+      // Hashed and written on the spool worker (store/spool.ts).
+      { name: "a large body", declared: 4 * OFFLOAD_MIN },
+    ])(
+      "a PUT whose body ends early ($name) stores nothing, the old object intact",
+      async ({ declared }) => {
+        await put("intact.txt", "original");
+        const signed = new URL(await url("intact.txt", "PUT"));
+        await raw(
+          h.url,
+          `PUT ${signed.pathname}${signed.search} HTTP/1.1\r\nHost: x\r\nContent-Length: ${declared}\r\nContent-Type: text/plain\r\n\r\n${"only part of it".padEnd(declared / 2, ".")}`,
+          { hangUp: true },
+        );
+        expect(await (await fetch(await url("intact.txt", "GET"))).text()).toBe("original");
+        // The server notices the hang-up and removes its temporary file (bounded wait, not timed).
+        await expect.poll(() => readdir(join(h.dataDir, "tmp")), { timeout: 10_000 }).toEqual([]);
+      },
+    );
 
     it("audits every use, allowed or refused", async () => {
       const signed = await h.admin.presign({ bucket: "default", key: "scoped.txt", method: "GET" });

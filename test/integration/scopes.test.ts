@@ -1,7 +1,10 @@
 /** Issue 4: every constraint from both sides on the embedded store (inside works, outside is refused). */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PresignInput } from "../../src/client/index.js";
+import { OFFLOAD_MIN } from "../../src/store/spool.js";
 import { type Harness, startSignet } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
 
@@ -159,18 +162,27 @@ describe("scopes and constraints on the embedded store", () => {
       expect((await fetch(put.url, { method: "PUT", body: "abcd" })).status).toBe(200);
     });
 
-    it("checksumSha256: the right bytes are stored, others refused and nothing kept", async () => {
-      const body = "checked bytes";
-      const sha = createHash("sha256").update(body).digest("base64");
-      const put = await signed({ key: "checked", method: "PUT", checksumSha256: sha });
-      const wrong = await fetch(put.url, { method: "PUT", body: "other bytes!!" });
-      expect(wrong.status).toBe(403);
-      expect((await errorOf(wrong)).message).toMatch(/^checksumSha256/);
-      expect(await h.signet.objects.store.head("default", "checked")).toBeUndefined();
-      const right = await fetch(put.url, { method: "PUT", body });
-      expect(right.status).toBe(200);
-      expect(((await right.json()) as any).sha256).toBe(sha);
-    });
+    it.each([
+      { name: "a small body", key: "checked", body: Buffer.from("checked bytes") },
+      // A declared length of OFFLOAD_MIN or more: hashed on the spool worker (store/spool.ts).
+      { name: "a large body", key: "checked-large", body: randomBytes(2 * OFFLOAD_MIN) },
+    ])(
+      "checksumSha256, $name: the right bytes are stored, others refused and nothing kept",
+      async ({ key, body }) => {
+        const sha = createHash("sha256").update(body).digest("base64");
+        const put = await signed({ key, method: "PUT", checksumSha256: sha });
+        const other = Buffer.from(body);
+        other[other.length - 1]! ^= 1;
+        const wrong = await fetch(put.url, { method: "PUT", body: other });
+        expect(wrong.status).toBe(403);
+        expect((await errorOf(wrong)).message).toMatch(/^checksumSha256/);
+        expect(await h.signet.objects.store.head("default", key)).toBeUndefined();
+        expect(await readdir(join(h.dataDir, "tmp"))).toEqual([]);
+        const right = await fetch(put.url, { method: "PUT", body });
+        expect(right.status).toBe(200);
+        expect(((await right.json()) as any).sha256).toBe(sha);
+      },
+    );
 
     it("required headers must be sent exactly", async () => {
       const put = await signed({ key: "hdr", method: "PUT", headers: { "X-Tenant": "acme" } });

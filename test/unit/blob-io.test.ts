@@ -5,16 +5,19 @@
  * from kept descriptors, forget removed blobs, and reuse buffers only for a destination that
  * is done with a chunk once its write callback runs.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { fstatSync } from "node:fs";
 import { mkdtemp, open, readFile, rm, truncate, unlink, writeFile } from "node:fs/promises";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable, Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { BlobBody, OpenBlobs, READ_CHUNK } from "../../src/store/blob-reader.js";
-import { FLUSH_EVERY, QUEUED_MAX, WRITE_BATCH, spool } from "../../src/store/spool.js";
+import { FLUSH_EVERY, OFFLOAD_MIN, QUEUED_MAX, WRITE_BATCH, spool } from "../../src/store/spool.js";
+import { WorkerBody } from "../../src/store/spool-worker.js";
 
 let dir: string;
 let files = 0;
@@ -134,6 +137,108 @@ describe("spool", () => {
       code: "EEXIST",
     });
     expect(await readFile(path, "utf8")).toBe("kept");
+  });
+});
+
+/**
+ * Spools one HTTP request's body (declared length, sent in `piece`-byte writes; the client hangs
+ * up after `hangUpAfter` bytes when given) and answers how the spool settled.
+ */
+async function spoolRequest(
+  bytes: Buffer,
+  path: string,
+  options: { inspect?: (chunk: Buffer) => void; hangUpAfter?: number } = {},
+): Promise<{ sha256?: string; error?: Error }> {
+  let settle!: (outcome: { sha256?: string; error?: Error }) => void;
+  const settled = new Promise<{ sha256?: string; error?: Error }>((r) => (settle = r));
+  const server = createServer((req, res) => {
+    const expectedBytes = Number(req.headers["content-length"]);
+    spool(req, path, options.inspect ?? (() => {}), { expectedBytes }).then(
+      (sha256) => settle({ sha256 }),
+      (error: Error) => settle({ error }),
+    );
+    req.on("end", () => res.end());
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  const req = request({ port, host: "127.0.0.1", method: "PUT", agent: false });
+  req.setHeader("content-length", bytes.length);
+  req.on("error", () => {});
+  req.on("response", (res) => res.resume());
+  const end = options.hangUpAfter ?? bytes.length;
+  const piece = 256 * 1024;
+  for (let at = 0; at < end; at += piece) req.write(bytes.subarray(at, Math.min(at + piece, end)));
+  if (options.hangUpAfter === undefined) req.end();
+  else setTimeout(() => req.destroy(), 50);
+  try {
+    return await settled;
+  } finally {
+    server.close();
+  }
+}
+
+const sha256Of = (bytes: Buffer) => createHash("sha256").update(bytes).digest("base64");
+
+describe("spool, a large request body (off the main thread)", () => {
+  it("is hashed and written by the worker, not this thread: bytes and SHA-256 exact", async () => {
+    const proto = await fileHandlePrototype();
+    const writev = vi.spyOn(proto, "writev");
+    const bytes = randomBytes(3 * OFFLOAD_MIN + 12345);
+    const path = fresh();
+    const seen: number[] = [];
+    const { sha256, error } = await spoolRequest(bytes, path, {
+      inspect: (chunk) => seen.push(chunk.length),
+    });
+    expect(error).toBeUndefined();
+    expect(sha256).toBe(sha256Of(bytes));
+    expect((await readFile(path)).equals(bytes)).toBe(true);
+    // inspect still saw every chunk first; no write ran on this thread's pool.
+    expect(seen.reduce((a, b) => a + b, 0)).toBe(bytes.length);
+    expect(writev).not.toHaveBeenCalled();
+  });
+
+  it("a body below OFFLOAD_MIN is hashed and written here, as before", async () => {
+    const proto = await fileHandlePrototype();
+    const writev = vi.spyOn(proto, "writev");
+    const bytes = randomBytes(OFFLOAD_MIN - 1);
+    const { sha256 } = await spoolRequest(bytes, fresh());
+    expect(sha256).toBe(sha256Of(bytes));
+    expect(writev).toHaveBeenCalled();
+  });
+
+  it("a refusal from inspect in the middle rejects with it; the file can then be removed", async () => {
+    const bytes = randomBytes(4 * OFFLOAD_MIN);
+    const path = fresh();
+    let taken = 0;
+    const refusal = new Error("too large");
+    const { error } = await spoolRequest(bytes, path, {
+      inspect: (chunk) => {
+        taken += chunk.length;
+        if (taken > 2 * OFFLOAD_MIN) throw refusal;
+      },
+    });
+    expect(error).toBe(refusal);
+    await rm(path);
+  });
+
+  it("a client that hangs up midway: rejected as incomplete", async () => {
+    const bytes = randomBytes(4 * OFFLOAD_MIN);
+    const { error } = await spoolRequest(bytes, fresh(), { hangUpAfter: 2 * OFFLOAD_MIN });
+    expect(error?.message).toMatch(/ended before it was complete|aborted/);
+  });
+
+  it("a file system error in the worker rejects with its code (a full disk answers 507)", async () => {
+    const path = fresh();
+    await writeFile(path, "");
+    const readOnly = await open(path, "r");
+    try {
+      const body = new WorkerBody(readOnly.fd, FLUSH_EVERY);
+      await expect(body.write([randomBytes(1024)])).rejects.toMatchObject({ code: "EBADF" });
+      await expect(body.finish()).rejects.toMatchObject({ code: "EBADF" });
+      await body.abort();
+    } finally {
+      await readOnly.close();
+    }
   });
 });
 
