@@ -14,6 +14,7 @@ import { createReadStream } from "node:fs";
 import { type FileHandle, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { request } from "./http.js";
 import { failure, SignetApiError, withRetries } from "./errors.js";
+import { prefixHash } from "./prefix-hash.js";
 
 /** Called with bytes done and the total, when known. */
 export type Progress = (done: number, total: number | undefined) => void;
@@ -193,7 +194,7 @@ async function fetchPart(
 const WRITE_SIZE = 256 * 1024;
 const HASH_READ_SIZE = 256 * 1024;
 
-/** sha256 of a file, base64, read as a stream (in 1 MiB reads). */
+/** sha256 of a file, base64, read as a stream (in 256 KiB reads). */
 export async function sha256Of(file: string): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(file, { highWaterMark: HASH_READ_SIZE }))
@@ -218,6 +219,7 @@ export async function downloadRanged(
   for (const part of source.parts)
     if (done.has(part.partNumber)) bytes += part.end - part.start + 1;
   const resumedParts = done.size;
+  let sha256: string | undefined;
   options.onProgress?.(bytes, source.size);
   // One state write at a time; parts that finish meanwhile are saved together by the next one.
   let saving: Promise<void> = Promise.resolve();
@@ -242,34 +244,16 @@ export async function downloadRanged(
     return saving;
   };
   // The sha256 is computed while the download runs: whenever the parts at the front are done,
-  // they are read back (from the page cache) and hashed in order, so only the tail is left at
-  // the end. Two buffers: the next read is under way while the last one is hashed.
-  const hash = createHash("sha256");
-  const buffers = [Buffer.allocUnsafe(HASH_READ_SIZE), Buffer.allocUnsafe(HASH_READ_SIZE)];
+  // a worker thread reads them back (from the page cache) and hashes them in order, so only the
+  // tail is left at the end (prefix-hash.ts).
   const ordered = [...source.parts].sort((a, b) => a.start - b.start);
   let next = 0;
-  let hashing: Promise<void> = Promise.resolve();
-  const readAt = async (at: number, end: number, buffer: Buffer) => {
-    const { bytesRead } = await fh.read(buffer, 0, Math.min(HASH_READ_SIZE, end - at), at);
-    if (bytesRead === 0) throw new Error("the partial file is shorter than its parts");
-    return buffer.subarray(0, bytesRead);
+  const hash = prefixHash(partial);
+  const hashPrefix = () => {
+    const from = next;
+    while (next < ordered.length && done.has(ordered[next]!.partNumber)) next++;
+    if (from !== next) hash.advance(ordered[next - 1]!.end + 1);
   };
-  const hashPrefix = () =>
-    (hashing = hashing.then(async () => {
-      const from = next;
-      while (next < ordered.length && done.has(ordered[next]!.partNumber)) next++;
-      if (from === next) return;
-      // The done parts at the front are contiguous: one range [start, end).
-      const end = ordered[next - 1]!.end + 1;
-      let at = ordered[from]!.start;
-      let reading = readAt(at, end, buffers[0]!);
-      for (let i = 1; at < end; i++) {
-        const chunk = await reading;
-        at += chunk.length;
-        if (at < end) reading = readAt(at, end, buffers[i % 2]!);
-        hash.update(chunk);
-      }
-    }));
   try {
     await fh.truncate(source.size);
     await save();
@@ -320,14 +304,13 @@ export async function downloadRanged(
     if (failed !== undefined)
       throw stop.signal.aborted ? stop.signal.reason : (failed as PromiseRejectedResult).reason;
     // The file is flushed to disk while the hash catches up on the last parts.
-    await Promise.all([fh.sync(), hashing]);
+    [, sha256] = await Promise.all([fh.sync(), hash.digest()]);
   } finally {
-    await hashing.catch(() => undefined);
+    if (sha256 === undefined) await hash.stop();
     await fh.close();
     await saving.catch(() => undefined);
   }
   const size = (await stat(partial)).size;
-  const sha256 = hash.digest("base64");
   const clean = async () => {
     await rm(partial, { force: true });
     await rm(stateFileOf(file), { force: true });
