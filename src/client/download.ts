@@ -193,6 +193,8 @@ async function fetchPart(
 
 const WRITE_SIZE = 256 * 1024;
 const HASH_READ_SIZE = 256 * 1024;
+/** Bytes of the file's front between two background flushes. */
+const FLUSH_EVERY = 32 * 1024 * 1024;
 
 /** sha256 of a file, base64, read as a stream (in 256 KiB reads). */
 export async function sha256Of(file: string): Promise<string> {
@@ -249,10 +251,25 @@ export async function downloadRanged(
   const ordered = [...source.parts].sort((a, b) => a.start - b.start);
   let next = 0;
   const hash = prefixHash(partial);
+  // The front is also flushed to disk as it grows, one flush at a time in the background, so
+  // that the final fsync has only the last parts left: the kernel would start writing back only
+  // at dirty_background_ratio (gigabytes). A failed flush fails the download, as a later fsync
+  // would not report that error again.
+  let flushedTo = 0;
+  let flushing: Promise<void> | undefined;
+  let flushError: unknown;
   const hashPrefix = () => {
     const from = next;
     while (next < ordered.length && done.has(ordered[next]!.partNumber)) next++;
-    if (from !== next) hash.advance(ordered[next - 1]!.end + 1);
+    if (from === next) return;
+    const end = ordered[next - 1]!.end + 1;
+    hash.advance(end);
+    if (flushing !== undefined || end - flushedTo < FLUSH_EVERY) return;
+    flushedTo = end;
+    flushing = fh
+      .datasync()
+      .catch((err: unknown) => void (flushError ??= err))
+      .finally(() => (flushing = undefined));
   };
   try {
     await fh.truncate(source.size);
@@ -303,10 +320,13 @@ export async function downloadRanged(
     const failed = results.find((r) => r.status === "rejected");
     if (failed !== undefined)
       throw stop.signal.aborted ? stop.signal.reason : (failed as PromiseRejectedResult).reason;
+    await flushing;
+    if (flushError !== undefined) throw flushError;
     // The file is flushed to disk while the hash catches up on the last parts.
     [, sha256] = await Promise.all([fh.sync(), hash.digest()]);
   } finally {
     if (sha256 === undefined) await hash.stop();
+    await flushing;
     await fh.close();
     await saving.catch(() => undefined);
   }
