@@ -9,8 +9,6 @@
  * Files: `OUT.signet-partial` (the bytes so far) and `OUT.signet-state.json`
  * (`{ version, validator, size, partSize, done: [partNumber…] }`).
  */
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { type FileHandle, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { request } from "./http.js";
 import { failure, SignetApiError, withRetries } from "./errors.js";
@@ -192,17 +190,8 @@ async function fetchPart(
 }
 
 const WRITE_SIZE = 256 * 1024;
-const HASH_READ_SIZE = 256 * 1024;
 /** Bytes of the file's front between two background flushes. */
 const FLUSH_EVERY = 32 * 1024 * 1024;
-
-/** sha256 of a file, base64, read as a stream (in 256 KiB reads). */
-export async function sha256Of(file: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(file, { highWaterMark: HASH_READ_SIZE }))
-    hash.update(chunk as Buffer);
-  return hash.digest("base64");
-}
 
 /**
  * Downloads `source` to `file` in parallel parts (see the module comment). Throws
@@ -250,7 +239,7 @@ export async function downloadRanged(
   // tail is left at the end (prefix-hash.ts).
   const ordered = [...source.parts].sort((a, b) => a.start - b.start);
   let next = 0;
-  const hash = prefixHash(partial);
+  const hash = prefixHash(partial, source.size);
   // The front is also flushed to disk as it grows, one flush at a time in the background, so
   // that the final fsync has only the last parts left: the kernel would start writing back only
   // at dirty_background_ratio (gigabytes). A failed flush fails the download, as a later fsync

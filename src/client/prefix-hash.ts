@@ -1,11 +1,14 @@
 /**
- * The sha256 of a file that is being written out of order, computed off the event loop's thread.
- * A download writes its parts as they arrive; whenever the parts at the front are done, the
- * owner calls `advance(end)` and a worker thread reads [hashed so far, end) back (from the page
- * cache) and hashes it, so by the time the last part lands only that part is left to hash, and
- * the hashing (about a third of a download's CPU on loopback, BENCHMARKS.md) runs on the other
- * core instead of between socket reads.
+ * The sha256 of a file, and of one being written out of order, computed off the event loop's
+ * thread. A download writes its parts as they arrive; whenever the parts at the front are done,
+ * the owner calls `advance(end)` and a worker thread reads [hashed so far, end) back (from the
+ * page cache) and hashes it, so by the time the last part lands only that part is left to hash,
+ * and the hashing (about a third of a download's CPU on loopback, BENCHMARKS.md) runs on the
+ * other core instead of between socket reads. Starting a thread costs about 30-50 ms, more than
+ * hashing a few MiB: a small file is hashed at the end, on this thread.
  */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { Worker } from "node:worker_threads";
 
 // Plain CommonJS run by `eval`, so that the same code runs from src/ (tsx) and from dist/.
@@ -50,8 +53,22 @@ export interface PrefixHash {
   stop(): Promise<void>;
 }
 
-/** Starts a worker that hashes `file` (which must exist) from its first byte. */
-export function prefixHash(file: string): PrefixHash {
+/** Files from this size on are hashed by a worker thread as they grow. */
+export const WORKER_FROM = 16 * 1024 * 1024;
+
+/**
+ * A hash of `file` (which must exist) from its first byte, for a file of `size` bytes when done:
+ * by a worker thread as it grows, or at the end for a file under WORKER_FROM.
+ */
+export function prefixHash(file: string, size: number): PrefixHash {
+  if (size < WORKER_FROM) {
+    let end = 0;
+    return {
+      advance: (at) => void (end = at),
+      digest: () => sha256Of(file, end),
+      stop: async () => undefined,
+    };
+  }
   const worker = new Worker(WORKER, { eval: true, workerData: { file, readSize: READ_SIZE } });
   // Settled by the digest, or by the worker's error or exit, whichever comes first.
   const result = new Promise<string>((resolve, reject) => {
@@ -71,4 +88,18 @@ export function prefixHash(file: string): PrefixHash {
       await worker.terminate();
     },
   };
+}
+
+const HASH_READ_SIZE = 256 * 1024;
+
+/** sha256 (base64) of a file, or of its first `length` bytes, read as a stream in 256 KiB reads. */
+export async function sha256Of(file: string, length?: number): Promise<string> {
+  const hash = createHash("sha256");
+  if (length !== 0)
+    for await (const chunk of createReadStream(file, {
+      highWaterMark: HASH_READ_SIZE,
+      end: length === undefined ? undefined : length - 1,
+    }))
+      hash.update(chunk as Buffer);
+  return hash.digest("base64");
 }
