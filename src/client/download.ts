@@ -9,11 +9,10 @@
  * Files: `OUT.signet-partial` (the bytes so far) and `OUT.signet-state.json`
  * (`{ version, validator, size, partSize, done: [partNumber…] }`).
  */
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { type FileHandle, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { request } from "./http.js";
 import { failure, SignetApiError, withRetries } from "./errors.js";
+import { prefixHash } from "./prefix-hash.js";
 
 /** Called with bytes done and the total, when known. */
 export type Progress = (done: number, total: number | undefined) => void;
@@ -191,15 +190,8 @@ async function fetchPart(
 }
 
 const WRITE_SIZE = 256 * 1024;
-const HASH_READ_SIZE = 256 * 1024;
-
-/** sha256 of a file, base64, read as a stream (in 1 MiB reads). */
-export async function sha256Of(file: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(file, { highWaterMark: HASH_READ_SIZE }))
-    hash.update(chunk as Buffer);
-  return hash.digest("base64");
-}
+/** Bytes of the file's front between two background flushes. */
+const FLUSH_EVERY = 32 * 1024 * 1024;
 
 /**
  * Downloads `source` to `file` in parallel parts (see the module comment). Throws
@@ -218,6 +210,7 @@ export async function downloadRanged(
   for (const part of source.parts)
     if (done.has(part.partNumber)) bytes += part.end - part.start + 1;
   const resumedParts = done.size;
+  let sha256: string | undefined;
   options.onProgress?.(bytes, source.size);
   // One state write at a time; parts that finish meanwhile are saved together by the next one.
   let saving: Promise<void> = Promise.resolve();
@@ -242,34 +235,31 @@ export async function downloadRanged(
     return saving;
   };
   // The sha256 is computed while the download runs: whenever the parts at the front are done,
-  // they are read back (from the page cache) and hashed in order, so only the tail is left at
-  // the end. Two buffers: the next read is under way while the last one is hashed.
-  const hash = createHash("sha256");
-  const buffers = [Buffer.allocUnsafe(HASH_READ_SIZE), Buffer.allocUnsafe(HASH_READ_SIZE)];
+  // a worker thread reads them back (from the page cache) and hashes them in order, so only the
+  // tail is left at the end (prefix-hash.ts).
   const ordered = [...source.parts].sort((a, b) => a.start - b.start);
   let next = 0;
-  let hashing: Promise<void> = Promise.resolve();
-  const readAt = async (at: number, end: number, buffer: Buffer) => {
-    const { bytesRead } = await fh.read(buffer, 0, Math.min(HASH_READ_SIZE, end - at), at);
-    if (bytesRead === 0) throw new Error("the partial file is shorter than its parts");
-    return buffer.subarray(0, bytesRead);
+  const hash = prefixHash(partial, source.size);
+  // The front is also flushed to disk as it grows, one flush at a time in the background, so
+  // that the final fsync has only the last parts left: the kernel would start writing back only
+  // at dirty_background_ratio (gigabytes). A failed flush fails the download, as a later fsync
+  // would not report that error again.
+  let flushedTo = 0;
+  let flushing: Promise<void> | undefined;
+  let flushError: unknown;
+  const hashPrefix = () => {
+    const from = next;
+    while (next < ordered.length && done.has(ordered[next]!.partNumber)) next++;
+    if (from === next) return;
+    const end = ordered[next - 1]!.end + 1;
+    hash.advance(end);
+    if (flushing !== undefined || end - flushedTo < FLUSH_EVERY) return;
+    flushedTo = end;
+    flushing = fh
+      .datasync()
+      .catch((err: unknown) => void (flushError ??= err))
+      .finally(() => (flushing = undefined));
   };
-  const hashPrefix = () =>
-    (hashing = hashing.then(async () => {
-      const from = next;
-      while (next < ordered.length && done.has(ordered[next]!.partNumber)) next++;
-      if (from === next) return;
-      // The done parts at the front are contiguous: one range [start, end).
-      const end = ordered[next - 1]!.end + 1;
-      let at = ordered[from]!.start;
-      let reading = readAt(at, end, buffers[0]!);
-      for (let i = 1; at < end; i++) {
-        const chunk = await reading;
-        at += chunk.length;
-        if (at < end) reading = readAt(at, end, buffers[i % 2]!);
-        hash.update(chunk);
-      }
-    }));
   try {
     await fh.truncate(source.size);
     await save();
@@ -319,15 +309,17 @@ export async function downloadRanged(
     const failed = results.find((r) => r.status === "rejected");
     if (failed !== undefined)
       throw stop.signal.aborted ? stop.signal.reason : (failed as PromiseRejectedResult).reason;
+    await flushing;
+    if (flushError !== undefined) throw flushError;
     // The file is flushed to disk while the hash catches up on the last parts.
-    await Promise.all([fh.sync(), hashing]);
+    [, sha256] = await Promise.all([fh.sync(), hash.digest()]);
   } finally {
-    await hashing.catch(() => undefined);
+    if (sha256 === undefined) await hash.stop();
+    await flushing;
     await fh.close();
     await saving.catch(() => undefined);
   }
   const size = (await stat(partial)).size;
-  const sha256 = hash.digest("base64");
   const clean = async () => {
     await rm(partial, { force: true });
     await rm(stateFileOf(file), { force: true });

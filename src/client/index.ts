@@ -36,10 +36,10 @@ import {
   defaultPartSize,
   type Progress,
   type RangedSource,
-  sha256Of,
   urlSource,
 } from "./download.js";
 import { failure, SignetApiError } from "./errors.js";
+import { sha256Of } from "./prefix-hash.js";
 import { putBytes, putFile, type PutOptions, type UploadApi } from "./upload.js";
 
 export type * from "../api/types.js";

@@ -15,7 +15,7 @@ import { Transform } from "node:stream";
 import { request } from "./http.js";
 import type { FileInfo, Intent, PartRequest, SignedRequest, UploadInput } from "../api/types.js";
 import type { Progress } from "./download.js";
-import { sha256Of } from "./download.js";
+import { sha256Of } from "./prefix-hash.js";
 import { failure, SignetApiError, withRetries } from "./errors.js";
 
 /** The control-plane calls an upload needs (SignetClient implements them). */
