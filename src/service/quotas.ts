@@ -72,6 +72,11 @@ export class Quotas {
         ? []
         : this.counted("grant", grant.quota, `${grant.id}:${principal.id}`, grant.id)),
     ];
+    // No quota applies (the usual case): no counter to wait for.
+    if (counted.length === 0) {
+      this.anomalies?.count(principal.id);
+      return;
+    }
     const results = await Promise.allSettled(counted.map((c) => c.limiter.consume(c.key)));
     let retryMs = -1;
     let spent: Counted | undefined;
