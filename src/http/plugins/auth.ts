@@ -17,25 +17,31 @@ export function bearerOf(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
+/** The caller's principal, or 401 (429 when throttled): the path that may read or refuse. */
+async function verify(signet: Signet, request: FastifyRequest, presented: string | undefined) {
+  if (presented === undefined)
+    throw new SignetError("unauthorized", "an Authorization: Bearer credential is required");
+  return signet.auth.authenticate(presented, request.ip);
+}
+
 /**
  * An onRequest hook that sets request.principal or answers 401 (429 when throttled). A callback
- * hook: a kept API key is checked with no promise at all (Authenticator.cached).
+ * hook: a kept, good API key is accepted with no promise at all (Authenticator.cached). Every
+ * refusal still comes a microtask later, as from an async hook: answered at once, inside the
+ * HTTP parser's callback, it would come before the parser's own verdict on the bytes that
+ * follow the headers (a malformed chunked body is the parser's 400, not a 401).
  */
 export const authenticate =
   (signet: Signet) =>
   (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void => {
     const presented = bearerOf(request);
-    if (presented === undefined) {
-      done(new SignetError("unauthorized", "an Authorization: Bearer credential is required"));
-      return;
-    }
-    const known = signet.auth.cached(presented);
+    const known = presented === undefined ? undefined : signet.auth.cached(presented);
     if (known !== undefined) {
       request.principal = known;
       done();
       return;
     }
-    signet.auth.authenticate(presented, request.ip).then((principal) => {
+    verify(signet, request, presented).then((principal) => {
       request.principal = principal;
       done();
     }, done);
