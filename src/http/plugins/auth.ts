@@ -26,10 +26,12 @@ async function verify(signet: Signet, request: FastifyRequest, presented: string
 
 /**
  * An onRequest hook that sets request.principal or answers 401 (429 when throttled). A callback
- * hook: a kept, good API key is accepted with no promise at all (Authenticator.cached). Every
- * refusal still comes a microtask later, as from an async hook: answered at once, inside the
- * HTTP parser's callback, it would come before the parser's own verdict on the bytes that
- * follow the headers (a malformed chunked body is the parser's 400, not a 401).
+ * hook: a kept, good API key is accepted with no promise at all (Authenticator.cached). Either
+ * way the request goes on a microtask later, as from an async hook: inside the HTTP parser's
+ * callback the body has not been parsed yet, so an answer there would come before the parser's
+ * own verdict on the bytes that follow the headers (a malformed chunked body is its 400, not a
+ * 401), and the control plane's body deadline (limits.ts) would arm a timer for a body that is
+ * already in hand.
  */
 export const authenticate =
   (signet: Signet) =>
@@ -38,7 +40,7 @@ export const authenticate =
     const known = presented === undefined ? undefined : signet.auth.cached(presented);
     if (known !== undefined) {
       request.principal = known;
-      done();
+      queueMicrotask(done);
       return;
     }
     verify(signet, request, presented).then((principal) => {
