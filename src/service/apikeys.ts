@@ -6,7 +6,7 @@
  * that each authenticated request does not query the database; a revocation here takes effect
  * at once, one on another instance within that second.
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 import { SignetError } from "../core/errors.js";
 import { ADMIN_ROLE, type Principal } from "../core/principal.js";
 import { LRUCache } from "lru-cache";
@@ -25,7 +25,8 @@ export interface ApiKeyInfo {
   revokedAt: string | null;
 }
 
-const sha256 = (text: string) => createHash("sha256").update(text).digest();
+// The one-shot digest: no Hash object per request.
+const sha256 = (text: string) => hash("sha256", text, "buffer");
 
 /** The id of a string shaped like an API key (for throttling per key), else undefined. */
 export const apiKeyIdOf = (presented: string): string | undefined => KEY_SHAPE.exec(presented)?.[1];
@@ -53,12 +54,23 @@ export function checkAdminKeyStrength(key: string): void {
 export const unauthorized = () =>
   new SignetError("unauthorized", "missing, malformed, unknown, expired or revoked credentials");
 
+const throwUnauthorized = (): never => {
+  throw unauthorized();
+};
+
+/** An api_keys row as kept in memory: its secret's hash decoded, its expiry in ms (or Infinity). */
+interface KeptRow {
+  row: ApiKeyTable;
+  hash: Buffer;
+  expiresAt: number;
+}
+
 export class ApiKeys {
   private readonly envAdminHash: Buffer | undefined;
   /** whether SIGNET_ADMIN_KEY is itself shaped like a stored key (then both are tried) */
   private readonly envAdminKeyShaped: boolean;
-  /** api_keys rows by id with their decoded secret hash, trusted for one second; found rows only */
-  private readonly rows = new LRUCache<string, { row: ApiKeyTable; hash: Buffer }>({
+  /** api_keys rows by id, decoded, trusted for one second; found rows only */
+  private readonly rows = new LRUCache<string, KeptRow>({
     max: 10_000,
     ttl: 1_000,
   });
@@ -107,14 +119,8 @@ export class ApiKeys {
   /** The key's principal; undefined when `presented` is not shaped like an API key at all. */
   async authenticate(presented: string): Promise<Principal | undefined> {
     const match = KEY_SHAPE.exec(presented);
-    // A stored key's shape is never the env admin key's (unless that key has the shape too):
-    // one hash per request, not two.
-    if (
-      this.envAdminHash !== undefined &&
-      (match === null || this.envAdminKeyShaped) &&
-      timingSafeEqual(sha256(presented), this.envAdminHash)
-    )
-      return { id: "env:admin", subject: "env:admin", roles: [ADMIN_ROLE] };
+    const admin = this.envAdmin(presented, match);
+    if (admin !== undefined) return admin;
     if (match === null) return undefined;
     const [, id, secret] = match as unknown as [string, string, string];
     let found = this.rows.get(id);
@@ -125,19 +131,58 @@ export class ApiKeys {
         .where("id", "=", id)
         .executeTakeFirst();
       if (row !== undefined) {
-        found = { row, hash: Buffer.from(row.secret_hash, "hex") };
+        found = {
+          row,
+          hash: Buffer.from(row.secret_hash, "hex"),
+          expiresAt: row.expires_at === null ? Infinity : new Date(row.expires_at).getTime(),
+        };
         this.rows.set(id, found);
       }
     }
     if (found === undefined) throw unauthorized();
-    const { row, hash } = found;
+    return this.verified(found, id, secret) ?? throwUnauthorized();
+  }
+
+  /**
+   * The principal when it can be decided from memory alone and the credential is good (the env
+   * admin key, or a stored key whose row is kept); undefined otherwise, for `authenticate` to
+   * decide (it reads the row, and refuses with 401). Never throws.
+   */
+  cached(presented: string): Principal | undefined {
+    const match = KEY_SHAPE.exec(presented);
+    const admin = this.envAdmin(presented, match);
+    if (admin !== undefined) return admin;
+    if (match === null) return undefined;
+    const [, id, secret] = match as unknown as [string, string, string];
+    const found = this.rows.get(id);
+    return found === undefined ? undefined : this.verified(found, id, secret);
+  }
+
+  /** The env admin's principal when `presented` (`match`: its KEY_SHAPE match) is SIGNET_ADMIN_KEY. */
+  private envAdmin(presented: string, match: RegExpExecArray | null): Principal | undefined {
+    // A stored key's shape is never the env admin key's (unless that key has the shape too):
+    // one hash per request, not two.
+    if (
+      this.envAdminHash !== undefined &&
+      (match === null || this.envAdminKeyShaped) &&
+      timingSafeEqual(sha256(presented), this.envAdminHash)
+    )
+      return { id: "env:admin", subject: "env:admin", roles: [ADMIN_ROLE] };
+    return undefined;
+  }
+
+  /** The principal of a stored key whose row is `found`, or undefined when it must be refused. */
+  private verified(
+    { row, hash: stored, expiresAt }: KeptRow,
+    id: string,
+    secret: string,
+  ): Principal | undefined {
     // A row read just before a revocation here may have been kept: the in-memory revocations
     // (written by revoke() below) are the check that cannot lag.
-    if (this.revocations.isRevoked("", `key:${id}`)) throw unauthorized();
-    if (!timingSafeEqual(sha256(secret), hash)) throw unauthorized();
-    if (row.revoked_at !== null) throw unauthorized();
-    if (row.expires_at !== null && new Date(row.expires_at).getTime() <= Date.now())
-      throw unauthorized();
+    if (this.revocations.isRevoked("", `key:${id}`)) return undefined;
+    if (!timingSafeEqual(sha256(secret), stored)) return undefined;
+    if (row.revoked_at !== null) return undefined;
+    if (expiresAt <= Date.now()) return undefined;
     return { id: `key:${id}`, subject: id, roles: [row.role] };
   }
 

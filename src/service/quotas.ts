@@ -73,7 +73,7 @@ export class Quotas {
         : this.counted("grant", grant.quota, `${grant.id}:${principal.id}`, grant.id)),
     ];
     if (counted.length === 0) {
-      // No quota applies: nothing to count or wait for (a batch admits each of its URLs).
+      // No quota applies (the usual case): nothing to count or wait for.
       this.anomalies?.count(principal.id);
       return;
     }

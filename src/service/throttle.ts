@@ -61,9 +61,17 @@ export const DEFAULT_FAILED_AUTH_LIMITS: FailedAuthLimits = {
 
 /** Failed-authentication throttling per client address and per key id. */
 export class FailedAuthThrottle {
+  /** when this instance last recorded a failure, ms since the epoch */
+  private lastFailureAt = -Infinity;
+
+  /**
+   * `localWindowMs`: set only when the limiters count this instance's failures alone (in
+   * memory) and forget each count within that many ms; then `mayRefuse` can answer no.
+   */
   constructor(
     private readonly byAddress: Throttle,
     private readonly byKey: Throttle,
+    private readonly localWindowMs?: number,
   ) {}
 
   /** In-memory limiters for one instance. */
@@ -73,7 +81,18 @@ export class FailedAuthThrottle {
     return new FailedAuthThrottle(
       new Throttle(limiter(limits.perAddress, "auth-addr"), "failed authentications"),
       new Throttle(limiter(limits.perKey, "auth-key"), "failed authentications for this key"),
+      // a second's margin over the window, for the limiters' own timer rounding
+      (limits.windowSeconds + 1) * 1000,
     );
+  }
+
+  /**
+   * Whether `check` could refuse anyone now: false only for in-memory limiters with no failure
+   * recorded within their window (every count has expired), so that the usual request, from a
+   * client that has never failed, skips the limiters' lookups altogether.
+   */
+  mayRefuse(now = Date.now()): boolean {
+    return this.localWindowMs === undefined || now - this.lastFailureAt <= this.localWindowMs;
   }
 
   /** 429 when the address or the key id has failed too often. */
@@ -83,6 +102,7 @@ export class FailedAuthThrottle {
   }
 
   async failed(address: string | undefined, keyId: string | undefined): Promise<void> {
+    this.lastFailureAt = Date.now();
     if (address !== undefined) await this.byAddress.hit(address);
     if (keyId !== undefined) await this.byKey.hit(keyId);
   }

@@ -51,3 +51,48 @@ describe("API keys kept in memory", () => {
     expect((await presignAs(wrong)).status).toBe(401);
   });
 });
+
+// Each case on a fresh instance: one failed attempt anywhere sends every request through the
+// throttle's counts for a minute.
+describe("API keys decided in memory (Authenticator.cached)", () => {
+  const fresh = () =>
+    startSignet({
+      config: { grants: [{ principal: "role:reader", buckets: ["default"], actions: ["read"] }] },
+    });
+  const setUp = async (f: Harness) => {
+    const created = (await api(f.url, "POST", "/v1/apikeys", { name: "r", role: "reader" }))
+      .body as { key: string; id: string };
+    const presign = (key: string) =>
+      api(f.url, "POST", "/v1/presign", { bucket: "default", key: "x", method: "GET" }, key);
+    expect((await presign(created.key)).status).toBe(200);
+    return { ...created, presign };
+  };
+
+  it("a kept good key is; a wrong secret is not, nor any key once a failure was counted", async () => {
+    const f = await fresh();
+    try {
+      const { key, id, presign } = await setUp(f);
+      expect(f.signet.auth.cached(key)).toMatchObject({ id: `key:${id}`, roles: ["reader"] });
+      const wrong = key.slice(0, -4) + (key.endsWith("AAAA") ? "BBBB" : "AAAA");
+      expect(f.signet.auth.cached(wrong)).toBeUndefined();
+      expect((await presign(wrong)).status).toBe(401);
+      expect(f.signet.auth.cached(key)).toBeUndefined();
+      expect((await presign(key)).status).toBe(200);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it("a key revoked here is not", async () => {
+    const f = await fresh();
+    try {
+      const { key, id, presign } = await setUp(f);
+      expect(f.signet.auth.cached(key)).toBeDefined();
+      expect((await api(f.url, "DELETE", `/v1/apikeys/${id}`)).status).toBe(204);
+      expect(f.signet.auth.cached(key)).toBeUndefined();
+      expect((await presign(key)).status).toBe(401);
+    } finally {
+      await f.close();
+    }
+  });
+});

@@ -62,12 +62,18 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((_request, reply) =>
     sendError(reply, new SignetError("not_found", "no such route")),
   );
-  // Node's own check (requireHostHeader, turned off in limits.ts) answers with no body.
-  app.addHook("onRequest", async (request, reply) => {
+  // Node's own check (requireHostHeader, turned off in limits.ts) answers with no body. A
+  // callback hook, as every hook run on each request (no promise per request); the refusal
+  // comes a microtask later, as from an async hook, after the HTTP parser's own verdict on
+  // the bytes that follow the headers (see plugins/auth.ts).
+  app.addHook("onRequest", (request, reply, done) => {
     if (request.raw.httpVersion === "1.1" && request.headers.host === undefined) {
       reply.header("connection", "close");
-      throw new SignetError("invalid_request", "an HTTP/1.1 request needs a Host header");
+      const refusal = new SignetError("invalid_request", "an HTTP/1.1 request needs a Host header");
+      queueMicrotask(() => done(refusal));
+      return;
     }
+    done();
   });
 }
 
