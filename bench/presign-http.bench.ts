@@ -4,7 +4,8 @@
  *   audit record is written), `wrk -t1 -c50`, beside a bare Fastify route answering a similar
  *   JSON (bench/fixtures/bare-fastify.ts). Targets: >= 0.6x its req/s, p99 <= 2x its p99.
  * - `POST /v1/presign/batch` of 1,000 S3 URLs (admin key), beside an in-process
- *   `S3Signer.presign` loop on the same bucket. Target: >= 0.5x its URLs/s.
+ *   `S3Signer.presign` loop signing the same requests (key, expiry, the response overrides
+ *   Signet adds) on the same bucket. Target: >= 0.5x its URLs/s.
  * BENCH_SECONDS (default 5) sets each run's length; BENCH_PROFILE=DIR runs Signet alone under
  * `node --cpu-prof` with the single presign load.
  */
@@ -65,8 +66,17 @@ try {
     body: JSON.stringify(single),
   });
   if (check.status !== 200) throw new Error(`presign as the app: ${check.status}`);
-  const checkBatch = (await admin("/v1/presign/batch", batch)) as { results: { ok: boolean }[] };
+  const checkBatch = (await admin("/v1/presign/batch", batch)) as {
+    results: { ok: boolean; url?: string }[];
+  };
   if (!checkBatch.results.every((r) => r.ok)) throw new Error("the batch was not all signed");
+  // The reference signs the same requests: what Signet's URLs carry besides the key (the
+  // response overrides its download safety adds) is signed in the loop too.
+  const served = new URL(checkBatch.results[0]!.url!).searchParams;
+  const overrides = {
+    responseContentDisposition: served.get("response-content-disposition") ?? undefined,
+    responseContentType: served.get("response-content-type") ?? undefined,
+  };
 
   if (profile !== undefined) {
     const lua = luaPost("/v1/presign", single, key);
@@ -95,6 +105,7 @@ try {
             key: `reports/2026/q3/part-${n++ % 1000}.pdf`,
             date: new Date(),
             expiresAt,
+            ...overrides,
           }).url,
       },
       { seconds: seconds(5) / 2 },
