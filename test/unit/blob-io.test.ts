@@ -368,6 +368,31 @@ describe("blob bodies", () => {
     expect(source.readableEnded).toBe(true);
   });
 
+  it("a later download reuses an earlier one's buffers once it is done: no allocation", async () => {
+    const download = async (start: number, end: number) => {
+      const got: Buffer[] = [];
+      const destination = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          got.push(Buffer.from(chunk));
+          setTimeout(done, 1);
+        },
+      });
+      (await body(start, end)).sendTo(destination).pipe(destination);
+      await new Promise((r) => destination.on("finish", r));
+      return Buffer.concat(got);
+    };
+    expect((await download(0, size - 1)).equals(bytes)).toBe(true);
+    const allocate = vi.spyOn(Buffer, "allocUnsafeSlow");
+    try {
+      // Each download's bytes exact: a buffer handed back while still in use would show here.
+      expect((await download(5, size - 1)).equals(bytes.subarray(5))).toBe(true);
+      expect((await download(0, READ_CHUNK)).equals(bytes.subarray(0, READ_CHUNK + 1))).toBe(true);
+      expect(allocate).not.toHaveBeenCalled();
+    } finally {
+      allocate.mockRestore();
+    }
+  });
+
   it("piped anywhere else (a stream that keeps chunks): fresh buffers, exact bytes", async () => {
     const through = new PassThrough({ highWaterMark: 64 * 1024 * 1024 });
     const source = (await body(0, size - 1)).sendTo(new PassThrough());
