@@ -204,9 +204,7 @@ export class Issuance {
    * through, each URL of a batch too.
    */
   private admit(principal: Principal, checked: CheckedScope): Promise<void> {
-    return (
-      this.quotas?.admit(principal, checked.bucket.name, checked.grantId) ?? Promise.resolve()
-    );
+    return this.quotas?.admit(principal, checked.bucket.name, checked.grantId) ?? Promise.resolve();
   }
 
   /**
@@ -528,7 +526,8 @@ export class Issuance {
       const safe = safeDirect(bucket.backend, direct);
       // the caller's own constraints first: they name the field to change
       const own = bucket.backend.unbound(safe.scope);
-      const unbound = safe.unbound.length === 0 ? [...own] : [...new Set([...own, ...safe.unbound])];
+      const unbound =
+        safe.unbound.length === 0 ? [...own] : [...new Set([...own, ...safe.unbound])];
       const also = alsoAllowed(bucket.backend, direct.methods);
       // A URL that would let through methods the caller was not granted is no direct URL.
       if (also.length > 0 && alsoGranted === false && !unbound.includes("methods"))
