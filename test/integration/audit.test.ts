@@ -252,6 +252,51 @@ describe("the audit queue", () => {
     await db.destroy();
   });
 
+  it("on SQLite the writer thread stores every row of a batch in order, with its detail", async () => {
+    // 100 rows: the writer inserts 32 rows per statement and the rest one by one.
+    const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
+    const db = await openSqlite(join(dir, "signet.db"));
+    const audit = new AuditLog(db, { flushMs: 60_000 });
+    const n = 100;
+    for (let i = 0; i < n; i++) {
+      await audit.record({ event: "t", key: `k${i}`, status: i, detail: { i, quote: '"x"' } });
+      await audit.register({
+        token_id: `tok${i}`,
+        principal: "p",
+        bucket: "b",
+        target: `k${i}`,
+        folder: i % 2,
+        revocable: "signet",
+        expires_at: "2099-01-01T00:00:00.000Z",
+        created_at: "2026-01-01T00:00:00.000Z",
+      });
+    }
+    await audit.close();
+    const rows = await db
+      .selectFrom("audit")
+      .select(["key", "status", "detail"])
+      .orderBy("id")
+      .execute();
+    expect(rows).toEqual(
+      Array.from({ length: n }, (_, i) => ({
+        key: `k${i}`,
+        status: i,
+        detail: JSON.stringify({ i, quote: '"x"' }),
+      })),
+    );
+    const issued = await db.selectFrom("issued").select(["token_id", "target", "folder"]).execute();
+    expect(
+      issued.sort((x, y) => x.target.localeCompare(y.target, "en", { numeric: true })),
+    ).toEqual(
+      Array.from({ length: n }, (_, i) => ({
+        token_id: `tok${i}`,
+        target: `k${i}`,
+        folder: i % 2,
+      })),
+    );
+    await db.destroy();
+  });
+
   it("a retention sweep removes what is older than retainDays", async () => {
     const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
     const db = await openSqlite(join(dir, "signet.db"));
