@@ -58,14 +58,30 @@ describe("the in-memory GET path", () => {
   const viaRoute = (path: string, init?: RequestInit) => fetch(`${h.url}${path}`, init);
   const viaHotPath = (path: string, init?: RequestInit) => fetch(`${base}${path}`, init);
 
+  /**
+   * The route (filling the caches), then `between`, then the hot path. A row is trusted for a
+   * second at most (SIGNET_CACHE_ROW_TTL_MS), so on a loaded machine the row may lapse between
+   * the two requests: the pair is then tried again, three times at most.
+   */
+  async function routeThenHot(path: string, init?: RequestInit, between = () => {}) {
+    for (let attempt = 1; ; attempt++) {
+      const route = await viaRoute(path, init);
+      const routeBody = await route.text();
+      between();
+      const hot = await viaHotPath(path, init);
+      if (hot.status !== FELL_THROUGH || attempt === 3) return { route, routeBody, hot };
+      await hot.arrayBuffer();
+    }
+  }
+
   it("answers an object in memory as the route does, with one audit row and log line", async () => {
     const { path, id } = await stored("hot/a.html", "<p>hi</p>", "text/html");
     expect((await viaHotPath(path)).status).toBe(FELL_THROUGH);
-    const route = await viaRoute(path);
-    const routeBody = await route.text();
     const record = vi.spyOn(h.signet.objects, "recordUse");
-    lines.length = 0;
-    const hot = await viaHotPath(path);
+    const { route, routeBody, hot } = await routeThenHot(path, undefined, () => {
+      record.mockClear();
+      lines.length = 0;
+    });
     expect(hot.status).toBe(200);
     expect(await hot.text()).toBe(routeBody);
     const headers = (res: Response) =>
@@ -97,16 +113,15 @@ describe("the in-memory GET path", () => {
     const signed = await h.admin.presign({ bucket: "default", key: "hot/a.html", method: "HEAD" });
     const headPath = new URL(signed.url).pathname + new URL(signed.url).search;
     // Rows are trusted for a second at most: the route fills the cache again.
-    expect((await viaRoute(headPath, { method: "HEAD" })).status).toBe(200);
-    const head = await viaHotPath(headPath, { method: "HEAD" });
+    const { route: headRoute, hot: head } = await routeThenHot(headPath, { method: "HEAD" });
+    expect(headRoute.status).toBe(200);
     expect(head.status).toBe(200);
     expect(head.headers.get("content-length")).toBe(String(routeBody.length));
   });
 
   it("leaves refusals, revocations and anything but a plain 200 to the route", async () => {
     const { path, id } = await stored("hot/b.bin", "0123456789");
-    await (await viaRoute(path)).arrayBuffer();
-    expect((await viaHotPath(path)).status).toBe(200);
+    expect((await routeThenHot(path)).hot.status).toBe(200);
     const cases: [string, RequestInit | undefined][] = [
       [path.replace(/t=[^&]+/, "t=not.valid"), undefined],
       [path.replace("hot/b.bin", "hot/c.bin"), undefined],
@@ -127,8 +142,9 @@ describe("the in-memory GET path", () => {
 
   it("answers a URL's response overrides, and the plain URL's headers after them", async () => {
     const { path } = await stored("hot/e.txt", "text", "text/plain");
-    await (await viaRoute(path)).arrayBuffer();
-    const plain = (await viaHotPath(path)).headers;
+    const { hot } = await routeThenHot(path);
+    expect(hot.status).toBe(200);
+    const plain = hot.headers;
     const signed = await h.admin.presign({
       bucket: "default",
       key: "hot/e.txt",
@@ -148,8 +164,7 @@ describe("the in-memory GET path", () => {
 
   it("checks the token's IP constraint on this path too", async () => {
     const { path: open } = await stored("hot/d.bin", "x");
-    await (await viaRoute(open)).arrayBuffer();
-    expect((await viaHotPath(open)).status).toBe(200);
+    expect((await routeThenHot(open)).hot.status).toBe(200);
     const bound = await h.admin.presign({
       bucket: "default",
       key: "hot/d.bin",
