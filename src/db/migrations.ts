@@ -1,5 +1,6 @@
 /** Schema migrations, applied in order at start-up. Never edit one that has shipped. */
 import { type Kysely, type Migration, type MigrationProvider, PostgresAdapter, sql } from "kysely";
+import type { AuditPageTable } from "./schema.js";
 
 // Shipped migrations keep their SQLite result byte for byte; where SQLite's SQL is not
 // PostgreSQL's (an autoincrement key), they branch on the dialect instead of changing.
@@ -241,7 +242,87 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // The audit trail in pages (one row a batch) instead of one row a record: a row costs the
+  // writer about as much as an issuance costs the request thread (docs/decisions.md).
+  "0012_audit_pages": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("audit_pages")
+        .$call((t) =>
+          onPostgres(db)
+            ? t.addColumn("id", "bigserial", (c) => c.primaryKey())
+            : t.addColumn("id", "integer", (c) => c.primaryKey().autoIncrement()),
+        )
+        .addColumn("min_at", "text", (c) => c.notNull())
+        .addColumn("max_at", "text", (c) => c.notNull())
+        .addColumn("count", "integer", (c) => c.notNull())
+        .addColumn("records", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("audit_pages_max_at")
+        .on("audit_pages")
+        .column("max_at")
+        .execute();
+      // The rows written so far become pages of PAGE_RECORDS, oldest first, read by id ranges.
+      const PAGE_RECORDS = 500;
+      const old = db as unknown as Kysely<{ audit: LegacyAuditRow }>;
+      const pages = db as unknown as Kysely<{ audit_pages: Omit<AuditPageTable, "id"> }>;
+      for (let after = 0; ;) {
+        const rows = await old
+          .selectFrom("audit")
+          .selectAll()
+          .where("id", ">", after)
+          .orderBy("id")
+          .limit(PAGE_RECORDS)
+          .execute();
+        if (rows.length === 0) break;
+        after = Number(rows[rows.length - 1]!.id);
+        const records = rows.map((r) => [
+          r.at,
+          r.event,
+          r.principal,
+          r.token_id,
+          r.bucket,
+          r.key,
+          r.method,
+          r.status,
+          r.outcome ?? "allowed",
+          r.reason,
+          r.ip,
+          r.detail === null ? null : (JSON.parse(r.detail) as unknown),
+        ]);
+        const times = rows.map((r) => r.at).sort();
+        await pages
+          .insertInto("audit_pages")
+          .values({
+            min_at: times[0]!,
+            max_at: times[times.length - 1]!,
+            count: rows.length,
+            records: JSON.stringify(records),
+          })
+          .execute();
+      }
+      await db.schema.dropTable("audit").execute();
+    },
+  },
 };
+
+/** A row of the audit table before 0012 (one row a record). */
+interface LegacyAuditRow {
+  id: number;
+  at: string;
+  event: string;
+  principal: string | null;
+  token_id: string | null;
+  bucket: string | null;
+  key: string | null;
+  method: string | null;
+  status: number | null;
+  ip: string | null;
+  detail: string | null;
+  outcome: string | null;
+  reason: string | null;
+}
 
 export const migrationProvider: MigrationProvider = {
   getMigrations: async () => migrations,

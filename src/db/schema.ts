@@ -38,22 +38,19 @@ export interface RevocationTable {
   expires_at: string | null;
 }
 
-export interface AuditTable {
+/**
+ * One page of the audit trail: the records of one batch (service/audit.ts), in the order they
+ * were recorded, as a JSON array of AuditRow tuples (service/audit-sink.ts); a record removed by
+ * the retention sweep is null, so that the others keep their ids (id * AUDIT_PAGE_SLOTS + index).
+ */
+export interface AuditPageTable {
   id: Generated<number>;
-  at: string;
-  event: string;
-  principal: string | null;
-  token_id: string | null;
-  bucket: string | null;
-  key: string | null;
-  method: string | null;
-  status: number | null;
-  ip: string | null;
-  detail: string | null;
-  /** "allowed" or "refused" (null on rows written before issue 14) */
-  outcome: string | null;
-  /** a refusal's error code */
-  reason: string | null;
+  /** the oldest and newest record's time (ISO 8601) */
+  min_at: string;
+  max_at: string;
+  /** the records not removed */
+  count: number;
+  records: string;
 }
 
 /** One issued signed request: what revocation needs to find and judge it. */
@@ -213,6 +210,6 @@ export interface Database {
   api_keys: ApiKeyTable;
   objects: ObjectTable;
   revocations: RevocationTable;
-  audit: AuditTable;
+  audit_pages: AuditPageTable;
   backend_keys: BackendKeyTable;
 }

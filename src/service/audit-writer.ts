@@ -1,9 +1,10 @@
 /**
  * The audit queue's writer on SQLite: a worker thread with its own connection to the same file
- * writes each batch (audit rows and `issued` rows, one IMMEDIATE transaction), so that neither
- * building the INSERTs nor SQLite's work runs on the thread that answers requests. The main
- * thread only serializes a batch to one JSON string (one copy across threads); the worker
- * serializes each row's detail, as DbSink does on its own thread.
+ * writes each batch (its page of audit records and its `issued` rows, one IMMEDIATE
+ * transaction), so that neither serializing the page nor SQLite's work runs on the thread that
+ * answers requests. The main thread only posts the batch (a structured clone, cheaper there than
+ * JSON text) with the page's bounds; the worker serializes the page's records as JSON, as DbSink
+ * does on its own thread (pageOf).
  *
  * Two connections on one file: the worker waits for the write lock (`busy_timeout`), and the
  * main connection's transactions begin IMMEDIATE (db/statements.ts), because a deferred one that
@@ -15,11 +16,11 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import {
-  AUDIT_COLUMNS,
   type AuditRow,
   type AuditSink,
   ISSUED_COLUMNS,
   type IssuedRow,
+  pageBounds,
 } from "./audit-sink.js";
 
 const WRITER = `
@@ -30,35 +31,31 @@ db.pragma("busy_timeout = 5000");
 // As the main connection (db/connect.ts): WAL keeps every commit across a crash of the process;
 // FULL would fsync each batch, on a thread that must keep up with issuance.
 db.pragma("synchronous = NORMAL");
-const columns = workerData.columns;
-const DETAIL = columns.indexOf("detail");
-// Rows go in ROWS at a time, one statement each: a statement's run costs about as much as the
-// row it inserts, so 32 rows per statement write about 1.5 times as many rows a second.
+const insertPage = db.prepare(
+  "insert into audit_pages (min_at, max_at, count, records) values (@min_at, @max_at, @count, @records)",
+);
+// \`issued\` rows go in ROWS at a time, one statement each: a statement's run costs about as
+// much as the row it inserts, so 32 rows per statement write about 1.5 times as many rows a second.
 const ROWS = 32;
-const insert = (table, cols, rows, tail) => {
-  const tuple = "(" + cols.map(() => "?").join(", ") + ")";
+const columns = workerData.issuedColumns;
+const insert = (rows) => {
+  const tuple = "(" + columns.map(() => "?").join(", ") + ")";
   const values = Array.from({ length: rows }, () => tuple).join(", ");
-  return db.prepare("insert into " + table + " (" + cols.join(", ") + ") values " + values + tail);
+  return db.prepare(
+    "insert into issued (" + columns.join(", ") + ") values " + values + " on conflict do nothing",
+  );
 };
-const auditOne = insert("audit", columns, 1, "");
-const auditMany = insert("audit", columns, ROWS, "");
-const issuedColumns = workerData.issuedColumns;
-const issuedOne = insert("issued", issuedColumns, 1, " on conflict do nothing");
-const issuedMany = insert("issued", issuedColumns, ROWS, " on conflict do nothing");
-/** Inserts \`rows\` in order: ROWS at a time through \`many\`, the rest through \`one\`. */
-const insertAll = (rows, one, many) => {
+const issuedOne = insert(1);
+const issuedMany = insert(ROWS);
+const write = db.transaction(({ bounds, rows, issued }) => {
   let i = 0;
-  for (; i + ROWS <= rows.length; i += ROWS) many.run(rows.slice(i, i + ROWS).flat());
-  for (; i < rows.length; i++) one.run(rows[i]);
-};
-const write = db.transaction((batch) => {
-  insertAll(batch.issued, issuedOne, issuedMany);
-  for (const row of batch.rows) if (row[DETAIL] !== null) row[DETAIL] = JSON.stringify(row[DETAIL]);
-  insertAll(batch.rows, auditOne, auditMany);
+  for (; i + ROWS <= issued.length; i += ROWS) issuedMany.run(issued.slice(i, i + ROWS).flat());
+  for (; i < issued.length; i++) issuedOne.run(issued[i]);
+  if (bounds !== null) insertPage.run({ ...bounds, records: JSON.stringify(rows) });
 });
-parentPort.on("message", ({ id, json }) => {
+parentPort.on("message", ({ id, batch }) => {
   try {
-    write.immediate(JSON.parse(json));
+    write.immediate(batch);
     parentPort.postMessage({ id });
   } catch (err) {
     parentPort.postMessage({ id, error: String(err && err.message) });
@@ -88,7 +85,6 @@ export class WorkerSink implements AuditSink {
       workerData: {
         path: this.path,
         driver,
-        columns: AUDIT_COLUMNS,
         issuedColumns: ISSUED_COLUMNS,
       },
     });
@@ -117,7 +113,13 @@ export class WorkerSink implements AuditSink {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, json: JSON.stringify({ rows, issued }) });
+      const batch = { bounds: rows.length > 0 ? pageBounds(rows) : null, rows, issued };
+      try {
+        worker.postMessage({ id, batch });
+      } catch {
+        // A detail a structured clone cannot copy (a function, say): as JSON would store it.
+        worker.postMessage({ id, batch: JSON.parse(JSON.stringify(batch)) as typeof batch });
+      }
     });
   }
 

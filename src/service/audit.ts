@@ -11,11 +11,17 @@
  * revocation needs of each issued token) travel on the same queue, in the same transactions;
  * whoever reads them (revocation) calls `flush` first.
  */
-import { sql } from "kysely";
 import { type Db, sqliteFileOf } from "../db/connect.js";
 import type { IssuedTable } from "../db/schema.js";
 import type { AuditQuery } from "../api/types.js";
-import { type AuditRow, type AuditSink, DbSink, toIssuedRow } from "./audit-sink.js";
+import {
+  AUDIT_PAGE_SLOTS,
+  type AuditRow,
+  type AuditSink,
+  DbSink,
+  pageBounds,
+  toIssuedRow,
+} from "./audit-sink.js";
 import { WorkerSink } from "./audit-writer.js";
 
 export type Outcome = "allowed" | "refused";
@@ -65,7 +71,7 @@ export interface AuditFilter extends AuditQuery {
 export interface AuditOptions {
   /** rows held in memory at most; a caller waits for a flush beyond it (default 10,000) */
   maxQueue?: number;
-  /** rows that start a write without waiting for the timer (default 500) */
+  /** rows that start a write without waiting for the timer (default 500, at most 1,024: a page) */
   batchSize?: number;
   /** how long a row may wait before it is written, in ms (default 20) */
   flushMs?: number;
@@ -88,13 +94,6 @@ const idOfCursor = (cursor: string): number | undefined => {
   return /^a\d{1,15}$/.test(text) ? Number(text.slice(1)) : undefined;
 };
 
-/**
- * A refused request's key or path is the client's own text: NUL (which PostgreSQL's text refuses,
- * failing the whole batch) is written as U+FFFD, so one hostile request never loses others' rows.
- */
-const text = (value: string | null | undefined): string | null =>
-  value == null ? null : value.includes("\0") ? value.replaceAll("\0", "\uFFFD") : value;
-
 // The last time formatted: rows queued in the same millisecond (a batch's) format it once.
 let lastMs = Number.NaN;
 let lastIso = "";
@@ -108,23 +107,67 @@ export function isoTime(ms: number): string {
   return lastIso;
 }
 
-/** The row of one event recorded at `at` (ms since the epoch): built at flush, off the request. */
+/**
+ * The row of one event recorded at `at` (ms since the epoch): built at flush, off the request.
+ * A refused request's key or path is the client's own text (NUL, lone surrogates): a page is
+ * JSON, which escapes them, so PostgreSQL's text takes every record of a batch.
+ */
 function toRow(at: number, e: AuditEvent): AuditRow {
   return [
     isoTime(at),
     e.event,
-    text(e.principal),
-    text(e.tokenId),
-    text(e.bucket),
-    text(e.key),
-    text(e.method),
+    e.principal ?? null,
+    e.tokenId ?? null,
+    e.bucket ?? null,
+    e.key ?? null,
+    e.method ?? null,
     e.status ?? null,
     e.outcome ?? (e.status != null && e.status >= 400 ? "refused" : "allowed"),
-    text(e.reason),
-    text(e.ip),
+    e.reason ?? null,
+    e.ip ?? null,
     e.detail ?? null,
   ];
 }
+
+/** The record at `index` of the page `id`, as `GET /v1/audit` answers it. */
+function toRecord(id: number, index: number, row: AuditRow): AuditRecord {
+  const [at, event, principal, tokenId, bucket, key, method, status, outcome, reason, ip, detail] =
+    row;
+  return {
+    id: id * AUDIT_PAGE_SLOTS + index,
+    at,
+    action: event,
+    event,
+    principal,
+    tokenId,
+    bucket,
+    key,
+    method,
+    status,
+    outcome,
+    reason,
+    ip,
+    detail,
+  };
+}
+
+/** Whether a record passes `GET /v1/audit`'s filters (its cursor and limit aside). */
+function matches(r: AuditRecord, f: AuditFilter): boolean {
+  return (
+    (f.since === undefined || r.at >= f.since) &&
+    (f.until === undefined || r.at < f.until) &&
+    (f.principal === undefined || r.principal === f.principal) &&
+    (f.action === undefined || r.event === f.action) &&
+    (f.bucket === undefined || r.bucket === f.bucket) &&
+    (f.tokenId === undefined || r.tokenId === f.tokenId) &&
+    // A literal, case-sensitive prefix.
+    (f.prefix === undefined || (r.key !== null && r.key.startsWith(f.prefix))) &&
+    (f.outcome === undefined || r.outcome === f.outcome)
+  );
+}
+
+/** Pages read at a time by `list`, newest first. */
+const PAGES_READ = 8;
 
 export class AuditLog {
   /** events as recorded (not copied: callers hand over fresh objects) and when */
@@ -149,6 +192,8 @@ export class AuditLog {
   ) {
     this.maxQueue = options.maxQueue ?? 10_000;
     this.batchSize = options.batchSize ?? 500;
+    if (!(this.batchSize >= 1 && this.batchSize <= AUDIT_PAGE_SLOTS))
+      throw new RangeError(`batchSize must be 1 to ${AUDIT_PAGE_SLOTS} (records in a page)`);
     this.flushMs = options.flushMs ?? 20;
     this.enabled = options.enabled ?? true;
     const file = sqliteFileOf(db);
@@ -253,63 +298,83 @@ export class AuditLog {
     await this.sink.close();
   }
 
-  /** Removes records older than `retainDays` days; answers how many were removed. */
+  /**
+   * Removes records older than `retainDays` days; answers how many were removed. Whole pages go
+   * at once; in a page that also holds newer records, the old ones become null (the others keep
+   * their ids).
+   */
   async sweep(retainDays: number, now = Date.now()): Promise<number> {
     const before = new Date(now - retainDays * 86_400_000).toISOString();
-    const result = await this.db.deleteFrom("audit").where("at", "<", before).executeTakeFirst();
-    return Number(result.numDeletedRows);
+    return this.db.transaction().execute(async (tx) => {
+      const whole = await tx
+        .selectFrom("audit_pages")
+        .select((eb) => eb.fn.sum<number | string | null>("count").as("n"))
+        .where("max_at", "<", before)
+        .executeTakeFirst();
+      let removed = Number(whole?.n ?? 0);
+      await tx.deleteFrom("audit_pages").where("max_at", "<", before).execute();
+      const straddling = await tx
+        .selectFrom("audit_pages")
+        .select(["id", "records"])
+        .where("min_at", "<", before)
+        .execute();
+      for (const page of straddling) {
+        const rows = JSON.parse(page.records) as (AuditRow | null)[];
+        const kept = rows.map((r) => (r !== null && r[0] < before ? null : r));
+        const left = kept.filter((r): r is AuditRow => r !== null);
+        removed += rows.filter((r) => r !== null).length - left.length;
+        // Not empty: the page's newest record is newer than `before`.
+        await tx
+          .updateTable("audit_pages")
+          .set({ ...pageBounds(left), records: JSON.stringify(kept) })
+          .where("id", "=", page.id)
+          .execute();
+      }
+      return removed;
+    });
   }
 
-  /** Newest first, filtered; `nextCursor` is opaque. */
+  /**
+   * Newest first, filtered; `nextCursor` is opaque. Reads pages newest first, PAGES_READ at a
+   * time, within since/until by the pages' bounds, until a page of `limit` is full.
+   */
   async list(filter: AuditFilter): Promise<{ items: AuditRecord[]; nextCursor: string | null }> {
     await this.flush();
-    let query = this.db
-      .selectFrom("audit")
-      .selectAll()
-      .orderBy("id", "desc")
-      .limit(filter.limit + 1);
+    let before = Number.MAX_SAFE_INTEGER;
     if (filter.cursor !== undefined) {
       const id = idOfCursor(filter.cursor);
       if (id === undefined) return { items: [], nextCursor: null };
-      query = query.where("id", "<", id);
+      before = id;
     }
-    if (filter.since !== undefined) query = query.where("at", ">=", filter.since);
-    if (filter.until !== undefined) query = query.where("at", "<", filter.until);
-    if (filter.principal !== undefined) query = query.where("principal", "=", filter.principal);
-    if (filter.action !== undefined) query = query.where("event", "=", filter.action);
-    if (filter.bucket !== undefined) query = query.where("bucket", "=", filter.bucket);
-    if (filter.tokenId !== undefined) query = query.where("token_id", "=", filter.tokenId);
-    if (filter.prefix !== undefined)
-      // substr rather than LIKE: literal and case-sensitive on SQLite and PostgreSQL alike
-      // (both count characters, i.e. code points).
-      query = query.where(
-        sql<boolean>`substr(key, 1, ${[...filter.prefix].length}) = ${filter.prefix}`,
-      );
-    if (filter.outcome === "refused") query = query.where("outcome", "=", "refused");
-    else if (filter.outcome === "allowed")
-      query = query.where((eb) =>
-        eb.or([eb("outcome", "=", "allowed"), eb("outcome", "is", null)]),
-      );
-    const rows = await query.execute();
-    const page = rows.slice(0, filter.limit);
+    const found: AuditRecord[] = [];
+    let below = Math.floor((before - 1) / AUDIT_PAGE_SLOTS) + 1;
+    while (found.length <= filter.limit) {
+      let query = this.db
+        .selectFrom("audit_pages")
+        .select(["id", "records"])
+        .where("id", "<", below)
+        .orderBy("id", "desc")
+        .limit(PAGES_READ);
+      if (filter.since !== undefined) query = query.where("max_at", ">=", filter.since);
+      if (filter.until !== undefined) query = query.where("min_at", "<", filter.until);
+      const pages = await query.execute();
+      for (const page of pages) {
+        const id = Number(page.id);
+        const rows = JSON.parse(page.records) as (AuditRow | null)[];
+        for (let i = rows.length - 1; i >= 0 && found.length <= filter.limit; i--) {
+          const row = rows[i];
+          if (row === null || row === undefined) continue;
+          const record = toRecord(id, i, row);
+          if (record.id < before && matches(record, filter)) found.push(record);
+        }
+      }
+      if (pages.length < PAGES_READ) break;
+      below = Number(pages[pages.length - 1]!.id);
+    }
+    const page = found.slice(0, filter.limit);
     return {
-      items: page.map((r) => ({
-        id: r.id,
-        at: r.at,
-        action: r.event,
-        event: r.event,
-        principal: r.principal,
-        tokenId: r.token_id,
-        bucket: r.bucket,
-        key: r.key,
-        method: r.method,
-        status: r.status,
-        outcome: (r.outcome ?? "allowed") as Outcome,
-        reason: r.reason,
-        ip: r.ip,
-        detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>),
-      })),
-      nextCursor: rows.length > filter.limit ? cursorOf(page[page.length - 1]!.id) : null,
+      items: page,
+      nextCursor: found.length > filter.limit ? cursorOf(page[page.length - 1]!.id) : null,
     };
   }
 }

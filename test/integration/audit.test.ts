@@ -6,8 +6,11 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, openSqlite } from "../../src/db/connect.js";
+import SQLite from "better-sqlite3";
+import { Kysely, Migrator, sql, SqliteDialect } from "kysely";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { type Db, openDatabase, openSqlite } from "../../src/db/connect.js";
+import { migrationProvider } from "../../src/db/migrations.js";
 import { AuditLog } from "../../src/service/audit.js";
 import type { AuditRow, AuditSink, IssuedRow } from "../../src/service/audit-sink.js";
 import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
@@ -152,18 +155,18 @@ describe("GET /v1/audit", () => {
   });
 });
 
+/** Every record stored, oldest first, as its page holds it (an AuditRow tuple). */
+async function storedRecords(db: Db): Promise<AuditRow[]> {
+  const pages = await db.selectFrom("audit_pages").select("records").orderBy("id").execute();
+  return pages.flatMap((p) => JSON.parse(p.records) as AuditRow[]);
+}
+
 describe("the audit queue", () => {
   it("writes in batches, one transaction each; waits only when full; keeps nothing back on close", async () => {
     const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
     const db = await openSqlite(join(dir, "signet.db"));
     const audit = new AuditLog(db, { maxQueue: 50, batchSize: 10, flushMs: 60_000 });
-    const count = async () =>
-      Number(
-        (await db
-          .selectFrom("audit")
-          .select((eb) => eb.fn.countAll().as("n"))
-          .executeTakeFirst())!.n,
-      );
+    const count = async () => (await storedRecords(db)).length;
     // Below a batch: queued, not written (the timer is a minute away).
     await audit.record({ event: "t", key: "0" });
     expect(await count()).toBe(0);
@@ -229,7 +232,7 @@ describe("the audit queue", () => {
         ...Array.from({ length: 20 }, (_, j) => ({ event: "t", key: `${i}/${j}` })),
       );
       await db.transaction().execute(async (tx) => {
-        await tx.selectFrom("audit").select("id").limit(1).execute();
+        await tx.selectFrom("audit_pages").select("id").limit(1).execute();
         // The writer commits a batch between this transaction's read and its write.
         await new Promise((resolve) => setTimeout(resolve, 2));
         await tx
@@ -239,21 +242,15 @@ describe("the audit queue", () => {
       });
     }
     await audit.close();
-    const count = async (table: "audit" | "revocations") =>
-      Number(
-        (await db
-          .selectFrom(table)
-          .select((eb) => eb.fn.countAll().as("n"))
-          .executeTakeFirst())!.n,
-      );
+    const revocations = await db.selectFrom("revocations").select("value").execute();
     expect(rounds).toBeGreaterThan(0);
-    expect(await count("revocations")).toBe(rounds);
-    expect(await count("audit")).toBe(rounds * 20);
+    expect(revocations).toHaveLength(rounds);
+    expect(await storedRecords(db)).toHaveLength(rounds * 20);
     await db.destroy();
   });
 
   it("on SQLite the writer thread stores every row of a batch in order, with its detail", async () => {
-    // 100 rows: the writer inserts 32 rows per statement and the rest one by one.
+    // 100 `issued` rows: the writer inserts 32 rows per statement and the rest one by one.
     const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
     const db = await openSqlite(join(dir, "signet.db"));
     const audit = new AuditLog(db, { flushMs: 60_000 });
@@ -272,16 +269,12 @@ describe("the audit queue", () => {
       });
     }
     await audit.close();
-    const rows = await db
-      .selectFrom("audit")
-      .select(["key", "status", "detail"])
-      .orderBy("id")
-      .execute();
+    const rows = (await storedRecords(db)).map((r) => ({ key: r[5], status: r[7], detail: r[11] }));
     expect(rows).toEqual(
       Array.from({ length: n }, (_, i) => ({
         key: `k${i}`,
         status: i,
-        detail: JSON.stringify({ i, quote: '"x"' }),
+        detail: { i, quote: '"x"' },
       })),
     );
     const issued = await db.selectFrom("issued").select(["token_id", "target", "folder"]).execute();
@@ -294,6 +287,120 @@ describe("the audit queue", () => {
         folder: i % 2,
       })),
     );
+    await db.destroy();
+  });
+
+  it("pages newest first through records of many pages, filters applied, each record once", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
+    const db = await openSqlite(join(dir, "signet.db"));
+    // Pages of 3 records: 20 records make 7 pages.
+    const audit = new AuditLog(db, { batchSize: 3, flushMs: 60_000 });
+    for (let i = 0; i < 20; i++)
+      await audit.record({ event: i % 2 ? "odd" : "even", key: `k${i}`, status: i });
+    const walk = async (filter: { action?: string }, limit: number) => {
+      const keys: (string | null)[] = [];
+      let cursor: string | undefined;
+      for (let pages = 0; pages < 30; pages++) {
+        const page = await audit.list({ ...filter, limit, cursor });
+        keys.push(...page.items.map((r) => r.key));
+        if (page.nextCursor === null) return keys;
+        cursor = page.nextCursor;
+      }
+      throw new Error("the cursor never ended");
+    };
+    const all = Array.from({ length: 20 }, (_, i) => `k${19 - i}`);
+    expect(await walk({}, 4)).toEqual(all);
+    expect(await walk({}, 7)).toEqual(all);
+    expect(await walk({ action: "odd" }, 3)).toEqual(all.filter((k) => Number(k.slice(1)) % 2));
+    const ids = (await audit.list({ limit: 100 })).items.map((r) => r.id);
+    expect(new Set(ids).size).toBe(20);
+    expect([...ids].sort((a, b) => b - a)).toEqual(ids);
+    expect(await audit.list({ limit: 5, cursor: "not-a-cursor" })).toEqual({
+      items: [],
+      nextCursor: null,
+    });
+    await audit.close();
+    await db.destroy();
+  });
+
+  it("a sweep empties a page's old records and keeps the ids of its newer ones", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
+    const db = await openSqlite(join(dir, "signet.db"));
+    const audit = new AuditLog(db, { flushMs: 60_000 });
+    const day = 86_400_000;
+    const t0 = Date.parse("2026-01-01T00:00:00.000Z");
+    const now = vi.spyOn(Date, "now");
+    // One page: two records 40 days old, one 10 days old; then a page of one record today.
+    for (const [age, key] of [
+      [40, "a"],
+      [40, "b"],
+      [10, "c"],
+    ] as const) {
+      now.mockReturnValue(t0 - age * day);
+      await audit.record({ event: "t", key });
+    }
+    await audit.flush();
+    now.mockReturnValue(t0);
+    await audit.record({ event: "t", key: "d" });
+    await audit.flush();
+    now.mockRestore();
+    const before = (await audit.list({ limit: 10 })).items;
+    expect(before.map((r) => r.key)).toEqual(["d", "c", "b", "a"]);
+    expect(await audit.sweep(30, t0)).toBe(2);
+    const after = (await audit.list({ limit: 10 })).items;
+    expect(after).toEqual(before.filter((r) => r.key === "d" || r.key === "c"));
+    expect(await audit.sweep(5, t0)).toBe(1);
+    expect((await audit.list({ limit: 10 })).items.map((r) => r.key)).toEqual(["d"]);
+    expect(await db.selectFrom("audit_pages").select("count").execute()).toEqual([{ count: 1 }]);
+    await audit.close();
+    await db.destroy();
+  });
+
+  it("the records written before pages (one row a record) become pages, in order, with their ids' order", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
+    const path = join(dir, "signet.db");
+    const legacy = new Kysely<unknown>({
+      dialect: new SqliteDialect({ database: new SQLite(path) }),
+    });
+    const migrated = await new Migrator({ db: legacy, provider: migrationProvider }).migrateTo(
+      "0011_change_versions",
+    );
+    expect(migrated.error).toBeUndefined();
+    const rows = Array.from({ length: 1203 }, (_, i) => ({
+      at: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
+      event: "presign",
+      key: `k${i}`,
+      status: i % 2 ? 403 : null,
+      outcome: i % 2 ? "refused" : null,
+      reason: i % 2 ? "token_expired" : null,
+      detail: i === 0 ? JSON.stringify({ expiresAt: "x", quote: '"' }) : null,
+    }));
+    for (let i = 0; i < rows.length; i += 100)
+      await sql`insert into audit (at, event, key, status, outcome, reason, detail) values ${sql.join(
+        rows
+          .slice(i, i + 100)
+          .map(
+            (r) =>
+              sql`(${r.at}, ${r.event}, ${r.key}, ${r.status}, ${r.outcome}, ${r.reason}, ${r.detail})`,
+          ),
+      )}`.execute(legacy);
+    await legacy.destroy();
+    const db = await openSqlite(path);
+    const audit = new AuditLog(db);
+    const items = (await audit.list({ limit: 2000 })).items;
+    expect(items.map((r) => r.key)).toEqual(rows.map((r) => r.key).reverse());
+    expect(items.at(-1)).toMatchObject({
+      at: rows[0]!.at,
+      outcome: "allowed",
+      detail: { expiresAt: "x", quote: '"' },
+    });
+    expect(items.at(-2)).toMatchObject({
+      status: 403,
+      outcome: "refused",
+      reason: "token_expired",
+    });
+    expect((await audit.list({ limit: 10, outcome: "refused" })).items).toHaveLength(10);
+    await audit.close();
     await db.destroy();
   });
 
@@ -353,8 +460,8 @@ describe("SIGTERM under load", () => {
       sqlitePath: join(data, "signet.db"),
     });
     try {
-      const rows = await db.selectFrom("audit").select(["event", "token_id"]).execute();
-      const recorded = new Set(rows.map((r) => `${r.event} ${r.token_id}`));
+      const rows = await storedRecords(db);
+      const recorded = new Set(rows.map((r) => `${r[1]} ${r[3]}`));
       const missing = answered.filter((a) => !recorded.has(`${a.action} ${a.tokenId}`));
       expect(missing).toEqual([]);
     } finally {
