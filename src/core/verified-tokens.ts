@@ -17,7 +17,7 @@ import { type Claims, checkTokenUse, type RevocationCheck, verifyToken } from ".
 
 interface Verified {
   claims: Claims;
-  /** the MAC's base64url text, as bytes */
+  /** the MAC's base64url text, as UTF-8 bytes (every character its own: no other text matches) */
   mac: Buffer;
   key: SigningKey;
 }
@@ -48,7 +48,9 @@ export class VerifiedTokens {
     const payload = dot > 0 ? token.slice(0, dot) : undefined;
     const hit = payload === undefined ? undefined : this.#verified?.get(payload);
     if (hit !== undefined) {
-      const given = Buffer.from(token.slice(dot + 1), "latin1");
+      // UTF-8, not Latin-1: Latin-1 keeps a character's low byte only, so another spelling of
+      // the MAC (a character 256 above one of its own) would match it.
+      const given = Buffer.from(token.slice(dot + 1), "utf8");
       if (
         given.length === hit.mac.length &&
         timingSafeEqual(given, hit.mac) &&
@@ -62,7 +64,7 @@ export class VerifiedTokens {
     if (this.#verified !== undefined)
       this.#verified.set(payload!, {
         claims,
-        mac: Buffer.from(token.slice(dot + 1), "latin1"),
+        mac: Buffer.from(token.slice(dot + 1), "utf8"),
         key: keyring.verifying(claims.k)!,
       });
     return claims;

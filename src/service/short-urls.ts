@@ -2,7 +2,8 @@
  * Short URLs: `…/u/{id}` stands for one signed request (a very long URL is hard to paste). The
  * id is 128 random bits; the signed URL is kept server-side until its expiry and `/u/{id}`
  * redirects to it while it is neither expired nor revoked (it carries the signed request's
- * token id, so revoking that id ends both).
+ * token id, so revoking that id ends both; revoking the issuing principal, an API key's
+ * deletion, ends it too: the principal is read from the request's issuance record).
  */
 import { randomBytes } from "node:crypto";
 import { SignetError } from "../core/errors.js";
@@ -10,6 +11,9 @@ import { trimSlash } from "../core/urls.js";
 import type { Db } from "../db/connect.js";
 import type { ShortUrlTable } from "../db/schema.js";
 import type { Revocations } from "./revocations.js";
+
+/** A short URL's row with the principal its signed request was issued to (null: no record). */
+export type ShortUrlRow = ShortUrlTable & { principal: string | null };
 
 /** base64url of 16 random bytes */
 export const SHORT_ID = /^[A-Za-z0-9_-]{22}$/;
@@ -19,6 +23,8 @@ export class ShortUrls {
     private readonly db: Db,
     private readonly revocations: Revocations,
     private readonly baseUrl: () => string,
+    /** makes pending issuance records readable (the audit queue's flush) */
+    private readonly beforeLookup: () => Promise<void> = async () => {},
   ) {}
 
   /** Stores the signed URL; answers the short URL standing for it. */
@@ -31,20 +37,31 @@ export class ShortUrls {
     return `${trimSlash(this.baseUrl())}/u/${id}`;
   }
 
-  /** The stored signed request of a short id, or 404 `not_found`. */
-  async find(id: string): Promise<ShortUrlTable> {
-    const row = SHORT_ID.test(id)
-      ? await this.db.selectFrom("short_urls").selectAll().where("id", "=", id).executeTakeFirst()
-      : undefined;
+  /** The stored signed request of a short id and its principal, or 404 `not_found`. */
+  async find(id: string): Promise<ShortUrlRow> {
+    const read = () =>
+      this.db
+        .selectFrom("short_urls")
+        .leftJoin("issued", "issued.token_id", "short_urls.token_id")
+        .selectAll("short_urls")
+        .select("issued.principal")
+        .where("short_urls.id", "=", id)
+        .executeTakeFirst();
+    let row = SHORT_ID.test(id) ? await read() : undefined;
+    // Issuance records travel on the audit queue: one just issued may not be written yet.
+    if (row !== undefined && row.principal === null) {
+      await this.beforeLookup();
+      row = await read();
+    }
     if (row === undefined) throw new SignetError("not_found", "no such short URL");
     return row;
   }
 
   /** 403 `token_expired` or `token_revoked`, like every other token; else its signed URL. */
-  target(row: ShortUrlTable, now = Date.now()): string {
+  target(row: ShortUrlRow, now = Date.now()): string {
     if (Date.parse(row.expires_at) <= now)
       throw new SignetError("token_expired", "expiresAt: this short URL has expired");
-    if (this.revocations.isRevoked(row.token_id, ""))
+    if (this.revocations.isRevoked(row.token_id, row.principal ?? ""))
       throw new SignetError("token_revoked", "this short URL was revoked");
     return row.url;
   }

@@ -109,6 +109,23 @@ describe("links, shares and part plans", () => {
       expect(res.status).toBe(403);
       expect((await errorOf(res)).code).toBe("token_revoked");
     });
+
+    it("revoking the issuing API key refuses its short URLs at once, as their links", async () => {
+      const { key, id } = await h.admin.apiKeys.create({ name: "s", role: "reader" });
+      const short = await api(
+        h.url,
+        "POST",
+        "/v1/presign",
+        { bucket: "default", key: "reports/a.bin", method: "GET", short: true },
+        key,
+      );
+      expect(short.status).toBe(200);
+      // Revoked before the short URL's first use (its issuance record may still be queued).
+      await h.admin.apiKeys.revoke(id);
+      const res = await fetch(short.body.url, { redirect: "manual" });
+      expect(res.status).toBe(403);
+      expect((await errorOf(res)).code).toBe("token_revoked");
+    });
   });
 
   describe("share links", () => {

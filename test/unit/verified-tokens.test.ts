@@ -52,6 +52,19 @@ describe("verified tokens", () => {
     expect(verified.verify(ring, token, none, NOW)).toEqual(signed);
   });
 
+  it("refuses another spelling of the kept MAC (characters beyond Latin-1 are not its bytes)", () => {
+    const verified = new VerifiedTokens(1 << 20);
+    const { token } = signToken(ring, claims);
+    verified.verify(ring, token, none, NOW);
+    const [payload, mac] = token.split(".") as [string, string];
+    // Each character 256 above one of the MAC's: the same low byte, another text.
+    for (const at of [0, mac.length - 1]) {
+      const respelled =
+        mac.slice(0, at) + String.fromCharCode(mac.charCodeAt(at) + 0x100) + mac.slice(at + 1);
+      failsWith(() => verified.verify(ring, `${payload}.${respelled}`, none, NOW), "token_invalid");
+    }
+  });
+
   it("keeps within its bound, and nothing at 0", () => {
     const small = new VerifiedTokens(4096);
     const off = new VerifiedTokens(0);
