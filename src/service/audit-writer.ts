@@ -97,6 +97,8 @@ export class WorkerSink implements AuditSink {
       else waiting?.reject(new Error(`audit write failed: ${error}`));
     });
     const fail = (err: Error) => {
+      // An old worker's late exit (after its error, or after close) is not the current one's.
+      if (this.worker !== worker) return;
       this.worker = undefined;
       for (const waiting of this.pending.values()) waiting.reject(err);
       this.pending.clear();

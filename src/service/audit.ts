@@ -166,6 +166,12 @@ function matches(r: AuditRecord, f: AuditFilter): boolean {
   );
 }
 
+/** How long rows put back after a failed write wait before they are tried again, in ms. */
+const RETRY_MS = 1000;
+
+/** Flushes tried by `close` before it gives up on what is left. */
+const CLOSE_ATTEMPTS = 3;
+
 /** Pages read at a time by `list`, newest first. */
 const PAGES_READ = 8;
 
@@ -277,6 +283,7 @@ export class AuditLog {
           this.times = [...times, ...this.times].slice(-this.maxQueue);
           this.issued = [...issued, ...this.issued];
           this.onError(err);
+          this.retryLater();
           throw err;
         },
       );
@@ -292,9 +299,32 @@ export class AuditLog {
     this.inFlight.delete(write);
   }
 
-  /** Writes what is queued and stops the timer: called on close (SIGTERM). */
+  /** Rows put back after a failed write are tried again in RETRY_MS, whether or not more come. */
+  private retryLater(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => void this.flush().catch(() => undefined), RETRY_MS);
+    this.timer.unref();
+  }
+
+  /**
+   * Writes what is queued and stops the timer: called on close (SIGTERM). A failed write is
+   * tried again (CLOSE_ATTEMPTS in all) before the rows left are reported through `onError`.
+   */
   async close(): Promise<void> {
-    await this.flush();
+    for (let attempt = 1; ; attempt++)
+      try {
+        await this.flush();
+        break;
+      } catch {
+        if (attempt === CLOSE_ATTEMPTS) {
+          const left = this.events.length + this.issued.length;
+          this.onError(new Error(`${left} audit and issued rows could not be written at close`));
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    clearTimeout(this.timer);
+    this.timer = undefined;
     await this.sink.close();
   }
 

@@ -290,6 +290,47 @@ describe("the audit queue", () => {
     await db.destroy();
   });
 
+  it("rows put back after a failed write are tried again without waiting for more; close tries again, then reports what is left", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
+    const db = await openSqlite(join(dir, "signet.db"));
+    /** A sink whose first `failures` writes fail; the rest store their keys in `stored`. */
+    const flaky = (failures: number) => {
+      const stored: (string | null)[] = [];
+      const sink: AuditSink = {
+        write: async (rows) => {
+          if (failures-- > 0) throw new Error("disk full");
+          stored.push(...rows.map((r) => r[5]));
+        },
+        close: async () => undefined,
+      };
+      return { sink, stored };
+    };
+    const errors: unknown[] = [];
+    const onError = (err: unknown) => void errors.push(err);
+
+    const once = flaky(1);
+    const retried = new AuditLog(db, { flushMs: 60_000, sink: once.sink, onError });
+    await retried.record({ event: "t", key: "a" });
+    await expect(retried.flush()).rejects.toThrow("disk full");
+    // Nothing else is recorded: the retry timer writes the row (RETRY_MS, a second).
+    await vi.waitFor(() => expect(once.stored).toEqual(["a"]), { timeout: 3000 });
+    await retried.close();
+
+    const twice = flaky(2);
+    const closing = new AuditLog(db, { flushMs: 60_000, sink: twice.sink, onError });
+    await closing.record({ event: "t", key: "b" });
+    await closing.close();
+    expect(twice.stored).toEqual(["b"]);
+
+    const never = flaky(Infinity);
+    const lost = new AuditLog(db, { flushMs: 60_000, sink: never.sink, onError });
+    await lost.record({ event: "t", key: "c" });
+    errors.length = 0;
+    await lost.close();
+    expect(String(errors.at(-1))).toMatch(/1 audit and issued rows could not be written at close/);
+    await db.destroy();
+  });
+
   it("pages newest first through records of many pages, filters applied, each record once", async () => {
     const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
     const db = await openSqlite(join(dir, "signet.db"));
