@@ -88,3 +88,31 @@ export const listOf =
   <T extends string>(allowed: readonly T[]) =>
   (text: string) =>
     text.split(",").map((m) => oneOf(allowed, m));
+
+/** Comma-separated, each one of `allowed` (lower-case words: read,write). */
+export const lowerListOf =
+  <T extends string>(allowed: readonly T[]) =>
+  (text: string) =>
+    text.split(",").map((m) => lowerOneOf(allowed, m));
+
+/** A number of seconds above 0 (fractions allowed): "2", "0.5". */
+export function positiveSeconds(text: string): number {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || value <= 0)
+    throw new InvalidArgumentError("expected a number of seconds above 0");
+  return value;
+}
+
+/**
+ * An ISO 8601 time: a full one with its zone ("2026-05-01T12:00:00Z") as written, a date or a
+ * time without a zone ("2026-05-01", "2026-05-01T12:00") as its instant in UTC's form.
+ */
+export function isoTime(text: string): string {
+  const trimmed = text.trim();
+  const ms = /^\d{4}-\d{2}-\d{2}([T ]|$)/.test(trimmed) ? Date.parse(trimmed) : NaN;
+  if (Number.isNaN(ms))
+    throw new InvalidArgumentError("expected an ISO 8601 time like 2026-05-01T12:00:00Z");
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/.test(trimmed)
+    ? trimmed
+    : new Date(ms).toISOString();
+}

@@ -303,14 +303,20 @@ export async function grantsList(_o: unknown, command: Command): Promise<void> {
 }
 
 export async function grantsCreate(
-  o: { principal: string; buckets: string; actions: string; prefix?: string; maxExpires?: number },
+  o: {
+    principal: string;
+    buckets: string;
+    actions: Action[];
+    prefix?: string;
+    maxExpires?: number;
+  },
   command: Command,
 ): Promise<void> {
   printObject(
     await client(command).grants.create({
       principal: o.principal,
       buckets: o.buckets.split(","),
-      actions: o.actions.split(",") as Action[],
+      actions: o.actions,
       prefix: o.prefix,
       maxExpiresIn: o.maxExpires,
     }),

@@ -11,15 +11,19 @@ import {
   collect,
   header,
   integer,
+  isoTime,
   lengthRange,
   listOf,
+  lowerListOf,
   lowerOneOf,
   oneOf,
   port,
+  positiveSeconds,
   seconds,
 } from "./args.js";
 
 const METHODS = ["GET", "HEAD", "PUT", "DELETE", "POST", "LIST"] as const;
+const ACTIONS = ["read", "write", "delete", "list", "share"] as const;
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
 const program = new Command("signet")
@@ -94,7 +98,12 @@ program
   .option("--upsert", "may replace a committed file (PUT)")
   .option("--short", "answer a short /u/{id} URL standing for the signed one")
   .option("--url", "print only the URL")
-  .option("--curl", "print a ready-to-run curl command (the body from --file or stdin)")
+  .addOption(
+    new Option(
+      "--curl",
+      "print a ready-to-run curl command (the body from --file or stdin)",
+    ).conflicts("url"),
+  )
   .option("--file <path>", "the body --curl sends for PUT or POST")
   .action(lazy("presign"));
 
@@ -140,11 +149,11 @@ const share = (command: Command) =>
   command
     .option("--expires <duration>", "lifetime: 900, 15m, 12h, 7d", seconds)
     .option("--ip <cidr>", "client address range (repeatable)", collect)
-    .option("--methods <list>", "comma-separated: GET,HEAD,LIST,PUT,DELETE", listOf(METHODS), [
-      "GET",
-      "HEAD",
-      "LIST",
-    ])
+    .addOption(
+      new Option("--methods <list>", "comma-separated: GET,HEAD,LIST,PUT,DELETE")
+        .argParser(listOf(METHODS))
+        .default(["GET", "HEAD", "LIST"], "GET,HEAD,LIST"),
+    )
     .option("--mode <mode>", "redirect or proxy", (t) =>
       lowerOneOf(["redirect", "proxy"] as const, t),
     )
@@ -167,7 +176,11 @@ grants
   .description("allow PRINCIPAL ACTIONS on BUCKETS[/PREFIX]")
   .requiredOption("--principal <id>", "API key id, JWT subject or role:NAME")
   .requiredOption("--buckets <list>", "comma-separated bucket names")
-  .requiredOption("--actions <list>", "comma-separated: read,write,delete,list,share")
+  .requiredOption(
+    "--actions <list>",
+    "comma-separated: read,write,delete,list,share",
+    lowerListOf(ACTIONS),
+  )
   .option("--prefix <prefix>", "only this folder (${sub} is the caller's subject)")
   .option("--max-expires <duration>", "longest URL lifetime", seconds)
   .action(lazy("grantsCreate"));
@@ -216,8 +229,8 @@ keys
 program
   .command("audit")
   .description("audit records, newest first (admin)")
-  .option("--since <iso>", "from this time")
-  .option("--until <iso>", "until this time")
+  .option("--since <iso>", "from this time (ISO 8601)", isoTime)
+  .option("--until <iso>", "until this time (ISO 8601)", isoTime)
   .option("--principal <id>", "by this principal")
   .option("--action <action>", "this action (e.g. presign, object.use)")
   .option("--bucket <name>", "in this bucket")
@@ -230,13 +243,15 @@ program
     integer(t, 1),
   )
   .option("-f, --follow", "print new records as they come, from now (or --since), like tail -f")
-  .option("--interval <seconds>", "poll interval with --follow", Number, 2)
+  .option("--interval <seconds>", "poll interval with --follow", positiveSeconds, 2)
   .action(lazy("audit"));
 
 program
   .command("completion [shell]")
   .description("print a completion script: bash (default) or zsh; e.g. source <(signet completion)")
-  .action(async (shell: string | undefined) => {
+  .action(async (shell: string | undefined, _options: unknown, command: Command) => {
+    if (shell !== undefined && shell !== "bash" && shell !== "zsh")
+      command.error(`error: no completion for '${shell}': bash or zsh`);
     const { completionScript } = await import("./completion.js");
     process.stdout.write(completionScript(program, shell));
   });

@@ -63,6 +63,12 @@ const FileInfo = Type.Object(
     etag: Nullable(Str),
     createdAt: Time,
     committedAt: Nullable(Time),
+    changedAt: Nullable(
+      Type.String({
+        format: "date-time",
+        description: "when Signet found the committed bytes changed outside it (409 file_changed)",
+      }),
+    ),
   },
   { title: "File" },
 );
@@ -133,6 +139,9 @@ const AuditRecord = Type.Object(
     method: Nullable(Str),
     status: Nullable(Type.Integer()),
     outcome: Type.Optional(Str),
+    reason: Type.Optional(
+      Nullable(Type.String({ description: "a refusal's error code, e.g. token_revoked" })),
+    ),
     ip: Nullable(Str),
     detail: Nullable(Any),
   },
@@ -290,7 +299,24 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     "Revoke a token",
     "201 only when Signet or the backend will really refuse the token afterwards; otherwise 409 not_revocable.",
     ["revocations"],
-    { 201: Type.Object({ tokenId: Str, revokedAt: Time }) },
+    {
+      201: Type.Union([
+        Type.Object({ tokenId: Str, revokedAt: Time }, { title: "TokenRevocation" }),
+        Type.Object(
+          {
+            principal: Type.Optional(Str),
+            bucket: Type.Optional(Str),
+            prefix: Type.Optional(Str),
+            revokedAt: Time,
+            revoked: Type.Integer({ description: "tokens refused from now on" }),
+            notRevocable: Type.Array(Type.Object({ tokenId: Str, expiresAt: Time }), {
+              description: "direct URLs nobody can refuse, left to expire",
+            }),
+          },
+          { title: "BulkRevocation" },
+        ),
+      ]),
+    },
     [...V1, 409],
   ),
   "GET /v1/keys": op(
