@@ -33,7 +33,8 @@ const program = new Command("signet")
   .option("--key <apiKey>", "API key (or SIGNET_KEY)")
   .option("--json", "print JSON lines even on a terminal")
   .option("-q, --quiet", "no progress bars or messages")
-  .showHelpAfterError();
+  // One line, not the whole help: the error stays on screen.
+  .showHelpAfterError("(add --help for usage)");
 
 /** Runs `name` from ./commands.js, loaded only now. */
 const lazy =
@@ -170,7 +171,7 @@ program
   .action(lazy("revoke"));
 
 const grants = program.command("grants").description("grants (admin)");
-grants.command("list").action(lazy("grantsList"));
+grants.command("list").description("every grant").action(lazy("grantsList"));
 grants
   .command("create")
   .description("allow PRINCIPAL ACTIONS on BUCKETS[/PREFIX]")
@@ -184,17 +185,17 @@ grants
   .option("--prefix <prefix>", "only this folder (${sub} is the caller's subject)")
   .option("--max-expires <duration>", "longest URL lifetime", seconds)
   .action(lazy("grantsCreate"));
-grants.command("delete <id>").action(lazy("grantsDelete"));
+grants.command("delete <id>").description("remove a grant").action(lazy("grantsDelete"));
 
 const buckets = program.command("buckets").description("buckets (admin)");
-buckets.command("list").action(lazy("bucketsList"));
+buckets.command("list").description("every bucket").action(lazy("bucketsList"));
 buckets
   .command("create <name>")
   .description('add a bucket: --backend local, or --config \'{"backend":"s3",…}\'')
   .option("--backend <kind>", "local, s3, gcs, azure or swift", "local")
   .option("--config <json>", "the whole bucket config as JSON")
   .action(lazy("bucketsCreate"));
-buckets.command("delete <name>").action(lazy("bucketsDelete"));
+buckets.command("delete <name>").description("remove a bucket").action(lazy("bucketsDelete"));
 buckets
   .command("rotate-key <bucket>")
   .description("set a new generated key on BUCKET's backend and sign with it")
@@ -212,14 +213,14 @@ apikeys
   .requiredOption("--role <role>", "the role its grants name")
   .option("--expires <duration>", "lifetime: 90d, 12h …", seconds)
   .action(lazy("apikeysCreate"));
-apikeys.command("list").action(lazy("apikeysList"));
+apikeys.command("list").description("every API key (never its secret)").action(lazy("apikeysList"));
 apikeys
   .command("revoke <id>")
   .description("revoke a key and every URL it issued")
   .action(lazy("apikeysRevoke"));
 
 const keys = program.command("keys").description("the signing keyring (admin)");
-keys.command("list").action(lazy("keysList"));
+keys.command("list").description("signing keys and their status").action(lazy("keysList"));
 keys.command("rotate").description("make a new key active").action(lazy("keysRotate"));
 keys
   .command("retire <kid>")

@@ -43,6 +43,25 @@ describe("the signet CLI's commands", () => {
     expect(stdout.trim()).toBe(version);
   });
 
+  it("describes every command in --help, and a flag error in one line, not the whole help", async () => {
+    const { stdout: top } = await run(["--help"]);
+    const groups = [...top.split("Commands:\n")[1]!.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)]
+      .map((m) => m[1]!)
+      .filter((g) => g !== "help");
+    expect(groups.length).toBeGreaterThan(10);
+    for (const group of groups) {
+      const { stdout } = await run([group, "--help"]);
+      const commands = stdout.split("Commands:\n")[1] ?? "";
+      for (const line of commands.split("\n").filter((l) => /^ {2}\S/.test(l)))
+        expect(line, `signet ${group}`).toMatch(/^ {2}\S.*\S {2,}\S/);
+    }
+    const { stderr, code } = await run(["presign", "default/a", "--nope"]);
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/unknown option '--nope'/);
+    expect(stderr).toMatch(/add --help for usage/);
+    expect(stderr).not.toMatch(/Usage:/);
+  });
+
   it("loads neither the server nor a cloud SDK for --help or a client command", async () => {
     const loadedBy = async (args: string[]) => {
       const { stderr } = await sh(
