@@ -297,9 +297,10 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   ),
   "POST /v1/revocations": op(
     "Revoke a token",
-    "201 only when Signet or the backend will really refuse the token afterwards; otherwise 409 not_revocable.",
+    "201 only when Signet or the backend will really refuse the token afterwards; otherwise 409 not_revocable. A token revoked before answers 200 with the time it was first revoked.",
     ["revocations"],
     {
+      200: Type.Object({ tokenId: Str, revokedAt: Time }, { title: "TokenRevokedBefore" }),
       201: Type.Union([
         Type.Object({ tokenId: Str, revokedAt: Time }, { title: "TokenRevocation" }),
         Type.Object(

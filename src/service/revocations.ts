@@ -51,10 +51,16 @@ export class Revocations implements RevocationCheck {
     await this.changes.publish("revocations");
   }
 
-  /** Revokes many tokens in one transaction (an aborted intent's parts, a principal's tokens). */
-  async revokeTokens(ids: string[], expiresAt?: string): Promise<void> {
+  /**
+   * Revokes many tokens in one transaction (an aborted intent's parts, a principal's tokens),
+   * recorded as revoked at `now` (ISO 8601).
+   */
+  async revokeTokens(
+    ids: string[],
+    expiresAt?: string,
+    now = new Date().toISOString(),
+  ): Promise<void> {
     if (ids.length === 0) return;
-    const now = new Date().toISOString();
     if (expiresAt === undefined) await this.beforeLookup();
     await this.db.transaction().execute(async (tx) => {
       for (let i = 0; i < ids.length; i += 500) {

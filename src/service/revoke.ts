@@ -31,6 +31,7 @@ export interface RevokeInput {
 }
 
 export interface RevokeResult {
+  /** when it was revoked: for a token revoked before, that earlier time */
   revokedAt: string;
   tokenId?: string;
   principal?: string;
@@ -40,6 +41,8 @@ export interface RevokeResult {
   revoked?: number;
   /** for a principal or a folder: direct URLs nobody can refuse, left to expire */
   notRevocable?: { tokenId: string; expiresAt: string }[];
+  /** a token revoked before: its revocation is answered again (200, not 201) */
+  existing?: true;
 }
 
 export class RevokeService {
@@ -72,11 +75,14 @@ export class RevokeService {
     }
     const rows = await query.execute();
     const refusable = rows.filter((r) => r.revocable !== "none");
+    const revokedAt = new Date().toISOString();
     await this.revocations.revokeTokens(
       refusable.filter((r) => r.revocable === "signet").map((r) => r.token_id),
+      undefined,
+      revokedAt,
     );
     for (const row of refusable.filter((r) => r.revocable === "provider"))
-      await this.revokeAtProvider(row);
+      await this.revokeAtProvider(row, revokedAt);
     const notRevocable = rows
       .filter((r) => r.revocable === "none")
       .map((r) => ({ tokenId: r.token_id, expiresAt: r.expires_at }));
@@ -84,7 +90,7 @@ export class RevokeService {
       ...(input.principal !== undefined
         ? { principal: input.principal }
         : { bucket: input.bucket!, prefix: toFolder(input.prefix ?? "", "prefix") }),
-      revokedAt: new Date().toISOString(),
+      revokedAt,
       revoked: refusable.length,
       notRevocable,
     };
@@ -128,8 +134,17 @@ export class RevokeService {
           "URL signed with it",
       );
     }
-    if (issued.revocable === "provider") await this.revokeAtProvider(issued);
-    else await this.revocations.revokeTokens([tokenId], issued.expires_at);
+    // Revoked before: that revocation stands, and nothing changes (no second audit row).
+    const earlier = await this.db
+      .selectFrom("revocations")
+      .select("created_at")
+      .where("kind", "=", "token")
+      .where("value", "=", tokenId)
+      .executeTakeFirst();
+    if (earlier !== undefined) return { tokenId, revokedAt: earlier.created_at, existing: true };
+    const revokedAt = new Date().toISOString();
+    if (issued.revocable === "provider") await this.revokeAtProvider(issued, revokedAt);
+    else await this.revocations.revokeTokens([tokenId], issued.expires_at, revokedAt);
     await this.audit.record({
       event: "revoke",
       principal: principal.id,
@@ -137,12 +152,12 @@ export class RevokeService {
       bucket: issued.bucket,
       key: issued.target,
     });
-    return { tokenId, revokedAt: new Date().toISOString() };
+    return { tokenId, revokedAt };
   }
 
   /** The provider ends the URL; Signet refuses the id too (a link made for it, if any). */
-  private async revokeAtProvider(row: IssuedTable): Promise<void> {
+  private async revokeAtProvider(row: IssuedTable, at: string): Promise<void> {
     await this.buckets.get(row.bucket)?.backend.revocation?.revoke(row.token_id);
-    await this.revocations.revokeTokens([row.token_id], row.expires_at);
+    await this.revocations.revokeTokens([row.token_id], row.expires_at, at);
   }
 }

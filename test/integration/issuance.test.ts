@@ -344,6 +344,22 @@ describe("every route that answers signed URLs, on the embedded store", () => {
     expect((await put(r.body.upload.url, "ab", r.body.upload.headers)).status).toBe(403);
   });
 
+  it("revoking a token twice answers its first revocation again (200, the first revokedAt), audited once", async () => {
+    const r = await api(h.url, "POST", "/v1/presign", {
+      bucket: "default",
+      key: "twice/a",
+      method: "GET",
+    });
+    const first = await revoke(h, { tokenId: r.body.id });
+    expect(first.status).toBe(201);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = await revoke(h, { tokenId: r.body.id });
+    expect(second.status).toBe(200);
+    expect(second.body).toEqual({ tokenId: r.body.id, revokedAt: first.body.revokedAt });
+    const revokes = (await auditOf(h, r.body.id)).filter((a) => a.action === "revoke");
+    expect(revokes).toHaveLength(1);
+  });
+
   it("repro: Fence, DRS and /r issuances leave audit rows naming their route", async () => {
     await fetch(`${h.url}/r/${fileId}`, { headers: BEARER, redirect: "manual" });
     await api(h.url, "GET", `/ga4gh/drs/v1/objects/${fileId}/access/https`);

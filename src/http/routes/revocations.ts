@@ -1,8 +1,9 @@
 /**
  * POST /v1/revocations: revoke one signed request or share by its id, everything issued to a
  * principal, or everything issued inside a folder (`bucket` and `prefix`). 201 when Signet or
- * the provider will refuse what was revoked; 409 `not_revocable` for a direct URL nobody can
- * refuse before it expires (service/revoke.ts).
+ * the provider will refuse what was revoked; 200 with the first `revokedAt` for a token revoked
+ * before; 409 `not_revocable` for a direct URL nobody can refuse before it expires
+ * (service/revoke.ts).
  */
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
@@ -28,9 +29,11 @@ const Body = Type.Union([
 ]);
 
 export async function revocationRoutes(app: FastifyInstance, signet: Signet): Promise<void> {
-  app.post("/v1/revocations", { schema: { body: Body } }, async (request, reply) =>
-    reply
-      .code(201)
-      .send(await signet.revoke.revoke(principalOf(request), request.body as RevokeInput)),
-  );
+  app.post("/v1/revocations", { schema: { body: Body } }, async (request, reply) => {
+    const { existing, ...result } = await signet.revoke.revoke(
+      principalOf(request),
+      request.body as RevokeInput,
+    );
+    return reply.code(existing ? 200 : 201).send(result);
+  });
 }
