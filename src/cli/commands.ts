@@ -208,6 +208,9 @@ export async function put(
       resume: o.resume,
       expiresIn: o.expires,
       onProgress: bar.onProgress,
+      onResume: (parts) => {
+        if (!g.quiet) console.error(`resuming: ${parts} parts already stored`);
+      },
     }));
     bar.done();
   } catch (err) {

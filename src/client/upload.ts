@@ -50,6 +50,8 @@ export interface PutOptions {
   stateFile?: string;
   /** attempts per part (default 5) */
   attempts?: number;
+  /** told, before anything is sent, how many parts an interrupted upload already stored */
+  onResume?: (storedParts: number) => void;
 }
 
 interface PutState {
@@ -160,6 +162,7 @@ export async function putFile(
   )
     state = undefined;
 
+  if (state !== undefined) options.onResume?.(Object.keys(state.done).length);
   let intent: Intent | undefined;
   if (state === undefined) {
     intent = await api.createUpload(

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SignetApiError, SignetClient, stateFileOf } from "../../src/client/index.js";
+import type { PutOptions } from "../../src/client/upload.js";
 import { type Fault, type FaultProxy, type Seen, startFaultProxy } from "../helpers/fault-proxy.js";
 import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
 
@@ -221,7 +222,7 @@ describe("transfers through faults", () => {
   describe("put", () => {
     const partSize = 5 * 1024 * KIB;
     const size = 3 * partSize + 123;
-    const put = (file: string, key: string, extra = {}) =>
+    const put = (file: string, key: string, extra: PutOptions = {}) =>
       client.put(file, "default", key, { partSize, multipartThreshold: partSize, ...extra });
     const source = async (name: string) => {
       const bytes = randomBytes(size);
@@ -274,7 +275,9 @@ describe("transfers through faults", () => {
 
       faults = () => undefined;
       proxy.seen.length = 0;
-      const committed = await put(file, "put/resume.bin");
+      const told: number[] = [];
+      const committed = await put(file, "put/resume.bin", { onResume: (n) => told.push(n) });
+      expect(told).toEqual([3]);
       expect(committed).toMatchObject({
         id: state.fileId,
         status: "committed",
