@@ -364,6 +364,27 @@ describe("the audit queue", () => {
     await db.destroy();
   });
 
+  it("filters values holding LIKE's and JSON's special characters exactly", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
+    const db = await openSqlite(join(dir, "signet.db"));
+    const audit = new AuditLog(db, { batchSize: 2, flushMs: 60_000 });
+    const values = ["a%b", "a_b", "axb", "a\\b", 'q"x', "Ünï/€", "A%B", "a\u0000b", "a\nb"];
+    for (const v of values)
+      await audit.record({ event: `e${v}`, tokenId: v, principal: v, bucket: v, key: `${v}/k` });
+    for (const v of values) {
+      const one = (f: object) =>
+        audit.list({ ...f, limit: 50 }).then((p) => p.items.map((r) => r.tokenId));
+      expect(await one({ tokenId: v }), v).toEqual([v]);
+      expect(await one({ principal: v }), v).toEqual([v]);
+      expect(await one({ bucket: v }), v).toEqual([v]);
+      expect(await one({ action: `e${v}` }), v).toEqual([v]);
+      expect(await one({ prefix: `${v}/` }), v).toEqual([v]);
+    }
+    expect((await audit.list({ prefix: "a", limit: 50 })).items).toHaveLength(6);
+    await audit.close();
+    await db.destroy();
+  });
+
   it("a sweep empties a page's old records and keeps the ids of its newer ones", async () => {
     const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
     const db = await openSqlite(join(dir, "signet.db"));
