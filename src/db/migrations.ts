@@ -305,6 +305,25 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable("audit").execute();
     },
   },
+  // Files stay true: a provider's own write URL (PUT, form POST, DELETE) at a caller's key,
+  // which Signet cannot check when it is used: no file may take that key while one lives.
+  "0013_direct_writes": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("direct_writes")
+        .addColumn("bucket", "text", (c) => c.notNull())
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("token_id", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("direct_writes_pk", ["bucket", "key", "token_id"])
+        .execute();
+      await db.schema
+        .createIndex("direct_writes_expires")
+        .on("direct_writes")
+        .column("expires_at")
+        .execute();
+    },
+  },
 };
 
 /** A row of the audit table before 0012 (one row a record). */

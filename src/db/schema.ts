@@ -187,6 +187,17 @@ export interface FenceGuidTable {
   file_id: string;
 }
 
+/**
+ * A provider's own write URL at a caller's key (service/key-guard.ts): Signet never sees its use,
+ * so no file takes the key before `expires_at`.
+ */
+export interface DirectWriteTable {
+  bucket: string;
+  key: string;
+  token_id: string;
+  expires_at: string;
+}
+
 /** db/changes.ts: the version of each cached topic, bumped by every change to it. */
 export interface ChangeVersionTable {
   topic: string;
@@ -198,6 +209,7 @@ export interface Database {
   short_urls: ShortUrlTable;
   change_versions: ChangeVersionTable;
   fence_guids: FenceGuidTable;
+  direct_writes: DirectWriteTable;
   webhook_outbox: WebhookOutboxTable;
   files: FileTable;
   local_uploads: LocalUploadTable;

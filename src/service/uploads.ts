@@ -209,12 +209,13 @@ export class UploadService {
     key: string,
     upsert: boolean,
   ): Promise<void> {
-    if (upsert) {
-      this.issuance.authorize(principal, { bucket, key, method: "DELETE" });
-      return;
+    if (upsert) this.issuance.authorize(principal, { bucket, key, method: "DELETE" });
+    else {
+      const held = await this.guard.holders(bucket, key);
+      if (held.length > 0) throw heldBy(held[0]!);
     }
-    const held = await this.guard.holders(bucket, key);
-    if (held.length > 0) throw heldBy(held[0]!);
+    // Nor may a file take a key a provider's own write URL still reaches (key-guard.ts).
+    await this.guard.assertNoDirectWrites(bucket, key);
   }
 
   /** A pending file's row; it is swept a grace period after its URLs expire. */
@@ -472,6 +473,8 @@ export class UploadService {
     const held = await this.guard.holders(row.bucket, row.key, id);
     const committedHolders = held.filter((h) => h.status === "committed");
     if (record.upsert !== true && committedHolders.length > 0) throw heldBy(committedHolders[0]!);
+    // A provider's write URL signed for the key meanwhile: it could change the file unseen.
+    await this.guard.assertNoDirectWrites(row.bucket, row.key);
     const final = staged.own ? await backend.promote(staged.key, row.key) : info;
 
     const changes = {
