@@ -198,6 +198,16 @@ export interface DirectWriteTable {
   expires_at: string;
 }
 
+/** The one intent promoting and committing at a key (service/key-guard.ts `exclusive`). */
+export interface KeyCommitTable {
+  bucket: string;
+  key: string;
+  /** the file id of the intent */
+  holder: string;
+  /** a crashed commit's hold is taken over after this */
+  expires_at: string;
+}
+
 /** db/changes.ts: the version of each cached topic, bumped by every change to it. */
 export interface ChangeVersionTable {
   topic: string;
@@ -210,6 +220,7 @@ export interface Database {
   change_versions: ChangeVersionTable;
   fence_guids: FenceGuidTable;
   direct_writes: DirectWriteTable;
+  key_commits: KeyCommitTable;
   webhook_outbox: WebhookOutboxTable;
   files: FileTable;
   local_uploads: LocalUploadTable;

@@ -31,6 +31,9 @@ export const WRITES: readonly Method[] = ["PUT", "POST", "DELETE"];
 /** A provider may accept its URL a little past its expiry by Signet's clock. */
 const CLOCK_MARGIN_MS = 60_000;
 
+/** How long a commit's hold on its key outlives a crash (a large cloud copy takes minutes). */
+const COMMIT_HOLD_MS = 60 * 60_000;
+
 /** The refusal naming the file that holds a key. */
 export const heldBy = (row: Pick<FileTable, "id" | "status">) =>
   new SignetError(
@@ -175,6 +178,51 @@ export class KeyGuard {
       .deleteFrom("direct_writes")
       .where("expires_at", "<", new Date(now - CLOCK_MARGIN_MS).toISOString())
       .execute();
+  }
+
+  /**
+   * Runs an intent's check, promote and commit holding its key: one at a time per key, so that
+   * a commit's check of the key's files still holds when it promotes and commits (a non-upsert
+   * commit can never replace a file another commit made meanwhile). Another intent committing
+   * at the key is 409 `conflict` (retry); the same intent may take its own hold again (a
+   * complete retried after a crash), and a hold past COMMIT_HOLD_MS is taken over.
+   */
+  async exclusive<T>(bucket: string, key: string, holder: string, work: () => Promise<T>) {
+    const now = Date.now();
+    await this.db
+      .deleteFrom("key_commits")
+      .where("bucket", "=", bucket)
+      .where("key", "=", key)
+      .where((eb) =>
+        eb.or([eb("holder", "=", holder), eb("expires_at", "<", new Date(now).toISOString())]),
+      )
+      .execute();
+    const taken = await this.db
+      .insertInto("key_commits")
+      .values({
+        bucket,
+        key,
+        holder,
+        expires_at: new Date(now + COMMIT_HOLD_MS).toISOString(),
+      })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    if (Number(taken.numInsertedOrUpdatedRows ?? 0) === 0)
+      throw new SignetError(
+        "conflict",
+        "another upload is being committed at this key: complete again once it is done",
+        "key",
+      );
+    try {
+      return await work();
+    } finally {
+      await this.db
+        .deleteFrom("key_commits")
+        .where("bucket", "=", bucket)
+        .where("key", "=", key)
+        .where("holder", "=", holder)
+        .execute();
+    }
   }
 
   /**
