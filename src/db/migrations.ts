@@ -305,6 +305,34 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable("audit").execute();
     },
   },
+  // Files stay true: a provider's own write URL (PUT, form POST, DELETE) at a caller's key,
+  // which Signet cannot check when it is used: no file may take that key while one lives; and
+  // one intent at a time promotes and commits at a key (service/key-guard.ts).
+  "0013_key_guard": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("direct_writes")
+        .addColumn("bucket", "text", (c) => c.notNull())
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("token_id", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("direct_writes_pk", ["bucket", "key", "token_id"])
+        .execute();
+      await db.schema
+        .createIndex("direct_writes_expires")
+        .on("direct_writes")
+        .column("expires_at")
+        .execute();
+      await db.schema
+        .createTable("key_commits")
+        .addColumn("bucket", "text", (c) => c.notNull())
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("holder", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("key_commits_pk", ["bucket", "key"])
+        .execute();
+    },
+  },
 };
 
 /** A row of the audit table before 0012 (one row a record). */

@@ -187,6 +187,27 @@ export interface FenceGuidTable {
   file_id: string;
 }
 
+/**
+ * A provider's own write URL at a caller's key (service/key-guard.ts): Signet never sees its use,
+ * so no file takes the key before `expires_at`.
+ */
+export interface DirectWriteTable {
+  bucket: string;
+  key: string;
+  token_id: string;
+  expires_at: string;
+}
+
+/** The one intent promoting and committing at a key (service/key-guard.ts `exclusive`). */
+export interface KeyCommitTable {
+  bucket: string;
+  key: string;
+  /** the file id of the intent */
+  holder: string;
+  /** a crashed commit's hold is taken over after this */
+  expires_at: string;
+}
+
 /** db/changes.ts: the version of each cached topic, bumped by every change to it. */
 export interface ChangeVersionTable {
   topic: string;
@@ -198,6 +219,8 @@ export interface Database {
   short_urls: ShortUrlTable;
   change_versions: ChangeVersionTable;
   fence_guids: FenceGuidTable;
+  direct_writes: DirectWriteTable;
+  key_commits: KeyCommitTable;
   webhook_outbox: WebhookOutboxTable;
   files: FileTable;
   local_uploads: LocalUploadTable;

@@ -39,7 +39,7 @@ import {
   safeDirect,
   unboundField,
 } from "./direct-safety.js";
-import type { KeyGuard } from "./key-guard.js";
+import { type KeyGuard, WRITES } from "./key-guard.js";
 import type { Metrics } from "./metrics.js";
 import type { Quotas } from "./quotas.js";
 import { linkMode, type LinkService, REDIRECT_MAX_SECONDS } from "./links.js";
@@ -316,6 +316,21 @@ export class Issuance {
     if (scope.request.revocable) await this.prepareRevocation(scope);
     const signed = this.deliver(scope);
     const delivery = signed.enforcedBy.method === "signet" ? "link" : "direct";
+    // Files stay true: a provider's own write URL at the caller's key (not an intent's staging
+    // key) is used where Signet cannot see it; registered before it is handed out.
+    if (
+      delivery === "direct" &&
+      variant.key === undefined &&
+      key !== undefined &&
+      !checked.bucket.backend.capabilities.signetVerified &&
+      scope.direct.methods.some((m) => WRITES.includes(m))
+    )
+      await this.keyGuard.registerDirectWrite(
+        checked.bucket.name,
+        key,
+        signed.id,
+        signed.expiresAt,
+      );
     const revocable: IssuedTable["revocable"] =
       delivery === "link" || checked.bucket.backend.capabilities.signetVerified
         ? "signet"
@@ -408,6 +423,14 @@ export class Issuance {
     const told = requiredHeaders(scope.constraints);
     for (const [name, value] of Object.entries(target.headers))
       if (told[name] !== value) return undefined;
+    // A write target is a provider's own URL too (files stay true, key-guard.ts).
+    if (!backend.capabilities.signetVerified && WRITES.includes(use.method))
+      await this.keyGuard.registerDirectWrite(
+        bucket.name,
+        use.key,
+        claims.i,
+        scope.expiresAt.toISOString(),
+      );
     this.metrics?.issued.inc({
       backend: bucket.config.backend,
       method: target.method,

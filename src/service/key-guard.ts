@@ -8,7 +8,11 @@
  *   (a raw URL has no commit: the record stops claiming bytes the URL may replace);
  * - DELETE at a held key: 409 `conflict` (files are deleted through the files API);
  * - a folder URL that writes or deletes: only where Signet sees each use (the embedded store,
- *   or a link), since a cloud folder URL lets the client pick the key when it is used.
+ *   or a link), since a cloud folder URL lets the client pick the key when it is used;
+ * - a provider's own write URL at one key (a direct PUT, form POST or DELETE, or a link's 307
+ *   target), whose use Signet never sees: it is registered before it is handed out, and no
+ *   file takes that key (an intent's create and commit, upsert or not) while one lives, so a
+ *   URL signed while the key was free cannot change or delete a file committed there later.
  */
 import { SignetError } from "../core/errors.js";
 import type { Method } from "../core/methods.js";
@@ -22,7 +26,13 @@ import type { Webhooks } from "./webhooks.js";
 /** A transaction of the metadata database. */
 export type Tx = Pick<Db, "selectFrom" | "updateTable" | "insertInto">;
 
-const WRITES: readonly Method[] = ["PUT", "POST", "DELETE"];
+export const WRITES: readonly Method[] = ["PUT", "POST", "DELETE"];
+
+/** A provider may accept its URL a little past its expiry by Signet's clock. */
+const CLOCK_MARGIN_MS = 60_000;
+
+/** How long a commit's hold on its key outlives a crash (a large cloud copy takes minutes). */
+const COMMIT_HOLD_MS = 60 * 60_000;
 
 /** The refusal naming the file that holds a key. */
 export const heldBy = (row: Pick<FileTable, "id" | "status">) =>
@@ -95,6 +105,124 @@ export class KeyGuard {
     if (!WRITES.includes(method)) return;
     const held = await this.holders(bucket, key, undefined, tx);
     if (held.length > 0) throw heldBy(held[0]!);
+  }
+
+  /**
+   * Registers a provider's own write URL at `key` before it is handed out, then checks that no
+   * file took the key meanwhile (a file that did wins: the URL is refused, as at issuance).
+   */
+  async registerDirectWrite(
+    bucket: string,
+    key: string,
+    tokenId: string,
+    expiresAt: string,
+  ): Promise<void> {
+    const where = { bucket, key, token_id: tokenId };
+    const existed = await this.db
+      .selectFrom("direct_writes")
+      .select("expires_at")
+      .where("bucket", "=", bucket)
+      .where("key", "=", key)
+      .where("token_id", "=", tokenId)
+      .executeTakeFirst();
+    if (existed === undefined)
+      await this.db
+        .insertInto("direct_writes")
+        .values({ ...where, expires_at: expiresAt })
+        .execute();
+    else if (existed.expires_at < expiresAt)
+      await this.db
+        .updateTable("direct_writes")
+        .set({ expires_at: expiresAt })
+        .where("bucket", "=", bucket)
+        .where("key", "=", key)
+        .where("token_id", "=", tokenId)
+        .execute();
+    const held = await this.holders(bucket, key);
+    if (held.length === 0) return;
+    if (existed === undefined)
+      await this.db
+        .deleteFrom("direct_writes")
+        .where("bucket", "=", bucket)
+        .where("key", "=", key)
+        .where("token_id", "=", tokenId)
+        .execute();
+    throw heldBy(held[0]!);
+  }
+
+  /**
+   * 409 while a provider's own write URL at `key` lives: no file takes the key (an intent's
+   * create and commit), since Signet could not refuse that URL once the file is there.
+   */
+  async assertNoDirectWrites(bucket: string, key: string, now = Date.now()): Promise<void> {
+    const live = await this.db
+      .selectFrom("direct_writes")
+      .select(["token_id", "expires_at"])
+      .where("bucket", "=", bucket)
+      .where("key", "=", key)
+      .where("expires_at", ">", new Date(now - CLOCK_MARGIN_MS).toISOString())
+      .orderBy("expires_at", "desc")
+      .executeTakeFirst();
+    if (live !== undefined)
+      throw new SignetError(
+        "conflict",
+        `a write URL the storage provider checks itself (${live.token_id}) reaches this key ` +
+          `until ${live.expires_at}: no file takes the key before then`,
+        "key",
+      );
+  }
+
+  /** Forgets direct write URLs past their expiry (and the clock margin). */
+  async pruneDirectWrites(now = Date.now()): Promise<void> {
+    await this.db
+      .deleteFrom("direct_writes")
+      .where("expires_at", "<", new Date(now - CLOCK_MARGIN_MS).toISOString())
+      .execute();
+  }
+
+  /**
+   * Runs an intent's check, promote and commit holding its key: one at a time per key, so that
+   * a commit's check of the key's files still holds when it promotes and commits (a non-upsert
+   * commit can never replace a file another commit made meanwhile). Another intent committing
+   * at the key is 409 `conflict` (retry); the same intent may take its own hold again (a
+   * complete retried after a crash), and a hold past COMMIT_HOLD_MS is taken over.
+   */
+  async exclusive<T>(bucket: string, key: string, holder: string, work: () => Promise<T>) {
+    const now = Date.now();
+    await this.db
+      .deleteFrom("key_commits")
+      .where("bucket", "=", bucket)
+      .where("key", "=", key)
+      .where((eb) =>
+        eb.or([eb("holder", "=", holder), eb("expires_at", "<", new Date(now).toISOString())]),
+      )
+      .execute();
+    const taken = await this.db
+      .insertInto("key_commits")
+      .values({
+        bucket,
+        key,
+        holder,
+        expires_at: new Date(now + COMMIT_HOLD_MS).toISOString(),
+      })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    if (Number(taken.numInsertedOrUpdatedRows ?? 0) === 0)
+      throw new SignetError(
+        "conflict",
+        "another upload is being committed at this key: complete again once it is done",
+        "key",
+      );
+    try {
+      return await work();
+    } finally {
+      await this.db
+        .deleteFrom("key_commits")
+        .where("bucket", "=", bucket)
+        .where("key", "=", key)
+        .where("holder", "=", holder)
+        .execute();
+    }
   }
 
   /**

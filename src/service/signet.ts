@@ -240,6 +240,7 @@ async function open(
     await audit.flush();
     await revocations.prune();
     await shortUrls.prune();
+    await keyGuard.pruneDirectWrites();
     await db
       .deleteFrom("issued")
       .where("expires_at", "<", new Date(Date.now() - PRUNE_ISSUED_AFTER_MS).toISOString())

@@ -209,12 +209,13 @@ export class UploadService {
     key: string,
     upsert: boolean,
   ): Promise<void> {
-    if (upsert) {
-      this.issuance.authorize(principal, { bucket, key, method: "DELETE" });
-      return;
+    if (upsert) this.issuance.authorize(principal, { bucket, key, method: "DELETE" });
+    else {
+      const held = await this.guard.holders(bucket, key);
+      if (held.length > 0) throw heldBy(held[0]!);
     }
-    const held = await this.guard.holders(bucket, key);
-    if (held.length > 0) throw heldBy(held[0]!);
+    // Nor may a file take a key a provider's own write URL still reaches (key-guard.ts).
+    await this.guard.assertNoDirectWrites(bucket, key);
   }
 
   /** A pending file's row; it is swept a grace period after its URLs expire. */
@@ -468,46 +469,59 @@ export class UploadService {
       throw mismatch(problem);
     }
 
-    // Without upsert the key must still be free of committed files (intents may race).
-    const held = await this.guard.holders(row.bucket, row.key, id);
-    const committedHolders = held.filter((h) => h.status === "committed");
-    if (record.upsert !== true && committedHolders.length > 0) throw heldBy(committedHolders[0]!);
-    const final = staged.own ? await backend.promote(staged.key, row.key) : info;
+    // One commit at a time per key: what is checked here still holds at the commit.
+    const committed = await this.guard.exclusive(row.bucket, row.key, id, async () => {
+      // Without upsert the key must still be free of committed files (intents may race).
+      const held = await this.guard.holders(row.bucket, row.key, id);
+      const committedHolders = held.filter((h) => h.status === "committed");
+      if (record.upsert !== true && committedHolders.length > 0) throw heldBy(committedHolders[0]!);
+      // A provider's write URL signed for the key meanwhile: it could change the file unseen.
+      await this.guard.assertNoDirectWrites(row.bucket, row.key);
+      const final = staged.own ? await backend.promote(staged.key, row.key) : info;
 
-    const changes = {
-      status: "committed" as const,
-      content_type: row.content_type === "" ? info.contentType : row.content_type,
-      etag: final.etag,
-      version: final.version ?? null,
-      sha256: sha256 ?? null,
-      size: final.size,
-      committed_at: new Date().toISOString(),
-    };
-    const committed = toFileInfo({ ...row, ...changes });
-    // The commit, the files it supersedes and their webhook events are one transaction: an
-    // event is never lost or invented.
-    await this.db.transaction().execute(async (tx) => {
-      const updated = await tx
-        .updateTable("files")
-        .set(changes)
-        .where("id", "=", id)
-        .where("status", "=", "pending")
-        .executeTakeFirst();
-      if (Number(updated.numUpdatedRows) === 0)
-        throw new SignetError("conflict", "the file was completed or aborted meanwhile");
-      const replaced = await tx
-        .selectFrom("files")
-        .select("id")
-        .where("bucket", "=", row.bucket)
-        .where("key", "=", row.key)
-        .where("status", "=", "committed")
-        .where("id", "!=", id)
-        .execute();
-      await this.guard.supersede(
-        replaced.map((r) => r.id),
-        tx,
-      );
-      await this.webhooks.enqueue(tx, "file.committed", committed);
+      const changes = {
+        status: "committed" as const,
+        content_type: row.content_type === "" ? info.contentType : row.content_type,
+        etag: final.etag,
+        version: final.version ?? null,
+        sha256: sha256 ?? null,
+        size: final.size,
+        committed_at: new Date().toISOString(),
+      };
+      const file = toFileInfo({ ...row, ...changes });
+      // The commit, the files it supersedes and their webhook events are one transaction: an
+      // event is never lost or invented.
+      await this.db.transaction().execute(async (tx) => {
+        const updated = await tx
+          .updateTable("files")
+          .set(changes)
+          .where("id", "=", id)
+          .where("status", "=", "pending")
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) === 0)
+          throw new SignetError("conflict", "the file was completed or aborted meanwhile");
+        const replaced = await tx
+          .selectFrom("files")
+          .select("id")
+          .where("bucket", "=", row.bucket)
+          .where("key", "=", row.key)
+          .where("status", "=", "committed")
+          .where("id", "!=", id)
+          .execute();
+        // The key's hold keeps the check above true; this is its last word all the same.
+        if (record.upsert !== true && replaced.length > 0)
+          throw new SignetError(
+            "conflict",
+            `the key holds committed file ${replaced[0]!.id}`,
+            "key",
+          );
+        await this.guard.supersede(
+          replaced.map((r) => r.id),
+          tx,
+        );
+        await this.webhooks.enqueue(tx, "file.committed", file);
+      });
+      return file;
     });
     // After commit the intent's URLs no longer work (Signet's own tokens; a provider's URL
     // cannot be revoked, but it names the staging key, which no file serves).

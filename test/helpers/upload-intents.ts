@@ -405,6 +405,134 @@ export function uploadIntentTests(
         }
       });
 
+      it("a commit racing an upsert's cannot replace the file the upsert committed", async () => {
+        // A writer's intent (no upsert, no delete) passes the key check at complete, then its
+        // promote is slow; meanwhile an upsert commits at the key. The writer's commit must not
+        // then supersede that file, nor its bytes replace the committed ones.
+        const key = "w/race.txt";
+        const { key: writer } = await h.admin.apiKeys.create({ name: "racer", role: "user" });
+        const mine = Buffer.from("mine");
+        const theirs = Buffer.from("ups!");
+        const a = await api(
+          h.url,
+          "POST",
+          "/v1/uploads",
+          { bucket: "cloud", key, size: mine.length, contentType: "text/plain" },
+          writer,
+        );
+        expect(a.status).toBe(201);
+        const u = await create({
+          key,
+          size: theirs.length,
+          contentType: "text/plain",
+          upsert: true,
+        });
+        expect(u.status).toBe(201);
+        expect((await send(a.body.upload, mine)).status).toBeLessThan(300);
+        expect((await send(u.body.upload, theirs)).status).toBeLessThan(300);
+        // The writer's promote waits until the upsert has had its turn.
+        const original = backend.promote;
+        const promote = original.bind(backend);
+        let entered!: () => void;
+        const inPromote = new Promise<void>((resolve) => (entered = resolve));
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        let first = true;
+        backend.promote = async (from, to) => {
+          if (first && to === key) {
+            first = false;
+            entered();
+            await gate;
+          }
+          return promote(from, to);
+        };
+        try {
+          const writerDone = api(
+            h.url,
+            "POST",
+            `/v1/uploads/${a.body.file.id}/complete`,
+            {},
+            writer,
+          );
+          await inPromote;
+          const upsertDone = await complete(u.body.file.id);
+          release();
+          const w = await writerDone;
+          // The upsert waits its turn (409, retried once the writer is done) or commits first;
+          // either way the writer may not replace what it committed.
+          const retried = upsertDone.status === 409 ? await complete(u.body.file.id) : upsertDone;
+          expect(retried.status).toBe(200);
+          expect(await statusOf(u.body.file.id)).toBe("committed");
+          expect((await download(key)).equals(theirs)).toBe(true);
+          if (w.status !== 200)
+            expect(w).toMatchObject({ status: 409, body: { error: { code: "conflict" } } });
+        } finally {
+          release();
+          backend.promote = original;
+        }
+      });
+
+      it("a write URL signed before a file takes its key never changes or deletes that file", async () => {
+        // Raw URLs signed while the key was free (a writer's PUT, an admin's DELETE, a share's
+        // 307 target): where Signet sees each use it refuses them once a file holds the key;
+        // where it cannot (a provider's own URL), no file may take the key while they live.
+        const key = "w/early.txt";
+        const { key: writer } = await h.admin.apiKeys.create({ name: "early", role: "user" });
+        const put = await api(
+          h.url,
+          "POST",
+          "/v1/presign",
+          { bucket: "cloud", key, method: "PUT", expiresIn: 600 },
+          writer,
+        );
+        expect(put.status).toBe(200);
+        const del = await api(h.url, "POST", "/v1/presign", {
+          bucket: "cloud",
+          key,
+          method: "DELETE",
+          expiresIn: 600,
+        });
+        expect(del.status).toBe(200);
+        const share = await api(h.url, "POST", "/v1/shares", {
+          bucket: "cloud",
+          prefix: "w/early-share",
+          methods: ["PUT"],
+        });
+        expect(share.status).toBe(201);
+        const sharedKey = "w/early-share/x.txt";
+        const viaShare = await fetch(`${share.body.url.replace(/\/$/, "")}/x.txt`, {
+          method: "PUT",
+          body: "early",
+          redirect: "manual",
+        });
+        expect(viaShare.status).toBeLessThan(400);
+        const target = viaShare.status === 307 ? viaShare.headers.get("location") : null;
+
+        const good = Buffer.from("good");
+        const committed: { key: string; id: string }[] = [];
+        for (const k of [key, sharedKey]) {
+          const intent = await create({ key: k, size: good.length, contentType: "text/plain" });
+          if (intent.status !== 201) {
+            expect(intent).toMatchObject({ status: 409, body: { error: { code: "conflict" } } });
+            continue;
+          }
+          expect((await send(intent.body.upload, good)).status).toBeLessThan(300);
+          const done = await complete(intent.body.file.id);
+          if (done.status === 200) committed.push({ key: k, id: intent.body.file.id });
+          else expect(done).toMatchObject({ status: 409, body: { error: { code: "conflict" } } });
+        }
+        // Signet's own URLs are checked when used: they never keep a file from the key.
+        if (c.putVia === "embedded") expect(committed).toHaveLength(2);
+        // The early URLs are used now.
+        await send(put.body, Buffer.from("evil"));
+        await fetch(del.body.url, { method: "DELETE", headers: del.body.headers });
+        if (target !== null) await fetch(target, { method: "PUT", body: "evil" });
+        for (const file of committed) {
+          expect(await statusOf(file.id)).toBe("committed");
+          expect((await download(file.key)).equals(good)).toBe(true);
+        }
+      });
+
       it("batch presign applies the same rule to each request", async () => {
         const key = "batch/held.txt";
         const file = await commit(key, Buffer.from("held"));
