@@ -109,6 +109,48 @@ export function toIssuedRow(row: IssuedTable): IssuedRow {
   ];
 }
 
+/**
+ * An `issued` row that an issuance's audit record tells: the record's index in its batch, then
+ * what only the issued row holds. Its token, principal, bucket, target (the record's key) and
+ * time are the record's (ISSUED_SOURCES), so an issuance crosses to the writer once.
+ */
+export type IssuedBy = [
+  index: number,
+  folder: IssuedTable["folder"],
+  revocable: IssuedTable["revocable"],
+  expires_at: IssuedTable["expires_at"],
+];
+
+const FROM_RECORD: Partial<
+  Record<(typeof ISSUED_COLUMNS)[number], (typeof AUDIT_COLUMNS)[number]>
+> = {
+  token_id: "token_id",
+  principal: "principal",
+  bucket: "bucket",
+  target: "key",
+  created_at: "at",
+};
+const FROM_ISSUED_BY: Partial<Record<(typeof ISSUED_COLUMNS)[number], number>> = {
+  folder: 1,
+  revocable: 2,
+  expires_at: 3,
+};
+
+/**
+ * Where each value of an IssuedBy's row comes from, in ISSUED_COLUMNS order: [0, i] is the audit
+ * record's value i, [1, i] the IssuedBy's. Data, so that the writer thread (a plain string) makes
+ * the rows as `issuedRowOf` does.
+ */
+export const ISSUED_SOURCES: readonly (readonly [0 | 1, number])[] = ISSUED_COLUMNS.map((c) => {
+  const field = FROM_RECORD[c];
+  return field !== undefined ? [0, AUDIT_COLUMNS.indexOf(field)] : [1, FROM_ISSUED_BY[c]!];
+});
+
+/** The `issued` row an issuance's audit record tells. */
+export function issuedRowOf(record: AuditRow, by: IssuedBy): IssuedRow {
+  return ISSUED_SOURCES.map(([from, i]) => (from === 0 ? record[i] : by[i])) as IssuedRow;
+}
+
 function issuedOf(row: IssuedRow): IssuedTable {
   const [token_id, principal, bucket, target, folder, revocable, expires_at, created_at] = row;
   return { token_id, principal, bucket, target, folder, revocable, expires_at, created_at };
@@ -119,7 +161,8 @@ function issuedOf(row: IssuedRow): IssuedTable {
  * ones have settled: the queue hands over several batches without awaiting each in turn.
  */
 export interface AuditSink {
-  write(rows: AuditRow[], issued: IssuedRow[]): Promise<void>;
+  /** `rows` (at most AUDIT_PAGE_SLOTS), `issued` rows, and the issued rows `rows` tell */
+  write(rows: AuditRow[], issued: IssuedRow[], issuedBy?: IssuedBy[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -132,8 +175,9 @@ export class DbSink implements AuditSink {
 
   constructor(private readonly db: Db) {}
 
-  write(rows: AuditRow[], issued: IssuedRow[]): Promise<void> {
-    const write = this.last.catch(() => undefined).then(() => this.store(rows, issued));
+  write(rows: AuditRow[], issued: IssuedRow[], issuedBy: IssuedBy[] = []): Promise<void> {
+    const all = [...issued, ...issuedBy.map((by) => issuedRowOf(rows[by[0]]!, by))];
+    const write = this.last.catch(() => undefined).then(() => this.store(rows, all));
     this.last = write;
     return write;
   }

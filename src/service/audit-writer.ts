@@ -19,6 +19,8 @@ import {
   type AuditRow,
   type AuditSink,
   ISSUED_COLUMNS,
+  ISSUED_SOURCES,
+  type IssuedBy,
   type IssuedRow,
   pageBounds,
 } from "./audit-sink.js";
@@ -47,7 +49,10 @@ const insert = (rows) => {
 };
 const issuedOne = insert(1);
 const issuedMany = insert(ROWS);
-const write = db.transaction(({ bounds, rows, issued }) => {
+// As issuedRowOf (audit-sink.ts), from its data: the issued rows the audit rows tell.
+const issuedRowOf = (row, by) => workerData.issuedSources.map(([from, i]) => (from === 0 ? row[i] : by[i]));
+const write = db.transaction(({ bounds, rows, issued: explicit, issuedBy }) => {
+  const issued = issuedBy.length === 0 ? explicit : explicit.concat(issuedBy.map((by) => issuedRowOf(rows[by[0]], by)));
   let i = 0;
   for (; i + ROWS <= issued.length; i += ROWS) issuedMany.run(issued.slice(i, i + ROWS).flat());
   for (; i < issued.length; i++) issuedOne.run(issued[i]);
@@ -86,6 +91,7 @@ export class WorkerSink implements AuditSink {
         path: this.path,
         driver,
         issuedColumns: ISSUED_COLUMNS,
+        issuedSources: ISSUED_SOURCES,
       },
     });
     // A queued batch keeps nothing alive: close() (on SIGTERM) writes what is left.
@@ -110,12 +116,13 @@ export class WorkerSink implements AuditSink {
   }
 
   /** Posts the batch at once: the worker takes messages, so writes, in the order posted. */
-  write(rows: AuditRow[], issued: IssuedRow[]): Promise<void> {
+  write(rows: AuditRow[], issued: IssuedRow[], issuedBy: IssuedBy[] = []): Promise<void> {
     const worker = this.started();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const batch = { bounds: rows.length > 0 ? pageBounds(rows) : null, rows, issued };
+      const bounds = rows.length > 0 ? pageBounds(rows) : null;
+      const batch = { bounds, rows, issued, issuedBy };
       try {
         worker.postMessage({ id, batch });
       } catch {

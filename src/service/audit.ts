@@ -20,12 +20,24 @@ import {
   type AuditRow,
   type AuditSink,
   DbSink,
+  type IssuedBy,
   pageBounds,
   toIssuedRow,
 } from "./audit-sink.js";
 import { WorkerSink } from "./audit-writer.js";
 
 export type Outcome = "allowed" | "refused";
+
+/** An issuance's audit event: what its `issued` row takes from it is always there. */
+export type IssuanceEvent = AuditEvent & {
+  principal: string;
+  tokenId: string;
+  bucket: string;
+  key: string;
+};
+
+/** What an issuance's `issued` row holds beyond its audit record. */
+export type IssuedExtra = Pick<IssuedTable, "folder" | "revocable" | "expires_at">;
 
 export interface AuditEvent {
   /** the action: "presign", "link.use", "revoke", "apikey.create", … */
@@ -100,7 +112,7 @@ let lastMs = Number.NaN;
 let lastIso = "";
 
 /** `ms` (since the epoch) as ISO 8601 text, as Date's toISOString writes it. */
-export function isoTime(ms: number): string {
+function isoTime(ms: number): string {
   if (ms !== lastMs) {
     lastIso = new Date(ms).toISOString();
     lastMs = ms;
@@ -197,6 +209,9 @@ export class AuditLog {
   /** events as recorded (not copied: callers hand over fresh objects) and when */
   private events: AuditEvent[] = [];
   private times: number[] = [];
+  /** for each queued event, the `issued` row it tells (an issuance), else undefined */
+  private tells: (IssuedExtra | undefined)[] = [];
+  /** `issued` rows queued alone (the audit off) */
   private issued: IssuedTable[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** batches handed to the sink and not yet stored, with their row counts */
@@ -233,13 +248,31 @@ export class AuditLog {
     for (const e of events) {
       this.events.push(e);
       this.times.push(at);
+      this.tells.push(undefined);
     }
     return this.queued();
   }
 
-  /** Queues what revocation needs of issued tokens (see service/issuance.ts). */
-  register(...rows: IssuedTable[]): Promise<void> {
-    for (const row of rows) this.issued.push(row);
+  /**
+   * Queues an issuance (service/issuance.ts): its audit record and the `issued` row revocation
+   * needs, made of the record's token id, principal, bucket, key and time and of `issued`, as one
+   * entry that crosses to the writer once (IssuedBy). With the audit off, the `issued` row alone.
+   */
+  recordIssuance(event: IssuanceEvent, issued: IssuedExtra): Promise<void> {
+    const at = Date.now();
+    if (this.enabled) {
+      this.events.push(event);
+      this.times.push(at);
+      this.tells.push(issued);
+    } else
+      this.issued.push({
+        token_id: event.tokenId,
+        principal: event.principal,
+        bucket: event.bucket,
+        target: event.key,
+        ...issued,
+        created_at: isoTime(at),
+      });
     return this.queued();
   }
 
@@ -286,11 +319,17 @@ export class AuditLog {
     ) {
       const events = this.events.splice(0, size);
       const times = this.times.splice(0, size);
+      const tells = this.tells.splice(0, size);
       const issued = this.issued.splice(0, size);
       const rows = events.length + issued.length;
+      const issuedBy: IssuedBy[] = [];
+      tells.forEach((t, i) => {
+        if (t !== undefined) issuedBy.push([i, t.folder, t.revocable, t.expires_at]);
+      });
       const write = this.sink.write(
         events.map((e, i) => toRow(times[i]!, e)),
         issued.map(toIssuedRow),
+        issuedBy,
       );
       const settled: Promise<void> = write.then(
         () => this.settle(settled),
@@ -299,6 +338,7 @@ export class AuditLog {
           // Kept for the next flush (within the bound), never silently lost.
           this.events = [...events, ...this.events].slice(-this.maxQueue);
           this.times = [...times, ...this.times].slice(-this.maxQueue);
+          this.tells = [...tells, ...this.tells].slice(-this.maxQueue);
           this.issued = [...issued, ...this.issued];
           this.onError(err);
           this.retryLater();

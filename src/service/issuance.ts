@@ -30,7 +30,7 @@ import {
 import type { Method } from "../core/methods.js";
 import { type Claims, claimsToConstraints, newTokenId } from "../core/token.js";
 import type { IssuedTable } from "../db/schema.js";
-import { type AuditLog, isoTime } from "./audit.js";
+import type { AuditLog } from "./audit.js";
 import type { Bucket, Buckets } from "./buckets.js";
 import {
   alsoAllowed,
@@ -454,7 +454,7 @@ export class Issuance {
   }
 
   /**
-   * One audit row and one `issued` row, both queued (see AuditLog). `detail` is the caller's
+   * One audit row and one `issued` row, queued as one entry (AuditLog.recordIssuance). `detail` is the caller's
    * fresh object (the revocability is added to it); `expiresAt` is the expiry as ISO text.
    */
   private async recordIssued(
@@ -465,29 +465,20 @@ export class Issuance {
     detail: Record<string, unknown>,
     expiresAt: string,
   ): Promise<void> {
-    const target = request.key ?? request.folder ?? "";
-    const now = Date.now();
-    await this.audit.register({
-      token_id: direct.tokenId,
-      principal: principal.id,
-      bucket: bucket.name,
-      target,
-      folder: request.key === undefined ? 1 : 0,
-      revocable,
-      expires_at: expiresAt,
-      created_at: isoTime(now),
-    });
     detail.revocable = revocable;
-    await this.audit.record({
-      event: ctx.action,
-      principal: principal.id,
-      tokenId: direct.tokenId,
-      bucket: bucket.name,
-      key: target,
-      method: request.methods.join(","),
-      ip: ctx.ip ?? null,
-      detail,
-    });
+    await this.audit.recordIssuance(
+      {
+        event: ctx.action,
+        principal: principal.id,
+        tokenId: direct.tokenId,
+        bucket: bucket.name,
+        key: request.key ?? request.folder ?? "",
+        method: request.methods.join(","),
+        ip: ctx.ip ?? null,
+        detail,
+      },
+      { folder: request.key === undefined ? 1 : 0, revocable, expires_at: expiresAt },
+    );
   }
 
   /**

@@ -12,7 +12,13 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Db, openDatabase, openSqlite } from "../../src/db/connect.js";
 import { migrationProvider } from "../../src/db/migrations.js";
 import { AuditLog } from "../../src/service/audit.js";
-import type { AuditRow, AuditSink, IssuedRow } from "../../src/service/audit-sink.js";
+import {
+  type AuditRow,
+  type AuditSink,
+  type IssuedBy,
+  type IssuedRow,
+  issuedRowOf,
+} from "../../src/service/audit-sink.js";
 import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
 import { databaseFor } from "../helpers/pg.js";
@@ -183,30 +189,42 @@ describe("the audit queue", () => {
   it("hands each full batch to the sink without waiting for the one before; flush waits for all", async () => {
     const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
     const db = await openSqlite(join(dir, "signet.db"));
-    const writes: { rows: AuditRow[]; issued: IssuedRow[]; done: () => void }[] = [];
+    const writes: {
+      rows: AuditRow[];
+      issued: IssuedRow[];
+      issuedBy: IssuedBy[];
+      done: () => void;
+    }[] = [];
     const sink: AuditSink = {
-      write: (rows, issued) => new Promise((done) => writes.push({ rows, issued, done })),
+      write: (rows, issued, issuedBy = []) =>
+        new Promise((done) => writes.push({ rows, issued, issuedBy, done })),
       close: async () => undefined,
     };
     const audit = new AuditLog(db, { batchSize: 10, flushMs: 60_000, sink });
-    for (let i = 0; i < 25; i++) await audit.record({ event: "t", key: String(i) });
-    await audit.register({
-      token_id: "tok",
-      principal: "p",
-      bucket: "b",
-      target: "k",
-      folder: 0,
-      revocable: "signet",
-      expires_at: "2026-01-01T00:00:00.000Z",
-      created_at: "2026-01-01T00:00:00.000Z",
-    });
+    for (let i = 0; i < 24; i++) await audit.record({ event: "t", key: String(i) });
+    const expires = "2026-01-01T00:00:00.000Z";
+    await audit.recordIssuance(
+      { event: "presign", tokenId: "tok", principal: "p", bucket: "b", key: "24" },
+      { folder: 0, revocable: "signet", expires_at: expires },
+    );
     // Two full batches under way at once, none stored yet.
     expect(writes.map((w) => w.rows.length)).toEqual([10, 10]);
     let flushed = false;
     const flush = audit.flush().then(() => (flushed = true));
     expect(writes.map((w) => w.rows.length)).toEqual([10, 10, 5]);
-    expect(writes[2]!.issued).toEqual([
-      ["tok", "p", "b", "k", 0, "signet", "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z"],
+    // The issuance crossed once: its record, and what only its issued row holds.
+    expect(writes[2]!.issued).toEqual([]);
+    expect(writes[2]!.issuedBy).toEqual([[4, 0, "signet", expires]]);
+    const record = writes[2]!.rows[4]!;
+    expect(issuedRowOf(record, writes[2]!.issuedBy[0]!)).toEqual([
+      "tok",
+      "p",
+      "b",
+      "24",
+      0,
+      "signet",
+      expires,
+      record[0],
     ]);
     writes[2]!.done();
     writes[1]!.done();
@@ -217,6 +235,30 @@ describe("the audit queue", () => {
     expect(writes.flatMap((w) => w.rows.map((r) => r[5]))).toEqual(
       Array.from({ length: 25 }, (_, i) => String(i)),
     );
+    await db.destroy();
+  });
+
+  it("with the audit off, an issuance queues its issued row alone", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
+    const db = await openSqlite(join(dir, "signet.db"));
+    const audit = new AuditLog(db, { enabled: false, flushMs: 60_000 });
+    await audit.recordIssuance(
+      { event: "presign", tokenId: "tok", principal: "p", bucket: "b", key: "k" },
+      { folder: 1, revocable: "none", expires_at: "2099-01-01T00:00:00.000Z" },
+    );
+    await audit.close();
+    expect(await storedRecords(db)).toEqual([]);
+    expect(await db.selectFrom("issued").selectAll().execute()).toEqual([
+      expect.objectContaining({
+        token_id: "tok",
+        principal: "p",
+        bucket: "b",
+        target: "k",
+        folder: 1,
+        revocable: "none",
+        expires_at: "2099-01-01T00:00:00.000Z",
+      }),
+    ]);
     await db.destroy();
   });
 
@@ -250,23 +292,20 @@ describe("the audit queue", () => {
   });
 
   it("on SQLite the writer thread stores every row of a batch in order, with its detail", async () => {
-    // 100 `issued` rows: the writer inserts 32 rows per statement and the rest one by one.
+    // 66 `issued` rows: the writer inserts 32 rows per statement and the rest one by one.
     const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
     const db = await openSqlite(join(dir, "signet.db"));
     const audit = new AuditLog(db, { flushMs: 60_000 });
     const n = 100;
     for (let i = 0; i < n; i++) {
-      await audit.record({ event: "t", key: `k${i}`, status: i, detail: { i, quote: '"x"' } });
-      await audit.register({
-        token_id: `tok${i}`,
-        principal: "p",
-        bucket: "b",
-        target: `k${i}`,
-        folder: i % 2,
-        revocable: "signet",
-        expires_at: "2099-01-01T00:00:00.000Z",
-        created_at: "2026-01-01T00:00:00.000Z",
-      });
+      const event = { event: "t", key: `k${i}`, status: i, detail: { i, quote: '"x"' } };
+      // Issuances and other records, interleaved.
+      if (i % 3 === 0) await audit.record(event);
+      else
+        await audit.recordIssuance(
+          { ...event, tokenId: `tok${i}`, principal: "p", bucket: "b" },
+          { folder: i % 2, revocable: "signet", expires_at: "2099-01-01T00:00:00.000Z" },
+        );
     }
     await audit.close();
     const rows = (await storedRecords(db)).map((r) => ({ key: r[5], status: r[7], detail: r[11] }));
@@ -277,15 +316,24 @@ describe("the audit queue", () => {
         detail: { i, quote: '"x"' },
       })),
     );
-    const issued = await db.selectFrom("issued").select(["token_id", "target", "folder"]).execute();
+    const issued = await db
+      .selectFrom("issued")
+      .select(["token_id", "principal", "bucket", "target", "folder", "created_at"])
+      .execute();
+    const records = await storedRecords(db);
     expect(
       issued.sort((x, y) => x.target.localeCompare(y.target, "en", { numeric: true })),
     ).toEqual(
-      Array.from({ length: n }, (_, i) => ({
-        token_id: `tok${i}`,
-        target: `k${i}`,
-        folder: i % 2,
-      })),
+      Array.from({ length: n }, (_, i) => i)
+        .filter((i) => i % 3 !== 0)
+        .map((i) => ({
+          token_id: `tok${i}`,
+          principal: "p",
+          bucket: "b",
+          target: `k${i}`,
+          folder: i % 2,
+          created_at: records[i]![0],
+        })),
     );
     await db.destroy();
   });
