@@ -1,9 +1,9 @@
 /**
  * Issue 14: the audit write is off the request path. In-process issuance (grant check, signing,
- * one audit row, one `issued` row for revocation) on the embedded store, over a real SQLite
- * database, with the audit trail on (queued, written in batches) and off (the `issued` rows are
- * still written, so the rows differ only by the audit). A third row shows the old way for
- * scale: one INSERT awaited per issuance, on the request path.
+ * one audit record, one `issued` row for revocation) on the embedded store, over a real SQLite
+ * database, with the audit trail on (queued, written in batches: a page a batch) and off (the
+ * `issued` rows are still written, so the two differ only by the audit). A third row shows the
+ * old way for scale: one write awaited per issuance, on the request path.
  * Target: issuance with audit on within 10% of issuance with audit off.
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -12,7 +12,12 @@ import { join } from "node:path";
 import { GrantSet } from "../src/core/grants.js";
 import type { Principal } from "../src/core/principal.js";
 import { openSqlite } from "../src/db/connect.js";
-import { type AuditEvent, AuditLog } from "../src/service/audit.js";
+import {
+  type AuditEvent,
+  AuditLog,
+  type IssuanceEvent,
+  type IssuedExtra,
+} from "../src/service/audit.js";
 import { benchIssuance, interleaved, report } from "./lib.js";
 
 const dir = await mkdtemp(join(tmpdir(), "signet-bench-"));
@@ -34,6 +39,11 @@ const issuance = (audit: AuditLog) => make(grants, audit);
 class InlineAudit extends AuditLog {
   override async record(...events: AuditEvent[]): Promise<void> {
     await super.record(...events);
+    await this.flush();
+  }
+
+  override async recordIssuance(event: IssuanceEvent, issued: IssuedExtra): Promise<void> {
+    await super.recordIssuance(event, issued);
     await this.flush();
   }
 }
