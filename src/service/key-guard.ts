@@ -14,6 +14,7 @@
  *   file takes that key (an intent's create and commit, upsert or not) while one lives, so a
  *   URL signed while the key was free cannot change or delete a file committed there later.
  */
+import { randomUUID } from "node:crypto";
 import { SignetError } from "../core/errors.js";
 import type { Method } from "../core/methods.js";
 import type { Db } from "../db/connect.js";
@@ -108,6 +109,18 @@ export class KeyGuard {
   }
 
   /**
+   * A data-plane DELETE at `key` (/o, a link): run holding the key as an intent's commit does
+   * (`exclusive`), after `checkUse` again, so that a file committed between the request's arrival
+   * and its delete never loses its bytes. 409 `conflict` while a commit holds the key.
+   */
+  async deleteAt(bucket: string, key: string, remove: () => Promise<unknown>): Promise<void> {
+    await this.exclusive(bucket, key, `delete:${randomUUID()}`, async () => {
+      await this.checkUse(bucket, key, "DELETE");
+      await remove();
+    });
+  }
+
+  /**
    * Registers a provider's own write URL at `key` before it is handed out, then checks that no
    * file took the key meanwhile (a file that did wins: the URL is refused, as at issuance).
    */
@@ -181,7 +194,8 @@ export class KeyGuard {
   }
 
   /**
-   * Runs an intent's check, promote and commit holding its key: one at a time per key, so that
+   * Runs an intent's check, promote and commit (or a data-plane DELETE: `deleteAt`) holding its
+   * key: one at a time per key, so that
    * a commit's check of the key's files still holds when it promotes and commits (a non-upsert
    * commit can never replace a file another commit made meanwhile). Another intent committing
    * at the key is 409 `conflict` (retry); the same intent may take its own hold again (a
@@ -210,7 +224,7 @@ export class KeyGuard {
     if (Number(taken.numInsertedOrUpdatedRows ?? 0) === 0)
       throw new SignetError(
         "conflict",
-        "another upload is being committed at this key: complete again once it is done",
+        "another upload or delete is being committed at this key: try again once it is done",
         "key",
       );
     try {

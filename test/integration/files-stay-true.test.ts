@@ -217,6 +217,39 @@ describe("files stay true on the embedded store's data plane", () => {
     expect(JSON.stringify(superseded[0])).toContain('"superseded"');
   });
 
+  it("a raw DELETE (/o or a link) waits for no commit: while one holds the key it is 409, then it deletes", async () => {
+    const key = "held/d.bin";
+    const put = await h.admin.presign({ bucket: "default", key, method: "PUT" });
+    expect((await fetch(put.url, { method: "PUT", body: "x" })).status).toBe(200);
+    const direct = await h.admin.presign({ bucket: "default", key, method: "DELETE" });
+    const link = await h.admin.presign({
+      bucket: "default",
+      key,
+      method: "DELETE",
+      delivery: "link",
+    });
+    // An intent's commit in progress at the key (KeyGuard.exclusive), held open.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let committing!: () => void;
+    const started = new Promise<void>((resolve) => (committing = resolve));
+    const commit = h.signet.keyGuard.exclusive("default", key, "intent-in-commit", async () => {
+      committing();
+      await held;
+    });
+    await started;
+    for (const url of [direct.url, link.url]) {
+      const refused = await fetch(url, { method: "DELETE" });
+      expect(refused.status, url).toBe(409);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("conflict");
+    }
+    release();
+    await commit;
+    expect((await fetch(link.url, { method: "DELETE" })).status).toBe(204);
+    const get = await h.admin.presign({ bucket: "default", key, method: "GET" });
+    expect((await fetch(get.url)).status).toBe(404);
+  });
+
   it("a URL stops working when its bucket is deleted and one of the same name is made", async () => {
     const make = () =>
       api(h.url, "POST", "/v1/buckets", { name: "again", config: { backend: "local" } });

@@ -129,9 +129,11 @@ async function serveLink(
       return reply.send({ bucket: bucket.name, key, size: stored.size, etag: stored.etag });
     }
     case "DELETE":
-      if (backend.capabilities.conditionalWrites)
-        await backend.delete(key, writeCondition(request));
-      else await backend.delete(key);
+      await signet.keyGuard.deleteAt(bucket.name, key, () =>
+        backend.capabilities.conditionalWrites
+          ? backend.delete(key, writeCondition(request))
+          : backend.delete(key),
+      );
       return reply.code(204).send();
     default:
       throw new SignetError("outside_scope", `method: ${scoped.method} is not served on links`);

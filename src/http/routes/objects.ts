@@ -151,7 +151,9 @@ export async function objectRoutes(app: FastifyInstance, signet: Signet): Promis
           };
         }
         default:
-          await signet.objects.store.delete(bucket.name, target.key, writeCondition(request));
+          await signet.keyGuard.deleteAt(bucket.name, target.key, () =>
+            signet.objects.store.delete(bucket.name, target.key, writeCondition(request)),
+          );
           return reply.code(204).send();
       }
     },
