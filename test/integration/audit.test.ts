@@ -15,6 +15,7 @@ import { AuditLog } from "../../src/service/audit.js";
 import {
   type AuditRow,
   type AuditSink,
+  DbSink,
   type IssuedBy,
   type IssuedRow,
   issuedRowOf,
@@ -376,6 +377,64 @@ describe("the audit queue", () => {
     errors.length = 0;
     await lost.close();
     expect(String(errors.at(-1))).toMatch(/1 audit and issued rows could not be written at close/);
+    await db.destroy();
+  });
+
+  it("writes failed while the queue is full lose no issued row and keep the records' order", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
+    const db = await openSqlite(join(dir, "signet.db"));
+    let down = true;
+    const store = new DbSink(db);
+    const sink: AuditSink = {
+      write: async (rows, issued, issuedBy) => {
+        await Promise.resolve();
+        if (down) throw new Error("database down");
+        return store.write(rows, issued, issuedBy);
+      },
+      close: async () => undefined,
+    };
+    const audit = new AuditLog(db, {
+      maxQueue: 10,
+      batchSize: 5,
+      flushMs: 60_000,
+      sink,
+      onError: () => undefined,
+    });
+    const expires = "2099-01-01T00:00:00.000Z";
+    // Fifteen issuances, three batches under way at once, every write failing.
+    const recorded = Array.from({ length: 15 }, (_, i) =>
+      audit.recordIssuance(
+        { event: "presign", tokenId: `t${i}`, principal: "p", bucket: "b", key: `k${i}` },
+        { folder: 0, revocable: "signet", expires_at: expires },
+      ),
+    );
+    await Promise.allSettled(recorded);
+    await audit.flush().catch(() => undefined);
+    down = false;
+    await audit.flush();
+    const tokens = (await db.selectFrom("issued").select("token_id").execute()).map(
+      (r) => r.token_id,
+    );
+    // Revocation must find every token handed out: an issued row is never dropped.
+    expect(tokens.sort()).toEqual(Array.from({ length: 15 }, (_, i) => `t${i}`).sort());
+    // The records kept are in the order recorded.
+    const keys = (await storedRecords(db)).map((r) => Number(r[5]!.slice(1)));
+    expect(keys).toEqual([...keys].sort((a, b) => a - b));
+    await audit.close();
+
+    // Three batches fail in turn: written again, they keep the order recorded.
+    down = true;
+    const again = new AuditLog(db, { batchSize: 2, flushMs: 60_000, sink, onError: () => {} });
+    await Promise.all(
+      Array.from({ length: 6 }, (_, i) => again.record({ event: "o", key: `o${i}` })),
+    );
+    // Each fails once (the sink was down), and only once.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    down = false;
+    await again.flush();
+    const order = (await storedRecords(db)).filter((r) => r[1] === "o").map((r) => r[5]);
+    expect(order).toEqual(["o0", "o1", "o2", "o3", "o4", "o5"]);
+    await again.close();
     await db.destroy();
   });
 
