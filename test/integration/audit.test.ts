@@ -573,6 +573,41 @@ describe("the audit queue", () => {
     await db.destroy();
   });
 
+  it("a conversion to pages stopped midway leaves the old rows as they were: the next start converts them once", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
+    const path = join(dir, "signet.db");
+    const legacy = new Kysely<unknown>({
+      dialect: new SqliteDialect({ database: new SQLite(path) }),
+    });
+    const migrated = await new Migrator({ db: legacy, provider: migrationProvider }).migrateTo(
+      "0011_change_versions",
+    );
+    expect(migrated.error).toBeUndefined();
+    const at = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
+    for (let i = 0; i < 1200; i += 100)
+      await sql`insert into audit (at, event, key, detail) values ${sql.join(
+        Array.from({ length: 100 }, (_, j) =>
+          // One row the conversion cannot read stops it after two pages (a crash, a full disk).
+          i + j === 1100
+            ? sql`(${at(i + j)}, 't', ${`k${i + j}`}, '{')`
+            : sql`(${at(i + j)}, 't', ${`k${i + j}`}, null)`,
+        ),
+      )}`.execute(legacy);
+    await legacy.destroy();
+    await expect(openSqlite(path)).rejects.toThrow(/0012_audit_pages/);
+    const raw = new SQLite(path);
+    raw.prepare("update audit set detail = null where key = 'k1100'").run();
+    raw.close();
+    const db = await openSqlite(path);
+    const audit = new AuditLog(db);
+    const keys = (await audit.list({ limit: 1000 })).items.map((r) => r.key);
+    const more = (await audit.list({ limit: 1000, cursor: undefined, until: at(200) })).items;
+    expect(keys.length + more.length).toBe(1200);
+    expect(new Set([...keys, ...more.map((r) => r.key)]).size).toBe(1200);
+    await audit.close();
+    await db.destroy();
+  });
+
   it("a retention sweep removes what is older than retainDays", async () => {
     const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
     const db = await openSqlite(join(dir, "signet.db"));
