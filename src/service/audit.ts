@@ -225,7 +225,7 @@ export class AuditLog {
   private tells: (IssuedExtra | undefined)[] = [];
   /** `issued` rows queued alone (the audit off) */
   private issued: IssuedTable[] = [];
-  /** rows at the front of `events` (and of `issued`) put back since the last dispatch */
+  /** rows at the front of `events` (and of `issued`) put back and not handed over again */
   private returned = 0;
   private returnedIssued = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -324,12 +324,12 @@ export class AuditLog {
       this.issued.length >= size ||
       (partial && (this.events.length > 0 || this.issued.length > 0))
     ) {
-      this.returned = 0;
-      this.returnedIssued = 0;
       const events = this.events.splice(0, size);
       const times = this.times.splice(0, size);
       const tells = this.tells.splice(0, size);
       const issued = this.issued.splice(0, size);
+      this.returned = Math.max(0, this.returned - events.length);
+      this.returnedIssued = Math.max(0, this.returnedIssued - issued.length);
       const rows = events.length + issued.length;
       const issuedBy: IssuedBy[] = [];
       tells.forEach((t, i) => {
@@ -359,7 +359,7 @@ export class AuditLog {
 
   /**
    * Queues a failed batch's rows again for the next flush. Batches fail in the order they were
-   * handed over, so each goes after those put back before it (since the last dispatch) and
+   * handed over, so each goes after those put back before it (and not handed over again) and
    * before what was queued meanwhile: the records keep their order. Audit records beyond
    * `maxQueue` are dropped, oldest first (and reported), but never an `issued` row: an
    * issuance's row goes on alone, as with the audit off (revocation must find every token).
