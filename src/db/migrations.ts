@@ -246,63 +246,20 @@ const migrations: Record<string, Migration> = {
   // writer about as much as an issuance costs the request thread (docs/decisions.md).
   "0012_audit_pages": {
     async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable("audit_pages")
-        .$call((t) =>
-          onPostgres(db)
-            ? t.addColumn("id", "bigserial", (c) => c.primaryKey())
-            : t.addColumn("id", "integer", (c) => c.primaryKey().autoIncrement()),
-        )
-        .addColumn("min_at", "text", (c) => c.notNull())
-        .addColumn("max_at", "text", (c) => c.notNull())
-        .addColumn("count", "integer", (c) => c.notNull())
-        .addColumn("records", "text", (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createIndex("audit_pages_max_at")
-        .on("audit_pages")
-        .column("max_at")
-        .execute();
-      // The rows written so far become pages of PAGE_RECORDS, oldest first, read by id ranges.
-      const PAGE_RECORDS = 500;
-      const old = db as unknown as Kysely<{ audit: LegacyAuditRow }>;
-      const pages = db as unknown as Kysely<{ audit_pages: Omit<AuditPageTable, "id"> }>;
-      for (let after = 0; ;) {
-        const rows = await old
-          .selectFrom("audit")
-          .selectAll()
-          .where("id", ">", after)
-          .orderBy("id")
-          .limit(PAGE_RECORDS)
-          .execute();
-        if (rows.length === 0) break;
-        after = Number(rows[rows.length - 1]!.id);
-        const records = rows.map((r) => [
-          r.at,
-          r.event,
-          r.principal,
-          r.token_id,
-          r.bucket,
-          r.key,
-          r.method,
-          r.status,
-          r.outcome ?? "allowed",
-          r.reason,
-          r.ip,
-          r.detail === null ? null : (JSON.parse(r.detail) as unknown),
-        ]);
-        const times = rows.map((r) => r.at).sort();
-        await pages
-          .insertInto("audit_pages")
-          .values({
-            min_at: times[0]!,
-            max_at: times[times.length - 1]!,
-            count: rows.length,
-            records: JSON.stringify(records),
-          })
-          .execute();
-      }
-      await db.schema.dropTable("audit").execute();
+      // On PostgreSQL the Migrator runs each migration in a transaction; on SQLite it does not,
+      // and this one reads and writes every old record: a stop midway (a crash, a full disk)
+      // must leave the old table as it was, so that the next start converts it again.
+      if (onPostgres(db)) await auditToPages(db);
+      else
+        await db.transaction().execute(async (tx) => {
+          const { rows } = await sql`select 1 from sqlite_master
+            where type = 'table' and name = 'audit'`.execute(tx);
+          // Converted, then stopped before the Migrator recorded it: nothing left to do.
+          if (rows.length === 0) return;
+          // Pages a conversion outside a transaction left behind: the old table still holds all.
+          await tx.schema.dropTable("audit_pages").ifExists().execute();
+          await auditToPages(tx);
+        });
     },
   },
   // Files stay true: a provider's own write URL (PUT, form POST, DELETE) at a caller's key,
@@ -334,6 +291,63 @@ const migrations: Record<string, Migration> = {
     },
   },
 };
+
+/** 0012: the rows of `audit` (one a record) become pages of `audit_pages`, then `audit` goes. */
+async function auditToPages(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable("audit_pages")
+    .$call((t) =>
+      onPostgres(db)
+        ? t.addColumn("id", "bigserial", (c) => c.primaryKey())
+        : t.addColumn("id", "integer", (c) => c.primaryKey().autoIncrement()),
+    )
+    .addColumn("min_at", "text", (c) => c.notNull())
+    .addColumn("max_at", "text", (c) => c.notNull())
+    .addColumn("count", "integer", (c) => c.notNull())
+    .addColumn("records", "text", (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex("audit_pages_max_at").on("audit_pages").column("max_at").execute();
+  // The rows written so far become pages of PAGE_RECORDS, oldest first, read by id ranges.
+  const PAGE_RECORDS = 500;
+  const old = db as unknown as Kysely<{ audit: LegacyAuditRow }>;
+  const pages = db as unknown as Kysely<{ audit_pages: Omit<AuditPageTable, "id"> }>;
+  for (let after = 0; ;) {
+    const rows = await old
+      .selectFrom("audit")
+      .selectAll()
+      .where("id", ">", after)
+      .orderBy("id")
+      .limit(PAGE_RECORDS)
+      .execute();
+    if (rows.length === 0) break;
+    after = Number(rows[rows.length - 1]!.id);
+    const records = rows.map((r) => [
+      r.at,
+      r.event,
+      r.principal,
+      r.token_id,
+      r.bucket,
+      r.key,
+      r.method,
+      r.status,
+      r.outcome ?? "allowed",
+      r.reason,
+      r.ip,
+      r.detail === null ? null : (JSON.parse(r.detail) as unknown),
+    ]);
+    const times = rows.map((r) => r.at).sort();
+    await pages
+      .insertInto("audit_pages")
+      .values({
+        min_at: times[0]!,
+        max_at: times[times.length - 1]!,
+        count: rows.length,
+        records: JSON.stringify(records),
+      })
+      .execute();
+  }
+  await db.schema.dropTable("audit").execute();
+}
 
 /** A row of the audit table before 0012 (one row a record). */
 interface LegacyAuditRow {

@@ -142,6 +142,18 @@ function toRow(at: number, e: AuditEvent): AuditRow {
   ];
 }
 
+/** The `issued` row of an issuance recorded at `at`, queued without its audit record. */
+function issuedAlone(event: IssuanceEvent, extra: IssuedExtra, at: number): IssuedTable {
+  return {
+    token_id: event.tokenId,
+    principal: event.principal,
+    bucket: event.bucket,
+    target: event.key,
+    ...extra,
+    created_at: isoTime(at),
+  };
+}
+
 /** The record at `index` of the page `id`, as `GET /v1/audit` answers it. */
 function toRecord(id: number, index: number, row: AuditRow): AuditRecord {
   const [at, event, principal, tokenId, bucket, key, method, status, outcome, reason, ip, detail] =
@@ -213,6 +225,9 @@ export class AuditLog {
   private tells: (IssuedExtra | undefined)[] = [];
   /** `issued` rows queued alone (the audit off) */
   private issued: IssuedTable[] = [];
+  /** rows at the front of `events` (and of `issued`) put back and not handed over again */
+  private returned = 0;
+  private returnedIssued = 0;
   private timer: NodeJS.Timeout | undefined;
   /** batches handed to the sink and not yet stored, with their row counts */
   private readonly inFlight = new Map<Promise<void>, number>();
@@ -264,15 +279,7 @@ export class AuditLog {
       this.events.push(event);
       this.times.push(at);
       this.tells.push(issued);
-    } else
-      this.issued.push({
-        token_id: event.tokenId,
-        principal: event.principal,
-        bucket: event.bucket,
-        target: event.key,
-        ...issued,
-        created_at: isoTime(at),
-      });
+    } else this.issued.push(issuedAlone(event, issued, at));
     return this.queued();
   }
 
@@ -321,6 +328,8 @@ export class AuditLog {
       const times = this.times.splice(0, size);
       const tells = this.tells.splice(0, size);
       const issued = this.issued.splice(0, size);
+      this.returned = Math.max(0, this.returned - events.length);
+      this.returnedIssued = Math.max(0, this.returnedIssued - issued.length);
       const rows = events.length + issued.length;
       const issuedBy: IssuedBy[] = [];
       tells.forEach((t, i) => {
@@ -335,11 +344,7 @@ export class AuditLog {
         () => this.settle(settled),
         (err: unknown): never => {
           this.settle(settled);
-          // Kept for the next flush (within the bound), never silently lost.
-          this.events = [...events, ...this.events].slice(-this.maxQueue);
-          this.times = [...times, ...this.times].slice(-this.maxQueue);
-          this.tells = [...tells, ...this.tells].slice(-this.maxQueue);
-          this.issued = [...issued, ...this.issued];
+          this.putBack(events, times, tells, issued);
           this.onError(err);
           this.retryLater();
           throw err;
@@ -350,6 +355,42 @@ export class AuditLog {
       this.inFlight.set(settled, rows);
       this.inFlightRows += rows;
     }
+  }
+
+  /**
+   * Queues a failed batch's rows again for the next flush. Batches fail in the order they were
+   * handed over, so each goes after those put back before it (and not handed over again) and
+   * before what was queued meanwhile: the records keep their order. Audit records beyond
+   * `maxQueue` are dropped, oldest first (and reported), but never an `issued` row: an
+   * issuance's row goes on alone, as with the audit off (revocation must find every token).
+   */
+  private putBack(
+    events: AuditEvent[],
+    times: number[],
+    tells: (IssuedExtra | undefined)[],
+    issued: IssuedTable[],
+  ): void {
+    const at = this.returned;
+    this.events.splice(at, 0, ...events);
+    this.times.splice(at, 0, ...times);
+    this.tells.splice(at, 0, ...tells);
+    this.issued.splice(this.returnedIssued, 0, ...issued);
+    this.returned += events.length;
+    this.returnedIssued += issued.length;
+    const excess = this.events.length - this.maxQueue;
+    if (excess <= 0) return;
+    const dropped = this.events.splice(0, excess);
+    const droppedTimes = this.times.splice(0, excess);
+    const droppedTells = this.tells.splice(0, excess);
+    this.returned = Math.max(0, this.returned - excess);
+    const alone: IssuedTable[] = [];
+    dropped.forEach((e, i) => {
+      const extra = droppedTells[i];
+      if (extra !== undefined) alone.push(issuedAlone(e as IssuanceEvent, extra, droppedTimes[i]!));
+    });
+    this.issued.splice(this.returnedIssued, 0, ...alone);
+    this.returnedIssued += alone.length;
+    this.onError(new Error(`${excess} audit records dropped: the queue is full (maxQueue)`));
   }
 
   private settle(write: Promise<void>): void {

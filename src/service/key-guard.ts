@@ -43,6 +43,19 @@ export const heldBy = (row: Pick<FileTable, "id" | "status">) =>
     "key",
   );
 
+/** Holders of a data-plane DELETE's hold (`deleteAt`) start with this. */
+const DELETE_HOLDER = "delete:";
+
+/** Times a DELETE tries for a key another DELETE holds (waiting 5 ms, 10 ms, … between). */
+const DELETE_WAITS = 20;
+
+const busy = () =>
+  new SignetError(
+    "conflict",
+    "another upload or delete is being committed at this key: try again once it is done",
+    "key",
+  );
+
 export class KeyGuard {
   constructor(
     private readonly db: Db,
@@ -114,7 +127,16 @@ export class KeyGuard {
    * and its delete never loses its bytes. 409 `conflict` while a commit holds the key.
    */
   async deleteAt(bucket: string, key: string, remove: () => Promise<unknown>): Promise<void> {
-    await this.exclusive(bucket, key, `delete:${randomUUID()}`, async () => {
+    const holder = `${DELETE_HOLDER}${randomUUID()}`;
+    // Another DELETE holding the key is no conflict (deleting twice is deleting once): wait for
+    // it, briefly, rather than refuse; a commit's hold is 409 at once.
+    for (let attempt = 1; ; attempt++) {
+      const other = await this.hold(bucket, key, holder);
+      if (other === undefined) break;
+      if (!other.startsWith(DELETE_HOLDER) || attempt >= DELETE_WAITS) throw busy();
+      await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
+    }
+    await this.holding(bucket, key, holder, async () => {
       await this.checkUse(bucket, key, "DELETE");
       await remove();
     });
@@ -202,6 +224,12 @@ export class KeyGuard {
    * complete retried after a crash), and a hold past COMMIT_HOLD_MS is taken over.
    */
   async exclusive<T>(bucket: string, key: string, holder: string, work: () => Promise<T>) {
+    if ((await this.hold(bucket, key, holder)) !== undefined) throw busy();
+    return this.holding(bucket, key, holder, work);
+  }
+
+  /** Takes the hold on `key` for `holder`; answers the holder in the way, if any. */
+  private async hold(bucket: string, key: string, holder: string): Promise<string | undefined> {
     const now = Date.now();
     await this.db
       .deleteFrom("key_commits")
@@ -221,12 +249,19 @@ export class KeyGuard {
       })
       .onConflict((oc) => oc.doNothing())
       .executeTakeFirst();
-    if (Number(taken.numInsertedOrUpdatedRows ?? 0) === 0)
-      throw new SignetError(
-        "conflict",
-        "another upload or delete is being committed at this key: try again once it is done",
-        "key",
-      );
+    if (Number(taken.numInsertedOrUpdatedRows ?? 0) > 0) return undefined;
+    const other = await this.db
+      .selectFrom("key_commits")
+      .select("holder")
+      .where("bucket", "=", bucket)
+      .where("key", "=", key)
+      .executeTakeFirst();
+    // Released meanwhile: "" is no DELETE's, so a commit is refused as before.
+    return other?.holder ?? "";
+  }
+
+  /** Runs `work` under the hold `holder` took, then releases it. */
+  private async holding<T>(bucket: string, key: string, holder: string, work: () => Promise<T>) {
     try {
       return await work();
     } finally {

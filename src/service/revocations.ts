@@ -41,7 +41,10 @@ export class Revocations implements RevocationCheck {
    * a token with none is kept until its issuance record says otherwise.
    */
   async revoke(kind: "token" | "principal", value: string, expiresAt?: string): Promise<void> {
-    if (kind === "token") return this.revokeTokens([value], expiresAt);
+    if (kind === "token") {
+      await this.revokeTokens([value], expiresAt);
+      return;
+    }
     await this.db
       .insertInto("revocations")
       .values({ kind, value, created_at: new Date().toISOString(), expires_at: null })
@@ -53,14 +56,16 @@ export class Revocations implements RevocationCheck {
 
   /**
    * Revokes many tokens in one transaction (an aborted intent's parts, a principal's tokens),
-   * recorded as revoked at `now` (ISO 8601).
+   * recorded as revoked at `now` (ISO 8601). Answers the ids this call recorded: a token revoked
+   * before (by another request meanwhile, say) keeps its first revocation.
    */
   async revokeTokens(
     ids: string[],
     expiresAt?: string,
     now = new Date().toISOString(),
-  ): Promise<void> {
-    if (ids.length === 0) return;
+  ): Promise<Set<string>> {
+    const recorded = new Set<string>();
+    if (ids.length === 0) return recorded;
     if (expiresAt === undefined) await this.beforeLookup();
     await this.db.transaction().execute(async (tx) => {
       for (let i = 0; i < ids.length; i += 500) {
@@ -73,7 +78,7 @@ export class Revocations implements RevocationCheck {
             .where("token_id", "in", chunk)
             .execute())
             expiries.set(row.token_id, row.expires_at);
-        await tx
+        const inserted = await tx
           .insertInto("revocations")
           .values(
             chunk.map((value) => ({
@@ -84,11 +89,14 @@ export class Revocations implements RevocationCheck {
             })),
           )
           .onConflict((oc) => oc.doNothing())
+          .returning("value")
           .execute();
+        for (const row of inserted) recorded.add(row.value);
       }
     });
     for (const id of ids) this.tokens.add(id);
     await this.changes.publish("revocations");
+    return recorded;
   }
 
   /** Drops entries whose token has expired; answers how many. */

@@ -143,8 +143,20 @@ export class RevokeService {
       .executeTakeFirst();
     if (earlier !== undefined) return { tokenId, revokedAt: earlier.created_at, existing: true };
     const revokedAt = new Date().toISOString();
-    if (issued.revocable === "provider") await this.revokeAtProvider(issued, revokedAt);
-    else await this.revocations.revokeTokens([tokenId], issued.expires_at, revokedAt);
+    const recorded =
+      issued.revocable === "provider"
+        ? await this.revokeAtProvider(issued, revokedAt)
+        : await this.revocations.revokeTokens([tokenId], issued.expires_at, revokedAt);
+    // Another request revoked it meanwhile: its revocation is the one that stands.
+    if (!recorded.has(tokenId)) {
+      const stored = await this.db
+        .selectFrom("revocations")
+        .select("created_at")
+        .where("kind", "=", "token")
+        .where("value", "=", tokenId)
+        .executeTakeFirst();
+      return { tokenId, revokedAt: stored?.created_at ?? revokedAt, existing: true };
+    }
     await this.audit.record({
       event: "revoke",
       principal: principal.id,
@@ -156,8 +168,8 @@ export class RevokeService {
   }
 
   /** The provider ends the URL; Signet refuses the id too (a link made for it, if any). */
-  private async revokeAtProvider(row: IssuedTable, at: string): Promise<void> {
+  private async revokeAtProvider(row: IssuedTable, at: string): Promise<Set<string>> {
     await this.buckets.get(row.bucket)?.backend.revocation?.revoke(row.token_id);
-    await this.revocations.revokeTokens([row.token_id], row.expires_at, at);
+    return this.revocations.revokeTokens([row.token_id], row.expires_at, at);
   }
 }

@@ -15,6 +15,7 @@ import { AuditLog } from "../../src/service/audit.js";
 import {
   type AuditRow,
   type AuditSink,
+  DbSink,
   type IssuedBy,
   type IssuedRow,
   issuedRowOf,
@@ -379,6 +380,64 @@ describe("the audit queue", () => {
     await db.destroy();
   });
 
+  it("writes failed while the queue is full lose no issued row and keep the records' order", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
+    const db = await openSqlite(join(dir, "signet.db"));
+    let down = true;
+    const store = new DbSink(db);
+    const sink: AuditSink = {
+      write: async (rows, issued, issuedBy) => {
+        await Promise.resolve();
+        if (down) throw new Error("database down");
+        return store.write(rows, issued, issuedBy);
+      },
+      close: async () => undefined,
+    };
+    const audit = new AuditLog(db, {
+      maxQueue: 10,
+      batchSize: 5,
+      flushMs: 60_000,
+      sink,
+      onError: () => undefined,
+    });
+    const expires = "2099-01-01T00:00:00.000Z";
+    // Fifteen issuances, three batches under way at once, every write failing.
+    const recorded = Array.from({ length: 15 }, (_, i) =>
+      audit.recordIssuance(
+        { event: "presign", tokenId: `t${i}`, principal: "p", bucket: "b", key: `k${i}` },
+        { folder: 0, revocable: "signet", expires_at: expires },
+      ),
+    );
+    await Promise.allSettled(recorded);
+    await audit.flush().catch(() => undefined);
+    down = false;
+    await audit.flush();
+    const tokens = (await db.selectFrom("issued").select("token_id").execute()).map(
+      (r) => r.token_id,
+    );
+    // Revocation must find every token handed out: an issued row is never dropped.
+    expect(tokens.sort()).toEqual(Array.from({ length: 15 }, (_, i) => `t${i}`).sort());
+    // The records kept are in the order recorded.
+    const keys = (await storedRecords(db)).map((r) => Number(r[5]!.slice(1)));
+    expect(keys).toEqual([...keys].sort((a, b) => a - b));
+    await audit.close();
+
+    // Three batches fail in turn: written again, they keep the order recorded.
+    down = true;
+    const again = new AuditLog(db, { batchSize: 2, flushMs: 60_000, sink, onError: () => {} });
+    await Promise.all(
+      Array.from({ length: 6 }, (_, i) => again.record({ event: "o", key: `o${i}` })),
+    );
+    // Each fails once (the sink was down), and only once.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    down = false;
+    await again.flush();
+    const order = (await storedRecords(db)).filter((r) => r[1] === "o").map((r) => r[5]);
+    expect(order).toEqual(["o0", "o1", "o2", "o3", "o4", "o5"]);
+    await again.close();
+    await db.destroy();
+  });
+
   it("pages newest first through records of many pages, filters applied, each record once", async () => {
     const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
     const db = await openSqlite(join(dir, "signet.db"));
@@ -510,6 +569,41 @@ describe("the audit queue", () => {
       reason: "token_expired",
     });
     expect((await audit.list({ limit: 10, outcome: "refused" })).items).toHaveLength(10);
+    await audit.close();
+    await db.destroy();
+  });
+
+  it("a conversion to pages stopped midway leaves the old rows as they were: the next start converts them once", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
+    const path = join(dir, "signet.db");
+    const legacy = new Kysely<unknown>({
+      dialect: new SqliteDialect({ database: new SQLite(path) }),
+    });
+    const migrated = await new Migrator({ db: legacy, provider: migrationProvider }).migrateTo(
+      "0011_change_versions",
+    );
+    expect(migrated.error).toBeUndefined();
+    const at = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
+    for (let i = 0; i < 1200; i += 100)
+      await sql`insert into audit (at, event, key, detail) values ${sql.join(
+        Array.from({ length: 100 }, (_, j) =>
+          // One row the conversion cannot read stops it after two pages (a crash, a full disk).
+          i + j === 1100
+            ? sql`(${at(i + j)}, 't', ${`k${i + j}`}, '{')`
+            : sql`(${at(i + j)}, 't', ${`k${i + j}`}, null)`,
+        ),
+      )}`.execute(legacy);
+    await legacy.destroy();
+    await expect(openSqlite(path)).rejects.toThrow(/0012_audit_pages/);
+    const raw = new SQLite(path);
+    raw.prepare("update audit set detail = null where key = 'k1100'").run();
+    raw.close();
+    const db = await openSqlite(path);
+    const audit = new AuditLog(db);
+    const keys = (await audit.list({ limit: 1000 })).items.map((r) => r.key);
+    const more = (await audit.list({ limit: 1000, cursor: undefined, until: at(200) })).items;
+    expect(keys.length + more.length).toBe(1200);
+    expect(new Set([...keys, ...more.map((r) => r.key)]).size).toBe(1200);
     await audit.close();
     await db.destroy();
   });

@@ -250,6 +250,21 @@ describe("files stay true on the embedded store's data plane", () => {
     expect((await fetch(get.url)).status).toBe(404);
   });
 
+  it("raw DELETEs at one key at once do not refuse each other (a DELETE is not a commit)", async () => {
+    const statuses = new Set<number>();
+    for (let round = 0; round < 10; round++) {
+      const key = `twice/del-${round}.bin`;
+      const put = await h.admin.presign({ bucket: "default", key, method: "PUT" });
+      expect((await fetch(put.url, { method: "PUT", body: "x" })).status).toBe(200);
+      const del = await h.admin.presign({ bucket: "default", key, method: "DELETE" });
+      const answers = await Promise.all(
+        Array.from({ length: 4 }, () => fetch(del.url, { method: "DELETE" })),
+      );
+      for (const a of answers) statuses.add(a.status);
+    }
+    expect([...statuses]).toEqual([204]);
+  });
+
   it("a URL stops working when its bucket is deleted and one of the same name is made", async () => {
     const make = () =>
       api(h.url, "POST", "/v1/buckets", { name: "again", config: { backend: "local" } });

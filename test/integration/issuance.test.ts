@@ -360,6 +360,24 @@ describe("every route that answers signed URLs, on the embedded store", () => {
     expect(revokes).toHaveLength(1);
   });
 
+  it("revoking a token twice at once: one 201, the other 200 with the time stored, audited once", async () => {
+    for (let round = 0; round < 5; round++) {
+      const r = await api(h.url, "POST", "/v1/presign", {
+        bucket: "default",
+        key: `twice/at-once-${round}`,
+        method: "GET",
+      });
+      const both = await Promise.all([
+        revoke(h, { tokenId: r.body.id }),
+        revoke(h, { tokenId: r.body.id }),
+      ]);
+      expect(both.map((b) => b.status).sort(), `round ${round}`).toEqual([200, 201]);
+      expect(both[0]!.body.revokedAt).toBe(both[1]!.body.revokedAt);
+      const revokes = (await auditOf(h, r.body.id)).filter((a) => a.action === "revoke");
+      expect(revokes).toHaveLength(1);
+    }
+  });
+
   it("repro: Fence, DRS and /r issuances leave audit rows naming their route", async () => {
     await fetch(`${h.url}/r/${fileId}`, { headers: BEARER, redirect: "manual" });
     await api(h.url, "GET", `/ga4gh/drs/v1/objects/${fileId}/access/https`);
