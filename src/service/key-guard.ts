@@ -133,7 +133,9 @@ export class KeyGuard {
     for (let attempt = 1; ; attempt++) {
       const other = await this.hold(bucket, key, holder);
       if (other === undefined) break;
-      if (!other.startsWith(DELETE_HOLDER) || attempt >= DELETE_WAITS) throw busy();
+      // Another DELETE's hold, or a hold released meanwhile (""): try again.
+      const again = other === "" || other.startsWith(DELETE_HOLDER);
+      if (!again || attempt >= DELETE_WAITS) throw busy();
       await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
     }
     await this.holding(bucket, key, holder, async () => {
