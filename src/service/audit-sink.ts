@@ -95,20 +95,6 @@ export type IssuedRow = [
   created_at: IssuedTable["created_at"],
 ];
 
-/** An `issued` row as the queue hands it to a sink. */
-export function toIssuedRow(row: IssuedTable): IssuedRow {
-  return [
-    row.token_id,
-    row.principal,
-    row.bucket,
-    row.target,
-    row.folder,
-    row.revocable,
-    row.expires_at,
-    row.created_at,
-  ];
-}
-
 /**
  * An `issued` row that an issuance's audit record tells: the record's index in its batch, then
  * what only the issued row holds. Its token, principal, bucket, target (the record's key) and

@@ -258,7 +258,7 @@ export class KeyGuard {
       .where("bucket", "=", bucket)
       .where("key", "=", key)
       .executeTakeFirst();
-    // Released meanwhile: "" is no DELETE's, so a commit is refused as before.
+    // Released between the insert and this look: "" (a commit is refused, a DELETE tries again).
     return other?.holder ?? "";
   }
 

@@ -135,28 +135,16 @@ export class RevokeService {
       );
     }
     // Revoked before: that revocation stands, and nothing changes (no second audit row).
-    const earlier = await this.db
-      .selectFrom("revocations")
-      .select("created_at")
-      .where("kind", "=", "token")
-      .where("value", "=", tokenId)
-      .executeTakeFirst();
-    if (earlier !== undefined) return { tokenId, revokedAt: earlier.created_at, existing: true };
+    const earlier = await this.revokedAtOf(tokenId);
+    if (earlier !== undefined) return { tokenId, revokedAt: earlier, existing: true };
     const revokedAt = new Date().toISOString();
     const recorded =
       issued.revocable === "provider"
         ? await this.revokeAtProvider(issued, revokedAt)
         : await this.revocations.revokeTokens([tokenId], issued.expires_at, revokedAt);
     // Another request revoked it meanwhile: its revocation is the one that stands.
-    if (!recorded.has(tokenId)) {
-      const stored = await this.db
-        .selectFrom("revocations")
-        .select("created_at")
-        .where("kind", "=", "token")
-        .where("value", "=", tokenId)
-        .executeTakeFirst();
-      return { tokenId, revokedAt: stored?.created_at ?? revokedAt, existing: true };
-    }
+    if (!recorded.has(tokenId))
+      return { tokenId, revokedAt: (await this.revokedAtOf(tokenId)) ?? revokedAt, existing: true };
     await this.audit.record({
       event: "revoke",
       principal: principal.id,
@@ -165,6 +153,17 @@ export class RevokeService {
       key: issued.target,
     });
     return { tokenId, revokedAt };
+  }
+
+  /** When the token was first revoked (ISO 8601), if it was. */
+  private async revokedAtOf(tokenId: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom("revocations")
+      .select("created_at")
+      .where("kind", "=", "token")
+      .where("value", "=", tokenId)
+      .executeTakeFirst();
+    return row?.created_at;
   }
 
   /** The provider ends the URL; Signet refuses the id too (a link made for it, if any). */

@@ -168,6 +168,20 @@ async function storedRecords(db: Db): Promise<AuditRow[]> {
   return pages.flatMap((p) => JSON.parse(p.records) as AuditRow[]);
 }
 
+/** A SQLite database migrated up to 0011: audit records still one row each. */
+async function legacyDatabase(): Promise<{ path: string; legacy: Kysely<unknown> }> {
+  const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
+  const path = join(dir, "signet.db");
+  const legacy = new Kysely<unknown>({
+    dialect: new SqliteDialect({ database: new SQLite(path) }),
+  });
+  const migrated = await new Migrator({ db: legacy, provider: migrationProvider }).migrateTo(
+    "0011_change_versions",
+  );
+  expect(migrated.error).toBeUndefined();
+  return { path, legacy };
+}
+
 describe("the audit queue", () => {
   it("writes in batches, one transaction each; waits only when full; keeps nothing back on close", async () => {
     const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
@@ -526,15 +540,7 @@ describe("the audit queue", () => {
   });
 
   it("the records written before pages (one row a record) become pages, in order, with their ids' order", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
-    const path = join(dir, "signet.db");
-    const legacy = new Kysely<unknown>({
-      dialect: new SqliteDialect({ database: new SQLite(path) }),
-    });
-    const migrated = await new Migrator({ db: legacy, provider: migrationProvider }).migrateTo(
-      "0011_change_versions",
-    );
-    expect(migrated.error).toBeUndefined();
+    const { path, legacy } = await legacyDatabase();
     const rows = Array.from({ length: 1203 }, (_, i) => ({
       at: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
       event: "presign",
@@ -574,15 +580,7 @@ describe("the audit queue", () => {
   });
 
   it("a conversion to pages stopped midway leaves the old rows as they were: the next start converts them once", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "signet-audit-"));
-    const path = join(dir, "signet.db");
-    const legacy = new Kysely<unknown>({
-      dialect: new SqliteDialect({ database: new SQLite(path) }),
-    });
-    const migrated = await new Migrator({ db: legacy, provider: migrationProvider }).migrateTo(
-      "0011_change_versions",
-    );
-    expect(migrated.error).toBeUndefined();
+    const { path, legacy } = await legacyDatabase();
     const at = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
     for (let i = 0; i < 1200; i += 100)
       await sql`insert into audit (at, event, key, detail) values ${sql.join(
