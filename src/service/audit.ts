@@ -14,6 +14,7 @@
 import { sql } from "kysely";
 import { type Db, sqliteFileOf } from "../db/connect.js";
 import type { IssuedTable } from "../db/schema.js";
+import { isoTime } from "../core/iso-time.js";
 import type { AuditQuery } from "../api/types.js";
 import {
   AUDIT_PAGE_SLOTS,
@@ -106,19 +107,6 @@ const idOfCursor = (cursor: string): number | undefined => {
   const text = Buffer.from(cursor, "base64url").toString();
   return /^a\d{1,15}$/.test(text) ? Number(text.slice(1)) : undefined;
 };
-
-// The last time formatted: rows queued in the same millisecond (a batch's) format it once.
-let lastMs = Number.NaN;
-let lastIso = "";
-
-/** `ms` (since the epoch) as ISO 8601 text, as Date's toISOString writes it. */
-function isoTime(ms: number): string {
-  if (ms !== lastMs) {
-    lastIso = new Date(ms).toISOString();
-    lastMs = ms;
-  }
-  return lastIso;
-}
 
 /**
  * The row of one event recorded at `at` (ms since the epoch): built at flush, off the request.

@@ -13,6 +13,7 @@
  */
 import type { Backend, DirectScope } from "../backends/types.js";
 import { isActiveType, contentDisposition } from "../core/safety.js";
+import { extend } from "../core/extend.js";
 import type { Method } from "../core/methods.js";
 
 export interface SafeDirect {
@@ -39,7 +40,7 @@ export function safeDirect(backend: Backend, scope: DirectScope): SafeDirect {
   else if (disposition === undefined && scope.key !== undefined) {
     const forced = contentDisposition("attachment", scope.key);
     return {
-      scope: { ...scope, constraints: { ...c, responseContentDisposition: forced } },
+      scope: { ...scope, constraints: extend(c, { responseContentDisposition: forced }) },
       unbound,
     };
   }

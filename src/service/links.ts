@@ -20,6 +20,7 @@ import {
   type WriteCondition,
 } from "../store/embedded.js";
 import type { KeyringService } from "./keyring.js";
+import { extend } from "../core/extend.js";
 
 /** The longest life of a redirect link's 302/307 target (a direct URL), in seconds. */
 export const REDIRECT_MAX_SECONDS = 60;
@@ -51,7 +52,7 @@ export class LinkService {
 
   /** A link for a checked scope; `mode` is fixed into the token. */
   sign(scope: DirectScope, mode: "r" | "p"): DirectRequest {
-    const { token } = signToken(this.keyring.current, { ...scopeClaims(scope), l: mode });
+    const { token } = signToken(this.keyring.current, extend(scopeClaims(scope), { l: mode }));
     const base = trimSlash(this.publicUrl());
     const [method, ...more] = scope.methods as [Method, ...Method[]];
     const headers = requiredHeaders(scope.constraints);

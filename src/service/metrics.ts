@@ -6,14 +6,47 @@
  * time (intents, webhook outbox), so every instance reports the same, cluster-wide value.
  * No label ever holds a key, a token, or a principal (unbounded, and personal).
  */
-import { Counter, Gauge, Registry } from "prom-client";
+import { Counter, type CounterConfiguration, Gauge, Registry } from "prom-client";
 import type { Db } from "../db/connect.js";
+
+/**
+ * A counter for the hot paths (each signed URL, each HTTP answer): increments are tallied in a
+ * plain map and handed to prom-client when /metrics is scraped. prom-client's own `inc` hashes
+ * and checks its labels on every call, 1 to 3 µs, more than a 4 KiB GET's other bookkeeping.
+ */
+export class TalliedCounter<L extends string> {
+  private readonly pending = new Map<string, { labels: Record<L, string>; n: number }>();
+  private readonly labelNames: readonly L[];
+
+  constructor(config: CounterConfiguration<L> & { labelNames: readonly L[] }) {
+    this.labelNames = config.labelNames;
+    const pending = this.pending;
+    new Counter({
+      ...config,
+      collect() {
+        for (const entry of pending.values()) {
+          if (entry.n > 0) this.inc(entry.labels, entry.n);
+          entry.n = 0;
+        }
+      },
+    });
+  }
+
+  /** Counts one, under these label values (every label named). */
+  inc(labels: Record<L, string>): void {
+    let key = "";
+    for (const name of this.labelNames) key += `${labels[name]}\u0000`;
+    const entry = this.pending.get(key);
+    if (entry !== undefined) entry.n++;
+    else this.pending.set(key, { labels, n: 1 });
+  }
+}
 
 export class Metrics {
   readonly registry = new Registry();
 
   /** URLs issued (direct or link), by backend kind, method(s) and delivery */
-  readonly issued = new Counter({
+  readonly issued = new TalliedCounter({
     name: "signet_urls_issued_total",
     help: "Signed URLs issued, by backend, method and delivery (direct or link)",
     labelNames: ["backend", "method", "delivery"],

@@ -15,6 +15,7 @@ import {
   type Issuance,
   type SignedRequest,
 } from "./issuance.js";
+import { extend } from "../core/extend.js";
 
 export {
   type CallerContext,
@@ -92,7 +93,7 @@ export class PresignService {
     const result: PartPlan = { size: info.size, etag: info.etag, parts: [] };
     for (let i = 0; i < count; i++) {
       const range = { start: i * step, end: Math.min(info.size, (i + 1) * step) - 1 };
-      const signed = await plan.sign({ constraints: { ...plan.direct.constraints, range } });
+      const signed = await plan.sign({ constraints: extend(plan.direct.constraints, { range }) });
       result.parts.push({ partNumber: i + 1, start: range.start, end: range.end, ...signed });
     }
     return result;

@@ -36,6 +36,7 @@ import type { Revocations } from "./revocations.js";
 import type { Webhooks } from "./webhooks.js";
 import type { FileInfo, UploadInput as ApiUploadInput } from "../api/types.js";
 import { stagedAt, toFileInfo, type UploadRecord } from "./file-records.js";
+import { extend } from "../core/extend.js";
 
 /** How long an intent outlives its URLs before it is swept. */
 export const GRACE_SECONDS = 900;
@@ -301,7 +302,7 @@ export class UploadService {
         part: { uploadId: record.uploadId, partNumber },
         ...(contentLength === undefined
           ? {}
-          : { constraints: { ...checked.direct.constraints, contentLength } }),
+          : { constraints: extend(checked.direct.constraints, { contentLength }) }),
       },
       record,
     );
@@ -347,12 +348,11 @@ export class UploadService {
   /** Signs one upload request; what the backend cannot bind moves to complete (or to a link). */
   private async sign(plan: Plan, variant: Variant, record: UploadRecord): Promise<SignedRequest> {
     // An intent's bytes go to its own staging key (intents made before staging wrote the key).
-    if (record.staging !== undefined) variant = { ...variant, key: record.staging };
-    const scope: DirectScope = {
-      ...plan.direct,
+    if (record.staging !== undefined) variant = extend(variant, { key: record.staging });
+    const scope: DirectScope = extend(plan.direct, {
       key: variant.key ?? plan.direct.key,
       constraints: variant.constraints ?? plan.direct.constraints,
-    };
+    });
     if (variant.part !== undefined) scope.part = variant.part;
     const unbound = plan.bucket.backend.unbound(scope);
     const constraints: ScopeConstraints = { ...scope.constraints };
@@ -362,7 +362,7 @@ export class UploadService {
         delete constraints[name as keyof ScopeConstraints];
         atComplete.push(name);
       }
-    const signed = await plan.sign({ ...variant, constraints });
+    const signed = await plan.sign(extend(variant, { constraints }));
     for (const name of atComplete) signed.enforcedBy[name] = "complete";
     // Complete compares the stored type with the intent's, and the store keeps the one the
     // upload sent: unsigned, it must still be sent (`headers` lists what the client must send).

@@ -117,6 +117,7 @@ import type {
   PartInfo,
   PostScope,
 } from "../types.js";
+import { extend } from "../../core/extend.js";
 
 /** How long the read SAS of a staged blob lives while Azure copies it, in seconds. */
 const PROMOTE_SOURCE_LIFE = 3600;
@@ -269,7 +270,10 @@ export class AzureBackend implements Backend {
             sasPermissions(scope.methods, "b"),
             scope.expiresAt,
           );
-          return { ...scope, storedPolicy: scope.tokenId, revocable: true } as AzureDirectScope;
+          return extend(scope, {
+            storedPolicy: scope.tokenId,
+            revocable: true,
+          }) as AzureDirectScope;
         },
         revoke: (tokenId: string) => this.removeStoredPolicy(tokenId),
       };

@@ -44,6 +44,7 @@
  */
 import { createHash, createHmac } from "node:crypto";
 import { SignetError } from "../../core/errors.js";
+import { extend } from "../../core/extend.js";
 
 export const ALGORITHM = "AWS4-HMAC-SHA256";
 export const UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
@@ -118,7 +119,7 @@ export function signHeaders(
   const canonicalRequest = assemble(request, options, canonicalQuery(request.query ?? []), headers);
   const signed = sign(canonicalRequest, date, scope, context);
   added.authorization = `${ALGORITHM} Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${headers.names}, Signature=${signed.signature}`;
-  return { ...signed, headers: added };
+  return extend(signed, { headers: added });
 }
 
 /** Signs in the query string: a presigned URL valid `expiresIn` seconds from the date. */
@@ -145,7 +146,7 @@ export function presign(
   }
   const sortedQuery = canonicalQuery(query);
   const signed = sign(assemble(request, options, sortedQuery, headers), date, scope, context);
-  return { ...signed, query: `${sortedQuery}&X-Amz-Signature=${signed.signature}` };
+  return extend(signed, { query: `${sortedQuery}&X-Amz-Signature=${signed.signature}` });
 }
 
 /**

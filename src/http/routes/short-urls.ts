@@ -7,6 +7,7 @@ import type { FastifyInstance } from "fastify";
 import type { Signet } from "../../service/signet.js";
 import { asSignetError } from "../plugins/errors.js";
 import { dataPlaneBasics } from "./objects.js";
+import { extend } from "../../core/extend.js";
 
 export async function shortUrlRoutes(app: FastifyInstance, signet: Signet): Promise<void> {
   dataPlaneBasics(app, signet);
@@ -22,7 +23,7 @@ export async function shortUrlRoutes(app: FastifyInstance, signet: Signet): Prom
         tokenId = row.token_id;
         const url = signet.shortUrls.target(row);
         const code = request.method === "GET" || request.method === "HEAD" ? 302 : 307;
-        await signet.audit.record({ ...use, tokenId, status: code });
+        await signet.audit.record(extend(use, { tokenId, status: code }));
         return reply.code(code).header("location", url).header("cache-control", "no-store").send();
       } catch (err) {
         const refusal = asSignetError(err);
