@@ -9,20 +9,25 @@ export const MAX_KEY_BYTES = 1024;
 // C0 controls, DEL and C1 controls.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// A segment that is empty, "." or "..": between two slashes or at either end of the key.
+const BAD_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)/;
 
 /** Why `key` is not a valid object key, or undefined when it is. */
 export function keyProblem(key: string): string | undefined {
   if (key.length === 0) return "key is empty";
   if (!key.isWellFormed()) return "key is not valid UTF-8 (lone surrogate)";
-  if (Buffer.byteLength(key, "utf8") > MAX_KEY_BYTES)
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: short keys need no count.
+  if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key, "utf8") > MAX_KEY_BYTES)
     return `key is longer than ${MAX_KEY_BYTES} bytes`;
   if (CONTROL.test(key)) return "key contains a control character";
   if (key.startsWith("/")) return "key starts with /";
   if (key.endsWith("/")) return "key ends with /";
-  for (const segment of key.split("/")) {
-    if (segment === "") return "key has an empty segment";
-    if (segment === "." || segment === "..") return `key has a '${segment}' segment`;
-  }
+  // Keys are checked for every URL signed: one scan finds a bad segment, the loop words it.
+  if (BAD_SEGMENT.test(key))
+    for (const segment of key.split("/")) {
+      if (segment === "") return "key has an empty segment";
+      if (segment === "." || segment === "..") return `key has a '${segment}' segment`;
+    }
   return undefined;
 }
 

@@ -43,9 +43,8 @@ export const ACTION_OF: Record<Method, Action> = {
   DELETE: "delete",
 };
 
-export const actionsOf = (methods: Method[]): Action[] => [
-  ...new Set(methods.map((m) => ACTION_OF[m])),
-];
+export const actionsOf = (methods: Method[]): Action[] =>
+  methods.length === 1 ? [ACTION_OF[methods[0]!]] : [...new Set(methods.map((m) => ACTION_OF[m]))];
 
 const bad = (field: string, why: string) =>
   new SignetError("invalid_request", `${field} ${why}`, field);
@@ -84,7 +83,8 @@ export function normalizeScope(input: ScopeInput, now: Date): ScopeRequest {
     throw bad(input.method === undefined ? "method" : "methods", "and methods: give exactly one");
   const methods = input.methods ?? [input.method!];
   if (methods.length === 0) throw bad("methods", "is empty");
-  if (new Set(methods).size !== methods.length) throw bad("methods", "repeats a method");
+  if (methods.length > 1 && new Set(methods).size !== methods.length)
+    throw bad("methods", "repeats a method");
   const form = methods.includes("POST");
   if (form && methods.length > 1)
     throw bad("methods", "cannot combine POST (a browser form upload) with other methods");

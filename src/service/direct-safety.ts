@@ -68,11 +68,16 @@ export const unboundField = (unbound: readonly string[]): string =>
  * GET implies (HEAD): Swift's HEAD with a PUT signature.
  */
 export function alsoAllowed(backend: Backend, methods: readonly Method[]): Method[] {
-  const extra = new Set<Method>();
+  const extra: Method[] = [];
   for (const method of methods)
     for (const also of backend.capabilities.alsoAllows[method] ?? [])
-      if (!methods.includes(also) && !(also === "HEAD" && methods.includes("GET"))) extra.add(also);
-  return [...extra];
+      if (
+        !methods.includes(also) &&
+        !(also === "HEAD" && methods.includes("GET")) &&
+        !extra.includes(also)
+      )
+        extra.push(also);
+  return extra;
 }
 
 /**

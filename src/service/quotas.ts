@@ -60,18 +60,19 @@ export class Quotas {
    */
   async admit(principal: Principal, bucket: string, grantId: string | undefined): Promise<void> {
     const grant = grantId === undefined ? undefined : this.grantById(grantId);
-    const counted = [
-      ...this.counted("principal", this.config.principal, principal.id),
-      ...this.counted(
-        `bucket`,
-        this.config.buckets?.[bucket] ?? this.config.buckets?.["*"],
+    const counted: Counted[] = [];
+    this.count(counted, "principal", this.config.principal, principal.id);
+    const buckets = this.config.buckets;
+    if (buckets !== undefined)
+      this.count(
+        counted,
+        "bucket",
+        buckets[bucket] ?? buckets["*"],
         bucket,
-        bucket in (this.config.buckets ?? {}) ? bucket : "*",
-      ),
-      ...(grant === undefined
-        ? []
-        : this.counted("grant", grant.quota, `${grant.id}:${principal.id}`, grant.id)),
-    ];
+        bucket in buckets ? bucket : "*",
+      );
+    if (grant !== undefined)
+      this.count(counted, "grant", grant.quota, `${grant.id}:${principal.id}`, grant.id);
     if (counted.length === 0) {
       // No quota applies (the usual case): nothing to count or wait for.
       this.anomalies?.count(principal.id);
@@ -97,14 +98,15 @@ export class Quotas {
     this.anomalies?.count(principal.id);
   }
 
-  private counted(
+  /** Adds to `out` the counters `limits` names (none when undefined). */
+  private count(
+    out: Counted[],
     scope: string,
     limits: QuotaLimits | undefined,
     key: string,
     limiterName = "",
-  ): Counted[] {
-    if (limits === undefined) return [];
-    const out: Counted[] = [];
+  ): void {
+    if (limits === undefined) return;
     for (const w of WINDOWS) {
       const points = limits[w.field];
       if (points === undefined) continue;
@@ -120,7 +122,6 @@ export class Quotas {
       }
       out.push({ limiter, key, scope, window: w.name });
     }
-    return out;
   }
 }
 

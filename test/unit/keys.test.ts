@@ -30,6 +30,31 @@ describe("key rule", () => {
     expect(keyProblem("é".repeat(513))).toMatch(/longer/);
   });
 
+  it("finds a bad segment or an overlong key wherever it is (beside the plain rule)", () => {
+    // The rule as it reads, without keyProblem's shortcuts (one scan, no count for short keys).
+    const plain = (key: string): string | undefined => {
+      if (Buffer.byteLength(key, "utf8") > 1024) return "long";
+      if (key.startsWith("/") || key.endsWith("/")) return "slash";
+      return key.split("/").some((s) => s === "" || s === "." || s === "..") ? "segment" : undefined;
+    };
+    const kind = (problem: string | undefined) =>
+      problem === undefined
+        ? undefined
+        : /longer/.test(problem)
+          ? "long"
+          : /starts|ends/.test(problem)
+            ? "slash"
+            : "segment";
+    const piece = fc.constantFrom("/", ".", "..", "a", "é", "😀", "\u0800".repeat(100));
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 1, maxLength: 40 }), (pieces) => {
+        const key = pieces.join("");
+        expect(kind(keyProblem(key))).toBe(plain(key));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it("keeps keys exactly as given: no Unicode normalisation", () => {
     const nfc = "caf\u00e9";
     const nfd = "cafe\u0301";
