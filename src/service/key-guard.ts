@@ -154,30 +154,26 @@ export class KeyGuard {
     tokenId: string,
     expiresAt: string,
   ): Promise<void> {
-    const where = { bucket, key, token_id: tokenId };
-    const existed = await this.db
-      .selectFrom("direct_writes")
-      .select("expires_at")
-      .where("bucket", "=", bucket)
-      .where("key", "=", key)
-      .where("token_id", "=", tokenId)
+    // One statement in the usual case (a new URL); a redirect link registers its id again for
+    // each target, and the row then lives as long as the last of them.
+    const inserted = await this.db
+      .insertInto("direct_writes")
+      .values({ bucket, key, token_id: tokenId, expires_at: expiresAt })
+      .onConflict((oc) => oc.doNothing())
       .executeTakeFirst();
-    if (existed === undefined)
-      await this.db
-        .insertInto("direct_writes")
-        .values({ ...where, expires_at: expiresAt })
-        .execute();
-    else if (existed.expires_at < expiresAt)
+    const isNew = Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
+    if (!isNew)
       await this.db
         .updateTable("direct_writes")
         .set({ expires_at: expiresAt })
         .where("bucket", "=", bucket)
         .where("key", "=", key)
         .where("token_id", "=", tokenId)
+        .where("expires_at", "<", expiresAt)
         .execute();
     const held = await this.holders(bucket, key);
     if (held.length === 0) return;
-    if (existed === undefined)
+    if (isNew)
       await this.db
         .deleteFrom("direct_writes")
         .where("bucket", "=", bucket)

@@ -35,7 +35,9 @@ describe("key rule", () => {
     const plain = (key: string): string | undefined => {
       if (Buffer.byteLength(key, "utf8") > 1024) return "long";
       if (key.startsWith("/") || key.endsWith("/")) return "slash";
-      return key.split("/").some((s) => s === "" || s === "." || s === "..") ? "segment" : undefined;
+      return key.split("/").some((s) => s === "" || s === "." || s === "..")
+        ? "segment"
+        : undefined;
     };
     const kind = (problem: string | undefined) =>
       problem === undefined
