@@ -23,8 +23,13 @@ describe("TalliedCounter (hot-path counters handed over at scrape)", () => {
     const metrics = new Metrics();
     metrics.issued.inc({ backend: "a b", method: "c", delivery: "d" });
     metrics.issued.inc({ backend: "a", method: "b c", delivery: "d" });
+    // Values that only run together without a separator between them.
+    metrics.issued.inc({ backend: "xy", method: "z", delivery: "d" });
+    metrics.issued.inc({ backend: "x", method: "yz", delivery: "d" });
     const text = await metrics.registry.metrics();
     expect(text).toContain('signet_urls_issued_total{backend="a b",method="c",delivery="d"} 1');
     expect(text).toContain('signet_urls_issued_total{backend="a",method="b c",delivery="d"} 1');
+    expect(text).toContain('signet_urls_issued_total{backend="xy",method="z",delivery="d"} 1');
+    expect(text).toContain('signet_urls_issued_total{backend="x",method="yz",delivery="d"} 1');
   });
 });
