@@ -179,6 +179,18 @@ describe("links, shares and part plans", () => {
       expect(res.status).toBe(206);
       expect(Buffer.from(await res.arrayBuffer()).equals(body.subarray(10, 20))).toBe(true);
       expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      // Its issuance is audited as a link Signet can revoke.
+      await h.signet.audit.flush();
+      const audit = await api(
+        h.url,
+        "GET",
+        `/v1/audit?tokenId=${share.body.id}&action=share.create`,
+      );
+      expect(audit.body.items[0].detail).toMatchObject({
+        delivery: "link",
+        mode: "p",
+        revocable: "signet",
+      });
     });
 
     it("DELETE /v1/shares/{id} refuses the link at once; the list shows it revoked", async () => {
