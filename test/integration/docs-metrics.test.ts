@@ -41,4 +41,21 @@ describe("OpenAPI and metrics", () => {
       /signet_http_responses_total\{surface="metrics",method="GET",status="200"\} 1/,
     );
   });
+
+  it("names the surface by the first segment alone, whatever follows it", async () => {
+    for (const path of ["/u/nope", "/u?x=1", "/healthz?probe=1", "/nowhere/u", "/"])
+      await (await fetch(`${h.url}${path}`)).arrayBuffer();
+    const text = await (await fetch(`${h.url}/metrics`)).text();
+    const count = (surface: string) =>
+      text
+        .split("\n")
+        .filter((l) =>
+          l.startsWith(`signet_http_responses_total{surface="${surface}",method="GET"`),
+        )
+        .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
+    expect(count("u")).toBe(2);
+    expect(count("healthz")).toBeGreaterThanOrEqual(1);
+    expect(count("other")).toBe(2);
+    expect(text).not.toContain('surface="nowhere"');
+  });
 });

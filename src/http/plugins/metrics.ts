@@ -7,24 +7,29 @@ import { collectDefaultMetrics, Histogram } from "prom-client";
 import { type Metrics, TalliedCounter } from "../../service/metrics.js";
 import { refusalOf } from "./errors.js";
 
+/** The first path segments that are surfaces of their own; any other is counted as "other". */
+const SURFACES = new Set([
+  "v1",
+  "o",
+  "l",
+  "s",
+  "r",
+  "u",
+  "presign",
+  "data",
+  "ga4gh",
+  "healthz",
+  "readyz",
+  "docs",
+  "metrics",
+  "console",
+]);
+
+/** The URL's first path segment when it names a surface (run for every answer: no splits). */
 function surfaceOf(url: string): string {
-  const first = url.split("?")[0]!.split("/")[1] ?? "";
-  return [
-    "v1",
-    "o",
-    "l",
-    "s",
-    "r",
-    "presign",
-    "data",
-    "ga4gh",
-    "healthz",
-    "readyz",
-    "docs",
-    "metrics",
-  ].includes(first)
-    ? first
-    : "other";
+  const end = url.slice(1).search(/[/?]/);
+  const first = end === -1 ? url.slice(1) : url.slice(1, end + 1);
+  return SURFACES.has(first) ? first : "other";
 }
 
 /**
