@@ -1,10 +1,25 @@
 /** Schema migrations, applied in order at start-up. Never edit one that has shipped. */
-import { type Kysely, type Migration, type MigrationProvider, PostgresAdapter, sql } from "kysely";
+import {
+  type CreateTableBuilder,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+  PostgresAdapter,
+  sql,
+} from "kysely";
 import type { AuditPageTable } from "./schema.js";
 
 // Shipped migrations keep their SQLite result byte for byte; where SQLite's SQL is not
 // PostgreSQL's (an autoincrement key), they branch on the dialect instead of changing.
 const onPostgres = (db: Kysely<unknown>) => db.getExecutor().adapter instanceof PostgresAdapter;
+
+/** An `id` primary key the database numbers: bigserial on PostgreSQL, autoincrement on SQLite. */
+const withAutoId =
+  (db: Kysely<unknown>) =>
+  <T extends string>(t: CreateTableBuilder<T, never>) =>
+    onPostgres(db)
+      ? t.addColumn("id", "bigserial", (c) => c.primaryKey())
+      : t.addColumn("id", "integer", (c) => c.primaryKey().autoIncrement());
 
 const migrations: Record<string, Migration> = {
   "0001_core": {
@@ -48,11 +63,7 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema
         .createTable("audit")
-        .$call((t) =>
-          onPostgres(db)
-            ? t.addColumn("id", "bigserial", (c) => c.primaryKey())
-            : t.addColumn("id", "integer", (c) => c.primaryKey().autoIncrement()),
-        )
+        .$call(withAutoId(db))
         .addColumn("at", "text", (c) => c.notNull())
         .addColumn("event", "text", (c) => c.notNull())
         .addColumn("principal", "text")
@@ -296,11 +307,7 @@ const migrations: Record<string, Migration> = {
 async function auditToPages(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable("audit_pages")
-    .$call((t) =>
-      onPostgres(db)
-        ? t.addColumn("id", "bigserial", (c) => c.primaryKey())
-        : t.addColumn("id", "integer", (c) => c.primaryKey().autoIncrement()),
-    )
+    .$call(withAutoId(db))
     .addColumn("min_at", "text", (c) => c.notNull())
     .addColumn("max_at", "text", (c) => c.notNull())
     .addColumn("count", "integer", (c) => c.notNull())

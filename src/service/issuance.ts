@@ -340,8 +340,8 @@ export class Issuance {
           ? "provider"
           : "none";
     if (short) signed.url = await this.shortUrls.create(signed.id, signed.url, signed.expiresAt);
-    // Not a spread then new keys: slow on Node 20 (core/extend.ts).
-    const detail: Record<string, unknown> = Object.assign({}, ctx.detail, variant.detail);
+    // A copy that gains keys below: extend, not a spread (core/extend.ts).
+    const detail: Record<string, unknown> = extend(ctx.detail, variant.detail ?? {});
     // An intent's URL writes its staging key, named in the detail.
     if (variant.key !== undefined) detail.staging = variant.key;
     detail.expiresAt = signed.expiresAt;
@@ -378,7 +378,7 @@ export class Issuance {
     if (unservable !== undefined)
       throw new SignetError("constraint_not_enforceable", unservable, "methods");
     const reply = this.links.sign(checked.direct, mode);
-    const expiresAt = checked.direct.expiresAt.toISOString();
+    const expiresAt = isoTime(checked.direct.expiresAt.getTime());
     await this.recordIssued(
       principal,
       checked,

@@ -215,11 +215,11 @@ export class KeyGuard {
 
   /**
    * Runs an intent's check, promote and commit (or a data-plane DELETE: `deleteAt`) holding its
-   * key: one at a time per key, so that
-   * a commit's check of the key's files still holds when it promotes and commits (a non-upsert
-   * commit can never replace a file another commit made meanwhile). Another intent committing
-   * at the key is 409 `conflict` (retry); the same intent may take its own hold again (a
-   * complete retried after a crash), and a hold past COMMIT_HOLD_MS is taken over.
+   * key: one at a time per key, so that a commit's check of the key's files still holds when it
+   * promotes and commits (a non-upsert commit can never replace a file another commit made
+   * meanwhile). Another intent committing at the key is 409 `conflict` (retry); the same intent
+   * may take its own hold again (a complete retried after a crash), and a hold past
+   * COMMIT_HOLD_MS is taken over.
    */
   async exclusive<T>(bucket: string, key: string, holder: string, work: () => Promise<T>) {
     if ((await this.hold(bucket, key, holder)) !== undefined) throw busy();

@@ -54,14 +54,14 @@ export class Metrics {
   });
 
   /** every error answer, by its error code (forbidden, token_expired, rate_limited…) */
-  readonly refusals = new Counter({
+  readonly refusals = new TalliedCounter({
     name: "signet_refusals_total",
     help: "Refused requests, by error code",
     labelNames: ["reason"],
     registers: [this.registry],
   });
 
-  readonly linkUses = new Counter({
+  readonly linkUses = new TalliedCounter({
     name: "signet_link_uses_total",
     help: "Link and share uses, by how they were served (redirect or proxy)",
     labelNames: ["mode"],

@@ -191,6 +191,8 @@ describe("links, shares and part plans", () => {
         mode: "p",
         revocable: "signet",
       });
+      const metrics = await (await fetch(`${h.url}/metrics`)).text();
+      expect(metrics).toMatch(/^signet_link_uses_total\{mode="proxy"\} [1-9]/m);
     });
 
     it("DELETE /v1/shares/{id} refuses the link at once; the list shows it revoked", async () => {
