@@ -189,6 +189,10 @@ describe("POST /v1/presign/batch", () => {
     const ok = await api(h.url, "POST", "/v1/presign/batch", { requests: Array(1000).fill(one) });
     expect(ok.status).toBe(200);
     expect(ok.body.results).toHaveLength(1000);
+    // Serialized in slices (http/json-bytes.ts): still one JSON document, typed and measured.
+    expect(ok.headers.get("content-type")).toBe("application/json; charset=utf-8");
+    const length = Number(ok.headers.get("content-length"));
+    expect(length).toBe(Buffer.byteLength(JSON.stringify(ok.body)));
     const tooMany = await api(h.url, "POST", "/v1/presign/batch", {
       requests: Array(1001).fill(one),
     });

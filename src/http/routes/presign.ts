@@ -5,6 +5,7 @@ import { METHODS } from "../../core/methods.js";
 import { parser } from "../../core/schema.js";
 import type { PartPlanInput, PresignInput } from "../../service/presign.js";
 import type { Signet } from "../../service/signet.js";
+import { sendJsonBytes } from "../json-bytes.js";
 import { principalOf } from "../plugins/auth.js";
 
 export const MAX_BATCH = 1000;
@@ -84,16 +85,21 @@ export async function presignRoutes(app: FastifyInstance, signet: Signet): Promi
     signet.presign.presign(principalOf(request), request.body as PresignInput, { ip: request.ip }),
   );
 
-  app.post("/v1/presign/batch", { schema: { body: BatchBody } }, async (request) => {
+  // The two answers that can hold thousands of signed requests go out as bytes (json-bytes.ts).
+  app.post("/v1/presign/batch", { schema: { body: BatchBody } }, async (request, reply) => {
     const { requests } = request.body as { requests: unknown[] };
-    return {
-      results: await signet.presign.presignBatch(principalOf(request), requests, parsePresign, {
-        ip: request.ip,
-      }),
-    };
+    const results = await signet.presign.presignBatch(
+      principalOf(request),
+      requests,
+      parsePresign,
+      { ip: request.ip },
+    );
+    return sendJsonBytes(reply, { results });
   });
 
-  app.post("/v1/presign/parts", { schema: { body: PartsBody } }, async (request) =>
-    signet.presign.parts(principalOf(request), request.body as PartPlanInput, { ip: request.ip }),
-  );
+  app.post("/v1/presign/parts", { schema: { body: PartsBody } }, async (request, reply) => {
+    const input = request.body as PartPlanInput;
+    const plan = await signet.presign.parts(principalOf(request), input, { ip: request.ip });
+    return sendJsonBytes(reply, plan);
+  });
 }
