@@ -118,16 +118,30 @@ async function startNode(
   return { url, pid: child.pid!, stop };
 }
 
+/**
+ * The Node flags `npm start` runs the server with (package.json's start script: the README's
+ * start command), so that the benches measure the server as it is started. Throws when the
+ * script no longer has the shape `node [--flag …] dist/cli/main.js serve`.
+ */
+export function startScriptNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+    scripts: { start: string };
+  };
+  const shape = /^node((?: --\S+)*) dist\/cli\/main\.js serve$/.exec(pkg.scripts.start);
+  if (shape === null) throw new Error(`unexpected start script: ${pkg.scripts.start}`);
+  return shape[1]!.split(" ").filter(Boolean);
+}
+
 export interface SignetOptions {
   config?: unknown;
   env?: NodeJS.ProcessEnv;
-  /** e.g. ["--cpu-prof", "--cpu-prof-dir=…"] */
+  /** after the start script's flags, e.g. ["--cpu-prof", "--cpu-prof-dir=…"] */
   nodeArgs?: string[];
 }
 
 /**
  * `signet serve` from dist/ (or from BENCH_SIGNET_DIST, another build to compare with) on a
- * free port with a fresh data dir; logs at info go to /dev/null.
+ * free port with a fresh data dir, with `npm start`'s Node flags; logs at info go to /dev/null.
  */
 export async function startSignet(
   options: SignetOptions = {},
@@ -146,7 +160,7 @@ export async function startSignet(
     "/healthz",
     port,
     { SIGNET_ADMIN_KEY: ADMIN_KEY, SIGNET_LOG_LEVEL: "info", ...options.env },
-    options.nodeArgs,
+    [...startScriptNodeFlags(), ...(options.nodeArgs ?? [])],
   );
   return {
     ...running,
