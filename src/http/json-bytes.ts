@@ -25,30 +25,38 @@ const ITEMS_PER_SLICE = 32;
  * Buffer goes to the socket as it is (Content-Length is its length; no copy on write).
  */
 export function jsonBytes(value: object): Buffer {
-  const pieces: string[] = [];
+  // Texts written one after the other; where `joins` is set, the text (a slice of an array,
+  // "[…]") starts on the previous slice's closing "]", which becomes ",": no string is
+  // concatenated or cut, so none is copied before its one write into the Buffer.
+  const texts: string[] = [];
+  const joins: boolean[] = [];
   let separator = "{";
   for (const name of Object.keys(value)) {
     const field = (value as Record<string, unknown>)[name];
     if (field === undefined) continue;
-    pieces.push(`${separator}${JSON.stringify(name)}:`);
+    texts.push(`${separator}${JSON.stringify(name)}:`);
+    joins.push(false);
     separator = ",";
-    if (Array.isArray(field) && field.length > ITEMS_PER_SLICE) pushArray(pieces, field);
-    else pieces.push(JSON.stringify(field));
+    if (Array.isArray(field) && field.length > ITEMS_PER_SLICE)
+      for (let start = 0; start < field.length; start += ITEMS_PER_SLICE) {
+        texts.push(JSON.stringify(field.slice(start, start + ITEMS_PER_SLICE)));
+        joins.push(start > 0);
+      }
+    else {
+      texts.push(JSON.stringify(field));
+      joins.push(false);
+    }
   }
-  pieces.push(separator === "{" ? "{}" : "}");
+  texts.push(separator === "{" ? "{}" : "}");
+  joins.push(false);
   let size = 0;
-  for (const piece of pieces) size += Buffer.byteLength(piece);
+  for (let i = 0; i < texts.length; i++) size += Buffer.byteLength(texts[i]!) - (joins[i] ? 1 : 0);
   const bytes = Buffer.allocUnsafe(size);
   let offset = 0;
-  for (const piece of pieces) offset += bytes.write(piece, offset);
-  return bytes;
-}
-
-/** `JSON.stringify(items)` as pieces, a slice of items each (brackets stripped, then rejoined). */
-function pushArray(pieces: string[], items: readonly unknown[]): void {
-  for (let start = 0; start < items.length; start += ITEMS_PER_SLICE) {
-    const text = JSON.stringify(items.slice(start, start + ITEMS_PER_SLICE));
-    pieces.push(`${start === 0 ? "[" : ","}${text.slice(1, -1)}`);
+  for (let i = 0; i < texts.length; i++) {
+    const at = joins[i] ? offset - 1 : offset;
+    offset = at + bytes.write(texts[i]!, at);
+    if (joins[i]) bytes[at] = 0x2c; // ","
   }
-  pieces.push("]");
+  return bytes;
 }
