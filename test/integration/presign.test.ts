@@ -1,6 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, startSignet } from "../helpers/harness.js";
+import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
+
+/** A POST whose answer is kept as bytes: its text, exactly as sent. */
+async function postBytes(base: string, path: string, body: string) {
+  const res = await fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+    body,
+  });
+  return { res, bytes: Buffer.from(await res.arrayBuffer()) };
+}
+
+/** The answer is one JSON document, typed and measured, and exactly JSON.stringify's text. */
+function expectStringifyBytes(res: Response, bytes: Buffer) {
+  expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
+  expect(res.headers.get("content-length")).toBe(String(bytes.length));
+  const text = bytes.toString("utf8");
+  expect(bytes.equals(Buffer.from(JSON.stringify(JSON.parse(text))))).toBe(true);
+  return JSON.parse(text);
+}
 
 describe("POST /v1/presign", () => {
   let h: Harness;
@@ -182,6 +201,42 @@ describe("POST /v1/presign/batch", () => {
     expect(results[3].error).toMatchObject({ code: "invalid_request", field: "extra" });
     expect(results[4].method).toBe("PUT");
     expect(results[0].id).not.toBe(results[4].id);
+  });
+
+  it("answers a batch across serialization slices as JSON.stringify's bytes", async () => {
+    // Across 32-item slices (http/json-bytes.ts): successes and refusals, non-ASCII keys, and
+    // a lone surrogate echoed in a refusal's field (a JSON escape in the request).
+    const requests: string[] = [];
+    for (let i = 0; i < 70; i++)
+      requests.push(
+        [
+          `{"bucket":"default","key":"ключ/€😀/${i}","method":"GET"}`,
+          `{"bucket":"default","key":"k","method":"GET","\\ud800x${i}":1}`,
+          `{"bucket":"missing","key":"k","method":"GET"}`,
+          `{"bucket":"default","prefix":"p/é/","method":"GET"}`,
+        ][i % 4]!,
+      );
+    const { res, bytes } = await postBytes(
+      h.url,
+      "/v1/presign/batch",
+      `{"requests":[${requests.join(",")}]}`,
+    );
+    expect(res.status).toBe(200);
+    const { results } = expectStringifyBytes(res, bytes);
+    expect(results).toHaveLength(70);
+    expect(results[33].error.field).toBe("\ud800x33");
+    expect(results[68].url).toContain("/o/default/%D0%BA");
+  });
+
+  it("answers a part plan across serialization slices as JSON.stringify's bytes", async () => {
+    const put = await h.admin.presign({ bucket: "default", key: "é/plan.bin", method: "PUT" });
+    expect((await fetch(put.url, { method: "PUT", body: Buffer.alloc(40) })).status).toBe(200);
+    const body = JSON.stringify({ bucket: "default", key: "é/plan.bin", partSize: 1 });
+    const { res, bytes } = await postBytes(h.url, "/v1/presign/parts", body);
+    expect(res.status).toBe(200);
+    const plan = expectStringifyBytes(res, bytes);
+    expect(Object.keys(plan)).toEqual(["size", "etag", "parts"]);
+    expect(plan.parts).toHaveLength(40);
   });
 
   it("takes at most 1,000 requests", async () => {

@@ -2,23 +2,28 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { jsonBytes } from "../../src/http/json-bytes.js";
 
-const item = fc.jsonValue({ maxDepth: 2 });
+// Strings of any UTF-16 code units (lone surrogates included), and arrays long enough to cross
+// slice boundaries (32 items): fast-check's default size would keep arrays under about 10 items.
+const item = fc.jsonValue({ maxDepth: 2, stringUnit: "binary" });
+const sameAsStringify = (value: object) =>
+  expect(jsonBytes(value).equals(Buffer.from(JSON.stringify(value)))).toBe(true);
 
 describe("jsonBytes (large JSON answers as bytes)", () => {
   it("is JSON.stringify's text in UTF-8, byte for byte, for arrays across slice boundaries", () => {
+    let sliced = 0;
     fc.assert(
       fc.property(
-        fc.array(item, { maxLength: 100 }),
-        fc.dictionary(fc.string(), item, { maxKeys: 3 }),
-        fc.string({ unit: "grapheme" }),
+        fc.array(item, { maxLength: 100, size: "max" }),
+        fc.dictionary(fc.string({ unit: "binary" }), item, { maxKeys: 3 }),
+        fc.string({ unit: "binary" }),
         (items, rest, name) => {
-          const value = { ...rest, [name]: items, after: items.slice(0, 3) };
-          const bytes = jsonBytes(value);
-          expect(bytes.equals(Buffer.from(JSON.stringify(value)))).toBe(true);
+          if (items.length > 32) sliced++;
+          sameAsStringify({ ...rest, [name]: items, after: items.slice(0, 3) });
         },
       ),
       { numRuns: 300 },
     );
+    expect(sliced).toBeGreaterThan(50);
   });
 
   it("covers the slice edges and multi-byte text exactly", () => {
@@ -33,5 +38,22 @@ describe("jsonBytes (large JSON answers as bytes)", () => {
     expect(jsonBytes({ a: undefined, b: 1 }).toString()).toBe('{"b":1}');
     expect(jsonBytes({ a: undefined }).toString()).toBe("{}");
     expect(jsonBytes({}).toString()).toBe("{}");
+  });
+
+  it("matches JSON.stringify where a field or item has no JSON or its own toJSON", () => {
+    const many = <T>(make: (i: number) => T) => Array.from({ length: 40 }, (_, i) => make(i));
+    sameAsStringify({ a: () => 1, b: Symbol("s"), c: { toJSON: () => undefined }, d: 1 });
+    sameAsStringify({ a: () => 1 });
+    sameAsStringify({ results: many((i) => (i % 3 === 0 ? undefined : () => i)) });
+    sameAsStringify({ results: many(() => new Date(0)), at: new Date(0) });
+    sameAsStringify({
+      results: Object.assign(
+        many((i) => i),
+        { toJSON: () => "whole" },
+      ),
+    });
+    sameAsStringify({ results: many((i) => i), toJSON: () => ({ other: true }) });
+    sameAsStringify(many((i) => ({ i })));
+    sameAsStringify({ [Symbol("k")]: 1, results: many((i) => `\ud800${i}\udfff`) });
   });
 });
