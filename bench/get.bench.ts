@@ -20,7 +20,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { startScriptNodeFlags } from "./servers.js";
+import { serverNodeFlags } from "./servers.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const CLI = join(ROOT, "dist/cli/main.js");
@@ -142,7 +142,7 @@ async function uncapped(dir: string) {
   const env = { ...process.env, SIGNET_ADMIN_KEY: key, SIGNET_LOG_LEVEL: "warn" };
   const server = spawn(
     process.execPath,
-    [...startScriptNodeFlags(), CLI, "serve", "--port", "0", "--data", join(dir, "data")],
+    [...serverNodeFlags(), CLI, "serve", "--port", "0", "--data", join(dir, "data")],
     {
       env,
       stdio: ["ignore", "pipe", "inherit"],

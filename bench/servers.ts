@@ -119,11 +119,15 @@ async function startNode(
 }
 
 /**
- * The Node flags `npm start` runs the server with (package.json's start script: the README's
- * start command), so that the benches measure the server as it is started. Throws when the
- * script no longer has the shape `node [--flag …] dist/cli/main.js serve`.
+ * The Node flags the benches start `signet serve` with: those `npm start` runs it with
+ * (package.json's start script: the README's start command), so that the benches measure the
+ * server as it is started; or BENCH_NODE_FLAGS when set (space-separated; empty for V8's
+ * defaults, to compare). Throws when the start script no longer has the shape
+ * `node [--flag …] dist/cli/main.js serve`.
  */
-export function startScriptNodeFlags(): string[] {
+export function serverNodeFlags(): string[] {
+  const override = process.env.BENCH_NODE_FLAGS;
+  if (override !== undefined) return override.split(" ").filter(Boolean);
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
     scripts: { start: string };
   };
@@ -141,7 +145,7 @@ export interface SignetOptions {
 
 /**
  * `signet serve` from dist/ (or from BENCH_SIGNET_DIST, another build to compare with) on a
- * free port with a fresh data dir, with `npm start`'s Node flags; logs at info go to /dev/null.
+ * free port with a fresh data dir, with `serverNodeFlags()`; logs at info go to /dev/null.
  */
 export async function startSignet(
   options: SignetOptions = {},
@@ -160,7 +164,7 @@ export async function startSignet(
     "/healthz",
     port,
     { SIGNET_ADMIN_KEY: ADMIN_KEY, SIGNET_LOG_LEVEL: "info", ...options.env },
-    [...startScriptNodeFlags(), ...(options.nodeArgs ?? [])],
+    [...serverNodeFlags(), ...(options.nodeArgs ?? [])],
   );
   return {
     ...running,
