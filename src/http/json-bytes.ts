@@ -1,4 +1,4 @@
-/** Large JSON answers (a batch's results, a part plan) serialized straight to bytes. */
+/** Large JSON answers (a batch's results, a part plan, a multipart upload intent) as bytes. */
 import type { FastifyReply } from "fastify";
 
 /** Sends `value` as Fastify's default JSON serializer would, through {@link jsonBytes}. */
@@ -15,11 +15,12 @@ const ITEMS_PER_SLICE = 32;
 
 /**
  * The UTF-8 bytes of `JSON.stringify(value)`, the same text byte for byte, with the large arrays
- * among its fields serialized a slice of items at a time. Fields whose JSON is nothing (undefined,
- * a function, a symbol, a `toJSON` answering undefined) are left out as `JSON.stringify` leaves
- * them out. A value that is an array or has a `toJSON`, and a large array with a `toJSON`, go
- * through `JSON.stringify` whole. One difference remains, unreachable from plain data: a
- * `toJSON` is called with another key (a field's with "", an item's with its index in its slice).
+ * in its fields, and in the fields of its plain-object fields at any depth (an upload intent's
+ * `upload.parts`), serialized a slice of items at a time. Fields whose JSON is nothing
+ * (undefined, a function, a symbol, a `toJSON` answering undefined) are left out as
+ * `JSON.stringify` leaves them out. A value that is an array or has a `toJSON` goes through
+ * `JSON.stringify` whole. One difference remains, unreachable from plain data: a `toJSON` is
+ * called with another key (a field's with "", an item's with its index in its slice).
  *
  * Why: V8 builds a large `JSON.stringify` result as a rope of pieces. Fastify's Content-Length
  * then flattens it into a fresh large string and the socket write encodes that into UTF-8
@@ -29,38 +30,40 @@ const ITEMS_PER_SLICE = 32;
  * write).
  */
 export function jsonBytes(value: object): Buffer {
-  if (Array.isArray(value) || typeof (value as { toJSON?: unknown }).toJSON === "function")
-    return Buffer.from(JSON.stringify(value));
   // Texts written one after the other; where `joins` is set, the text (a slice of an array,
   // "[…]") starts on the previous slice's closing "]", which becomes ",": no string is
   // concatenated or cut, so none is copied before its one write into the Buffer.
   const texts: string[] = [];
   const joins: boolean[] = [];
-  let separator = "{";
-  for (const name of Object.keys(value)) {
-    const field = (value as Record<string, unknown>)[name];
-    if (
-      Array.isArray(field) &&
-      field.length > ITEMS_PER_SLICE &&
-      typeof (field as { toJSON?: unknown }).toJSON !== "function"
-    ) {
-      texts.push(`${separator}${JSON.stringify(name)}:`);
-      joins.push(false);
-      for (let start = 0; start < field.length; start += ITEMS_PER_SLICE) {
-        texts.push(JSON.stringify(field.slice(start, start + ITEMS_PER_SLICE)));
-        joins.push(start > 0);
-      }
+  const push = (text: string, join = false) => {
+    texts.push(text);
+    joins.push(join);
+  };
+  const pushValue = (field: unknown): void => {
+    if (field === null || typeof field !== "object" || hasToJson(field)) {
+      push(JSON.stringify(field));
+    } else if (Array.isArray(field)) {
+      if (field.length <= ITEMS_PER_SLICE) push(JSON.stringify(field));
+      else
+        for (let start = 0; start < field.length; start += ITEMS_PER_SLICE)
+          push(JSON.stringify(field.slice(start, start + ITEMS_PER_SLICE)), start > 0);
     } else {
-      // undefined for undefined, a function, a symbol, or a toJSON answering undefined
-      const text = JSON.stringify(field) as string | undefined;
-      if (text === undefined) continue;
-      texts.push(`${separator}${JSON.stringify(name)}:`, text);
-      joins.push(false, false);
+      let separator = "{";
+      for (const name of Object.keys(field)) {
+        const inner = (field as Record<string, unknown>)[name];
+        // What JSON.stringify leaves out: undefined, a function, a symbol.
+        if (inner === undefined || typeof inner === "function" || typeof inner === "symbol")
+          continue;
+        if (hasToJson(inner) && JSON.stringify(inner) === undefined) continue;
+        push(`${separator}${JSON.stringify(name)}:`);
+        pushValue(inner);
+        separator = ",";
+      }
+      push(separator === "{" ? "{}" : "}");
     }
-    separator = ",";
-  }
-  texts.push(separator === "{" ? "{}" : "}");
-  joins.push(false);
+  };
+  if (Array.isArray(value) || hasToJson(value)) return Buffer.from(JSON.stringify(value));
+  pushValue(value);
   let size = 0;
   for (let i = 0; i < texts.length; i++) size += Buffer.byteLength(texts[i]!) - (joins[i] ? 1 : 0);
   const bytes = Buffer.allocUnsafe(size);
@@ -72,3 +75,6 @@ export function jsonBytes(value: object): Buffer {
   }
   return bytes;
 }
+
+const hasToJson = (value: unknown): boolean =>
+  typeof (value as { toJSON?: unknown } | null)?.toJSON === "function";

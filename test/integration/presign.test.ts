@@ -3,10 +3,14 @@ import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
 
 /** A POST whose answer is kept as bytes: its text, exactly as sent. */
-async function postBytes(base: string, path: string, body: string) {
+async function postBytes(base: string, path: string, body: string, extra = {}) {
   const res = await fetch(`${base}${path}`, {
     method: "POST",
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+    headers: {
+      authorization: `Bearer ${ADMIN_KEY}`,
+      "content-type": "application/json",
+      ...extra,
+    },
     body,
   });
   return { res, bytes: Buffer.from(await res.arrayBuffer()) };
@@ -237,6 +241,25 @@ describe("POST /v1/presign/batch", () => {
     const plan = expectStringifyBytes(res, bytes);
     expect(Object.keys(plan)).toEqual(["size", "etag", "parts"]);
     expect(plan.parts).toHaveLength(40);
+  });
+
+  it("answers a multipart upload intent (parts nested in upload) as JSON.stringify's bytes", async () => {
+    const body = JSON.stringify({
+      bucket: "default",
+      key: "é/intent.bin",
+      size: 400,
+      contentType: "application/octet-stream",
+      multipart: { partSize: 10 },
+    });
+    const once = { "idempotency-key": "json-bytes-intent" };
+    const first = await postBytes(h.url, "/v1/uploads", body, once);
+    expect(first.res.status).toBe(201);
+    const intent = expectStringifyBytes(first.res, first.bytes);
+    expect(intent.upload.parts).toHaveLength(40);
+    // The replay of a stored answer takes the same path.
+    const again = await postBytes(h.url, "/v1/uploads", body, once);
+    expect(again.res.status).toBe(201);
+    expect(again.bytes.equals(first.bytes)).toBe(true);
   });
 
   it("takes at most 1,000 requests", async () => {

@@ -19,6 +19,8 @@ describe("jsonBytes (large JSON answers as bytes)", () => {
         (items, rest, name) => {
           if (items.length > 32) sliced++;
           sameAsStringify({ ...rest, [name]: items, after: items.slice(0, 3) });
+          // Nested, as an upload intent's upload.parts.
+          sameAsStringify({ file: rest, upload: { [name]: items, none: undefined }, at: "t" });
         },
       ),
       { numRuns: 300 },
@@ -55,5 +57,7 @@ describe("jsonBytes (large JSON answers as bytes)", () => {
     sameAsStringify({ results: many((i) => i), toJSON: () => ({ other: true }) });
     sameAsStringify(many((i) => ({ i })));
     sameAsStringify({ [Symbol("k")]: 1, results: many((i) => `\ud800${i}\udfff`) });
+    sameAsStringify({ upload: { parts: many((i) => ({ i })), at: new Date(0), f: () => 1 } });
+    sameAsStringify({ upload: { parts: many((i) => i), e: { toJSON: () => undefined } }, x: null });
   });
 });
