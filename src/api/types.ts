@@ -171,17 +171,50 @@ export interface Share {
   revokedAt: string | null;
 }
 
+/**
+ * A grant (`POST /v1/grants`): `principal` may do `actions` in `buckets`, under `prefix` when
+ * given (`${sub}` there is the caller's subject).
+ */
 export interface GrantInput {
   principal: string;
   buckets: string[];
   prefix?: string;
   actions: Action[];
+  /** longest URL lifetime under this grant, in seconds */
   maxExpiresIn?: number;
+  /** URLs issued under this grant per principal: per minute, per day (429 `rate_limited` beyond) */
+  quota?: { perMinute?: number; perDay?: number };
+  /**
+   * What every URL under this grant must bind: at most `contentLengthMax` bytes uploaded, one of
+   * `contentTypes`, a client address in `ip` (CIDR ranges)
+   */
   require?: { contentLengthMax?: number; contentTypes?: string[]; ip?: string | string[] };
 }
 
 export interface Grant extends GrantInput {
   id: string;
+}
+
+/**
+ * What `POST /v1/revocations` revokes: one signed request or share by its id, everything issued
+ * to a principal, or everything issued inside a folder (`bucket` and `prefix`, "" for the whole
+ * bucket).
+ */
+export type RevokeTarget =
+  { tokenId: string } | { principal: string } | { bucket: string; prefix: string };
+
+/** The answer of `POST /v1/revocations`. */
+export interface RevokeResult {
+  /** when it was revoked (ISO 8601); for a token revoked before, that earlier time */
+  revokedAt: string;
+  tokenId?: string;
+  principal?: string;
+  bucket?: string;
+  prefix?: string;
+  /** for a principal or a folder: how many tokens are now refused */
+  revoked?: number;
+  /** for a principal or a folder: direct URLs nobody can refuse, left to expire */
+  notRevocable?: { tokenId: string; expiresAt: string }[];
 }
 
 /** A bucket's config: its backend and that backend's settings (see the README). */

@@ -7,11 +7,15 @@ import type {
   AuditRecord,
   BatchResult,
   FileInfo,
+  Grant,
+  GrantInput,
   Intent,
   IntentInput,
   Listing,
   Page,
   PresignRequest,
+  RevokeResult,
+  RevokeTarget,
   Share,
   ShareInput,
   SignedRequest,
@@ -83,9 +87,15 @@ export const listShares = (c: SignetClient, query: { cursor?: string; limit?: nu
 export const deleteShare = (c: SignetClient, id: string) =>
   c.request<void>("DELETE", `/v1/shares/${enc(id)}`);
 
-/** POST /v1/revocations: refuses a revocable signed request or share at once. */
-export const revoke = (c: SignetClient, tokenId: string) =>
-  c.request<unknown>("POST", "/v1/revocations", { body: { tokenId } });
+/**
+ * POST /v1/revocations: refuses at once a revocable signed request or share (its id, or
+ * `{ tokenId }`), everything issued to a principal (`{ principal }`) or inside a folder
+ * (`{ bucket, prefix }`). 409 `not_revocable` for a direct URL nobody can refuse.
+ */
+export const revoke = (c: SignetClient, target: string | RevokeTarget) =>
+  c.request<RevokeResult>("POST", "/v1/revocations", {
+    body: typeof target === "string" ? { tokenId: target } : target,
+  });
 
 // Admin: buckets, signing keys, API keys, grants, audit.
 export const listBuckets = (c: SignetClient) =>
@@ -121,17 +131,12 @@ export const createApiKey = (
 export const revokeApiKey = (c: SignetClient, id: string) =>
   c.request<void>("DELETE", `/v1/apikeys/${enc(id)}`);
 
-export interface GrantInfo {
-  id: string;
-  principal: string;
-  buckets: string[];
-  prefix?: string;
-  actions: string[];
-  [k: string]: unknown;
-}
-export const listGrants = (c: SignetClient) => c.request<Page<GrantInfo>>("GET", "/v1/grants");
-export const createGrant = (c: SignetClient, grant: Record<string, unknown>) =>
-  c.request<GrantInfo>("POST", "/v1/grants", { body: grant });
+/** A grant as the API answers it (the API's `Grant`). */
+export type GrantInfo = Grant;
+/** GET /v1/grants and POST /v1/grants (admin): see `GrantInput` for quotas and requirements. */
+export const listGrants = (c: SignetClient) => c.request<Page<Grant>>("GET", "/v1/grants");
+export const createGrant = (c: SignetClient, grant: GrantInput) =>
+  c.request<Grant>("POST", "/v1/grants", { body: grant });
 export const deleteGrant = (c: SignetClient, id: string) =>
   c.request<void>("DELETE", `/v1/grants/${enc(id)}`);
 

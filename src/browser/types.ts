@@ -6,16 +6,21 @@
 import type { PresignInput, UploadInput } from "../api/types.js";
 
 export type {
+  Action,
   AuditRecord,
   BatchResult,
   Enforcer,
   FileInfo,
+  Grant,
+  GrantInput,
   Intent,
   Listing,
   Method,
   MultipartUpload,
   Page,
   PartRequest,
+  RevokeResult,
+  RevokeTarget,
   Share,
   ShareInput,
   SignedRequest,

@@ -4,7 +4,7 @@
  */
 import { loggablePath } from "../http/log.js";
 import { basename } from "node:path";
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import type {
   Action,
   AuditQuery,
@@ -12,6 +12,7 @@ import type {
   BucketConfig,
   Method,
   PresignInput,
+  RevokeTarget,
   SignedRequest,
 } from "../api/types.js";
 import { type DownloadResult, SignetClient } from "../client/index.js";
@@ -293,14 +294,26 @@ export async function sharesDelete(id: string, _o: unknown, command: Command): P
   say(`deleted ${id}`, globals(command));
 }
 
-export async function revoke(id: string, _o: unknown, command: Command): Promise<void> {
-  printObject(await client(command).revoke(id), globals(command));
+export async function revoke(
+  id: string | undefined,
+  o: { principal?: string; folder?: string },
+  command: Command,
+): Promise<void> {
+  const targets = [id, o.principal, o.folder].filter((t) => t !== undefined).length;
+  if (targets !== 1) throw new InvalidArgumentError("name one of: an id, --principal or --folder");
+  let target: RevokeTarget;
+  if (o.principal !== undefined) target = { principal: o.principal };
+  else if (o.folder !== undefined) {
+    const [bucket, prefix] = folderTarget(o.folder);
+    target = { bucket, prefix };
+  } else target = { tokenId: id! };
+  printObject(await client(command).revoke(target), globals(command));
 }
 
 export async function grantsList(_o: unknown, command: Command): Promise<void> {
   printRows(
     await client(command).grants.list(),
-    ["id", "principal", "buckets", "prefix", "actions", "maxExpiresIn"],
+    ["id", "principal", "buckets", "prefix", "actions", "maxExpiresIn", "quota", "require"],
     globals(command),
   );
 }
@@ -312,9 +325,17 @@ export async function grantsCreate(
     actions: Action[];
     prefix?: string;
     maxExpires?: number;
+    quotaPerMinute?: number;
+    quotaPerDay?: number;
+    maxSize?: number;
+    contentType?: string[];
+    ip?: string[];
   },
   command: Command,
 ): Promise<void> {
+  const quota = { perMinute: o.quotaPerMinute, perDay: o.quotaPerDay };
+  const require = { contentLengthMax: o.maxSize, contentTypes: o.contentType, ip: o.ip };
+  const given = (fields: object) => Object.values(fields).some((v) => v !== undefined);
   printObject(
     await client(command).grants.create({
       principal: o.principal,
@@ -322,6 +343,8 @@ export async function grantsCreate(
       actions: o.actions,
       prefix: o.prefix,
       maxExpiresIn: o.maxExpires,
+      quota: given(quota) ? quota : undefined,
+      require: given(require) ? require : undefined,
     }),
     globals(command),
   );

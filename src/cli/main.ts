@@ -166,8 +166,12 @@ shares.command("list").description("shares you created").action(lazy("sharesList
 shares.command("delete <id>").description("revoke and delete a share").action(lazy("sharesDelete"));
 
 program
-  .command("revoke <id>")
-  .description("revoke a signed request or share by its id")
+  .command("revoke [id]")
+  .description("revoke a signed request or share by its id, a principal's URLs or a folder's")
+  .addOption(
+    new Option("--principal <id>", "everything issued to this principal").conflicts("folder"),
+  )
+  .option("--folder <bucket/prefix/>", "everything issued inside this folder (BUCKET/ for all)")
   .action(lazy("revoke"));
 
 const grants = program.command("grants").description("grants (admin)");
@@ -184,6 +188,11 @@ grants
   )
   .option("--prefix <prefix>", "only this folder (${sub} is the caller's subject)")
   .option("--max-expires <duration>", "longest URL lifetime", seconds)
+  .option("--quota-per-minute <n>", "URLs per principal per minute", (t) => integer(t, 1))
+  .option("--quota-per-day <n>", "URLs per principal per day", (t) => integer(t, 1))
+  .option("--max-size <bytes>", "uploads of at most this size (8MiB, 1048576…)", byteSize)
+  .option("--content-type <type>", "uploads of this Content-Type only (repeatable)", collect)
+  .option("--ip <cidr>", "callers' client address range (repeatable)", collect)
   .action(lazy("grantsCreate"));
 grants.command("delete <id>").description("remove a grant").action(lazy("grantsDelete"));
 

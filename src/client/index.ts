@@ -24,6 +24,8 @@ import type {
   PartPlanInput,
   PartRequest,
   PresignInput,
+  RevokeResult,
+  RevokeTarget,
   Share,
   ShareInput,
   SignedRequest,
@@ -119,9 +121,18 @@ export class SignetClient {
     delete: (id: string) => this.call<void>("DELETE", `/v1/shares/${encodeURIComponent(id)}`),
   };
 
-  /** Revokes one signed request or share by its id. */
-  revoke(tokenId: string): Promise<{ tokenId: string; revokedAt: string }> {
-    return this.call("POST", "/v1/revocations", { tokenId });
+  /**
+   * `POST /v1/revocations`: revokes one signed request or share by its id (a string, or
+   * `{ tokenId }`), everything issued to a principal (`{ principal }`), or everything issued
+   * inside a folder (`{ bucket, prefix }`). Throws `SignetApiError` `not_revocable` (409) for a
+   * direct URL that nobody can refuse before it expires.
+   */
+  revoke(target: string | RevokeTarget): Promise<RevokeResult> {
+    return this.call(
+      "POST",
+      "/v1/revocations",
+      typeof target === "string" ? { tokenId: target } : target,
+    );
   }
 
   readonly apiKeys = {

@@ -13,6 +13,7 @@
  * to admins; someone else's token looks like no token at all.
  */
 import { sql } from "kysely";
+import type { RevokeResult as ApiRevokeResult } from "../api/types.js";
 import { SignetError } from "../core/errors.js";
 import { toFolder } from "../core/keys.js";
 import { isAdmin, type Principal } from "../core/principal.js";
@@ -22,7 +23,7 @@ import type { AuditLog } from "./audit.js";
 import type { Buckets } from "./buckets.js";
 import type { Revocations } from "./revocations.js";
 
-/** One of: a token id; a principal; a bucket and a folder (`prefix`). */
+/** One of: a token id; a principal; a bucket and a folder (`prefix`) (the route's schema). */
 export interface RevokeInput {
   tokenId?: string;
   principal?: string;
@@ -30,20 +31,11 @@ export interface RevokeInput {
   prefix?: string;
 }
 
-export interface RevokeResult {
-  /** when it was revoked: for a token revoked before, that earlier time */
-  revokedAt: string;
-  tokenId?: string;
-  principal?: string;
-  bucket?: string;
-  prefix?: string;
-  /** for a principal or a folder: how many tokens are now refused */
-  revoked?: number;
-  /** for a principal or a folder: direct URLs nobody can refuse, left to expire */
-  notRevocable?: { tokenId: string; expiresAt: string }[];
+/** The API's answer (api/types.ts), and whether the token had been revoked before (200). */
+export type RevokeResult = ApiRevokeResult & {
   /** a token revoked before: its revocation is answered again (200, not 201) */
   existing?: true;
-}
+};
 
 export class RevokeService {
   constructor(

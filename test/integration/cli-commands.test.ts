@@ -154,6 +154,99 @@ describe("the signet CLI's commands", () => {
     expect((await run(["presign", "default/c/one.txt", "--url", "-q"], env)).stderr).toBe("");
   });
 
+  it("revoke takes an id, --principal or --folder, exactly one", async () => {
+    const made = lines(
+      (await run(["apikeys", "create", "--name", "revokee", "--role", "revokee"], env)).stdout,
+    )[0]!;
+    await h.admin.grants.create({
+      principal: "role:revokee",
+      buckets: ["default"],
+      actions: ["read"],
+    });
+    const as: Record<string, string> = { ...env, SIGNET_KEY: made.key as string };
+    const url = async (key: string, who = as) =>
+      (await run(["presign", key, "--url", "--revocable", "-q"], who)).stdout.trim();
+    const theirs = [await url("default/r/one.txt"), await url("default/r/two.txt")];
+    const folder = [await url("default/f/a.txt", env), await url("default/f/sub/b.txt", env)];
+    const outside = await url("default/g/c.txt", env);
+    const status = async (u: string) => (await fetch(u)).status;
+    for (const u of [...theirs, ...folder, outside]) expect(await status(u)).toBe(404);
+
+    const byPrincipal = await run(["revoke", "--principal", `key:${made.id as string}`], env);
+    expect(byPrincipal.code, byPrincipal.stderr).toBe(0);
+    expect(lines(byPrincipal.stdout)[0]).toMatchObject({ revoked: 2 });
+    const byFolder = await run(["revoke", "--folder", "default/f/"], env);
+    expect(byFolder.code, byFolder.stderr).toBe(0);
+    expect(lines(byFolder.stdout)[0]).toMatchObject({
+      bucket: "default",
+      prefix: "f/",
+      revoked: 2,
+    });
+    for (const u of [...theirs, ...folder]) expect(await status(u)).toBe(403);
+    expect(await status(outside)).toBe(404);
+
+    for (const args of [
+      [],
+      ["tok", "--principal", "x"],
+      ["--folder", "default/", "--principal", "x"],
+    ]) {
+      const r = await run(["revoke", ...args], env);
+      expect(r.code, args.join(" ")).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(/name one of: an id, --principal or --folder|cannot be used with/);
+    }
+  });
+
+  it("grants create sets quotas and requirements, which the grant then enforces", async () => {
+    const created = await run(
+      ["grants", "create", "--principal", "role:limited", "--buckets", "default"].concat(
+        ["--actions", "write", "--prefix", "in/", "--quota-per-minute", "2", "--quota-per-day"],
+        ["100", "--max-size", "1KiB", "--content-type", "text/plain", "--ip", "127.0.0.0/8"],
+      ),
+      env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const grant = lines(created.stdout)[0]!;
+    expect(grant).toMatchObject({
+      quota: { perMinute: 2, perDay: 100 },
+      require: { contentLengthMax: 1024, contentTypes: ["text/plain"], ip: ["127.0.0.0/8"] },
+    });
+    const listed = lines((await run(["grants", "list"], env)).stdout);
+    expect(listed.find((g) => g.id === grant.id)).toMatchObject({ quota: grant.quota });
+
+    const key = lines(
+      (await run(["apikeys", "create", "--name", "limited", "--role", "limited"], env)).stdout,
+    )[0]!.key as string;
+    const as = { ...env, SIGNET_KEY: key };
+    const put = (...flags: string[]) =>
+      run(["presign", "default/in/a.txt", "--method", "PUT", ...flags], as);
+    const wrongType = await put("--content-type", "image/png", "--content-length", "10");
+    expect(wrongType.code).toBe(1);
+    expect(wrongType.stderr).toMatch(/^signet: forbidden: .*content/m);
+    const tooBig = await put("--content-type", "text/plain", "--content-length", "1025");
+    expect(tooBig.code).toBe(1);
+    expect(tooBig.stderr).toMatch(/^signet: forbidden: /m);
+    // Refusals spend no quota: two URLs a minute are issued, the third is refused.
+    for (let i = 0; i < 2; i++) {
+      const ok = await put("--content-type", "text/plain", "--content-length", "10");
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(lines(ok.stdout)[0]!.enforcedBy).toHaveProperty("ip");
+    }
+    const third = await put("--content-type", "text/plain", "--content-length", "10");
+    expect(third.code).toBe(1);
+    expect(third.stderr).toMatch(/^signet: rate_limited: the grant quota per minute/m);
+
+    const bad = await run(
+      ["grants", "create", "--principal", "p", "--buckets", "default", "--actions", "read"].concat([
+        "--quota-per-minute",
+        "0",
+      ]),
+      env,
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("option '--quota-per-minute <n>' argument '0' is invalid");
+  });
+
   it("lists print JSON lines when piped (and with --json), one record per line", async () => {
     const file = join(dir, "report.pdf");
     await writeFile(file, "%PDF-1.4\n");

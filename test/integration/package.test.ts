@@ -53,6 +53,17 @@ try {
   if (!(err instanceof SignetApiError) || err.code !== "not_found") throw err;
 }
 
+// A grant with a quota and requirements, and a revocation by folder, typed by the package.
+await client.grants.create({
+  principal: "role:pkg",
+  buckets: ["default"],
+  actions: ["write"],
+  quota: { perMinute: 10 },
+  require: { contentLengthMax: 1024, contentTypes: ["text/plain"] },
+});
+const revoked = await client.revoke({ bucket: "default", prefix: "pkg/" });
+if (typeof revoked.revoked !== "number") throw new Error("no count of revoked URLs");
+
 // Never called: it must only fail to compile.
 export const misuse = () =>
   // @ts-expect-error: not a method the API knows

@@ -17,6 +17,7 @@ import {
   revokeApiKey,
   rotateKey,
 } from "../../../src/browser/index.js";
+import type { Action } from "../../../src/browser/index.js";
 import {
   announce,
   confirmButton,
@@ -197,7 +198,7 @@ export const grantsScreen: Screen = (main, s) => {
           g.buckets.join(", "),
           g.prefix || "(whole bucket)",
           g.actions.join(", "),
-          g.maxExpiresIn === undefined ? "—" : `${g.maxExpiresIn as number} s`,
+          g.maxExpiresIn === undefined ? "—" : `${g.maxExpiresIn} s`,
           g.id.startsWith("g_")
             ? confirmButton(
                 "Delete",
@@ -229,7 +230,7 @@ export const grantsScreen: Screen = (main, s) => {
     const actions = actionBoxes
       .map((b) => b.querySelector("input")!)
       .filter((b) => b.checked)
-      .map((b) => b.value);
+      .map((b) => b.value as Action);
     const ok = await attempt(status, "Grant created", () =>
       createGrant(s.client, {
         principal: principal.value.trim(),
