@@ -57,7 +57,9 @@ export interface PresignInput {
   upsert?: boolean;
   /** answer a short `/u/{id}` URL standing for the signed one */
   short?: boolean;
+  /** form POST: the status storage answers a successful upload with */
   successActionStatus?: 200 | 201 | 204;
+  /** form POST: where storage redirects the browser after a successful upload */
   successActionRedirect?: string;
 }
 
@@ -81,8 +83,14 @@ export interface SignedRequest {
 /** One entry of `POST /v1/presign/batch`'s `results`, in input order. */
 export type BatchResult = ({ ok: true } & SignedRequest) | { ok: false; error: ApiErrorBody };
 
-/** `POST /v1/presign/parts`: a download plan of ranged GETs over one object. */
-export type PartPlanInput = Omit<PresignInput, "method" | "methods" | "prefix" | "range"> & {
+/**
+ * `POST /v1/presign/parts`: a download plan of ranged GETs over one object, cut in parts of
+ * `partSize` bytes or into `parts` parts (one of the two).
+ */
+export type PartPlanInput = Omit<
+  PresignInput,
+  "method" | "methods" | "prefix" | "range" | "successActionStatus" | "successActionRedirect"
+> & {
   key: string;
   partSize?: number;
   parts?: number;

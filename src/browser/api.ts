@@ -4,15 +4,23 @@
  */
 import type { SignetClient } from "./client.js";
 import type {
+  AuditQuery,
   AuditRecord,
   BatchResult,
+  BucketConfig,
+  BucketInfo,
   FileInfo,
   Grant,
   GrantInput,
   Intent,
   IntentInput,
+  KeyRetirement,
+  KeyRotation,
   Listing,
   Page,
+  PartPlan,
+  PartPlanInput,
+  PartRequest,
   PresignRequest,
   RevokeResult,
   RevokeTarget,
@@ -21,7 +29,6 @@ import type {
   SignedRequest,
 } from "./types.js";
 
-type Query = Record<string, string | number | boolean | undefined>;
 const enc = encodeURIComponent;
 
 /** POST /v1/presign: one signed request. */
@@ -32,6 +39,10 @@ export const presign = (c: SignetClient, req: PresignRequest) =>
 export const presignBatch = (c: SignetClient, requests: PresignRequest[]) =>
   c.request<{ results: BatchResult[] }>("POST", "/v1/presign/batch", { body: { requests } });
 
+/** POST /v1/presign/parts: a download plan, one range-bound GET per part. */
+export const presignParts = (c: SignetClient, input: PartPlanInput) =>
+  c.request<PartPlan>("POST", "/v1/presign/parts", { body: input });
+
 /** POST /v1/uploads: an upload intent (a pending file plus its signed upload request(s)). */
 export const createUpload = (c: SignetClient, input: IntentInput, idempotencyKey?: string) => {
   const { upsert, ...rest } = input;
@@ -40,6 +51,19 @@ export const createUpload = (c: SignetClient, input: IntentInput, idempotencyKey
     headers: idempotencyKey === undefined ? {} : { "idempotency-key": idempotencyKey },
   });
 };
+
+/** POST /v1/uploads/{id}/parts: fresh signed requests for a multipart intent's parts. */
+export const signUploadParts = async (
+  c: SignetClient,
+  id: string,
+  partNumbers: number[],
+  expiresIn?: number,
+) =>
+  (
+    await c.request<{ parts: PartRequest[] }>("POST", `/v1/uploads/${enc(id)}/parts`, {
+      body: { partNumbers, expiresIn },
+    })
+  ).parts;
 
 /** POST /v1/uploads/{id}/complete: Signet checks the stored object, then commits it. */
 export const completeUpload = (
@@ -98,12 +122,17 @@ export const revoke = (c: SignetClient, target: string | RevokeTarget) =>
   });
 
 // Admin: buckets, signing keys, API keys, grants, audit.
-export const listBuckets = (c: SignetClient) =>
-  c.request<Page<{ name: string; backend: string; [k: string]: unknown }>>("GET", "/v1/buckets");
-export const createBucket = (c: SignetClient, name: string, config: Record<string, unknown>) =>
-  c.request<unknown>("POST", "/v1/buckets", { body: { name, config } });
+export const listBuckets = (c: SignetClient) => c.request<Page<BucketInfo>>("GET", "/v1/buckets");
+export const createBucket = (c: SignetClient, name: string, config: BucketConfig) =>
+  c.request<BucketInfo>("POST", "/v1/buckets", { body: { name, config } });
 export const deleteBucket = (c: SignetClient, name: string) =>
   c.request<void>("DELETE", `/v1/buckets/${enc(name)}`);
+/** POST /v1/buckets/{name}/rotate-key: a new generated key signs from now on. */
+export const rotateBucketKey = (c: SignetClient, name: string) =>
+  c.request<KeyRotation>("POST", `/v1/buckets/${enc(name)}/rotate-key`, { body: {} });
+/** POST /v1/buckets/{name}/retire-key: URLs signed with the previous key stop working. */
+export const retireBucketKey = (c: SignetClient, name: string) =>
+  c.request<KeyRetirement>("POST", `/v1/buckets/${enc(name)}/retire-key`, { body: {} });
 
 export interface SigningKey {
   kid: string;
@@ -141,5 +170,5 @@ export const deleteGrant = (c: SignetClient, id: string) =>
   c.request<void>("DELETE", `/v1/grants/${enc(id)}`);
 
 /** GET /v1/audit (admin): newest first. */
-export const listAudit = (c: SignetClient, query: Query = {}) =>
-  c.request<Page<AuditRecord>>("GET", "/v1/audit", { query });
+export const listAudit = (c: SignetClient, query: AuditQuery = {}) =>
+  c.request<Page<AuditRecord>>("GET", "/v1/audit", { query: { ...query } });

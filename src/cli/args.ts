@@ -116,3 +116,30 @@ export function isoTime(text: string): string {
     ? trimmed
     : new Date(ms).toISOString();
 }
+
+/** `[{"partNumber":1,"etag":"…"},…]`: the parts of a multipart upload, as complete takes them. */
+export function partList(text: string): { partNumber: number; etag: string }[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  const valid =
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every(
+      (p: { partNumber?: unknown; etag?: unknown } | null) =>
+        typeof p === "object" &&
+        p !== null &&
+        Number.isSafeInteger(p.partNumber) &&
+        (p.partNumber as number) >= 1 &&
+        typeof p.etag === "string",
+    );
+  if (!valid)
+    throw new InvalidArgumentError('expected a JSON array like [{"partNumber":1,"etag":"…"}]');
+  return (value as { partNumber: number; etag: string }[]).map(({ partNumber, etag }) => ({
+    partNumber,
+    etag,
+  }));
+}

@@ -3,6 +3,8 @@
  * the SDK: parse the target, call, print (see output.ts).
  */
 import { loggablePath } from "../http/log.js";
+import { readFile } from "node:fs/promises";
+import { text as streamText } from "node:stream/consumers";
 import { basename } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import type {
@@ -11,12 +13,13 @@ import type {
   AuditRecord,
   BucketConfig,
   Method,
+  Page,
   PresignInput,
   RevokeTarget,
   SignedRequest,
 } from "../api/types.js";
 import { type DownloadResult, SignetClient } from "../client/index.js";
-import { folderTarget, target } from "./args.js";
+import { folderTarget, integer, target } from "./args.js";
 import { type OutputOptions, printObject, printRows, say } from "./output.js";
 import { progressBar } from "./progress.js";
 import { withYoungGc } from "./young-gc.js";
@@ -88,6 +91,8 @@ interface PresignOptions {
   revocable?: boolean;
   upsert?: boolean;
   short?: boolean;
+  successActionStatus?: 200 | 201 | 204;
+  successActionRedirect?: string;
   url?: boolean;
   curl?: boolean;
   file?: string;
@@ -115,6 +120,8 @@ export async function presign(text: string, o: PresignOptions, command: Command)
     revocable: o.revocable,
     upsert: o.upsert,
     short: o.short,
+    successActionStatus: o.successActionStatus,
+    successActionRedirect: o.successActionRedirect,
   };
   const signed = await client(command).presign(input);
   const g = globals(command);
@@ -123,6 +130,91 @@ export async function presign(text: string, o: PresignOptions, command: Command)
     // stdout stays the URL alone (to pipe); its id, needed to revoke it, goes to stderr.
     say(`id ${signed.id} (revoke: signet revoke ${signed.id})`, g);
   } else printObject(signed, g);
+}
+
+/** Requests per `POST /v1/presign/batch` (the server's maximum). */
+const BATCH_SIZE = 1000;
+
+/** The presign inputs of a JSON array, or of JSON lines (one object a line; blank lines skipped). */
+export function batchInputs(text: string): PresignInput[] {
+  const lineOf = (n: number, line: string): PresignInput => {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new InvalidArgumentError(`line ${n}: not JSON`);
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value))
+      throw new InvalidArgumentError(`line ${n}: expected one request object`);
+    return value as PresignInput;
+  };
+  if (text.trimStart().startsWith("[")) {
+    let list: unknown;
+    try {
+      list = JSON.parse(text);
+    } catch {
+      throw new InvalidArgumentError("not a JSON array");
+    }
+    return (list as unknown[]).map((item, i) => lineOf(i + 1, JSON.stringify(item)));
+  }
+  return text
+    .split("\n")
+    .map((line, i) => [i + 1, line.trim()] as const)
+    .filter(([, line]) => line !== "")
+    .map(([n, line]) => lineOf(n, line));
+}
+
+/**
+ * `batch [file]`: signs the requests in FILE (or stdin), 1,000 per `POST /v1/presign/batch`;
+ * prints one result a line in input order. Exits 1 when any was refused (each refusal is in
+ * its line).
+ */
+export async function batch(
+  file: string | undefined,
+  _o: unknown,
+  command: Command,
+): Promise<void> {
+  if ((file === undefined || file === "-") && process.stdin.isTTY)
+    throw new InvalidArgumentError("give FILE, or pipe the requests in (JSON lines)");
+  const text =
+    file === undefined || file === "-"
+      ? await streamText(process.stdin)
+      : await readFile(file, "utf8");
+  const inputs = batchInputs(text);
+  if (inputs.length === 0) throw new InvalidArgumentError("no requests to sign");
+  const c = client(command);
+  const results = [];
+  for (let at = 0; at < inputs.length; at += BATCH_SIZE)
+    results.push(...(await c.presignBatch(inputs.slice(at, at + BATCH_SIZE))));
+  const g = globals(command);
+  printRows(results, ["ok", "id", "method", "url", "expiresAt", "error"], g);
+  const refused = results.filter((r) => !r.ok).length;
+  if (refused > 0) {
+    say(`${refused} of ${results.length} refused`, g);
+    process.exitCode = 1;
+  }
+}
+
+/** `parts BUCKET/KEY`: a download plan, one range-bound GET per part (`POST /v1/presign/parts`). */
+export async function parts(
+  text: string,
+  o: { partSize?: number; parts?: number; expires?: number; ip?: string[] },
+  command: Command,
+): Promise<void> {
+  const [bucket, key] = target(text);
+  if ((o.partSize === undefined) === (o.parts === undefined))
+    throw new InvalidArgumentError("name one of --part-size and --parts");
+  const plan = await client(command).parts({
+    bucket,
+    key,
+    partSize: o.partSize,
+    parts: o.parts,
+    expiresIn: o.expires,
+    ip: o.ip,
+  });
+  const g = globals(command);
+  say(`${plan.size} bytes, etag ${plan.etag}, ${plan.parts.length} parts`, g);
+  printRows(plan.parts, ["partNumber", "start", "end", "url"], g);
 }
 
 interface GetOptions {
@@ -224,6 +316,21 @@ export async function put(
 
 const FILE_COLUMNS = ["id", "bucket", "key", "size", "contentType", "status", "committedAt"];
 
+/** Pages through a list (pages of up to 1,000) until `limit` items, or the end. */
+async function pages<T>(
+  page: (query: { cursor?: string; limit: number }) => Promise<Page<T>>,
+  limit: number | undefined,
+): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const next = await page({ cursor, limit: Math.min(1000, limit ?? 1000) });
+    items.push(...next.items);
+    cursor = next.nextCursor ?? undefined;
+  } while (cursor !== undefined && (limit === undefined || items.length < limit));
+  return items.slice(0, limit);
+}
+
 export async function filesList(
   where: string | undefined,
   o: { owner?: string; limit?: number },
@@ -231,20 +338,11 @@ export async function filesList(
 ): Promise<void> {
   const [bucket, prefix] = where === undefined ? [undefined, undefined] : folderTarget(where);
   const c = client(command);
-  const items = [];
-  let cursor: string | undefined;
-  do {
-    const page = await c.files.list({
-      bucket,
-      prefix: prefix || undefined,
-      owner: o.owner,
-      cursor,
-      limit: Math.min(1000, o.limit ?? 1000),
-    });
-    items.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor !== undefined && (o.limit === undefined || items.length < o.limit));
-  printRows(items.slice(0, o.limit), FILE_COLUMNS, globals(command));
+  const items = await pages(
+    (page) => c.files.list({ bucket, prefix: prefix || undefined, owner: o.owner, ...page }),
+    o.limit,
+  );
+  printRows(items, FILE_COLUMNS, globals(command));
 }
 
 export async function filesGet(id: string, _o: unknown, command: Command): Promise<void> {
@@ -256,8 +354,65 @@ export async function filesDelete(id: string, _o: unknown, command: Command): Pr
   say(`deleted ${id}`, globals(command));
 }
 
-export async function uploadsComplete(id: string, _o: unknown, command: Command): Promise<void> {
-  printObject((await client(command).uploads.complete(id)).file, globals(command));
+export interface UploadCreateOptions {
+  size: number;
+  prefix?: boolean;
+  name?: string;
+  type?: string;
+  sha256?: string;
+  partSize?: number;
+  method?: "PUT" | "POST";
+  expires?: number;
+  upsert?: boolean;
+  short?: boolean;
+}
+
+/**
+ * `uploads create`: an intent for someone else (a browser, another tool) to upload to. Prints
+ * the intent: the pending file and the signed request(s), to hand over as they are.
+ */
+export async function uploadsCreate(
+  text: string,
+  o: UploadCreateOptions,
+  command: Command,
+): Promise<void> {
+  const [bucket, rest] = o.prefix ? folderTarget(text) : target(text);
+  const intent = await client(command).uploads.create({
+    bucket,
+    ...(o.prefix ? { prefix: rest, name: o.name } : { key: rest }),
+    size: o.size,
+    sha256: o.sha256,
+    contentType: o.type,
+    multipart: o.partSize === undefined ? undefined : { partSize: o.partSize },
+    method: o.method,
+    expiresIn: o.expires,
+    upsert: o.upsert,
+    short: o.short,
+  });
+  printObject(intent, globals(command));
+}
+
+/** `uploads parts ID N…`: fresh signed requests for a multipart intent's parts. */
+export async function uploadsParts(
+  id: string,
+  partNumbers: string[],
+  o: { expires?: number },
+  command: Command,
+): Promise<void> {
+  const numbers = partNumbers.map((n) => integer(n, 1));
+  printRows(
+    await client(command).uploads.signParts(id, numbers, o.expires),
+    ["partNumber", "start", "end", "method", "url"],
+    globals(command),
+  );
+}
+
+export async function uploadsComplete(
+  id: string,
+  o: { parts?: { partNumber: number; etag: string }[] },
+  command: Command,
+): Promise<void> {
+  printObject((await client(command).uploads.complete(id, o.parts)).file, globals(command));
 }
 
 export async function uploadsAbort(id: string, _o: unknown, command: Command): Promise<void> {
@@ -281,9 +436,10 @@ export async function sharesCreate(
   printObject(share, globals(command));
 }
 
-export async function sharesList(_o: unknown, command: Command): Promise<void> {
+export async function sharesList(o: { limit?: number }, command: Command): Promise<void> {
+  const c = client(command);
   printRows(
-    await client(command).shares.list(),
+    await pages((page) => c.shares.list(page), o.limit),
     ["id", "bucket", "prefix", "methods", "mode", "expiresAt", "revokedAt"],
     globals(command),
   );

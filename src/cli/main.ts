@@ -17,6 +17,7 @@ import {
   lowerListOf,
   lowerOneOf,
   oneOf,
+  partList,
   port,
   positiveSeconds,
   seconds,
@@ -98,6 +99,12 @@ program
   .option("--revocable", "must be revocable (else refused)")
   .option("--upsert", "may replace a committed file (PUT)")
   .option("--short", "answer a short /u/{id} URL standing for the signed one")
+  .option(
+    "--success-action-status <status>",
+    "form POST: the status storage answers with (200, 201 or 204)",
+    (t) => Number(oneOf(["200", "201", "204"] as const, t)),
+  )
+  .option("--success-action-redirect <url>", "form POST: where storage redirects after upload")
   .option("--url", "print only the URL")
   .addOption(
     new Option(
@@ -107,6 +114,22 @@ program
   )
   .option("--file <path>", "the body --curl sends for PUT or POST")
   .action(lazy("presign"));
+
+program
+  .command("batch [file]")
+  .description(
+    "sign many requests: JSON lines (or a JSON array) of presign bodies, from FILE or stdin",
+  )
+  .action(lazy("batch"));
+
+program
+  .command("parts <target>")
+  .description("sign a download plan for BUCKET/KEY: one range-bound GET URL per part")
+  .option("--part-size <size>", "bytes a part: 8MiB, 16MiB …", byteSize)
+  .option("--parts <n>", "this many parts", (t) => integer(t, 1))
+  .option("--expires <duration>", "lifetime: 900, 15m, 12h, 7d", seconds)
+  .option("--ip <cidr>", "client address range (repeatable)", collect)
+  .action(lazy("parts"));
 
 program
   .command("get <source>")
@@ -141,8 +164,30 @@ files.command("delete <id>").description("delete a file and its bytes").action(l
 
 const uploads = program.command("uploads").description("upload intents");
 uploads
+  .command("create <target>")
+  .description("an upload intent for BUCKET/KEY (or BUCKET/PREFIX/ with --prefix), to hand over")
+  .requiredOption("--size <bytes>", "the body's exact size", byteSize)
+  .option("--prefix", "TARGET is a folder: Signet picks the key (--name keeps a file name)")
+  .option("--name <name>", "with --prefix: the file name the key ends with")
+  .option("--type <contentType>", "media type (default: from the name, else octet-stream)")
+  .option("--sha256 <base64>", "the body's sha256 (base64): checked at complete")
+  .option("--part-size <size>", "multipart: part size (8MiB …)", byteSize)
+  .option("--method <method>", "PUT (default) or POST (a browser form)", (t) =>
+    oneOf(["PUT", "POST"] as const, t),
+  )
+  .option("--expires <duration>", "lifetime of the upload URLs", seconds)
+  .option("--upsert", "replace a committed file at the key (needs write and delete)")
+  .option("--short", "short /u/{id} URLs")
+  .action(lazy("uploadsCreate"));
+uploads
+  .command("parts <id> <partNumbers...>")
+  .description("fresh signed requests for a multipart intent's parts")
+  .option("--expires <duration>", "lifetime of the part URLs", seconds)
+  .action(lazy("uploadsParts"));
+uploads
   .command("complete <id>")
-  .description("complete a single-request upload intent")
+  .description("complete an upload intent (multipart: --parts with each part's ETag)")
+  .option("--parts <json>", 'the uploaded parts: [{"partNumber":1,"etag":"…"},…]', partList)
   .action(lazy("uploadsComplete"));
 uploads.command("abort <id>").description("abort an upload intent").action(lazy("uploadsAbort"));
 
@@ -162,7 +207,11 @@ const share = (command: Command) =>
 share(program.command("share <folder>").description("share BUCKET/PREFIX/ through one link"));
 const shares = program.command("shares").description("folder share links");
 share(shares.command("create <folder>").description("share BUCKET/PREFIX/ through one link"));
-shares.command("list").description("shares you created").action(lazy("sharesList"));
+shares
+  .command("list")
+  .description("shares you created")
+  .option("--limit <n>", "at most", (t) => integer(t, 1))
+  .action(lazy("sharesList"));
 shares.command("delete <id>").description("revoke and delete a share").action(lazy("sharesDelete"));
 
 program

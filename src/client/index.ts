@@ -117,7 +117,9 @@ export class SignetClient {
 
   readonly shares = {
     create: (input: ShareInput) => this.call<Share & { url: string }>("POST", "/v1/shares", input),
-    list: async () => (await this.call<{ items: Share[] }>("GET", "/v1/shares")).items,
+    /** `GET /v1/shares`: one page of the shares the caller created (`nextCursor` for the next). */
+    list: (query: { cursor?: string; limit?: number } = {}) =>
+      this.call<Page<Share>>("GET", `/v1/shares?${queryString(query)}`),
     delete: (id: string) => this.call<void>("DELETE", `/v1/shares/${encodeURIComponent(id)}`),
   };
 
@@ -177,7 +179,10 @@ export class SignetClient {
     /** `POST /v1/uploads`: an upload intent (retried safely with the same idempotency key). */
     create: (input: UploadInput, idempotencyKey?: string) =>
       this.call<Intent>("POST", "/v1/uploads", input, idempotencyKey),
-    /** `POST /v1/uploads/{id}/parts`: fresh URLs for parts whose URLs expired. */
+    /**
+     * `POST /v1/uploads/{id}/parts`: fresh URLs for parts whose URLs expired, binding what the
+     * intent's own did (each part's `start`, `end` and length). 400 `invalid_part` past the end.
+     */
     signParts: async (id: string, partNumbers: number[], expiresIn?: number) =>
       (
         await this.call<{ parts: PartRequest[] }>(

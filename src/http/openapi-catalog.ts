@@ -248,7 +248,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   ),
   "POST /v1/uploads/:id/parts": op(
     "Re-sign parts of a multipart intent",
-    "Fresh signed PUT requests for parts whose URLs expired (the intent's owner only). Size and sha256 are still checked at complete.",
+    "Fresh signed PUT requests for parts whose URLs expired (the intent's owner only), binding what the intent's own did: each part's start, end and length. A part past the end is 400 invalid_part. Size and sha256 are still checked at complete.",
     ["uploads"],
     { 200: Type.Object({ parts: Type.Array(Part) }) },
     V1,

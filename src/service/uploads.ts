@@ -169,8 +169,7 @@ export class UploadService {
       record.partSize = partSize;
       const parts: PartRequest[] = [];
       for (let i = 0; i < count; i++) {
-        const start = i * partSize;
-        const end = Math.min(size, start + partSize) - 1;
+        const { start, end } = partBounds(size, partSize, i + 1);
         const constraints: ScopeConstraints = { contentLength: Math.max(0, end - start + 1) };
         if (checked.direct.constraints.ip !== undefined)
           constraints.ip = checked.direct.constraints.ip;
@@ -279,18 +278,27 @@ export class UploadService {
 
   /**
    * A signed request for one part of an open multipart upload, for its owner. `contentLength`
-   * (the part's bytes) is bound where the caller knows it; S3 part URLs need it.
+   * (the part's bytes) is bound where it is known: given by the caller, else the part's share
+   * of an intent of known size, as in the intent's own part requests (S3 part URLs need it);
+   * `start` and `end` (inclusive byte offsets) come with it then. 400 `invalid_part` for a part
+   * past the end of an intent of known size.
    */
   async signPart(
     principal: Principal,
     row: FileTable,
     part: { partNumber: number; expiresIn?: number; contentLength?: number },
     caller: CallerContext,
-  ): Promise<SignedRequest> {
-    const { partNumber, expiresIn, contentLength } = part;
+  ): Promise<SignedRequest & { start?: number; end?: number }> {
+    const { partNumber, expiresIn } = part;
     const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
     if (row.status !== "pending" || record.uploadId === undefined)
       throw new SignetError("not_found", "no such multipart upload");
+    const bounds =
+      row.size === null || record.partSize === undefined
+        ? undefined
+        : partBounds(row.size, record.partSize, partNumber);
+    const contentLength =
+      part.contentLength ?? (bounds === undefined ? undefined : bounds.end - bounds.start + 1);
     const checked = this.issuance.plan(
       principal,
       { bucket: row.bucket, key: row.key, method: "PUT", expiresIn },
@@ -307,7 +315,7 @@ export class UploadService {
       record,
     );
     await this.keepAlive(row, record, checked);
-    return signed;
+    return bounds === undefined ? signed : { ...bounds, ...signed };
   }
 
   /** A fresh single-PUT URL for a pending single upload of its owner (Fence's re-upload). */
@@ -644,4 +652,24 @@ async function readBackSha256(backend: Backend, key: string): Promise<string | u
   const hash = createHash("sha256");
   for await (const chunk of object.body) hash.update(chunk as Buffer);
   return hash.digest("base64");
+}
+
+/**
+ * Part `partNumber` (from 1) of an upload of `size` bytes in parts of `partSize`: its inclusive
+ * byte offsets. 400 `invalid_part` past the last part (a zero-byte upload has one, empty).
+ */
+export function partBounds(
+  size: number,
+  partSize: number,
+  partNumber: number,
+): { start: number; end: number } {
+  const count = Math.max(1, Math.ceil(size / partSize));
+  if (partNumber > count)
+    throw new SignetError(
+      "invalid_part",
+      `the upload has ${count} part${count === 1 ? "" : "s"}: there is no part ${partNumber}`,
+      "partNumbers",
+    );
+  const start = (partNumber - 1) * partSize;
+  return { start, end: Math.min(size, start + partSize) - 1 };
 }

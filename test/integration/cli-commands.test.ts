@@ -13,11 +13,17 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
 import { databaseFor } from "../helpers/pg.js";
+import type { Intent, MultipartUpload, PartRequest, SignedRequest } from "../../src/api/types.js";
 import { exited, run, signetCommand } from "../helpers/process.js";
 
 const sh = promisify(execFile);
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+// The CLI as a shell command (for pipes), as test/helpers/process.ts runs it.
+const signetShell = `${process.execPath} --import tsx ${fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url))}`;
 const LOADED = fileURLToPath(new URL("../helpers/loaded-modules.mjs", import.meta.url));
+/** fetch sets Content-Length itself and refuses it as a header. */
+const withoutLength = (headers: Record<string, string>) =>
+  Object.fromEntries(Object.entries(headers).filter(([name]) => name !== "content-length"));
 const lines = (text: string) =>
   text
     .trim()
@@ -245,6 +251,140 @@ describe("the signet CLI's commands", () => {
     );
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("option '--quota-per-minute <n>' argument '0' is invalid");
+  });
+
+  it("uploads create hands an intent over; uploads parts and complete --parts finish it", async () => {
+    // One request: whoever holds the intent PUTs the bytes; complete commits them.
+    const single = lines(
+      (await run(["uploads", "create", "default/handed/one.txt", "--size", "6"], env)).stdout,
+    )[0]! as unknown as Intent;
+    expect(single.file).toMatchObject({ status: "pending", contentType: "text/plain" });
+    const upload = single.upload as SignedRequest;
+    const put = await fetch(upload.url, {
+      method: "PUT",
+      headers: withoutLength(upload.headers),
+      body: "hello\n",
+    });
+    expect(put.status).toBe(200);
+    const done = await run(["uploads", "complete", single.file.id], env);
+    expect(done.code, done.stderr).toBe(0);
+    expect(lines(done.stdout)[0]).toMatchObject({ status: "committed", size: 6 });
+
+    // Multipart, in a folder: Signet names the key; fresh part URLs; complete with the ETags.
+    const size = 11 * 1024 * 1024;
+    const created = await run(
+      ["uploads", "create", "default/handed/", "--prefix", "--name", "big.bin"].concat([
+        "--size",
+        String(size),
+        "--part-size",
+        "5MiB",
+        "--type",
+        "application/x-demo",
+      ]),
+      env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const intent = lines(created.stdout)[0]! as unknown as Intent;
+    expect(intent.file.key).toMatch(/^handed\/.*big\.bin$/);
+    expect((intent.upload as MultipartUpload).parts).toHaveLength(3);
+    const fresh = await run(["uploads", "parts", intent.file.id, "1", "2", "3"], env);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    const signed = lines(fresh.stdout) as unknown as PartRequest[];
+    expect(signed.map((p) => p.partNumber)).toEqual([1, 2, 3]);
+    const etags = [];
+    for (const part of signed) {
+      const res = await fetch(part.url, {
+        method: part.method,
+        headers: withoutLength(part.headers),
+        body: Buffer.alloc(part.end - part.start + 1, part.partNumber),
+      });
+      expect(res.status).toBe(200);
+      etags.push({ partNumber: part.partNumber, etag: res.headers.get("etag")! });
+    }
+    const early = await run(["uploads", "complete", intent.file.id], env);
+    expect(early.code).toBe(1);
+    expect(early.stderr).toMatch(/^signet: invalid_part: /m);
+    const bad = await run(["uploads", "complete", intent.file.id, "--parts", "[1,2]"], env);
+    expect(bad.stderr).toContain('expected a JSON array like [{"partNumber":1');
+    const completed = await run(
+      ["uploads", "complete", intent.file.id, "--parts", JSON.stringify(etags)],
+      env,
+    );
+    expect(completed.code, completed.stderr).toBe(0);
+    expect(lines(completed.stdout)[0]).toMatchObject({
+      status: "committed",
+      size,
+      contentType: "application/x-demo",
+    });
+  });
+
+  it("shares list pages past the server's page of 100 (--limit takes fewer)", async () => {
+    for (let i = 0; i < 105; i++)
+      await h.admin.shares.create({ bucket: "default", prefix: `paged/${i}/`, methods: ["GET"] });
+    const all = lines((await run(["shares", "list"], env)).stdout);
+    expect(all.filter((s) => String(s.prefix).startsWith("paged/"))).toHaveLength(105);
+    expect(new Set(all.map((s) => s.id)).size).toBe(all.length);
+    expect(lines((await run(["shares", "list", "--limit", "3"], env)).stdout)).toHaveLength(3);
+  });
+
+  it("batch signs JSON lines (1,000 a request) in input order; a refusal is its line, exit 1", async () => {
+    const requests = Array.from({ length: 1001 }, (_, i) =>
+      JSON.stringify({ bucket: "default", key: `batch/${i}.txt`, method: "GET" }),
+    );
+    requests[500] = JSON.stringify({ bucket: "nope", key: "x", method: "GET" });
+    const file = join(dir, "requests.jsonl");
+    await writeFile(file, `${requests.join("\n")}\n\n`);
+    const signed = await run(["batch", file], env);
+    expect(signed.code).toBe(1);
+    expect(signed.stderr).toContain("1 of 1001 refused");
+    const results = lines(signed.stdout);
+    expect(results).toHaveLength(1001);
+    expect(results[500]).toMatchObject({ ok: false, error: { code: "not_found" } });
+    expect(String(results[1000]!.url)).toContain("/o/default/batch/1000.txt");
+    expect(results.filter((r) => r.ok)).toHaveLength(1000);
+
+    const piped = await sh("sh", ["-c", `head -n 2 ${file} | ${signetShell} batch -`], {
+      env: { ...process.env, ...env },
+    });
+    expect(lines(piped.stdout).map((r) => r.ok)).toEqual([true, true]);
+    await writeFile(file, '{"bucket":"default","key":"a"}\nnot json\n');
+    const broken = await run(["batch", file], env);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain("line 2: not JSON");
+  });
+
+  it("parts prints a download plan whose ranges cover the object", async () => {
+    const file = join(dir, "planned.bin");
+    await writeFile(file, Buffer.alloc(1000, 3));
+    expect((await run(["put", file, "default/plan/planned.bin", "-q"], env)).code).toBe(0);
+    const plan = await run(["parts", "default/plan/planned.bin", "--parts", "3"], env);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stderr).toMatch(/^1000 bytes, etag \S+, 3 parts$/m);
+    const parts = lines(plan.stdout) as unknown as PartRequest[];
+    expect(parts.map((p) => [p.start, p.end])).toEqual([
+      [0, 333],
+      [334, 667],
+      [668, 999],
+    ]);
+    const second = await fetch(parts[1]!.url, { headers: parts[1]!.headers });
+    expect(second.status).toBe(206);
+    expect((await second.arrayBuffer()).byteLength).toBe(334);
+    const neither = await run(["parts", "default/plan/planned.bin"], env);
+    expect(neither.stderr).toContain("name one of --part-size and --parts");
+  });
+
+  it("presign --method POST takes the form's success action status and redirect", async () => {
+    const form = await run(
+      ["presign", "default/forms/a.txt", "--method", "POST", "--success-action-status", "201"],
+      env,
+    );
+    expect(form.code, form.stderr).toBe(0);
+    expect(lines(form.stdout)[0]!.fields).toMatchObject({ success_action_status: "201" });
+    const wrong = await run(
+      ["presign", "default/forms/a.txt", "--method", "POST", "--success-action-status", "202"],
+      env,
+    );
+    expect(wrong.stderr).toContain("expected one of 200, 201, 204");
   });
 
   it("lists print JSON lines when piped (and with --json), one record per line", async () => {

@@ -252,6 +252,45 @@ describe("upload intents", () => {
     }
   });
 
+  it("fresh part requests bind what the intent's own do: each part's bounds and length", async () => {
+    const intent = await create({
+      key: "parts/fresh.bin",
+      size: 25,
+      contentType: "application/octet-stream",
+      multipart: { partSize: 10 },
+    });
+    expect(intent.status).toBe(201);
+    const id = intent.body.file.id as string;
+    const signParts = (partNumbers: number[]) =>
+      fetch(`${h.url}/v1/uploads/${id}/parts`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          authorization: "Bearer test-admin-key-0123456789abcdef0",
+        },
+        body: JSON.stringify({ partNumbers }),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    const fresh = await signParts([3, 1, 2]);
+    expect(fresh.status).toBe(200);
+    const own = new Map<number, any>(intent.body.upload.parts.map((p: any) => [p.partNumber, p]));
+    for (const part of fresh.body.parts) {
+      const before = own.get(part.partNumber);
+      expect([part.start, part.end]).toEqual([before.start, before.end]);
+      expect(part.headers["content-length"]).toBe(before.headers["content-length"]);
+      expect(Object.keys(part.enforcedBy).sort()).toEqual(Object.keys(before.enforcedBy).sort());
+    }
+    // The last part is 5 bytes: a fresh URL for it refuses 10, as the intent's own does.
+    const last = fresh.body.parts[0];
+    const tooLong = (url: string) => fetch(url, { method: "PUT", body: Buffer.alloc(10) });
+    expect((await tooLong(own.get(3).url)).status).toBe(403);
+    expect((await tooLong(last.url)).status).toBe(403);
+    expect((await fetch(last.url, { method: "PUT", body: Buffer.alloc(5) })).status).toBe(200);
+    const past = await signParts([4]);
+    expect(past.status).toBe(400);
+    expect(past.body.error).toMatchObject({ code: "invalid_part", field: "partNumbers" });
+    expect(past.body.error.message).toBe("the upload has 3 parts: there is no part 4");
+  });
+
   it("a part of the wrong size is refused at complete", async () => {
     const intent = await create({
       key: "parts/wrong.bin",

@@ -261,8 +261,8 @@ export const bucketsScreen: Screen = (main, s) => {
         ["Name", "Backend", "Defined in", ""],
         page.items.map((b) => [
           b.name,
-          String((b.config as { backend?: string } | undefined)?.backend ?? b.backend ?? "?"),
-          String(b.source ?? ""),
+          b.config.backend,
+          b.source,
           b.source === "api"
             ? confirmButton(
                 "Delete",
