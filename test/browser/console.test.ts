@@ -353,8 +353,19 @@ describe.skipIf(!hasChromium)(
       await admin.getByRole("link", { name: "Grants" }).click();
       await admin.getByLabel("Principal").fill("role:partner");
       await admin.getByLabel("Folder").fill("partners/${sub}");
+      await admin.getByLabel("URLs per minute (optional)").fill("60");
+      await admin.getByLabel("Max upload size (optional)").fill("5242880");
+      await admin.getByLabel("Content types (optional)").fill("image/*, application/pdf");
       await admin.getByRole("button", { name: "Create grant" }).click();
       await expect.poll(() => admin.getByRole("table").textContent()).toContain("role:partner");
+      expect(await admin.getByRole("table").textContent()).toContain(
+        "60/min · ≤ 5242880 B · image/*, application/pdf",
+      );
+      const made = (await h.admin.grants.list()).find((g) => g.principal === "role:partner");
+      expect(made).toMatchObject({
+        quota: { perMinute: 60 },
+        require: { contentLengthMax: 5242880, contentTypes: ["image/*", "application/pdf"] },
+      });
       await shot(admin, "grants");
 
       await admin.getByRole("link", { name: "Buckets" }).click();

@@ -17,7 +17,7 @@ import {
   revokeApiKey,
   rotateKey,
 } from "../../../src/browser/index.js";
-import type { Action } from "../../../src/browser/index.js";
+import type { Action, Grant } from "../../../src/browser/index.js";
 import {
   announce,
   confirmButton,
@@ -168,6 +168,18 @@ export const apiKeysScreen: Screen = (main, s) => {
 
 const ACTIONS = ["read", "write", "delete", "list", "share"];
 
+/** A grant's quota and requirements in a few words: "60/min · ≤ 5242880 B · image/*". */
+const limitsOf = (g: Grant): string =>
+  [
+    g.quota?.perMinute === undefined ? "" : `${g.quota.perMinute}/min`,
+    g.quota?.perDay === undefined ? "" : `${g.quota.perDay}/day`,
+    g.require?.contentLengthMax === undefined ? "" : `≤ ${g.require.contentLengthMax} B`,
+    g.require?.contentTypes?.join(", ") ?? "",
+    g.require?.ip === undefined ? "" : [g.require.ip].flat().join(", "),
+  ]
+    .filter(Boolean)
+    .join(" · ");
+
 export const grantsScreen: Screen = (main, s) => {
   const status = h("div", {});
   const list = h("div", {});
@@ -179,6 +191,10 @@ export const grantsScreen: Screen = (main, s) => {
   const buckets = h("input", { type: "text", required: true, value: "default" });
   const prefix = h("input", { type: "text", placeholder: "uploads/${sub}" });
   const maxExpires = h("input", { type: "number", min: 1, placeholder: "seconds" });
+  const perMinute = h("input", { type: "number", min: 1, placeholder: "URLs" });
+  const perDay = h("input", { type: "number", min: 1, placeholder: "URLs" });
+  const maxSize = h("input", { type: "number", min: 0, placeholder: "bytes" });
+  const contentTypes = h("input", { type: "text", placeholder: "image/*, application/pdf" });
   const actionBoxes = ACTIONS.map((a) =>
     h(
       "div",
@@ -192,13 +208,14 @@ export const grantsScreen: Screen = (main, s) => {
     list.replaceChildren(
       table(
         "Grants",
-        ["Principal", "Buckets", "Folder", "Actions", "Max lifetime", ""],
+        ["Principal", "Buckets", "Folder", "Actions", "Max lifetime", "Limits", ""],
         page.items.map((g) => [
           g.principal,
           g.buckets.join(", "),
           g.prefix || "(whole bucket)",
           g.actions.join(", "),
           g.maxExpiresIn === undefined ? "—" : `${g.maxExpiresIn} s`,
+          limitsOf(g) || "—",
           g.id.startsWith("g_")
             ? confirmButton(
                 "Delete",
@@ -223,6 +240,10 @@ export const grantsScreen: Screen = (main, s) => {
     field("Folder", prefix, "Empty means the whole bucket; ${sub} is the caller's subject."),
     h("fieldset", {}, h("legend", {}, "Actions"), ...actionBoxes),
     field("Max URL lifetime (optional)", maxExpires),
+    field("URLs per minute (optional)", perMinute, "Per principal, under this grant."),
+    field("URLs per day (optional)", perDay),
+    field("Max upload size (optional)", maxSize, "In bytes; uploads must declare their size."),
+    field("Content types (optional)", contentTypes, "Comma separated; uploads must be one."),
     h("button", { type: "submit" }, "Create grant"),
   );
   form.addEventListener("submit", async (e) => {
@@ -231,6 +252,10 @@ export const grantsScreen: Screen = (main, s) => {
       .map((b) => b.querySelector("input")!)
       .filter((b) => b.checked)
       .map((b) => b.value as Action);
+    const types = contentTypes.value
+      .split(",")
+      .map((t) => t.trim())
+      .filter(Boolean);
     const ok = await attempt(status, "Grant created", () =>
       createGrant(s.client, {
         principal: principal.value.trim(),
@@ -241,6 +266,22 @@ export const grantsScreen: Screen = (main, s) => {
         actions,
         ...(prefix.value.trim() ? { prefix: prefix.value.trim() } : {}),
         ...(maxExpires.value ? { maxExpiresIn: Number(maxExpires.value) } : {}),
+        ...(perMinute.value || perDay.value
+          ? {
+              quota: {
+                ...(perMinute.value ? { perMinute: Number(perMinute.value) } : {}),
+                ...(perDay.value ? { perDay: Number(perDay.value) } : {}),
+              },
+            }
+          : {}),
+        ...(maxSize.value || types.length > 0
+          ? {
+              require: {
+                ...(maxSize.value ? { contentLengthMax: Number(maxSize.value) } : {}),
+                ...(types.length > 0 ? { contentTypes: types } : {}),
+              },
+            }
+          : {}),
       }),
     );
     if (ok) await refresh();
