@@ -276,6 +276,15 @@ export class UploadService {
     return { file: toFileInfo(row), uploadId: record.uploadId };
   }
 
+  /** 404 unless `row` is an open multipart upload; 400 `invalid_part` for a part past its end. */
+  checkPart(row: FileTable, partNumber: number): void {
+    const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
+    if (row.status !== "pending" || record.uploadId === undefined)
+      throw new SignetError("not_found", "no such multipart upload");
+    if (row.size !== null && record.partSize !== undefined)
+      partBounds(row.size, record.partSize, partNumber);
+  }
+
   /**
    * A signed request for one part of an open multipart upload, for its owner. `contentLength`
    * (the part's bytes) is bound where it is known: given by the caller, else the part's share
@@ -299,18 +308,33 @@ export class UploadService {
         : partBounds(row.size, record.partSize, partNumber);
     const contentLength =
       part.contentLength ?? (bounds === undefined ? undefined : bounds.end - bounds.start + 1);
+    // An intent of known size is checked against the grants as the intent itself was (its size
+    // and type: a grant's `require` may ask for them); its part binds what the intent's own do.
     const checked = this.issuance.plan(
       principal,
-      { bucket: row.bucket, key: row.key, method: "PUT", expiresIn },
+      {
+        bucket: row.bucket,
+        key: row.key,
+        method: "PUT",
+        expiresIn,
+        ...(bounds === undefined
+          ? {}
+          : { contentLength: row.size!, contentType: row.content_type || undefined }),
+      },
       { action: "upload.part", ip: caller.ip, detail: { file: row.id } },
     );
+    let constraints: ScopeConstraints | undefined;
+    if (bounds !== undefined) {
+      constraints = { contentLength: contentLength! };
+      if (checked.direct.constraints.ip !== undefined)
+        constraints.ip = checked.direct.constraints.ip;
+    } else if (contentLength !== undefined)
+      constraints = extend(checked.direct.constraints, { contentLength });
     const signed = await this.sign(
       checked,
       {
         part: { uploadId: record.uploadId, partNumber },
-        ...(contentLength === undefined
-          ? {}
-          : { constraints: extend(checked.direct.constraints, { contentLength }) }),
+        ...(constraints === undefined ? {} : { constraints }),
       },
       record,
     );

@@ -291,6 +291,48 @@ describe("upload intents", () => {
     expect(past.body.error.message).toBe("the upload has 3 parts: there is no part 4");
   });
 
+  it("fresh part requests pass a grant's require as the intent did; a refusal signs no part", async () => {
+    const { key: carol } = await h.admin.apiKeys.create({ name: "c", role: "user" });
+    const carolId = carol.split("_")[1];
+    const intent = await create(
+      {
+        key: `kyc/key:${carolId}/parts.bin`,
+        size: 25,
+        contentType: "application/octet-stream",
+        multipart: { partSize: 10 },
+      },
+      carol,
+    );
+    expect(intent.status).toBe(201);
+    const id = intent.body.file.id as string;
+    // The grant requires a contentLength (at most 100,000): the part's own is bound.
+    const fresh = await api(h.url, "POST", `/v1/uploads/${id}/parts`, { partNumbers: [3] }, carol);
+    expect(fresh.status).toBe(200);
+    expect(fresh.body.parts[0]).toMatchObject({ partNumber: 3, start: 20, end: 24 });
+    expect(fresh.body.parts[0].headers["content-length"]).toBe("5");
+    expect(Object.keys(fresh.body.parts[0].enforcedBy).sort()).toEqual(
+      Object.keys(intent.body.upload.parts[2].enforcedBy).sort(),
+    );
+    // Parts 1 and 2 are fine, 4 is past the end: nothing is signed (nor audited as issued).
+    const parts = () =>
+      api(
+        h.url,
+        "GET",
+        `/v1/audit?action=upload.part&principal=${encodeURIComponent(`key:${carolId}`)}`,
+      ).then((r) => r.body.items.length as number);
+    const before = await parts();
+    const past = await api(
+      h.url,
+      "POST",
+      `/v1/uploads/${id}/parts`,
+      { partNumbers: [1, 2, 4] },
+      carol,
+    );
+    expect(past.status).toBe(400);
+    expect(past.body.error.code).toBe("invalid_part");
+    expect(await parts()).toBe(before);
+  });
+
   it("a part of the wrong size is refused at complete", async () => {
     const intent = await create({
       key: "parts/wrong.bin",

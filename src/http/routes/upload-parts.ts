@@ -44,6 +44,8 @@ export async function uploadPartRoutes(app: FastifyInstance, signet: Signet): Pr
       // Someone else's intent looks like none at all.
       if (row === undefined || (!isAdmin(principal) && row.owner !== principal.id))
         throw new SignetError("not_found", "file not found");
+      // Every part number is checked before any is signed: a refusal issues nothing.
+      for (const partNumber of body.partNumbers) signet.uploads.checkPart(row, partNumber);
       const parts = [];
       for (const partNumber of body.partNumbers)
         parts.push({
