@@ -107,6 +107,17 @@ export interface PartPlan {
 
 export type FileStatus = "pending" | "committed" | "superseded" | "deleted";
 
+/** `GET /v1/files`: files the caller may read, filtered; a page of `limit` (at most 1,000). */
+export interface FileListQuery {
+  bucket?: string;
+  /** keys starting with this */
+  prefix?: string;
+  owner?: string;
+  status?: FileStatus;
+  cursor?: string;
+  limit?: number;
+}
+
 /** A registered object with an opaque id. */
 export interface FileInfo {
   id: string;

@@ -10,6 +10,7 @@ import type {
   BucketConfig,
   BucketInfo,
   FileInfo,
+  FileListQuery,
   Grant,
   GrantInput,
   Intent,
@@ -83,10 +84,8 @@ export const getFile = (c: SignetClient, id: string) =>
   c.request<FileInfo>("GET", `/v1/files/${enc(id)}`);
 
 /** GET /v1/files: files the caller's grants reach, by bucket and key prefix. */
-export const listFiles = (
-  c: SignetClient,
-  query: { bucket?: string; prefix?: string; owner?: string; cursor?: string; limit?: number },
-) => c.request<Page<FileInfo>>("GET", "/v1/files", { query });
+export const listFiles = (c: SignetClient, query: FileListQuery) =>
+  c.request<Page<FileInfo>>("GET", "/v1/files", { query: { ...query } });
 
 export const deleteFile = (c: SignetClient, id: string) =>
   c.request<void>("DELETE", `/v1/files/${enc(id)}`);

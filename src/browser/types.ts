@@ -14,6 +14,7 @@ export type {
   BucketInfo,
   Enforcer,
   FileInfo,
+  FileListQuery,
   Grant,
   GrantInput,
   Intent,

@@ -40,8 +40,9 @@ export function lowerOneOf<T extends string>(allowed: readonly T[], text: string
   return lower as T;
 }
 
+/** Decimal digits only ("1e3" and "0x2" are refused), a safe integer of at least `min`. */
 export function integer(text: string, min = 0): number {
-  const value = Number(text);
+  const value = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(value) || value < min)
     throw new InvalidArgumentError(`expected an integer ≥ ${min}`);
   return value;
@@ -54,7 +55,9 @@ export function byteSize(text: string): number {
   const unit = match[2]!.toLowerCase();
   const power = unit.startsWith("k") ? 1 : unit.startsWith("m") ? 2 : unit.startsWith("g") ? 3 : 0;
   const base = unit.endsWith("ib") || unit.length === 1 ? 1024 : 1000;
-  return Number(match[1]) * base ** power;
+  const bytes = Number(match[1]) * base ** power;
+  if (!Number.isSafeInteger(bytes)) throw new InvalidArgumentError("expected at most 8 PiB");
+  return bytes;
 }
 
 export function port(text: string): number {

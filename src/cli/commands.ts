@@ -11,7 +11,9 @@ import type {
   Action,
   AuditQuery,
   AuditRecord,
+  BatchResult,
   BucketConfig,
+  FileStatus,
   Method,
   Page,
   PresignInput,
@@ -19,7 +21,7 @@ import type {
   SignedRequest,
 } from "../api/types.js";
 import { type DownloadResult, SignetClient } from "../client/index.js";
-import { folderTarget, integer, target } from "./args.js";
+import { folderTarget, integer, partList, target } from "./args.js";
 import { type OutputOptions, printObject, printRows, say } from "./output.js";
 import { progressBar } from "./progress.js";
 import { withYoungGc } from "./young-gc.js";
@@ -165,29 +167,60 @@ export function batchInputs(text: string): PresignInput[] {
 }
 
 /**
- * `batch [file]`: signs the requests in FILE (or stdin), 1,000 per `POST /v1/presign/batch`;
- * prints one result a line in input order. Exits 1 when any was refused (each refusal is in
- * its line).
+ * Requests of one batch call, from `inputs[at]` on: at most the server's 1,000, and at most
+ * BATCH_BYTES of JSON (the server's default body limit is 1 MiB; long keys would pass it).
+ */
+export function batchOf(inputs: PresignInput[], at: number): PresignInput[] {
+  let bytes = 0;
+  let end = at;
+  while (end < inputs.length && end - at < BATCH_SIZE) {
+    bytes += Buffer.byteLength(JSON.stringify(inputs[end])) + 1;
+    if (bytes > BATCH_BYTES && end > at) break;
+    end++;
+  }
+  return inputs.slice(at, end);
+}
+
+/** Bytes of JSON per batch call: a quarter of the server's default body limit. */
+const BATCH_BYTES = 256 * 1024;
+
+/**
+ * `batch [file]`: signs the requests in FILE (or stdin), 1,000 at most per
+ * `POST /v1/presign/batch`; prints one result a line in input order (on a terminal, a
+ * refusal's error code and message in place of its URL). Exits 1 when any was refused; a call
+ * that fails prints the results signed before it, then its error.
  */
 export async function batch(
   file: string | undefined,
   _o: unknown,
   command: Command,
 ): Promise<void> {
-  if ((file === undefined || file === "-") && process.stdin.isTTY)
-    throw new InvalidArgumentError("give FILE, or pipe the requests in (JSON lines)");
-  const text =
-    file === undefined || file === "-"
-      ? await streamText(process.stdin)
-      : await readFile(file, "utf8");
+  const text = await input(file === undefined || file === "-" ? "-" : `@${file}`);
   const inputs = batchInputs(text);
   if (inputs.length === 0) throw new InvalidArgumentError("no requests to sign");
   const c = client(command);
-  const results = [];
-  for (let at = 0; at < inputs.length; at += BATCH_SIZE)
-    results.push(...(await c.presignBatch(inputs.slice(at, at + BATCH_SIZE))));
   const g = globals(command);
-  printRows(results, ["ok", "id", "method", "url", "expiresAt", "error"], g);
+  const results: BatchResult[] = [];
+  const print = () =>
+    printRows(
+      results,
+      ["ok", "id", "method", "url", "headers"],
+      g,
+      // The table names a refusal's reason where the URL would be.
+      (r) => (r.ok ? r : { ok: false, url: `${r.error.code}: ${r.error.message}` }),
+    );
+  try {
+    for (let at = 0; at < inputs.length;) {
+      const chunk = batchOf(inputs, at);
+      results.push(...(await c.presignBatch(chunk)));
+      at += chunk.length;
+    }
+  } catch (err) {
+    print();
+    say(`signed ${results.length} of ${inputs.length} before this error:`, g);
+    throw err;
+  }
+  print();
   const refused = results.filter((r) => !r.ok).length;
   if (refused > 0) {
     say(`${refused} of ${results.length} refused`, g);
@@ -213,7 +246,8 @@ export async function parts(
     ip: o.ip,
   });
   const g = globals(command);
-  say(`${plan.size} bytes, etag ${plan.etag}, ${plan.parts.length} parts`, g);
+  const count = plan.parts.length;
+  say(`${plan.size} bytes, etag ${plan.etag}, ${count} part${count === 1 ? "" : "s"}`, g);
   printRows(plan.parts, ["partNumber", "start", "end", "url"], g);
 }
 
@@ -235,6 +269,9 @@ export async function get(source: string, o: GetOptions, command: Command): Prom
     expiresIn: o.expires,
     onProgress: withYoungGc(bar.onProgress),
   };
+  // Parts are written where they fall in the file, so the output must be a file.
+  if (o.output === "-")
+    throw new InvalidArgumentError("-o - : get writes a file (its parts in parallel), not stdout");
   const outputFor = (name: string) => o.output ?? (basename(name) || "download");
   let output: string;
   let result: DownloadResult;
@@ -274,6 +311,8 @@ export async function get(source: string, o: GetOptions, command: Command): Prom
 }
 
 interface PutOptions {
+  contentType?: string;
+  /** the older spelling of --content-type */
   type?: string;
   upsert?: boolean;
   partSize?: number;
@@ -294,7 +333,7 @@ export async function put(
   let id: string;
   try {
     ({ id } = await client(command).put(file, bucket, key, {
-      contentType: o.type,
+      contentType: o.contentType ?? o.type,
       upsert: o.upsert,
       partSize: o.partSize,
       concurrency: o.connections,
@@ -333,13 +372,20 @@ async function pages<T>(
 
 export async function filesList(
   where: string | undefined,
-  o: { owner?: string; limit?: number },
+  o: { owner?: string; status?: FileStatus; limit?: number },
   command: Command,
 ): Promise<void> {
   const [bucket, prefix] = where === undefined ? [undefined, undefined] : folderTarget(where);
   const c = client(command);
   const items = await pages(
-    (page) => c.files.list({ bucket, prefix: prefix || undefined, owner: o.owner, ...page }),
+    (page) =>
+      c.files.list({
+        bucket,
+        prefix: prefix || undefined,
+        owner: o.owner,
+        status: o.status,
+        ...page,
+      }),
     o.limit,
   );
   printRows(items, FILE_COLUMNS, globals(command));
@@ -358,6 +404,8 @@ export interface UploadCreateOptions {
   size: number;
   prefix?: boolean;
   name?: string;
+  contentType?: string;
+  /** the older spelling of --content-type */
   type?: string;
   sha256?: string;
   partSize?: number;
@@ -382,7 +430,7 @@ export async function uploadsCreate(
     ...(o.prefix ? { prefix: rest, name: o.name } : { key: rest }),
     size: o.size,
     sha256: o.sha256,
-    contentType: o.type,
+    contentType: o.contentType ?? o.type,
     multipart: o.partSize === undefined ? undefined : { partSize: o.partSize },
     method: o.method,
     expiresIn: o.expires,
@@ -399,7 +447,13 @@ export async function uploadsParts(
   o: { expires?: number },
   command: Command,
 ): Promise<void> {
-  const numbers = partNumbers.map((n) => integer(n, 1));
+  const numbers = partNumbers.map((n) => {
+    try {
+      return integer(n, 1);
+    } catch (err) {
+      throw new InvalidArgumentError(`part number '${n}': ${(err as Error).message}`);
+    }
+  });
   printRows(
     await client(command).uploads.signParts(id, numbers, o.expires),
     ["partNumber", "start", "end", "method", "url"],
@@ -409,10 +463,23 @@ export async function uploadsParts(
 
 export async function uploadsComplete(
   id: string,
-  o: { parts?: { partNumber: number; etag: string }[] },
+  o: { parts?: string },
   command: Command,
 ): Promise<void> {
-  printObject((await client(command).uploads.complete(id, o.parts)).file, globals(command));
+  // A list of 10,000 parts is far above the 128 KiB a command-line argument may hold.
+  const parts =
+    o.parts === undefined
+      ? undefined
+      : partList(o.parts.startsWith("@") || o.parts === "-" ? await input(o.parts) : o.parts);
+  printObject((await client(command).uploads.complete(id, parts)).file, globals(command));
+}
+
+/** The text of `@FILE`, or of stdin for `-` (refused on a terminal, where nothing would come). */
+async function input(source: string): Promise<string> {
+  if (source !== "-") return readFile(source.slice(1), "utf8");
+  if (process.stdin.isTTY)
+    throw new InvalidArgumentError("stdin is a terminal: give a file, or pipe the input in");
+  return streamText(process.stdin);
 }
 
 export async function uploadsAbort(id: string, _o: unknown, command: Command): Promise<void> {
@@ -455,8 +522,10 @@ export async function revoke(
   o: { principal?: string; folder?: string },
   command: Command,
 ): Promise<void> {
-  const targets = [id, o.principal, o.folder].filter((t) => t !== undefined).length;
-  if (targets !== 1) throw new InvalidArgumentError("name one of: an id, --principal or --folder");
+  const given = [id, o.principal, o.folder].filter((t) => t !== undefined);
+  if (given.includes("")) throw new InvalidArgumentError("an empty id, principal or folder");
+  if (given.length !== 1)
+    throw new InvalidArgumentError("name one of: an id, --principal or --folder");
   let target: RevokeTarget;
   if (o.principal !== undefined) target = { principal: o.principal };
   else if (o.folder !== undefined) {
@@ -524,9 +593,13 @@ export async function bucketsCreate(
   o: { backend: string; config?: string },
   command: Command,
 ): Promise<void> {
-  const config = (
-    o.config === undefined ? { backend: o.backend } : JSON.parse(o.config)
-  ) as BucketConfig;
+  let config: BucketConfig = { backend: o.backend as BucketConfig["backend"] };
+  if (o.config !== undefined)
+    try {
+      config = JSON.parse(o.config) as BucketConfig;
+    } catch {
+      throw new InvalidArgumentError("--config is not JSON");
+    }
   printObject(await client(command).buckets.create(name, config), globals(command));
 }
 

@@ -10,6 +10,8 @@ export const FLAGS: Readonly<Record<string, readonly string[]>> = {
   upsert: ["--upsert"],
   expiresIn: ["--expires"],
   maxExpiresIn: ["--max-expires"],
+  successActionStatus: ["--success-action-status"],
+  successActionRedirect: ["--success-action-redirect"],
   perMinute: ["--quota-per-minute"],
   perDay: ["--quota-per-day"],
   contentLengthMax: ["--max-size"],
@@ -56,7 +58,9 @@ export function inFlags(message: string, field: string | undefined, command: Com
     if (flag === undefined) continue;
     // `name: true` always; a bare name only when camelCase (plain words like "range" stay).
     text = text.replace(new RegExp(`\`?\\b${escape(name)}: true\\b\`?`, "g"), flag);
-    if (/[A-Z]/.test(name)) text = text.replace(new RegExp(`\\b${escape(name)}\\b`, "g"), flag);
+    // A field's whole path goes: `grant.require.contentTypes.0` → `--content-type`.
+    if (/[A-Z]/.test(name))
+      text = text.replace(new RegExp(`\\b(?:\\w+\\.)*${escape(name)}(?:\\.\\d+)*\\b`, "g"), flag);
   }
   const flag = field === undefined ? undefined : flagOf(field);
   return flag === undefined || text.includes(flag) ? text : `${text} (${flag})`;

@@ -17,7 +17,6 @@ import {
   lowerListOf,
   lowerOneOf,
   oneOf,
-  partList,
   port,
   positiveSeconds,
   seconds,
@@ -144,7 +143,8 @@ program
 program
   .command("put <file> <target>")
   .description("upload FILE to BUCKET/KEY through an upload intent (parallel parts above 16 MiB)")
-  .option("--type <contentType>", "media type (default: from the name, else octet-stream)")
+  .option("--content-type <type>", "media type (default: from the name, else octet-stream)")
+  .addOption(new Option("--type <contentType>", "the same as --content-type").hideHelp())
   .option("--upsert", "replace a committed file at the key (needs write and delete)")
   .option("--part-size <size>", "multipart part size: 8MiB …", byteSize)
   .option("-c, --connections <n>", "parallel parts", (t) => integer(t, 1), 4)
@@ -157,6 +157,9 @@ files
   .command("list [bucketPrefix]")
   .description("files in BUCKET[/PREFIX] the caller may read")
   .option("--owner <principal>", "only this owner's")
+  .option("--status <status>", "pending, committed, superseded or deleted", (t) =>
+    lowerOneOf(["pending", "committed", "superseded", "deleted"] as const, t),
+  )
   .option("--limit <n>", "at most", (t) => integer(t, 1))
   .action(lazy("filesList"));
 files.command("get <id>").description("one file by id").action(lazy("filesGet"));
@@ -166,10 +169,11 @@ const uploads = program.command("uploads").description("upload intents");
 uploads
   .command("create <target>")
   .description("an upload intent for BUCKET/KEY (or BUCKET/PREFIX/ with --prefix), to hand over")
-  .requiredOption("--size <bytes>", "the body's exact size", byteSize)
+  .requiredOption("--size <bytes>", "the body's exact size (required)", byteSize)
   .option("--prefix", "TARGET is a folder: Signet picks the key (--name keeps a file name)")
   .option("--name <name>", "with --prefix: the file name the key ends with")
-  .option("--type <contentType>", "media type (default: from the name, else octet-stream)")
+  .option("--content-type <type>", "media type (default: from the name, else octet-stream)")
+  .addOption(new Option("--type <contentType>", "the same as --content-type").hideHelp())
   .option("--sha256 <base64>", "the body's sha256 (base64): checked at complete")
   .option("--part-size <size>", "multipart: part size (8MiB …)", byteSize)
   .option("--method <method>", "PUT (default) or POST (a browser form)", (t) =>
@@ -186,8 +190,11 @@ uploads
   .action(lazy("uploadsParts"));
 uploads
   .command("complete <id>")
-  .description("complete an upload intent (multipart: --parts with each part's ETag)")
-  .option("--parts <json>", 'the uploaded parts: [{"partNumber":1,"etag":"…"},…]', partList)
+  .description("complete an upload intent: Signet checks the stored bytes, then commits")
+  .option(
+    "--parts <json|@file|->",
+    'multipart: [{"partNumber":1,"etag":"…"},…] inline, in a file or on stdin (default: the parts storage holds)',
+  )
   .action(lazy("uploadsComplete"));
 uploads.command("abort <id>").description("abort an upload intent").action(lazy("uploadsAbort"));
 
@@ -212,15 +219,24 @@ shares
   .description("shares you created")
   .option("--limit <n>", "at most", (t) => integer(t, 1))
   .action(lazy("sharesList"));
-shares.command("delete <id>").description("revoke and delete a share").action(lazy("sharesDelete"));
+shares
+  .command("delete <id>")
+  .description("revoke a share at once (it stays listed, with revokedAt)")
+  .action(lazy("sharesDelete"));
 
 program
   .command("revoke [id]")
   .description("revoke a signed request or share by its id, a principal's URLs or a folder's")
   .addOption(
-    new Option("--principal <id>", "everything issued to this principal").conflicts("folder"),
+    new Option(
+      "--principal <id>",
+      "everything issued to key:ID, sub:SUBJECT or env:admin",
+    ).conflicts("folder"),
   )
-  .option("--folder <bucket/prefix/>", "everything issued inside this folder (BUCKET/ for all)")
+  .option(
+    "--folder <bucket/prefix/>",
+    "everything issued inside this folder (BUCKET/: the whole bucket)",
+  )
   .action(lazy("revoke"));
 
 const grants = program.command("grants").description("grants (admin)");
@@ -228,20 +244,30 @@ grants.command("list").description("every grant").action(lazy("grantsList"));
 grants
   .command("create")
   .description("allow PRINCIPAL ACTIONS on BUCKETS[/PREFIX]")
-  .requiredOption("--principal <id>", "API key id, JWT subject or role:NAME")
-  .requiredOption("--buckets <list>", "comma-separated bucket names")
+  .requiredOption(
+    "--principal <id>",
+    "role:NAME, key:ID (an API key) or sub:SUBJECT (a JWT) (required)",
+  )
+  .requiredOption("--buckets <list>", "comma-separated bucket names (required)")
   .requiredOption(
     "--actions <list>",
-    "comma-separated: read,write,delete,list,share",
+    "comma-separated: read,write,delete,list,share (required)",
     lowerListOf(ACTIONS),
   )
-  .option("--prefix <prefix>", "only this folder (${sub} is the caller's subject)")
+  .option("--prefix <prefix>", "only this folder (${sub}: the caller's key:ID or sub:SUBJECT)")
   .option("--max-expires <duration>", "longest URL lifetime", seconds)
   .option("--quota-per-minute <n>", "URLs per principal per minute", (t) => integer(t, 1))
   .option("--quota-per-day <n>", "URLs per principal per day", (t) => integer(t, 1))
   .option("--max-size <bytes>", "uploads of at most this size (8MiB, 1048576…)", byteSize)
-  .option("--content-type <type>", "uploads of this Content-Type only (repeatable)", collect)
-  .option("--ip <cidr>", "callers' client address range (repeatable)", collect)
+  .option(
+    "--content-type <types>",
+    "uploads of these media types only: image/*,application/pdf (repeatable)",
+    (text: string, previous: string[] = []) => [
+      ...previous,
+      ...text.split(",").map((t) => t.trim()),
+    ],
+  )
+  .option("--ip <cidr>", "client addresses its URLs are bound to (repeatable)", collect)
   .action(lazy("grantsCreate"));
 grants.command("delete <id>").description("remove a grant").action(lazy("grantsDelete"));
 
@@ -249,9 +275,11 @@ const buckets = program.command("buckets").description("buckets (admin)");
 buckets.command("list").description("every bucket").action(lazy("bucketsList"));
 buckets
   .command("create <name>")
-  .description('add a bucket: --backend local, or --config \'{"backend":"s3",…}\'')
-  .option("--backend <kind>", "local, s3, gcs, azure or swift", "local")
-  .option("--config <json>", "the whole bucket config as JSON")
+  .description(
+    "add a local bucket (cloud buckets hold credentials: they are set in the config file)",
+  )
+  .option("--backend <kind>", "local: the only kind the API creates", "local")
+  .option("--config <json>", 'the bucket config as JSON: {"backend":"local","cors":{…},…}')
   .action(lazy("bucketsCreate"));
 buckets.command("delete <name>").description("remove a bucket").action(lazy("bucketsDelete"));
 buckets
@@ -267,8 +295,8 @@ const apikeys = program.command("apikeys").description("API keys (admin)");
 apikeys
   .command("create")
   .description("create an API key; its secret is printed once")
-  .requiredOption("--name <name>", "what the key is for")
-  .requiredOption("--role <role>", "the role its grants name")
+  .requiredOption("--name <name>", "what the key is for (required)")
+  .requiredOption("--role <role>", "the role its grants name (required)")
   .option("--expires <duration>", "lifetime: 90d, 12h …", seconds)
   .action(lazy("apikeysCreate"));
 apikeys.command("list").description("every API key (never its secret)").action(lazy("apikeysList"));
@@ -321,12 +349,23 @@ program.hook("preAction", (_program, action) => {
   running = action;
 });
 
+// `signet … | head`: the reader is gone, so is the rest of the output; not an error.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") throw err;
+  process.exit(0);
+});
+
 program.parseAsync().catch(async (err: unknown) => {
   const error = err as { code?: unknown; message?: string; name?: string; field?: string };
   if (error.name === "SignetApiError") {
     const { inFlags } = await import("./errors.js");
+    const noKey =
+      error.code === "unauthorized" &&
+      running.optsWithGlobals<{ key?: string }>().key === undefined &&
+      process.env.SIGNET_KEY === undefined;
     console.error(
-      `signet: ${String(error.code)}: ${inFlags(error.message ?? "", error.field, running)}`,
+      `signet: ${String(error.code)}: ${inFlags(error.message ?? "", error.field, running)}` +
+        (noKey ? " (no key given: set SIGNET_KEY or pass --key)" : ""),
     );
   } else console.error(`signet: ${error.message ?? String(err)}`);
   process.exitCode = 1;

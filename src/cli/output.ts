@@ -16,8 +16,16 @@ const cell = (value: unknown): string => {
   return String(value);
 };
 
-/** Prints rows: a table of `columns` on a TTY, else each whole row as one JSON line. */
-export function printRows(rows: object[], columns: string[], options: OutputOptions): void {
+/**
+ * Prints rows: a table of `columns` on a TTY (of `tabled(row)` when given), else each whole
+ * row as one JSON line.
+ */
+export function printRows<T extends object>(
+  rows: T[],
+  columns: string[],
+  options: OutputOptions,
+  tabled: (row: T) => object = (row) => row,
+): void {
   if (asJson(options)) {
     for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
     return;
@@ -26,7 +34,9 @@ export function printRows(rows: object[], columns: string[], options: OutputOpti
     if (!options.quiet) console.error("(none)");
     return;
   }
-  const table = rows.map((row) => columns.map((c) => cell((row as Record<string, unknown>)[c])));
+  const table = rows.map((row) =>
+    columns.map((c) => cell((tabled(row) as Record<string, unknown>)[c])),
+  );
   const widths = columns.map((c, i) => Math.max(c.length, ...table.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     cells

@@ -13,6 +13,7 @@ import type {
   BucketConfig,
   BucketInfo,
   FileInfo,
+  FileListQuery,
   Grant,
   GrantInput,
   Intent,
@@ -208,15 +209,8 @@ export class SignetClient {
 
   readonly files = {
     get: (id: string) => this.call<FileInfo>("GET", `/v1/files/${encodeURIComponent(id)}`),
-    list: (
-      query: {
-        bucket?: string;
-        prefix?: string;
-        owner?: string;
-        cursor?: string;
-        limit?: number;
-      } = {},
-    ) => this.call<Page<FileInfo>>("GET", `/v1/files?${queryString(query)}`),
+    list: (query: FileListQuery = {}) =>
+      this.call<Page<FileInfo>>("GET", `/v1/files?${queryString(query)}`),
     delete: (id: string) => this.call<void>("DELETE", `/v1/files/${encodeURIComponent(id)}`),
   };
 

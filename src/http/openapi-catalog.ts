@@ -255,7 +255,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   ),
   "GET /v1/files": op(
     "List files",
-    "Files the caller may read, by bucket, key prefix and owner.",
+    "Files the caller may read, by bucket, key prefix, owner and status (pending, committed, superseded or deleted).",
     ["files"],
     { 200: Page(FileInfo) },
     V1,

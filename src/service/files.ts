@@ -11,7 +11,7 @@ import type { FileTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
 import type { Buckets } from "./buckets.js";
 import type { Issuance } from "./issuance.js";
-import type { FileInfo } from "../api/types.js";
+import type { FileInfo, FileListQuery } from "../api/types.js";
 import { stagedAt, toFileInfo } from "./file-records.js";
 import type { Webhooks } from "./webhooks.js";
 
@@ -23,13 +23,8 @@ import type { Webhooks } from "./webhooks.js";
 export const pinTo = (file: { version?: string | null }): { version?: string } =>
   file.version != null ? { version: file.version } : {};
 
-export interface FileQuery {
-  bucket?: string;
-  prefix?: string;
-  owner?: string;
-  cursor?: string;
-  limit: number;
-}
+/** The API's query, with its page size decided. */
+export type FileQuery = FileListQuery & { limit: number };
 
 const notFound = () => new SignetError("not_found", "file not found");
 
@@ -137,6 +132,7 @@ export class FileService {
         .limit(500);
       if (query.bucket !== undefined) q = q.where("bucket", "=", query.bucket);
       if (query.owner !== undefined) q = q.where("owner", "=", query.owner);
+      if (query.status !== undefined) q = q.where("status", "=", query.status);
       if (query.prefix !== undefined)
         q = q.where((eb) =>
           eb(

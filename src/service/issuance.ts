@@ -123,6 +123,9 @@ export interface Plan extends Readonly<CheckedScope> {
 }
 
 export class Issuance {
+  /** Refusals already audited (a plan's one error reaches each URL asked of it). */
+  private readonly auditedRefusals = new WeakSet<SignetError>();
+
   constructor(
     private readonly buckets: Buckets,
     private readonly grants: () => GrantSet,
@@ -142,11 +145,15 @@ export class Issuance {
   async issue(principal: Principal, input: IssueInput, ctx: IssueContext): Promise<SignedRequest> {
     const { short, ...scope } = input;
     const now = Date.now();
-    const checked = this.checkPlan(principal, scope, now, ctx);
-    await this.admit(principal, checked);
-    await this.guard(principal, checked, scope, now);
-    // The plan's own token id: this plan signs nothing else.
-    return this.sign(principal, checked, {}, ctx, short === true, checked.direct.tokenId);
+    try {
+      const checked = this.checkPlan(principal, scope, now, ctx);
+      await this.admit(principal, checked);
+      await this.guard(principal, checked, scope, now);
+      // The plan's own token id: this plan signs nothing else.
+      return await this.sign(principal, checked, {}, ctx, short === true, checked.direct.tokenId);
+    } catch (err) {
+      throw this.refused(principal, input, ctx, err);
+    }
   }
 
   /**
@@ -168,25 +175,71 @@ export class Issuance {
   plan(principal: Principal, input: IssueInput, ctx: IssueContext): Plan {
     const { short, ...scope } = input;
     const now = Date.now();
-    const checked = this.checkPlan(principal, scope, now, ctx);
-    // Once per plan (a part plan or a multipart intent counts as one issuance).
+    let checked: CheckedScope;
+    try {
+      checked = this.checkPlan(principal, scope, now, ctx);
+    } catch (err) {
+      throw this.refused(principal, input, ctx, err);
+    }
+    // Once per plan (a part plan or a multipart intent counts as one issuance); a refusal
+    // there answers every later URL of the plan with the same error, audited once.
     let admitted: Promise<void> | undefined;
     let guarded: Promise<void> | undefined;
     const admit = () => (admitted ??= this.admit(principal, checked));
     const guard = () => (guarded ??= this.guard(principal, checked, scope, now));
+    const audited = async <T>(work: () => Promise<T>): Promise<T> => {
+      try {
+        return await work();
+      } catch (err) {
+        throw this.refused(principal, input, ctx, err);
+      }
+    };
     return {
       ...checked,
-      sign: async (variant = {}) => {
-        await admit();
-        if (variant.key === undefined) await guard();
-        return this.sign(principal, checked, variant, ctx, short === true);
-      },
-      link: async (mode) => {
-        await admit();
-        await guard();
-        return this.signLink(principal, checked, mode, ctx);
-      },
+      sign: (variant = {}) =>
+        audited(async () => {
+          await admit();
+          if (variant.key === undefined) await guard();
+          return this.sign(principal, checked, variant, ctx, short === true);
+        }),
+      link: (mode) =>
+        audited(async () => {
+          await admit();
+          await guard();
+          return this.signLink(principal, checked, mode, ctx);
+        }),
     };
+  }
+
+  /**
+   * Audits a refused issuance (a 4xx `SignetError`: its code is the record's `reason`, with the
+   * principal, bucket, key or folder, methods and client address asked for) and answers the
+   * error to throw, once per error (a plan's quota refusal reaches each of its URLs). Failures
+   * (5xx) and other errors are not refusals: they are logged, not audited.
+   */
+  private refused(
+    principal: Principal,
+    input: IssueInput,
+    ctx: IssueContext,
+    err: unknown,
+  ): unknown {
+    if (err instanceof SignetError && err.status < 500 && !this.auditedRefusals.has(err)) {
+      this.auditedRefusals.add(err);
+      void this.audit
+        .record({
+          event: ctx.action,
+          principal: principal.id,
+          bucket: typeof input.bucket === "string" ? input.bucket : null,
+          key: input.key ?? input.prefix ?? null,
+          method: input.methods?.join(",") ?? input.method ?? null,
+          status: err.status,
+          reason: err.code,
+          ip: ctx.ip ?? null,
+          detail: { ...ctx.detail, ...(err.field === undefined ? {} : { field: err.field }) },
+        })
+        .catch(() => undefined);
+    }
+    return err;
   }
 
   /** `check`, and the committed version the plan's URLs are pinned to. */

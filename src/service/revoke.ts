@@ -23,6 +23,9 @@ import type { AuditLog } from "./audit.js";
 import type { Buckets } from "./buckets.js";
 import type { Revocations } from "./revocations.js";
 
+/** A principal's id as tokens carry it (core/principal.ts). */
+const PRINCIPAL_ID = /^(key|sub|env):./;
+
 /** One of: a token id; a principal; a bucket and a folder (`prefix`) (the route's schema). */
 export interface RevokeInput {
   tokenId?: string;
@@ -48,10 +51,23 @@ export class RevokeService {
   async revoke(principal: Principal, input: RevokeInput): Promise<RevokeResult> {
     // Issuance rows travel on the audit queue: what was just issued must be found.
     await this.audit.flush();
-    if (input.tokenId !== undefined) return this.revokeToken(principal, input.tokenId);
+    if (input.tokenId !== undefined) {
+      const result = await this.revokeToken(principal, input.tokenId);
+      await this.markShares([input.tokenId], result.revokedAt);
+      return result;
+    }
     const now = new Date().toISOString();
     let query = this.db.selectFrom("issued").selectAll().where("expires_at", ">", now);
     if (input.principal !== undefined) {
+      // What tokens carry as their principal; anything else (a bare key id, a role) would match
+      // nothing, and a revocation that revokes nothing must not look like one that worked.
+      if (!PRINCIPAL_ID.test(input.principal))
+        throw new SignetError(
+          "invalid_request",
+          "principal must be key:ID, sub:SUBJECT or env:admin, as tokens carry it (a role is " +
+            "not a principal: revoke each of its principals)",
+          "principal",
+        );
       if (!isAdmin(principal) && input.principal !== principal.id)
         throw new SignetError("forbidden", "only an admin revokes another principal's tokens");
       query = query.where("principal", "=", input.principal);
@@ -75,6 +91,10 @@ export class RevokeService {
     );
     for (const row of refusable.filter((r) => r.revocable === "provider"))
       await this.revokeAtProvider(row, revokedAt);
+    await this.markShares(
+      refusable.map((r) => r.token_id),
+      revokedAt,
+    );
     const notRevocable = rows
       .filter((r) => r.revocable === "none")
       .map((r) => ({ tokenId: r.token_id, expiresAt: r.expires_at }));
@@ -145,6 +165,20 @@ export class RevokeService {
       key: issued.target,
     });
     return { tokenId, revokedAt };
+  }
+
+  /**
+   * Shares among `tokenIds` show `revokedAt` from their first revocation, whichever route
+   * revoked them (`DELETE /v1/shares/{id}` revokes through here too).
+   */
+  private async markShares(tokenIds: string[], at: string): Promise<void> {
+    for (let i = 0; i < tokenIds.length; i += 500)
+      await this.db
+        .updateTable("shares")
+        .set({ revoked_at: at })
+        .where("id", "in", tokenIds.slice(i, i + 500))
+        .where("revoked_at", "is", null)
+        .execute();
   }
 
   /** When the token was first revoked (ISO 8601), if it was. */

@@ -9,10 +9,9 @@ import { isAdmin, type Principal } from "../core/principal.js";
 import type { Db } from "../db/connect.js";
 import type { Share, ShareInput } from "../api/types.js";
 import type { ShareTable } from "../db/schema.js";
-import type { AuditLog } from "./audit.js";
 import { REDIRECT_SAFE } from "./links.js";
 import type { Issuance } from "./issuance.js";
-import type { Revocations } from "./revocations.js";
+import type { RevokeService } from "./revoke.js";
 
 const toShare = (row: ShareTable): Share => ({
   id: row.id,
@@ -29,8 +28,7 @@ export class ShareService {
   constructor(
     private readonly db: Db,
     private readonly issuance: Issuance,
-    private readonly revocations: Revocations,
-    private readonly audit: AuditLog,
+    private readonly revoke: RevokeService,
   ) {}
 
   /** `ip` is the client's address, recorded with the issuance. */
@@ -88,38 +86,41 @@ export class ShareService {
       .orderBy("id")
       .limit(options.limit + 1);
     if (!isAdmin(principal)) query = query.where("principal", "=", principal.id);
-    if (options.cursor !== undefined) query = query.where("created_at", "<", options.cursor);
+    if (options.cursor !== undefined) {
+      // "TIME ID": after the last share seen, shares made in the same millisecond included.
+      const [at, id] = options.cursor.split(" ") as [string, string | undefined];
+      query = query.where((eb) =>
+        id === undefined
+          ? eb("created_at", "<", at)
+          : eb.or([
+              eb("created_at", "<", at),
+              eb.and([eb("created_at", "=", at), eb("id", ">", id)]),
+            ]),
+      );
+    }
     const rows = await query.execute();
     const page = rows.slice(0, options.limit);
+    const last = page[page.length - 1];
     return {
       items: page.map(toShare),
-      nextCursor: rows.length > options.limit ? page[page.length - 1]!.created_at : null,
+      nextCursor: rows.length > options.limit ? `${last!.created_at} ${last!.id}` : null,
     };
   }
 
-  /** Revokes a share at once: its link is refused from the next request on. */
+  /**
+   * Revokes a share at once (`DELETE /v1/shares/{id}`): its link is refused from the next
+   * request on. It stays listed, with the time it was first revoked. The revocation is the one
+   * `POST /v1/revocations` makes (service/revoke.ts), audited as such.
+   */
   async delete(principal: Principal, id: string): Promise<void> {
     const row = await this.db
       .selectFrom("shares")
-      .selectAll()
+      .select(["id", "principal"])
       .where("id", "=", id)
       .executeTakeFirst();
     // Someone else's share looks like no share at all.
     if (row === undefined || (!isAdmin(principal) && row.principal !== principal.id))
       throw new SignetError("not_found", "share not found");
-    await this.revocations.revoke("token", id);
-    await this.db
-      .updateTable("shares")
-      .set({ revoked_at: new Date().toISOString() })
-      .where("id", "=", id)
-      .where("revoked_at", "is", null)
-      .execute();
-    await this.audit.record({
-      event: "share.revoke",
-      principal: principal.id,
-      tokenId: id,
-      bucket: row.bucket,
-      key: row.folder,
-    });
+    await this.revoke.revoke(principal, { tokenId: id });
   }
 }

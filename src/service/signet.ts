@@ -229,6 +229,7 @@ async function open(
     metrics,
   );
   const presign = new PresignService(issuance);
+  const revoke = new RevokeService(db, audit, revocations, buckets);
   const uploads = new UploadService(db, buckets, issuance, revocations, audit, webhooks, keyGuard);
   const files = new FileService(db, buckets, issuance, audit, webhooks);
   // Abandoned intents are swept with their partial data: at start-up, then every minute.
@@ -278,11 +279,11 @@ async function open(
     presign,
     shortUrls,
     links,
-    shares: new ShareService(db, issuance, revocations, audit),
+    shares: new ShareService(db, issuance, revoke),
     uploads,
     files,
     webhooks,
-    revoke: new RevokeService(db, audit, revocations, buckets),
+    revoke,
     fence:
       options.config.compat?.fenceBucket === undefined
         ? undefined

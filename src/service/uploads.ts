@@ -170,16 +170,16 @@ export class UploadService {
       const parts: PartRequest[] = [];
       for (let i = 0; i < count; i++) {
         const { start, end } = partBounds(size, partSize, i + 1);
-        const constraints: ScopeConstraints = { contentLength: Math.max(0, end - start + 1) };
-        if (checked.direct.constraints.ip !== undefined)
-          constraints.ip = checked.direct.constraints.ip;
         parts.push({
           partNumber: i + 1,
           start,
           end,
           ...(await this.sign(
             checked,
-            { constraints, part: { uploadId, partNumber: i + 1 } },
+            {
+              constraints: partConstraints(checked, end - start + 1),
+              part: { uploadId, partNumber: i + 1 },
+            },
             record,
           )),
         });
@@ -276,13 +276,35 @@ export class UploadService {
     return { file: toFileInfo(row), uploadId: record.uploadId };
   }
 
-  /** 404 unless `row` is an open multipart upload; 400 `invalid_part` for a part past its end. */
-  checkPart(row: FileTable, partNumber: number): void {
+  /**
+   * `POST /v1/uploads/{id}/parts`: fresh signed requests for parts of an open multipart upload,
+   * in the order asked. Every part number is checked before any is signed, so a refusal issues
+   * nothing (404 for no such upload, 400 `invalid_part` for a part past the end).
+   */
+  async signParts(
+    principal: Principal,
+    row: FileTable,
+    request: { partNumbers: number[]; expiresIn?: number },
+    caller: CallerContext,
+  ): Promise<(SignedRequest & { partNumber: number; start?: number; end?: number })[]> {
     const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
     if (row.status !== "pending" || record.uploadId === undefined)
       throw new SignetError("not_found", "no such multipart upload");
     if (row.size !== null && record.partSize !== undefined)
-      partBounds(row.size, record.partSize, partNumber);
+      for (const partNumber of request.partNumbers)
+        partBounds(row.size, record.partSize, partNumber);
+    const parts = [];
+    for (const partNumber of request.partNumbers)
+      parts.push({
+        partNumber,
+        ...(await this.signPart(
+          principal,
+          row,
+          { partNumber, expiresIn: request.expiresIn },
+          caller,
+        )),
+      });
+    return parts;
   }
 
   /**
@@ -323,13 +345,12 @@ export class UploadService {
       },
       { action: "upload.part", ip: caller.ip, detail: { file: row.id } },
     );
-    let constraints: ScopeConstraints | undefined;
-    if (bounds !== undefined) {
-      constraints = { contentLength: contentLength! };
-      if (checked.direct.constraints.ip !== undefined)
-        constraints.ip = checked.direct.constraints.ip;
-    } else if (contentLength !== undefined)
-      constraints = extend(checked.direct.constraints, { contentLength });
+    const constraints =
+      bounds !== undefined
+        ? partConstraints(checked, contentLength!)
+        : contentLength === undefined
+          ? undefined
+          : extend(checked.direct.constraints, { contentLength });
     const signed = await this.sign(
       checked,
       {
@@ -696,4 +717,15 @@ export function partBounds(
     );
   const start = (partNumber - 1) * partSize;
   return { start, end: Math.min(size, start + partSize) - 1 };
+}
+
+/**
+ * What a part of an intent of known size binds, as the intent's own part requests do: its
+ * length (bytes) and the scope's client addresses; not the whole upload's size or type, which
+ * complete checks.
+ */
+function partConstraints(checked: Pick<CheckedScope, "direct">, length: number): ScopeConstraints {
+  const constraints: ScopeConstraints = { contentLength: Math.max(0, length) };
+  if (checked.direct.constraints.ip !== undefined) constraints.ip = checked.direct.constraints.ip;
+  return constraints;
 }

@@ -25,6 +25,13 @@ import { api } from "../helpers/http.js";
 import { databaseFor } from "../helpers/pg.js";
 import { exited, serve } from "../helpers/process.js";
 
+interface AuditRecordish {
+  action: string;
+  key: string | null;
+  status: number | null;
+  reason: string | null;
+}
+
 describe("GET /v1/audit", () => {
   let h: Harness;
   beforeAll(async () => {
@@ -107,6 +114,70 @@ describe("GET /v1/audit", () => {
     expect(refused.items).toHaveLength(1);
     expect(refused.items[0]).toMatchObject({ outcome: "refused", reason: "outside_scope" });
     expect((await q(`outcome=allowed&tokenId=${bad.body.id}`)).items).toHaveLength(1);
+  });
+
+  it("audits issuance refusals on every route that issues, each once, with its reason", async () => {
+    await api(h.url, "POST", "/v1/grants", {
+      principal: "role:refusable",
+      buckets: ["default"],
+      prefix: "ok/",
+      actions: ["read", "write"],
+      maxExpiresIn: 60,
+      quota: { perMinute: 3 },
+    });
+    const made = await api(h.url, "POST", "/v1/apikeys", { name: "refusable", role: "refusable" });
+    const key = made.body.key as string;
+    const principal = `key:${made.body.id as string}`;
+    const as = (path: string, body: unknown) => api(h.url, "POST", path, body, key);
+    const asked = [
+      // outside the grant's folder; longer than the grant allows; an unknown bucket
+      await as("/v1/presign", { bucket: "default", key: "nope/a", method: "GET" }),
+      await as("/v1/presign", { bucket: "default", key: "ok/b", method: "GET", expiresIn: 600 }),
+      await as("/v1/presign", { bucket: "ghost", key: "ok/c", method: "GET" }),
+      // one refused entry of a batch beside an allowed one
+      await as("/v1/presign/batch", {
+        requests: [
+          { bucket: "default", key: "ok/d", method: "GET" },
+          { bucket: "default", key: "ok/e", method: "DELETE" },
+        ],
+      }),
+      // an intent outside the grant; a share without the share action; a part plan outside
+      await as("/v1/uploads", { bucket: "default", key: "nope/f", size: 3 }),
+      await as("/v1/shares", { bucket: "default", prefix: "ok/", methods: ["GET"] }),
+      await as("/v1/presign/parts", { bucket: "default", key: "nope/g", parts: 2 }),
+      // the quota (3 a minute): ok/d spent one, these two the rest, then a refusal
+      await as("/v1/presign", { bucket: "default", key: "ok/h", method: "GET" }),
+      await as("/v1/presign", { bucket: "default", key: "ok/i", method: "GET" }),
+      await as("/v1/presign", { bucket: "default", key: "ok/j", method: "GET" }),
+    ];
+    expect(asked.map((r) => r.status)).toEqual([403, 403, 404, 200, 403, 403, 403, 200, 200, 429]);
+    const refused = (
+      await api(
+        h.url,
+        "GET",
+        `/v1/audit?outcome=refused&principal=${encodeURIComponent(principal)}`,
+      )
+    ).body.items.reverse();
+    expect(refused.map((r: AuditRecordish) => [r.action, r.key, r.status, r.reason])).toEqual([
+      ["presign", "nope/a", 403, "forbidden"],
+      ["presign", "ok/b", 403, "forbidden"],
+      ["presign", "ok/c", 404, "not_found"],
+      ["presign", "ok/e", 403, "forbidden"],
+      ["upload", "nope/f", 403, "forbidden"],
+      ["share.create", "ok/", 403, "forbidden"],
+      ["presign.parts", "nope/g", 403, "forbidden"],
+      ["presign", "ok/j", 429, "rate_limited"],
+    ]);
+    expect(refused[2]).toMatchObject({ bucket: "ghost", method: "GET", ip: "127.0.0.1" });
+    // Allowed issuances stay allowed records; nothing allowed is also recorded as refused.
+    const allowed = (
+      await api(
+        h.url,
+        "GET",
+        `/v1/audit?outcome=allowed&principal=${encodeURIComponent(principal)}`,
+      )
+    ).body.items;
+    expect(allowed.map((r: AuditRecordish) => r.key).sort()).toEqual(["ok/d", "ok/h", "ok/i"]);
   });
 
   it("refuses bad filters with the API's error shape", async () => {

@@ -178,6 +178,14 @@ describe("the signet CLI's commands", () => {
     const status = async (u: string) => (await fetch(u)).status;
     for (const u of [...theirs, ...folder, outside]) expect(await status(u)).toBe(404);
 
+    // A bare key id or a role names no principal tokens carry: refused, not "revoked: 0".
+    for (const who of [made.id as string, "role:revokee"]) {
+      const none = await run(["revoke", "--principal", who], env);
+      expect(none.code, who).toBe(1);
+      expect(none.stderr).toMatch(
+        /^signet: invalid_request: principal must be key:ID, sub:SUBJECT/m,
+      );
+    }
     const byPrincipal = await run(["revoke", "--principal", `key:${made.id as string}`], env);
     expect(byPrincipal.code, byPrincipal.stderr).toBe(0);
     expect(lines(byPrincipal.stdout)[0]).toMatchObject({ revoked: 2 });
@@ -278,7 +286,7 @@ describe("the signet CLI's commands", () => {
         String(size),
         "--part-size",
         "5MiB",
-        "--type",
+        "--content-type",
         "application/x-demo",
       ]),
       env,
@@ -291,6 +299,9 @@ describe("the signet CLI's commands", () => {
     expect(fresh.code, fresh.stderr).toBe(0);
     const signed = lines(fresh.stdout) as unknown as PartRequest[];
     expect(signed.map((p) => p.partNumber)).toEqual([1, 2, 3]);
+    const early = await run(["uploads", "complete", intent.file.id], env);
+    expect(early.code).toBe(1);
+    expect(early.stderr).toMatch(/^signet: invalid_part: /m);
     const etags = [];
     for (const part of signed) {
       const res = await fetch(part.url, {
@@ -301,9 +312,6 @@ describe("the signet CLI's commands", () => {
       expect(res.status).toBe(200);
       etags.push({ partNumber: part.partNumber, etag: res.headers.get("etag")! });
     }
-    const early = await run(["uploads", "complete", intent.file.id], env);
-    expect(early.code).toBe(1);
-    expect(early.stderr).toMatch(/^signet: invalid_part: /m);
     const bad = await run(["uploads", "complete", intent.file.id, "--parts", "[1,2]"], env);
     expect(bad.stderr).toContain('expected a JSON array like [{"partNumber":1');
     const completed = await run(
@@ -316,6 +324,20 @@ describe("the signet CLI's commands", () => {
       size,
       contentType: "application/x-demo",
     });
+    // files list filters by status: an aborted intent is listed as deleted, not as a file.
+    const aborted = lines(
+      (await run(["uploads", "create", "default/handed/gone.txt", "--size", "3"], env)).stdout,
+    )[0]! as unknown as Intent;
+    expect((await run(["uploads", "abort", aborted.file.id], env)).code).toBe(0);
+    const statusOf = async (status: string) =>
+      lines((await run(["files", "list", "default/handed/", "--status", status], env)).stdout)
+        .map((f) => f.key)
+        .sort();
+    expect(await statusOf("committed")).toEqual(["handed/one.txt", intent.file.key].sort());
+    expect(await statusOf("deleted")).toEqual(["handed/gone.txt"]);
+    expect(await statusOf("pending")).toEqual([]);
+    const wrong = await run(["files", "list", "--status", "gone"], env);
+    expect(wrong.stderr).toContain("expected one of pending, committed, superseded, deleted");
   });
 
   it("shares list pages past the server's page of 100 (--limit takes fewer)", async () => {
@@ -347,6 +369,15 @@ describe("the signet CLI's commands", () => {
       env: { ...process.env, ...env },
     });
     expect(lines(piped.stdout).map((r) => r.ok)).toEqual([true, true]);
+    // A reader that leaves early (`| head`) ends the output, not with an EPIPE stack trace.
+    const valid = join(dir, "valid.jsonl");
+    await writeFile(valid, requests.filter((_, i) => i !== 500).join("\n"));
+    const headed = await sh(
+      "bash",
+      ["-c", `set -o pipefail; ${signetShell} batch ${valid} | head -n 1 > /dev/null`],
+      { env: { ...process.env, ...env } },
+    );
+    expect(headed.stderr).toBe("");
     await writeFile(file, '{"bucket":"default","key":"a"}\nnot json\n');
     const broken = await run(["batch", file], env);
     expect(broken.code).toBe(1);

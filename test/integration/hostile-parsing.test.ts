@@ -289,7 +289,8 @@ describe("names people type are printable on every route that stores one", () =>
       (name) => ({ bucket: "default", prefix: "n", name, size: 1, contentType: "text/plain" }),
     ],
     // a union of bodies: Ajv names the first branch's field, so only the status is checked
-    ["/v1/revocations", "", (principal) => ({ principal })],
+    // (a principal as tokens carry it: sub:NAME)
+    ["/v1/revocations", "", (principal) => ({ principal: `sub:${principal}` })],
     ["/data/upload", "file_name", (file_name) => ({ file_name })],
     ["/data/multipart/init", "file_name", (file_name) => ({ file_name })],
     [

@@ -211,6 +211,60 @@ describe("links, shares and part plans", () => {
       expect(JSON.stringify(listed.body)).not.toContain(share.body.url);
     });
 
+    it("a share revoked by any route lists its first revocation time; DELETE revokes as /v1/revocations does", async () => {
+      const make = async () =>
+        (await createShare({ bucket: "default", prefix: "reports", methods: ["GET"] })).body;
+      const listed = async (id: string) =>
+        (await h.admin.shares.list({ limit: 1000 })).items.find((s) => s.id === id)!;
+      // Revoked through POST /v1/revocations: the list says so, and DELETE keeps that time.
+      const one = await make();
+      const revoked = await api(h.url, "POST", "/v1/revocations", { tokenId: one.id });
+      expect(revoked.status).toBe(201);
+      expect((await listed(one.id)).revokedAt).toBe(revoked.body.revokedAt);
+      expect((await api(h.url, "DELETE", `/v1/shares/${one.id}`)).status).toBe(204);
+      expect((await listed(one.id)).revokedAt).toBe(revoked.body.revokedAt);
+      // Deleted first: revoking again answers that time (200), as for any revoked token.
+      const two = await make();
+      expect((await api(h.url, "DELETE", `/v1/shares/${two.id}`)).status).toBe(204);
+      const again = await api(h.url, "POST", "/v1/revocations", { tokenId: two.id });
+      expect(again.status).toBe(200);
+      expect(again.body.revokedAt).toBe((await listed(two.id)).revokedAt);
+      const audited = await h.admin.audit({ tokenId: two.id, action: "revoke" });
+      expect(audited.items).toHaveLength(1);
+      // Revoked with its folder: listed as revoked too.
+      const three = await make();
+      const folder = await api(h.url, "POST", "/v1/revocations", {
+        bucket: "default",
+        prefix: "reports/",
+      });
+      expect(folder.status).toBe(201);
+      expect((await listed(three.id)).revokedAt).toBe(folder.body.revokedAt);
+      expect((await fetch(`${three.url}a.bin`)).status).toBe(403);
+    });
+
+    it("pages through shares made in the same millisecond, each once", async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++)
+        ids.push(
+          (await createShare({ bucket: "default", prefix: `same/${i}/`, methods: ["GET"] })).body
+            .id,
+        );
+      await h.signet.db
+        .updateTable("shares")
+        .set({ created_at: "2030-01-01T00:00:00.000Z" })
+        .where("id", "in", ids)
+        .execute();
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await h.admin.shares.list({ limit: 2, cursor });
+        seen.push(...page.items.map((s) => s.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+      expect(seen.filter((id) => ids.includes(id)).sort()).toEqual([...ids].sort());
+      expect(new Set(seen).size).toBe(seen.length);
+    });
+
     it("needs the share action and each method's action inside one grant", async () => {
       const partner = await h.admin.apiKeys.create({ name: "p", role: "partner" });
       const reader = await h.admin.apiKeys.create({ name: "r", role: "reader" });

@@ -44,19 +44,7 @@ export async function uploadPartRoutes(app: FastifyInstance, signet: Signet): Pr
       // Someone else's intent looks like none at all.
       if (row === undefined || (!isAdmin(principal) && row.owner !== principal.id))
         throw new SignetError("not_found", "file not found");
-      // Every part number is checked before any is signed: a refusal issues nothing.
-      for (const partNumber of body.partNumbers) signet.uploads.checkPart(row, partNumber);
-      const parts = [];
-      for (const partNumber of body.partNumbers)
-        parts.push({
-          partNumber,
-          ...(await signet.uploads.signPart(
-            principal,
-            row,
-            { partNumber, expiresIn: body.expiresIn },
-            { ip: request.ip },
-          )),
-        });
+      const parts = await signet.uploads.signParts(principal, row, body, { ip: request.ip });
       return { parts };
     },
   );

@@ -64,6 +64,9 @@ const FileListQuery = Type.Object(
     bucket: Type.Optional(Type.String({ maxLength: 63 })),
     prefix: Type.Optional(Type.String({ maxLength: 1024 })),
     owner: Type.Optional(Type.String({ maxLength: 300 })),
+    status: Type.Optional(
+      Type.Union(["pending", "committed", "superseded", "deleted"].map((s) => Type.Literal(s))),
+    ),
     cursor: Type.Optional(Type.String({ maxLength: 64 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   },
