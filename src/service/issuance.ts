@@ -117,6 +117,8 @@ export interface CheckedScope {
 
 /** A checked scope and its caller: each `sign` issues one signed request (audited, registered). */
 export interface Plan extends Readonly<CheckedScope> {
+  /** Audits a refusal the route makes around the plan (once per error); answers the error. */
+  refused(err: unknown): Promise<unknown>;
   sign(variant?: Variant): Promise<SignedRequest>;
   /** A link for the scope (shares): always verified by Signet. */
   link(mode: "r" | "p"): Promise<DirectRequest & { id: string }>;
@@ -152,7 +154,7 @@ export class Issuance {
       // The plan's own token id: this plan signs nothing else.
       return await this.sign(principal, checked, {}, ctx, short === true, checked.direct.tokenId);
     } catch (err) {
-      throw this.refused(principal, input, ctx, err);
+      throw await this.refusal(principal, input, ctx, err);
     }
   }
 
@@ -179,7 +181,9 @@ export class Issuance {
     try {
       checked = this.checkPlan(principal, scope, now, ctx);
     } catch (err) {
-      throw this.refused(principal, input, ctx, err);
+      // plan() answers synchronously: this one record per call is not waited for.
+      void this.refusal(principal, input, ctx, err);
+      throw err;
     }
     // Once per plan (a part plan or a multipart intent counts as one issuance); a refusal
     // there answers every later URL of the plan with the same error, audited once.
@@ -191,11 +195,12 @@ export class Issuance {
       try {
         return await work();
       } catch (err) {
-        throw this.refused(principal, input, ctx, err);
+        throw await this.refusal(principal, input, ctx, err);
       }
     };
     return {
       ...checked,
+      refused: (err) => this.refusal(principal, input, ctx, err),
       sign: (variant = {}) =>
         audited(async () => {
           await admit();
@@ -215,17 +220,19 @@ export class Issuance {
    * Audits a refused issuance (a 4xx `SignetError`: its code is the record's `reason`, with the
    * principal, bucket, key or folder, methods and client address asked for) and answers the
    * error to throw, once per error (a plan's quota refusal reaches each of its URLs). Failures
-   * (5xx) and other errors are not refusals: they are logged, not audited.
+   * (5xx) and other errors are not refusals: they are logged, not audited. Public for the
+   * refusals a route makes around a plan (a key held by a file, a part past the end).
    */
-  private refused(
+  async refusal(
     principal: Principal,
     input: IssueInput,
     ctx: IssueContext,
     err: unknown,
-  ): unknown {
+  ): Promise<unknown> {
     if (err instanceof SignetError && err.status < 500 && !this.auditedRefusals.has(err)) {
       this.auditedRefusals.add(err);
-      void this.audit
+      // Waited for like any record: a full queue holds the refused caller back too.
+      await this.audit
         .record({
           event: ctx.action,
           principal: principal.id,

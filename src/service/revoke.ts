@@ -121,11 +121,12 @@ export class RevokeService {
   }
 
   private async revokeToken(principal: Principal, tokenId: string): Promise<RevokeResult> {
-    const issued = await this.db
-      .selectFrom("issued")
-      .selectAll()
-      .where("token_id", "=", tokenId)
-      .executeTakeFirst();
+    const issued =
+      (await this.db
+        .selectFrom("issued")
+        .selectAll()
+        .where("token_id", "=", tokenId)
+        .executeTakeFirst()) ?? (await this.shareAsIssued(tokenId));
     if (issued === undefined || (!isAdmin(principal) && issued.principal !== principal.id))
       throw new SignetError("not_found", "signed request not found");
     if (issued.revocable === "none") {
@@ -179,6 +180,29 @@ export class RevokeService {
         .where("id", "in", tokenIds.slice(i, i + 500))
         .where("revoked_at", "is", null)
         .execute();
+  }
+
+  /**
+   * A share `issued` does not know (made before it existed, migration 0009, or its row pruned)
+   * is still a link Signet refuses once revoked: its own row says whose it is and until when.
+   */
+  private async shareAsIssued(tokenId: string): Promise<IssuedTable | undefined> {
+    const share = await this.db
+      .selectFrom("shares")
+      .selectAll()
+      .where("id", "=", tokenId)
+      .executeTakeFirst();
+    if (share === undefined) return undefined;
+    return {
+      token_id: share.id,
+      principal: share.principal,
+      bucket: share.bucket,
+      target: share.folder,
+      folder: 1,
+      revocable: "signet",
+      expires_at: share.expires_at,
+      created_at: share.created_at,
+    };
   }
 
   /** When the token was first revoked (ISO 8601), if it was. */

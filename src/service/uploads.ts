@@ -129,64 +129,71 @@ export class UploadService {
       },
       { action: "upload", ip: caller.ip, detail: { intent: true } },
     );
-    assertFitsBucket(checked.bucket, input.size);
-    // An intent commits only after Signet has checked and promoted the stored object with its
-    // own credentials: without them (a Swift bucket with only a temp URL key) it could only fail
-    // at complete, so it is refused now.
-    if (!checked.bucket.backend.capabilities.proxy)
-      throw new SignetError(
-        "constraint_not_enforceable",
-        "this bucket has no credentials for Signet to check and commit an upload at complete",
-        "bucket",
-      );
-    await this.assertMayTake(principal, checked.bucket.name, key, input.upsert === true);
-    const id = newFileId();
-    const backend = checked.bucket.backend;
-    const record: UploadRecord = { tokens: [], staging: stagingKey(id) };
-    if (input.upsert === true) record.upsert = true;
+    // Refusals around the plan (the bucket's limits, a key a file holds, too many parts) are
+    // the intent's refusals too: audited as the plan's own are.
+    let id: string;
+    let record: UploadRecord;
     let upload: Intent["upload"];
-
-    if (form) {
-      // A browser form upload (the reply has `fields`); backends without one answer 400.
-      upload = await checked.sign({ key: record.staging });
-      record.tokens.push(upload.id);
-    } else if (input.multipart === undefined) {
-      upload = await this.sign(checked, {}, record);
-    } else {
-      const partSize = input.multipart.partSize;
-      const size = input.size!; // a multipart intent names its size (checked above)
-      const count = Math.max(1, Math.ceil(size / partSize));
-      if (count > MAX_PARTS)
+    try {
+      assertFitsBucket(checked.bucket, input.size);
+      // An intent commits only after Signet has checked and promoted the stored object with its
+      // own credentials: without them (a Swift bucket with only a temp URL key) it could only fail
+      // at complete, so it is refused now.
+      if (!checked.bucket.backend.capabilities.proxy)
         throw new SignetError(
-          "invalid_request",
-          `the upload would have more than ${MAX_PARTS} parts`,
-          "multipart.partSize",
+          "constraint_not_enforceable",
+          "this bucket has no credentials for Signet to check and commit an upload at complete",
+          "bucket",
         );
-      const uploadId = await backend.createMultipart(record.staging!, {
-        contentType: input.contentType ?? "application/octet-stream",
-      });
-      record.uploadId = uploadId;
-      record.partSize = partSize;
-      const parts: PartRequest[] = [];
-      for (let i = 0; i < count; i++) {
-        const { start, end } = partBounds(size, partSize, i + 1);
-        parts.push({
-          partNumber: i + 1,
-          start,
-          end,
-          ...(await this.sign(
-            checked,
-            {
-              constraints: partConstraints(checked, end - start + 1),
-              part: { uploadId, partNumber: i + 1 },
-            },
-            record,
-          )),
-        });
-      }
-      upload = { uploadId, partSize, parts };
-    }
+      await this.assertMayTake(principal, checked.bucket.name, key, input.upsert === true);
+      id = newFileId();
+      const backend = checked.bucket.backend;
+      record = { tokens: [], staging: stagingKey(id) };
+      if (input.upsert === true) record.upsert = true;
 
+      if (form) {
+        // A browser form upload (the reply has `fields`); backends without one answer 400.
+        upload = await checked.sign({ key: record.staging });
+        record.tokens.push(upload.id);
+      } else if (input.multipart === undefined) {
+        upload = await this.sign(checked, {}, record);
+      } else {
+        const partSize = input.multipart.partSize;
+        const size = input.size!; // a multipart intent names its size (checked above)
+        const count = Math.max(1, Math.ceil(size / partSize));
+        if (count > MAX_PARTS)
+          throw new SignetError(
+            "invalid_request",
+            `the upload would have more than ${MAX_PARTS} parts`,
+            "multipart.partSize",
+          );
+        const uploadId = await backend.createMultipart(record.staging!, {
+          contentType: input.contentType ?? "application/octet-stream",
+        });
+        record.uploadId = uploadId;
+        record.partSize = partSize;
+        const parts: PartRequest[] = [];
+        for (let i = 0; i < count; i++) {
+          const { start, end } = partBounds(size, partSize, i + 1);
+          parts.push({
+            partNumber: i + 1,
+            start,
+            end,
+            ...(await this.sign(
+              checked,
+              {
+                constraints: partConstraints(checked, end - start + 1),
+                part: { uploadId, partNumber: i + 1 },
+              },
+              record,
+            )),
+          });
+        }
+        upload = { uploadId, partSize, parts };
+      }
+    } catch (err) {
+      throw await checked.refused(err);
+    }
     const row = this.pendingRow(id, principal, checked, key, record, input);
     await this.db.insertInto("files").values(row).execute();
     await this.audit.record({
@@ -288,11 +295,15 @@ export class UploadService {
     caller: CallerContext,
   ): Promise<(SignedRequest & { partNumber: number; start?: number; end?: number })[]> {
     const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
-    if (row.status !== "pending" || record.uploadId === undefined)
-      throw new SignetError("not_found", "no such multipart upload");
-    if (row.size !== null && record.partSize !== undefined)
-      for (const partNumber of request.partNumbers)
-        partBounds(row.size, record.partSize, partNumber);
+    try {
+      if (row.status !== "pending" || record.uploadId === undefined)
+        throw new SignetError("not_found", "no such multipart upload");
+      if (row.size !== null && record.partSize !== undefined)
+        for (const partNumber of request.partNumbers)
+          partBounds(row.size, record.partSize, partNumber);
+    } catch (err) {
+      throw await this.partRefused(principal, row, caller, err);
+    }
     const parts = [];
     for (const partNumber of request.partNumbers)
       parts.push({
@@ -322,12 +333,17 @@ export class UploadService {
   ): Promise<SignedRequest & { start?: number; end?: number }> {
     const { partNumber, expiresIn } = part;
     const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
-    if (row.status !== "pending" || record.uploadId === undefined)
-      throw new SignetError("not_found", "no such multipart upload");
-    const bounds =
-      row.size === null || record.partSize === undefined
-        ? undefined
-        : partBounds(row.size, record.partSize, partNumber);
+    let bounds: { start: number; end: number } | undefined;
+    try {
+      if (row.status !== "pending" || record.uploadId === undefined)
+        throw new SignetError("not_found", "no such multipart upload");
+      bounds =
+        row.size === null || record.partSize === undefined
+          ? undefined
+          : partBounds(row.size, record.partSize, partNumber);
+    } catch (err) {
+      throw await this.partRefused(principal, row, caller, err);
+    }
     const contentLength =
       part.contentLength ?? (bounds === undefined ? undefined : bounds.end - bounds.start + 1);
     // An intent of known size is checked against the grants as the intent itself was (its size
@@ -361,6 +377,21 @@ export class UploadService {
     );
     await this.keepAlive(row, record, checked);
     return bounds === undefined ? signed : { ...bounds, ...signed };
+  }
+
+  /** A part request refused before its plan: audited as the plan's refusals are. */
+  private partRefused(
+    principal: Principal,
+    row: FileTable,
+    caller: CallerContext,
+    err: unknown,
+  ): Promise<unknown> {
+    return this.issuance.refusal(
+      principal,
+      { bucket: row.bucket, key: row.key, method: "PUT" },
+      { action: "upload.part", ip: caller.ip, detail: { file: row.id } },
+      err,
+    );
   }
 
   /** A fresh single-PUT URL for a pending single upload of its owner (Fence's re-upload). */

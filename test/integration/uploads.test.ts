@@ -314,11 +314,11 @@ describe("upload intents", () => {
       Object.keys(intent.body.upload.parts[2].enforcedBy).sort(),
     );
     // Parts 1 and 2 are fine, 4 is past the end: nothing is signed (nor audited as issued).
-    const parts = () =>
+    const parts = (outcome = "allowed") =>
       api(
         h.url,
         "GET",
-        `/v1/audit?action=upload.part&principal=${encodeURIComponent(`key:${carolId}`)}`,
+        `/v1/audit?action=upload.part&outcome=${outcome}&principal=${encodeURIComponent(`key:${carolId}`)}`,
       ).then((r) => r.body.items.length as number);
     const before = await parts();
     const past = await api(
@@ -331,6 +331,8 @@ describe("upload intents", () => {
     expect(past.status).toBe(400);
     expect(past.body.error.code).toBe("invalid_part");
     expect(await parts()).toBe(before);
+    // The refusal itself is audited, once.
+    expect(await parts("refused")).toBe(1);
   });
 
   it("a part of the wrong size is refused at complete", async () => {
