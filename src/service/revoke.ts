@@ -24,7 +24,7 @@ import type { Buckets } from "./buckets.js";
 import type { Revocations } from "./revocations.js";
 
 /** A principal's id as tokens carry it (core/principal.ts). */
-const PRINCIPAL_ID = /^(key|sub|env):./;
+const PRINCIPAL_ID = /^(key:.|sub:.|env:admin$)/;
 
 /** One of: a token id; a principal; a bucket and a folder (`prefix`) (the route's schema). */
 export interface RevokeInput {

@@ -1,9 +1,13 @@
-/** Review of f20460e: refusals that escape the audit; a share that `issued` does not know. */
+/**
+ * Refusals a route makes around an issuance plan (a key a file holds, a part past the end) are
+ * audited as the plan's own are; a share that `issued` does not know (made before migration
+ * 0009, or its row pruned) is still revoked by DELETE /v1/shares/{id}.
+ */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startSignet } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
 
-describe("review2", () => {
+describe("refusals around plans, and shares issued does not know", () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startSignet();
