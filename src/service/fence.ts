@@ -6,6 +6,7 @@
  * (Fence clients never call complete); a multipart upload commits at `multipart/complete`.
  */
 import { randomUUID } from "node:crypto";
+import type { PresignInput } from "../api/types.js";
 import { SignetError } from "../core/errors.js";
 import { assertValidKey } from "../core/keys.js";
 import { isAdmin, type Principal } from "../core/principal.js";
@@ -141,19 +142,27 @@ export class FenceService {
     caller: CallerContext,
   ): Promise<SignedRequest> {
     const row = await this.readable(principal, guid);
+    const input: PresignInput = {
+      bucket: row.bucket,
+      key: row.key,
+      method: "GET",
+      range: `bytes=${start}-${end}`,
+      expiresIn,
+    };
+    const ctx = {
+      action: "fence.download",
+      ip: caller.ip,
+      detail: { file: row.id },
+      ...pinTo(row),
+    };
     if (row.size === null || end >= Number(row.size))
-      throw new SignetError("invalid_request", `end is past the object's ${row.size} bytes`, "end");
-    return this.issuance.issue(
-      principal,
-      {
-        bucket: row.bucket,
-        key: row.key,
-        method: "GET",
-        range: `bytes=${start}-${end}`,
-        expiresIn,
-      },
-      { action: "fence.download", ip: caller.ip, detail: { file: row.id }, ...pinTo(row) },
-    );
+      throw await this.issuance.refusal(
+        principal,
+        input,
+        ctx,
+        new SignetError("invalid_request", `end is past the object's ${row.size} bytes`, "end"),
+      );
+    return this.issuance.issue(principal, input, ctx);
   }
 
   async upload(

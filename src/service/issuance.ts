@@ -236,7 +236,7 @@ export class Issuance {
         .record({
           event: ctx.action,
           principal: principal.id,
-          bucket: typeof input.bucket === "string" ? input.bucket : null,
+          bucket: typeof input.bucket === "string" && input.bucket !== "" ? input.bucket : null,
           key: input.key ?? input.prefix ?? null,
           method: input.methods?.join(",") ?? input.method ?? null,
           status: err.status,

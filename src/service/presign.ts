@@ -49,14 +49,20 @@ export class PresignService {
     caller: CallerContext = {},
   ): Promise<BatchResult[]> {
     const results: BatchResult[] = [];
+    const ctx = { action: "presign", ip: caller.ip, detail: { batch: true } };
     for (const raw of inputs) {
+      let input: PresignInput;
       try {
-        const signed = await this.issuance.issue(principal, parse(raw), {
-          action: "presign",
-          ip: caller.ip,
-          detail: { batch: true },
-        });
-        results.push({ ok: true, ...signed });
+        input = parse(raw);
+      } catch (err) {
+        if (!(err instanceof SignetError)) throw err;
+        // An entry the schema refuses is a refused issuance too; only what it names is kept.
+        await this.issuance.refusal(principal, namesOf(raw), ctx, err);
+        results.push({ ok: false, error: err.toBody() });
+        continue;
+      }
+      try {
+        results.push({ ok: true, ...(await this.issuance.issue(principal, input, ctx)) });
       } catch (err) {
         if (!(err instanceof SignetError)) throw err;
         results.push({ ok: false, error: err.toBody() });
@@ -81,14 +87,16 @@ export class PresignService {
       { action: "presign.parts", ip: caller.ip },
     );
     const info = await plan.bucket.backend.head(plan.request.key!);
-    if (info === undefined) throw notFound("object");
+    if (info === undefined) throw await plan.refused(notFound("object"));
     const step = partSize ?? Math.max(1, Math.ceil(info.size / parts!));
     const count = Math.ceil(info.size / step);
     if (count > MAX_PARTS)
-      throw new SignetError(
-        "invalid_request",
-        `the plan would have more than ${MAX_PARTS} parts`,
-        partSize !== undefined ? "partSize" : "parts",
+      throw await plan.refused(
+        new SignetError(
+          "invalid_request",
+          `the plan would have more than ${MAX_PARTS} parts`,
+          partSize !== undefined ? "partSize" : "parts",
+        ),
       );
     const result: PartPlan = { size: info.size, etag: info.etag, parts: [] };
     for (let i = 0; i < count; i++) {
@@ -110,4 +118,21 @@ export interface PartPlan {
   size: number;
   etag: string;
   parts: ({ partNumber: number; start: number; end: number } & SignedRequest)[];
+}
+
+/**
+ * The bucket, key or prefix and method(s) of a batch entry the schema refused, as far as they
+ * are strings of a sane length: what its refusal's audit record names.
+ */
+function namesOf(raw: unknown): PresignInput {
+  const entry = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
+  const text = (value: unknown, max: number) =>
+    typeof value === "string" && value.length <= max ? value : undefined;
+  const method = text(entry.method, 16);
+  return {
+    bucket: text(entry.bucket, 63) ?? "",
+    key: text(entry.key, 1024),
+    prefix: text(entry.prefix, 1024),
+    ...(method === undefined ? {} : { method: method as PresignInput["method"] }),
+  };
 }

@@ -52,10 +52,12 @@ export class ShareService {
       .unbound(checked.direct)
       .filter((name) => !REDIRECT_SAFE.has(name));
     if (input.mode === "redirect" && unbound.length > 0)
-      throw new SignetError(
-        "constraint_not_enforceable",
-        `a redirect cannot carry ${unbound.join(", ")} on this bucket's backend: use mode proxy`,
-        "mode",
+      throw await checked.refused(
+        new SignetError(
+          "constraint_not_enforceable",
+          `a redirect cannot carry ${unbound.join(", ")} on this bucket's backend: use mode proxy`,
+          "mode",
+        ),
       );
     const mode = input.mode ?? (unbound.length > 0 ? "proxy" : "redirect");
     const { url } = await checked.link(mode === "redirect" ? "r" : "p");

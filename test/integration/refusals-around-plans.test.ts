@@ -80,3 +80,89 @@ describe("refusals around plans, and shares issued does not know", () => {
     expect(await refusedFor("parts/p.bin")).toHaveLength(1);
   });
 });
+
+describe("refusals beside issuance: batch entries, part plans, share modes, Fence parts", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startSignet({
+      config: {
+        buckets: {
+          default: { backend: "local" },
+          s3: {
+            backend: "s3",
+            bucket: "far",
+            region: "us-east-1",
+            // Nothing listens here: issuance never calls the provider.
+            endpoint: "http://127.0.0.1:1",
+            forcePathStyle: true,
+            accessKeyId: "${S3_ID}",
+            secretAccessKey: "${S3_SECRET}",
+          },
+        },
+        compat: { fenceBucket: "default" },
+      },
+      env: { S3_ID: "id", S3_SECRET: "secret" },
+    });
+  });
+  afterAll(() => h.close());
+
+  const refused = async (action: string) => {
+    await h.signet.audit.flush();
+    return (await h.admin.audit({ outcome: "refused", action })).items;
+  };
+
+  it("audits a batch entry the schema refuses, naming what it can", async () => {
+    const batch = await api(h.url, "POST", "/v1/presign/batch", {
+      requests: [
+        { bucket: "default", key: "entries/a.txt", method: "FETCH" },
+        { bucket: "default", key: 5, method: "GET" },
+        { bucket: "default", key: "entries/ok.txt", method: "GET" },
+      ],
+    });
+    expect(batch.status).toBe(200);
+    expect(batch.body.results.map((r: { ok: boolean }) => r.ok)).toEqual([false, false, true]);
+    const records = (await refused("presign")).filter((r) => r.detail?.batch === true);
+    expect(records.map((r) => [r.bucket, r.key, r.method, r.reason]).reverse()).toEqual([
+      ["default", "entries/a.txt", "FETCH", "invalid_request"],
+      ["default", null, "GET", "invalid_request"],
+    ]);
+  });
+
+  it("audits a part plan of a missing object", async () => {
+    const plan = await api(h.url, "POST", "/v1/presign/parts", {
+      bucket: "default",
+      key: "plans/missing.bin",
+      parts: 2,
+    });
+    expect(plan.status).toBe(404);
+    expect((await refused("presign.parts")).map((r) => [r.key, r.reason])).toEqual([
+      ["plans/missing.bin", "not_found"],
+    ]);
+  });
+
+  it("audits a share refused a redirect its backend cannot carry", async () => {
+    const share = await api(h.url, "POST", "/v1/shares", {
+      bucket: "s3",
+      prefix: "p/",
+      methods: ["GET"],
+      ip: "203.0.113.0/24",
+      mode: "redirect",
+    });
+    expect(share.status).toBe(400);
+    expect(share.body.error.code).toBe("constraint_not_enforceable");
+    expect((await refused("share.create")).map((r) => [r.bucket, r.key, r.reason])).toEqual([
+      ["s3", "p/", "constraint_not_enforceable"],
+    ]);
+  });
+
+  it("audits a Fence part past the object's end", async () => {
+    const up = await api(h.url, "POST", "/data/upload", { file_name: "reads.fastq" });
+    expect((await fetch(up.body.url, { method: "PUT", body: "ACGT" })).status).toBe(200);
+    const part = await api(h.url, "GET", `/data/download/${up.body.guid}/part?start=0&end=99`);
+    expect(part.status).toBe(400);
+    const records = await refused("fence.download");
+    expect(records.map((r) => [r.key, r.reason])).toEqual([
+      [`${up.body.guid}/reads.fastq`, "invalid_request"],
+    ]);
+  });
+});
