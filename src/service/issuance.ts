@@ -20,6 +20,7 @@ import type { DirectRequest, DirectScope } from "../backends/types.js";
 import { constraintsOf, requiredHeaders, type ScopeConstraints } from "../core/constraints.js";
 import { SignetError, notFound } from "../core/errors.js";
 import { extend } from "../core/extend.js";
+import { MAX_KEY_BYTES } from "../core/keys.js";
 import { isoTime } from "../core/iso-time.js";
 import type { GrantSet } from "../core/grants.js";
 import { isAdmin, type Principal } from "../core/principal.js";
@@ -236,9 +237,9 @@ export class Issuance {
         .record({
           event: ctx.action,
           principal: principal.id,
-          bucket: typeof input.bucket === "string" && input.bucket !== "" ? input.bucket : null,
-          key: input.key ?? input.prefix ?? null,
-          method: input.methods?.join(",") ?? input.method ?? null,
+          bucket: clip(input.bucket, 63),
+          key: clip(input.key ?? input.prefix, MAX_KEY_BYTES),
+          method: clip(input.methods?.join(",") ?? input.method, 64),
           status: err.status,
           reason: err.code,
           ip: ctx.ip ?? null,
@@ -674,4 +675,13 @@ function enforcedByOf(request: Parameters<typeof enforcedAspects>[0], enforcer: 
   const out: Record<string, Enforcer> = {};
   for (const aspect of enforcedAspects(request)) out[aspect] = enforcer;
   return out;
+}
+
+/**
+ * A refused request's own text, at most `max` characters (a refusal may be for a key far too
+ * long: the record keeps its start, marked with "…"); null for nothing or an empty string.
+ */
+function clip(text: string | undefined, max: number): string | null {
+  if (typeof text !== "string" || text === "") return null;
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
 }

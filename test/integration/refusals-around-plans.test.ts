@@ -128,6 +128,14 @@ describe("refusals beside issuance: batch entries, part plans, share modes, Fenc
     ]);
   });
 
+  it("keeps the start of a refused key far too long, not all of it", async () => {
+    const key = `long/${"k".repeat(100_000)}`;
+    const res = await api(h.url, "POST", "/v1/presign", { bucket: "default", key, method: "GET" });
+    expect(res.status).toBe(400);
+    const [record] = (await refused("presign")).filter((r) => r.key?.startsWith("long/"));
+    expect(record!.key).toBe(`${key.slice(0, 1024)}…`);
+  });
+
   it("audits a part plan of a missing object", async () => {
     const plan = await api(h.url, "POST", "/v1/presign/parts", {
       bucket: "default",
