@@ -3,7 +3,7 @@
  * Signet's JSON errors (`{ error: { code, message, field? } }`) turned into `SignetApiError`.
  * No `node:` imports; every API call is a standalone function so bundlers drop what is unused.
  */
-import { SignetApiError } from "../api/errors.js";
+import { retryAfterOf, SignetApiError } from "../api/errors.js";
 
 export { SignetApiError };
 
@@ -73,6 +73,7 @@ export function createClient(options: ClientOptions = {}): SignetClient {
           error?.code ?? "http_error",
           error?.message ?? `HTTP ${res.status}`,
           error?.field,
+          retryAfterOf(res.headers.get("retry-after")),
         );
       }
       return json as T;

@@ -524,6 +524,9 @@ export async function revoke(
 ): Promise<void> {
   const given = [id, o.principal, o.folder].filter((t) => t !== undefined);
   if (given.includes("")) throw new InvalidArgumentError("an empty id, principal or folder");
+  // A whole bucket is revoked only when asked for as one ("BUCKET/"), not by a missing slash.
+  if (o.folder !== undefined && !o.folder.includes("/"))
+    throw new InvalidArgumentError("--folder names BUCKET/PREFIX/ (BUCKET/ for the whole bucket)");
   if (given.length !== 1)
     throw new InvalidArgumentError("name one of: an id, --principal or --folder");
   let target: RevokeTarget;

@@ -356,7 +356,13 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
 });
 
 program.parseAsync().catch(async (err: unknown) => {
-  const error = err as { code?: unknown; message?: string; name?: string; field?: string };
+  const error = err as {
+    code?: unknown;
+    message?: string;
+    name?: string;
+    field?: string;
+    retryAfter?: number;
+  };
   if (error.name === "SignetApiError") {
     const { inFlags } = await import("./errors.js");
     const noKey =
@@ -365,7 +371,8 @@ program.parseAsync().catch(async (err: unknown) => {
       process.env.SIGNET_KEY === undefined;
     console.error(
       `signet: ${String(error.code)}: ${inFlags(error.message ?? "", error.field, running)}` +
-        (noKey ? " (no key given: set SIGNET_KEY or pass --key)" : ""),
+        (noKey ? " (no key given: set SIGNET_KEY or pass --key)" : "") +
+        (error.retryAfter === undefined ? "" : ` (retry in ${error.retryAfter} s)`),
     );
   } else console.error(`signet: ${error.message ?? String(err)}`);
   process.exitCode = 1;

@@ -1,6 +1,6 @@
 /** The SDK's error for a refusal by Signet or a store, and how a reply becomes one. */
 import type { ApiErrorBody } from "../api/types.js";
-import { SignetApiError } from "../api/errors.js";
+import { retryAfterOf, SignetApiError } from "../api/errors.js";
 import { classify, unavailable } from "../backends/provider-errors.js";
 
 export { SignetApiError };
@@ -33,7 +33,13 @@ export async function failure(
   const text = await body.text();
   try {
     const { error } = JSON.parse(text) as { error: ApiErrorBody };
-    return new SignetApiError(status, error.code, error.message, error.field);
+    return new SignetApiError(
+      status,
+      error.code,
+      error.message,
+      error.field,
+      retryAfterOf(headers["retry-after"]),
+    );
   } catch {
     const header = headers["x-ms-error-code"];
     const code =
@@ -65,8 +71,8 @@ export function isExpired(err: unknown): boolean {
 }
 
 /**
- * Runs `work` until it succeeds, at most `attempts` times, waiting 100 ms · 2ⁿ (with jitter)
- * between tries; `work` is told whether its last failure looked like an expired URL so it
+ * Runs `work` until it succeeds, at most `attempts` times, waiting 100 ms · 2ⁿ (with jitter),
+ * or the refusal's `retryAfter` when longer (at most 60 s), between tries; `work` is told whether its last failure looked like an expired URL so it
  * can renew it. Permanent refusals (4xx other than an expiry, tried once renewed) throw.
  */
 export async function withRetries<T>(
@@ -84,8 +90,11 @@ export async function withRetries<T>(
       if ((!expired && !isTransient(err)) || attempt >= attempts) throw err;
       renew = expired;
       if (!expired) {
-        const delay = (options.baseDelayMs ?? 100) * 2 ** (attempt - 1);
-        await new Promise((r) => setTimeout(r, delay / 2 + Math.random() * (delay / 2)));
+        const backoff = (options.baseDelayMs ?? 100) * 2 ** (attempt - 1);
+        // A server's Retry-After (at most a minute here) is a floor for the wait.
+        const told = Math.min((err as Partial<SignetApiError>).retryAfter ?? 0, 60) * 1000;
+        const delay = Math.max(backoff / 2 + Math.random() * (backoff / 2), told);
+        await new Promise((r) => setTimeout(r, delay));
       }
     }
   }

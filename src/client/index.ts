@@ -92,7 +92,7 @@ export class SignetClient {
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    if (res.statusCode >= 400) throw await failure(res.statusCode, res.body);
+    if (res.statusCode >= 400) throw await failure(res.statusCode, res.body, res.headers);
     if (res.statusCode === 204) {
       await res.body.dump();
       return undefined as T;

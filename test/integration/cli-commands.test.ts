@@ -201,13 +201,17 @@ describe("the signet CLI's commands", () => {
 
     for (const args of [
       [],
+      ["--folder", "default"],
+      ["--folder", ""],
       ["tok", "--principal", "x"],
       ["--folder", "default/", "--principal", "x"],
     ]) {
       const r = await run(["revoke", ...args], env);
       expect(r.code, args.join(" ")).toBe(1);
       expect(r.stdout).toBe("");
-      expect(r.stderr).toMatch(/name one of: an id, --principal or --folder|cannot be used with/);
+      expect(r.stderr).toMatch(
+        /name one of: an id, --principal or --folder|cannot be used with|an empty id|--folder names BUCKET\/PREFIX\//,
+      );
     }
   });
 
@@ -248,7 +252,9 @@ describe("the signet CLI's commands", () => {
     }
     const third = await put("--content-type", "text/plain", "--content-length", "10");
     expect(third.code).toBe(1);
-    expect(third.stderr).toMatch(/^signet: rate_limited: the grant quota per minute/m);
+    expect(third.stderr).toMatch(
+      /^signet: rate_limited: the grant quota per minute .*\(retry in \d+ s\)$/m,
+    );
 
     const bad = await run(
       ["grants", "create", "--principal", "p", "--buckets", "default", "--actions", "read"].concat([

@@ -1,6 +1,7 @@
 /** The SDK's errors never carry a signature or token a store echoed back. */
-import { describe, expect, it } from "vitest";
-import { failure, redact } from "../../src/client/errors.js";
+import { describe, expect, it, vi } from "vitest";
+import { retryAfterOf } from "../../src/api/errors.js";
+import { failure, redact, withRetries } from "../../src/client/errors.js";
 
 describe("SDK errors", () => {
   it("redact signatures and tokens from a store's error body", async () => {
@@ -50,5 +51,36 @@ describe("SDK errors", () => {
       message: "no grant",
       field: "key",
     });
+  });
+
+  it("carry a 429's Retry-After in seconds (the delay form only), and retries wait at least that", async () => {
+    expect(retryAfterOf("7")).toBe(7);
+    expect(retryAfterOf(["3", "9"])).toBe(3);
+    for (const header of [undefined, null, "", "soon", "-1", "Wed, 21 Oct 2026 07:28:00 GMT"])
+      expect(retryAfterOf(header), String(header)).toBeUndefined();
+    const refused = await failure(
+      429,
+      { text: async () => JSON.stringify({ error: { code: "rate_limited", message: "spent" } }) },
+      { "retry-after": "1" },
+    );
+    expect(refused).toMatchObject({ status: 429, code: "rate_limited", retryAfter: 1 });
+    vi.useFakeTimers();
+    try {
+      let tries = 0;
+      const done = withRetries(
+        async () => {
+          if (++tries === 1) throw refused;
+          return "ok";
+        },
+        { baseDelayMs: 1 },
+      );
+      await vi.advanceTimersByTimeAsync(900);
+      expect(tries).toBe(1); // a 1 ms backoff alone would have tried again long ago
+      await vi.advanceTimersByTimeAsync(200);
+      expect(tries).toBe(2);
+      await expect(done).resolves.toBe("ok");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
