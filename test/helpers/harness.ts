@@ -56,3 +56,21 @@ export async function startSignet(
     },
   };
 }
+
+/**
+ * An S3 bucket named `bucket` whose endpoint nothing listens on: issuance and links never call
+ * the provider, so tests of signing, refusals and revocation need no peer; a call that does
+ * reach it fails as a backend that is down. Its credentials come from `UNREACHABLE_S3_ENV`.
+ */
+export const unreachableS3 = (bucket: string) => ({
+  backend: "s3",
+  bucket,
+  region: "us-east-1",
+  endpoint: "http://127.0.0.1:1",
+  forcePathStyle: true,
+  accessKeyId: "${S3_ID}",
+  secretAccessKey: "${S3_SECRET}",
+});
+
+/** The environment `unreachableS3`'s credentials are read from. */
+export const UNREACHABLE_S3_ENV = { S3_ID: "id", S3_SECRET: "secret" };

@@ -4,7 +4,13 @@
  * can refuse it, revoking answers 409 `not_revocable`. Each repro of the issue is a case here.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
+import {
+  ADMIN_KEY,
+  type Harness,
+  startSignet,
+  UNREACHABLE_S3_ENV,
+  unreachableS3,
+} from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
 
 const BEARER = { authorization: `Bearer ${ADMIN_KEY}` };
@@ -499,20 +505,11 @@ describe("revocation that never lies, on a direct-URL backend (S3)", () => {
     h = await startSignet({
       config: {
         buckets: {
-          s3: {
-            backend: "s3",
-            bucket: "far",
-            region: "us-east-1",
-            // Nothing listens here: issuance and links never call the provider.
-            endpoint: "http://127.0.0.1:1",
-            forcePathStyle: true,
-            accessKeyId: "${S3_ID}",
-            secretAccessKey: "${S3_SECRET}",
-          },
+          s3: unreachableS3("far"),
         },
         compat: { presignBucket: "s3" },
       },
-      env: { S3_ID: "id", S3_SECRET: "secret" },
+      env: UNREACHABLE_S3_ENV,
     });
   });
   afterAll(() => h.close());

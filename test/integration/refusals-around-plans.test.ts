@@ -4,7 +4,12 @@
  * 0009, or its row pruned) is still revoked by DELETE /v1/shares/{id}.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, startSignet } from "../helpers/harness.js";
+import {
+  type Harness,
+  startSignet,
+  UNREACHABLE_S3_ENV,
+  unreachableS3,
+} from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
 
 describe("refusals around plans, and shares issued does not know", () => {
@@ -88,20 +93,11 @@ describe("refusals beside issuance: batch entries, part plans, share modes, Fenc
       config: {
         buckets: {
           default: { backend: "local" },
-          s3: {
-            backend: "s3",
-            bucket: "far",
-            region: "us-east-1",
-            // Nothing listens here: issuance never calls the provider.
-            endpoint: "http://127.0.0.1:1",
-            forcePathStyle: true,
-            accessKeyId: "${S3_ID}",
-            secretAccessKey: "${S3_SECRET}",
-          },
+          s3: unreachableS3("far"),
         },
         compat: { fenceBucket: "default" },
       },
-      env: { S3_ID: "id", S3_SECRET: "secret" },
+      env: UNREACHABLE_S3_ENV,
     });
   });
   afterAll(() => h.close());

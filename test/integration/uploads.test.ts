@@ -2,7 +2,12 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, startSignet } from "../helpers/harness.js";
+import {
+  type Harness,
+  startSignet,
+  UNREACHABLE_S3_ENV,
+  unreachableS3,
+} from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
 
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("base64");
@@ -498,18 +503,10 @@ describe("an intent whose backend is down", () => {
       config: {
         buckets: {
           default: { backend: "local" },
-          far: {
-            backend: "s3",
-            bucket: "far",
-            region: "us-east-1",
-            endpoint: "http://127.0.0.1:1",
-            forcePathStyle: true,
-            accessKeyId: "${S3_ID}",
-            secretAccessKey: "${S3_SECRET}",
-          },
+          far: unreachableS3("far"),
         },
       },
-      env: { S3_ID: "id", S3_SECRET: "secret" },
+      env: UNREACHABLE_S3_ENV,
     });
     try {
       const intent = await api(h.url, "POST", "/v1/uploads", {
