@@ -285,113 +285,78 @@ export class UploadService {
 
   /**
    * `POST /v1/uploads/{id}/parts`: fresh signed requests for parts of an open multipart upload,
-   * in the order asked. Every part number is checked before any is signed, so a refusal issues
-   * nothing (404 for no such upload, 400 `invalid_part` for a part past the end).
+   * in the order asked, under one plan (one grant check, one issuance for the quotas, as the
+   * intent's own parts). A part's length (bytes) is bound where it is known: given with it, else
+   * its share of an intent of known size, as in the intent's own part requests (S3 part URLs need
+   * it); `start` and `end` (inclusive byte offsets) come with it then. Every part number is
+   * checked before any is signed, so a refusal issues nothing: 404 for no such upload, 400
+   * `invalid_part` for a part past the end of an intent of known size.
    */
   async signParts(
     principal: Principal,
     row: FileTable,
-    request: { partNumbers: number[]; expiresIn?: number },
+    request: { parts: { partNumber: number; contentLength?: number }[]; expiresIn?: number },
     caller: CallerContext,
   ): Promise<(SignedRequest & { partNumber: number; start?: number; end?: number })[]> {
     const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
+    const ctx = { action: "upload.part", ip: caller.ip, detail: { file: row.id } };
+    const scope = { bucket: row.bucket, key: row.key, method: "PUT" as const };
+    const known = row.size !== null && record.partSize !== undefined;
+    let bounds: ({ start: number; end: number } | undefined)[];
     try {
       if (row.status !== "pending" || record.uploadId === undefined)
         throw new SignetError("not_found", "no such multipart upload");
-      if (row.size !== null && record.partSize !== undefined)
-        for (const partNumber of request.partNumbers)
-          partBounds(row.size, record.partSize, partNumber);
+      bounds = request.parts.map(({ partNumber }) =>
+        known ? partBounds(row.size!, record.partSize!, partNumber) : undefined,
+      );
     } catch (err) {
-      throw await this.partRefused(principal, row, caller, err);
+      throw await this.issuance.refusal(principal, scope, ctx, err);
     }
-    const parts = [];
-    for (const partNumber of request.partNumbers)
-      parts.push({
-        partNumber,
-        ...(await this.signPart(
-          principal,
-          row,
-          { partNumber, expiresIn: request.expiresIn },
-          caller,
-        )),
-      });
-    return parts;
+    // An intent of known size is checked against the grants as the intent itself was (its size
+    // and type: a grant's `require` may ask for them); its parts bind what the intent's own do.
+    const checked = this.issuance.plan(
+      principal,
+      {
+        ...scope,
+        expiresIn: request.expiresIn,
+        ...(known ? { contentLength: row.size!, contentType: row.content_type || undefined } : {}),
+      },
+      ctx,
+    );
+    const signed = [];
+    for (const [i, { partNumber, contentLength }] of request.parts.entries()) {
+      const range = bounds[i];
+      const length =
+        contentLength ?? (range === undefined ? undefined : range.end - range.start + 1);
+      const constraints =
+        range !== undefined
+          ? partConstraints(checked, length!)
+          : length === undefined
+            ? undefined
+            : extend(checked.direct.constraints, { contentLength: length });
+      const one = await this.sign(
+        checked,
+        {
+          part: { uploadId: record.uploadId, partNumber },
+          ...(constraints === undefined ? {} : { constraints }),
+        },
+        record,
+      );
+      signed.push({ partNumber, ...range, ...one });
+    }
+    await this.keepAlive(row, record, checked);
+    return signed;
   }
 
-  /**
-   * A signed request for one part of an open multipart upload, for its owner. `contentLength`
-   * (the part's bytes) is bound where it is known: given by the caller, else the part's share
-   * of an intent of known size, as in the intent's own part requests (S3 part URLs need it);
-   * `start` and `end` (inclusive byte offsets) come with it then. 400 `invalid_part` for a part
-   * past the end of an intent of known size.
-   */
+  /** One part of an open multipart upload, for its owner: `signParts` for one. */
   async signPart(
     principal: Principal,
     row: FileTable,
     part: { partNumber: number; expiresIn?: number; contentLength?: number },
     caller: CallerContext,
   ): Promise<SignedRequest & { start?: number; end?: number }> {
-    const { partNumber, expiresIn } = part;
-    const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
-    let bounds: { start: number; end: number } | undefined;
-    try {
-      if (row.status !== "pending" || record.uploadId === undefined)
-        throw new SignetError("not_found", "no such multipart upload");
-      bounds =
-        row.size === null || record.partSize === undefined
-          ? undefined
-          : partBounds(row.size, record.partSize, partNumber);
-    } catch (err) {
-      throw await this.partRefused(principal, row, caller, err);
-    }
-    const contentLength =
-      part.contentLength ?? (bounds === undefined ? undefined : bounds.end - bounds.start + 1);
-    // An intent of known size is checked against the grants as the intent itself was (its size
-    // and type: a grant's `require` may ask for them); its part binds what the intent's own do.
-    const checked = this.issuance.plan(
-      principal,
-      {
-        bucket: row.bucket,
-        key: row.key,
-        method: "PUT",
-        expiresIn,
-        ...(bounds === undefined
-          ? {}
-          : { contentLength: row.size!, contentType: row.content_type || undefined }),
-      },
-      { action: "upload.part", ip: caller.ip, detail: { file: row.id } },
-    );
-    const constraints =
-      bounds !== undefined
-        ? partConstraints(checked, contentLength!)
-        : contentLength === undefined
-          ? undefined
-          : extend(checked.direct.constraints, { contentLength });
-    const signed = await this.sign(
-      checked,
-      {
-        part: { uploadId: record.uploadId, partNumber },
-        ...(constraints === undefined ? {} : { constraints }),
-      },
-      record,
-    );
-    await this.keepAlive(row, record, checked);
-    return bounds === undefined ? signed : { ...bounds, ...signed };
-  }
-
-  /** A part request refused before its plan: audited as the plan's refusals are. */
-  private partRefused(
-    principal: Principal,
-    row: FileTable,
-    caller: CallerContext,
-    err: unknown,
-  ): Promise<unknown> {
-    return this.issuance.refusal(
-      principal,
-      { bucket: row.bucket, key: row.key, method: "PUT" },
-      { action: "upload.part", ip: caller.ip, detail: { file: row.id } },
-      err,
-    );
+    const { expiresIn, ...one } = part;
+    return (await this.signParts(principal, row, { parts: [one], expiresIn }, caller))[0]!;
   }
 
   /** A fresh single-PUT URL for a pending single upload of its owner (Fence's re-upload). */

@@ -132,6 +132,34 @@ describe("refusals beside issuance: batch entries, part plans, share modes, Fenc
     expect(record!.key).toBe(`${key.slice(0, 1024)}…`);
   });
 
+  it("fresh part requests asked together are one issuance for the quotas, as the intent's parts", async () => {
+    await h.admin.grants.create({
+      principal: "role:metered",
+      buckets: ["default"],
+      actions: ["write"],
+      quota: { perMinute: 2 },
+    });
+    const { key, id: keyId } = await h.admin.apiKeys.create({ name: "m", role: "metered" });
+    const intent = await api(
+      h.url,
+      "POST",
+      "/v1/uploads",
+      { bucket: "default", key: "metered/p.bin", size: 30, multipart: { partSize: 10 } },
+      key,
+    );
+    expect(intent.status).toBe(201);
+    const fresh = (partNumbers: number[]) =>
+      api(h.url, "POST", `/v1/uploads/${intent.body.file.id}/parts`, { partNumbers }, key);
+    const three = await fresh([1, 2, 3]);
+    expect(three.status).toBe(200);
+    expect(three.body.parts.map((p: { start: number }) => p.start)).toEqual([0, 10, 20]);
+    const spent = await fresh([1]);
+    expect(spent.status).toBe(429);
+    await h.signet.audit.flush();
+    const allowed = await h.admin.audit({ principal: `key:${keyId}`, action: "upload.part" });
+    expect(allowed.items.filter((r) => r.outcome === "allowed")).toHaveLength(3);
+  });
+
   it("audits a part plan of a missing object", async () => {
     const plan = await api(h.url, "POST", "/v1/presign/parts", {
       bucket: "default",

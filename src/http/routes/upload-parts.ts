@@ -44,7 +44,15 @@ export async function uploadPartRoutes(app: FastifyInstance, signet: Signet): Pr
       // Someone else's intent looks like none at all.
       if (row === undefined || (!isAdmin(principal) && row.owner !== principal.id))
         throw new SignetError("not_found", "file not found");
-      const parts = await signet.uploads.signParts(principal, row, body, { ip: request.ip });
+      const parts = await signet.uploads.signParts(
+        principal,
+        row,
+        {
+          parts: body.partNumbers.map((partNumber) => ({ partNumber })),
+          expiresIn: body.expiresIn,
+        },
+        { ip: request.ip },
+      );
       return { parts };
     },
   );
