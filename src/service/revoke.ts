@@ -11,7 +11,15 @@
  * Revocation is by token id, by principal (everything issued to it that has not expired yet) or
  * by folder (everything issued for keys or folders inside it). Open to the issuing principal and
  * to admins; someone else's token looks like no token at all.
+ *
+ * Issuance records reach the database through each instance's audit queue (a batch every 20 ms).
+ * This instance's queue is flushed before any lookup; on a shared database (PostgreSQL, several
+ * instances), the records of a peer that issued a moment ago are waited for too: a token id not
+ * found is looked up again for up to {@link PEER_WINDOW_MS}, and a principal's or a folder's
+ * tokens are read once that window has passed since the request arrived. A peer whose queue is
+ * further behind than that (its database writes failing) is not waited for.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { sql } from "kysely";
 import type { RevokeResult as ApiRevokeResult } from "../api/types.js";
 import { SignetError } from "../core/errors.js";
@@ -22,6 +30,15 @@ import type { IssuedTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
 import type { Buckets } from "./buckets.js";
 import type { Revocations } from "./revocations.js";
+
+/**
+ * How long a peer's issuance record may take to reach a shared database, in milliseconds: its
+ * audit queue's flush period (20 ms, service/audit.ts) and a transaction, with room for a busy
+ * machine.
+ */
+export const PEER_WINDOW_MS = 250;
+/** How often a token id not found yet is looked up again within that window, in ms. */
+const PEER_POLL_MS = 25;
 
 /** A principal's id as tokens carry it (core/principal.ts). */
 const PRINCIPAL_ID = /^(key:.|sub:.|env:admin$)/;
@@ -46,9 +63,12 @@ export class RevokeService {
     private readonly audit: AuditLog,
     private readonly revocations: Revocations,
     private readonly buckets: Buckets,
+    /** other instances issue into the same database (PostgreSQL) */
+    private readonly shared = false,
   ) {}
 
   async revoke(principal: Principal, input: RevokeInput): Promise<RevokeResult> {
+    const arrived = Date.now();
     // Issuance rows travel on the audit queue: what was just issued must be found.
     await this.audit.flush();
     if (input.tokenId !== undefined) {
@@ -81,6 +101,8 @@ export class RevokeService {
         .where(sql<boolean>`substr(target, 1, ${[...folder].length}) = ${folder}`);
       if (!isAdmin(principal)) query = query.where("principal", "=", principal.id);
     }
+    // What peers issued just before this request is still on their queues for a moment.
+    if (this.shared) await sleep(Math.max(0, arrived + PEER_WINDOW_MS - Date.now()));
     const rows = await query.execute();
     const refusable = rows.filter((r) => r.revocable !== "none");
     const revokedAt = new Date().toISOString();
@@ -121,12 +143,7 @@ export class RevokeService {
   }
 
   private async revokeToken(principal: Principal, tokenId: string): Promise<RevokeResult> {
-    const issued =
-      (await this.db
-        .selectFrom("issued")
-        .selectAll()
-        .where("token_id", "=", tokenId)
-        .executeTakeFirst()) ?? (await this.shareAsIssued(tokenId));
+    const issued = await this.issuedOf(tokenId);
     if (issued === undefined || (!isAdmin(principal) && issued.principal !== principal.id))
       throw new SignetError("not_found", "signed request not found");
     if (issued.revocable === "none") {
@@ -166,6 +183,24 @@ export class RevokeService {
       key: issued.target,
     });
     return { tokenId, revokedAt };
+  }
+
+  /**
+   * The issuance record of `tokenId`, or a share's (see shareAsIssued). On a shared database a
+   * miss is looked up again until {@link PEER_WINDOW_MS} has passed: a peer may have issued it.
+   */
+  private async issuedOf(tokenId: string): Promise<IssuedTable | undefined> {
+    const deadline = Date.now() + (this.shared ? PEER_WINDOW_MS : 0);
+    for (;;) {
+      const found =
+        (await this.db
+          .selectFrom("issued")
+          .selectAll()
+          .where("token_id", "=", tokenId)
+          .executeTakeFirst()) ?? (await this.shareAsIssued(tokenId));
+      if (found !== undefined || Date.now() >= deadline) return found;
+      await sleep(Math.max(0, Math.min(PEER_POLL_MS, deadline - Date.now())));
+    }
   }
 
   /**

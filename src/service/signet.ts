@@ -229,7 +229,7 @@ async function open(
     metrics,
   );
   const presign = new PresignService(issuance);
-  const revoke = new RevokeService(db, audit, revocations, buckets);
+  const revoke = new RevokeService(db, audit, revocations, buckets, dialectOf(db) === "postgres");
   const uploads = new UploadService(db, buckets, issuance, revocations, audit, webhooks, keyGuard);
   const files = new FileService(db, buckets, issuance, audit, webhooks);
   // Abandoned intents are swept with their partial data: at start-up, then every minute.

@@ -132,6 +132,43 @@ describe.skipIf(PG_ADMIN_URL === undefined)("two instances on one PostgreSQL", (
     expect(refused).toBe(true);
   });
 
+  // B's issuance record is on B's audit queue for up to 20 ms: A answered 404 and the token
+  // stayed valid, until A waited for its peers' records (service/revoke.ts, PEER_WINDOW_MS).
+  it("a token B issued a moment ago is revoked on A, not answered 404", async () => {
+    for (let i = 0; i < 5; i++) {
+      const put = await api(b.url, "POST", "/v1/presign", {
+        bucket: "default",
+        key: `just-issued-${i}.txt`,
+        method: "PUT",
+      });
+      expect(put.status).toBe(200);
+      const revoked = await api(a.url, "POST", "/v1/revocations", { tokenId: put.body.id });
+      expect(revoked.status, JSON.stringify(revoked.body)).toBe(201);
+    }
+  });
+
+  it("a principal's tokens B issued a moment ago are revoked by a revocation on A", async () => {
+    const own = await api(a.url, "POST", "/v1/apikeys", { name: "peer-window", role: "user" });
+    const put = await api(
+      b.url,
+      "POST",
+      "/v1/presign",
+      { bucket: "default", key: "peer-window.txt", method: "PUT" },
+      own.body.key as string,
+    );
+    expect(put.status).toBe(200);
+    const revoked = await api(a.url, "POST", "/v1/revocations", {
+      principal: `key:${own.body.id as string}`,
+    });
+    expect(revoked.status).toBe(201);
+    expect(revoked.body.revoked).toBe(1);
+    const refused = await within(1000, async () => {
+      const res = await fetch(put.body.url as string, { method: "PUT", body: "x" });
+      return res.status === 403;
+    });
+    expect(refused).toBe(true);
+  });
+
   it("a grant removed on A stops B within 1 s", async () => {
     const grant = await api(a.url, "POST", "/v1/grants", {
       principal: `key:${user.id}`,
