@@ -4,7 +4,9 @@
  * 1. capped: a file served by nginx with a per-connection rate cap (../shared/peers/
  *    nginx-start.sh's `/capped/`, like a cloud store's per-connection limit): `curl` (one
  *    stream), `aria2c -x8 -s8 -k1M` and `signet get -c 8`, with signet's peak RSS;
- * 2. uncapped: the same file from Signet's embedded store: `curl` of a signed URL vs `signet get`;
+ * 2. uncapped: the same file from Signet's embedded store: `curl` of a signed URL vs `signet get`,
+ *    and beside them the floor of a Node client (fixtures/node-http-get.mjs: node:http, 8
+ *    connections, no hash, no fsync), which says how much of the gap is Node's HTTP client;
  * 3. startup: `signet --help` beside `node -e 0`.
  *
  * nginx's `limit_rate` lets the first 2 MiB of each request through at once (sendfile_max_chunk,
@@ -184,7 +186,16 @@ async function uncapped(dir: string) {
       clientEnv,
     );
     row("signet get -c 8", signet, `peak RSS ${signet.rssMiB.toFixed(0)} MiB`);
-    console.log(`  signet vs curl ${(curl.seconds / signet.seconds).toFixed(2)}x`);
+    const floor = timed(process.execPath, [
+      join(ROOT, "bench/fixtures/node-http-get.mjs"),
+      signed,
+      join(dir, "floor.bin"),
+    ]);
+    row("node:http floor, 8 streams", floor, "(no sha256, no fsync)");
+    console.log(
+      `  signet vs curl ${(curl.seconds / signet.seconds).toFixed(2)}x, ` +
+        `node:http floor vs curl ${(curl.seconds / floor.seconds).toFixed(2)}x`,
+    );
   } finally {
     server.kill("SIGTERM");
   }
