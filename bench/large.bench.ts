@@ -2,7 +2,9 @@
  * Issue 17, large objects on the embedded store over loopback (BENCH_LARGE_BYTES, default
  * 1 GiB; the file is written once, from random bytes, in the OS temp dir):
  * - signed PUT with curl, beside `dd conv=fsync` of the same file to the same disk (both end
- *   with the bytes fsynced). Target: >= 0.8x.
+ *   with the bytes fsynced). Target: >= 0.8x. Beside them, the same PUT to a bare node:http
+ *   server that writes the body to a new file and fsyncs it (fixtures/bare-put.ts): the floor
+ *   of any Node server, so that what is Signet's own cost and what is Node's can be told apart.
  * - signed GET with curl to /dev/null, beside nginx serving the same file. Target: >= 0.8x.
  * Each side runs twice, in turn, and keeps its best; curl and dd are killed past 10 minutes.
  * The notes add the CPU seconds the server spent per GiB (Signet's process, nginx's workers)
@@ -14,7 +16,15 @@ import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { once } from "node:events";
 import { publish, rate } from "./lib.js";
-import { cpuSecondsOf, loadAverage, presign, scratch, startNginx, startSignet } from "./servers.js";
+import {
+  cpuSecondsOf,
+  loadAverage,
+  presign,
+  scratch,
+  startFixture,
+  startNginx,
+  startSignet,
+} from "./servers.js";
 
 const size = Number(process.env.BENCH_LARGE_BYTES ?? 2 ** 30);
 const mib = (bytesPerSecond: number) => `${rate(bytesPerSecond / 2 ** 20)} MiB/s`;
@@ -69,6 +79,8 @@ try {
   const get = await presign(signet, { bucket: "default", key, method: "GET", expiresIn: 3600 });
   const nginx = await startNginx(www.dir);
   stops.push(nginx.stop);
+  const barePut = await startFixture("bare-put.ts", signet.dataDir);
+  stops.push(barePut.stop);
   const nginxUrl = nginx.signed("large.bin", Math.floor(Date.now() / 1000) + 3600);
   const curlPut = [
     "-sf",
@@ -85,11 +97,15 @@ try {
   const curlGet = (url: string) => ["-sf", "-o", "/dev/null", url];
   const signetCpu = () => cpuSecondsOf(signet.pid);
   const nginxCpu = () => cpuSecondsOf(nginx.pid, true);
+  const bareCpu = () => cpuSecondsOf(barePut.pid);
+  const bareArgs = ["-sf", "-o", "/dev/null", "-T", file, `${barePut.url}/put`];
   const [putBest, ddBest, getBest, nginxBest] = [new Best(), new Best(), new Best(), new Best()];
+  const bareBest = new Best();
   const loads = [loadAverage()];
   for (let round = 0; round < 2; round++) {
     putBest.keep(await timed("curl", curlPut, signetCpu));
     ddBest.keep(await timed("dd", dd));
+    bareBest.keep(await timed("curl", bareArgs, bareCpu));
     getBest.keep(await timed("curl", curlGet(get.url), signetCpu));
     nginxBest.keep(await timed("curl", curlGet(nginxUrl), nginxCpu));
     loads.push(loadAverage());
@@ -109,6 +125,13 @@ try {
         how: "curl -T FILE URL (best of 2)",
       },
       {
+        case: `the same PUT to a bare node:http server (no auth, no hash), ${sizeText}`,
+        figure: mib(size / bareBest.seconds),
+        reference: `dd conv=fsync: ${mib(size / ddBest.seconds)}`,
+        ratio: ddBest.seconds / bareBest.seconds,
+        how: "curl -T FILE URL (best of 2), bench/fixtures/bare-put.ts",
+      },
+      {
         case: `signed GET, ${sizeText}`,
         figure: mib(size / getBest.seconds),
         reference: `nginx serving the same file: ${mib(size / nginxBest.seconds)}`,
@@ -118,7 +141,7 @@ try {
     ],
     target: ">= 0.8x for each",
     notes: [
-      `Server CPU per GiB (least of the runs; user + system, all threads): Signet PUT ${perGiB(putBest.cpu)}, Signet GET ${perGiB(getBest.cpu)}, nginx's workers ${perGiB(nginxBest.cpu)} (sendfile: the copy happens in curl). Load average (1 min) before and after each round: ${loads.join(", ")}.`,
+      `Server CPU per GiB (least of the runs; user + system, all threads): Signet PUT ${perGiB(putBest.cpu)}, the bare node:http PUT ${perGiB(bareBest.cpu)}, Signet GET ${perGiB(getBest.cpu)}, nginx's workers ${perGiB(nginxBest.cpu)} (sendfile: the copy happens in curl). Load average (1 min) before and after each round: ${loads.join(", ")}.`,
     ],
   });
 } finally {
