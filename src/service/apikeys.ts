@@ -208,7 +208,7 @@ export class ApiKeys {
         .executeTakeFirst();
       if (exists === undefined) throw new SignetError("not_found", "API key not found");
     }
-    await this.revocations.revoke("principal", `key:${id}`);
+    await this.revocations.revokePrincipal(`key:${id}`);
   }
 }
 

@@ -36,28 +36,28 @@ export class Revocations implements RevocationCheck {
     return this.tokens.has(tokenId) || this.principals.has(principal);
   }
 
-  /**
-   * Records a revocation. A token's expiry (when not given) is read from its issuance record;
-   * a token with none is kept until its issuance record says otherwise.
-   */
-  async revoke(kind: "token" | "principal", value: string, expiresAt?: string): Promise<void> {
-    if (kind === "token") {
-      await this.revokeTokens([value], expiresAt);
-      return;
-    }
+  /** Revokes everything `principal` holds, now and later (a deleted API key). */
+  async revokePrincipal(principal: string): Promise<void> {
     await this.db
       .insertInto("revocations")
-      .values({ kind, value, created_at: new Date().toISOString(), expires_at: null })
+      .values({
+        kind: "principal",
+        value: principal,
+        created_at: new Date().toISOString(),
+        expires_at: null,
+      })
       .onConflict((oc) => oc.doNothing())
       .execute();
-    this.principals.add(value);
+    this.principals.add(principal);
     await this.changes.publish("revocations");
   }
 
   /**
-   * Revokes many tokens in one transaction (an aborted intent's parts, a principal's tokens),
-   * recorded as revoked at `now` (ISO 8601). Answers the ids this call recorded: a token revoked
-   * before (by another request meanwhile, say) keeps its first revocation.
+   * Revokes many tokens in one transaction (an intent's parts, a principal's tokens), recorded
+   * as revoked at `now` (ISO 8601). A token's expiry (when not given) is read from its issuance
+   * record; a token with none is kept until its issuance record says otherwise. Answers the ids
+   * this call recorded: a token revoked before (by another request meanwhile, say) keeps its
+   * first revocation.
    */
   async revokeTokens(
     ids: string[],

@@ -573,8 +573,9 @@ export class UploadService {
       return file;
     });
     // After commit the intent's URLs no longer work (Signet's own tokens; a provider's URL
-    // cannot be revoked, but it names the staging key, which no file serves).
-    for (const token of record.tokens) await this.revocations.revoke("token", token);
+    // cannot be revoked, but it names the staging key, which no file serves), all revoked in
+    // one transaction with one change notice.
+    await this.revocations.revokeTokens(record.tokens);
     await this.audit.record({
       event: "upload.complete",
       principal: by,
@@ -655,7 +656,8 @@ export class UploadService {
       // An intent made before staging wrote to the key itself: those bytes are left alone.
       if (staged.own) await backend.delete(staged.key);
     }
-    for (const token of record.tokens) await this.revocations.revoke("token", token);
+    // One transaction and one change notice for all its part URLs.
+    await this.revocations.revokeTokens(record.tokens);
     const deletedAt = new Date().toISOString();
     await this.db
       .updateTable("files")

@@ -384,6 +384,12 @@ describe("upload intents", () => {
     const again = await api(h.url, "POST", `/v1/uploads/${intent.body.file.id}/abort`);
     expect(again.status).toBe(200);
     expect(again.body).toEqual(aborted.body);
+    // Every part URL of the intent is refused from then on, not only the one used.
+    for (const part of intent.body.upload.parts as { url: string }[]) {
+      const late = await fetch(part.url, { method: "PUT", body: Buffer.alloc(10) });
+      expect(late.status).toBe(403);
+      expect(((await late.json()) as { error: { code: string } }).error.code).toBe("token_revoked");
+    }
     expect(
       await h.signet.db
         .selectFrom("local_parts")
