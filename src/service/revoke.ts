@@ -38,7 +38,13 @@ import type { Revocations } from "./revocations.js";
  */
 export const PEER_WINDOW_MS = 250;
 /** How often a token id not found yet is looked up again within that window, in ms. */
-const PEER_POLL_MS = 25;
+const PEER_POLL_MS = 50;
+
+/** Waits until `settled` (epoch ms), if it is still ahead. */
+async function untilSettled(settled: number): Promise<void> {
+  const left = settled - Date.now();
+  if (left > 0) await sleep(left);
+}
 
 /** A principal's id as tokens carry it (core/principal.ts). */
 const PRINCIPAL_ID = /^(key:.|sub:.|env:admin$)/;
@@ -68,11 +74,12 @@ export class RevokeService {
   ) {}
 
   async revoke(principal: Principal, input: RevokeInput): Promise<RevokeResult> {
-    const arrived = Date.now();
+    // Until when a peer's issuance records are waited for (now, on one instance's database).
+    const settled = Date.now() + (this.shared ? PEER_WINDOW_MS : 0);
     // Issuance rows travel on the audit queue: what was just issued must be found.
     await this.audit.flush();
     if (input.tokenId !== undefined) {
-      const result = await this.revokeToken(principal, input.tokenId);
+      const result = await this.revokeToken(principal, input.tokenId, settled);
       await this.markShares([input.tokenId], result.revokedAt);
       return result;
     }
@@ -102,7 +109,7 @@ export class RevokeService {
       if (!isAdmin(principal)) query = query.where("principal", "=", principal.id);
     }
     // What peers issued just before this request is still on their queues for a moment.
-    if (this.shared) await sleep(Math.max(0, arrived + PEER_WINDOW_MS - Date.now()));
+    await untilSettled(settled);
     const rows = await query.execute();
     const refusable = rows.filter((r) => r.revocable !== "none");
     const revokedAt = new Date().toISOString();
@@ -142,10 +149,17 @@ export class RevokeService {
     return result;
   }
 
-  private async revokeToken(principal: Principal, tokenId: string): Promise<RevokeResult> {
-    const issued = await this.issuedOf(tokenId);
-    if (issued === undefined || (!isAdmin(principal) && issued.principal !== principal.id))
+  private async revokeToken(
+    principal: Principal,
+    tokenId: string,
+    settled: number,
+  ): Promise<RevokeResult> {
+    const issued = await this.issuedOf(tokenId, settled);
+    if (issued === undefined || (!isAdmin(principal) && issued.principal !== principal.id)) {
+      // Someone else's token is answered as late as no token: the time tells nothing either.
+      await untilSettled(settled);
       throw new SignetError("not_found", "signed request not found");
+    }
     if (issued.revocable === "none") {
       await this.audit.record({
         event: "revoke",
@@ -186,11 +200,11 @@ export class RevokeService {
   }
 
   /**
-   * The issuance record of `tokenId`, or a share's (see shareAsIssued). On a shared database a
-   * miss is looked up again until {@link PEER_WINDOW_MS} has passed: a peer may have issued it.
+   * The issuance record of `tokenId`, or a share's (see shareAsIssued). A miss is looked up
+   * again until `deadline` (epoch ms; past {@link PEER_WINDOW_MS} on a shared database): a peer
+   * may have issued it.
    */
-  private async issuedOf(tokenId: string): Promise<IssuedTable | undefined> {
-    const deadline = Date.now() + (this.shared ? PEER_WINDOW_MS : 0);
+  private async issuedOf(tokenId: string, deadline: number): Promise<IssuedTable | undefined> {
     for (;;) {
       const found =
         (await this.db
