@@ -36,7 +36,7 @@ import type { Revocations } from "./revocations.js";
  * audit queue's flush period (20 ms, service/audit.ts) and a transaction, with room for a busy
  * machine.
  */
-export const PEER_WINDOW_MS = 250;
+const PEER_WINDOW_MS = 250;
 /** How often a token id not found yet is looked up again within that window, in ms. */
 const PEER_POLL_MS = 50;
 
