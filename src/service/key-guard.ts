@@ -147,6 +147,11 @@ export class KeyGuard {
   /**
    * Registers a provider's own write URL at `key` before it is handed out, then checks that no
    * file took the key meanwhile (a file that did wins: the URL is refused, as at issuance).
+   * One transaction: a refusal rolls back what this registration wrote (its new row, or the
+   * later expiry it gave the row of an earlier target of the same link), and never touches
+   * what another registration wrote. Two targets of one link registered at once are thus one
+   * after the other (PostgreSQL's insert waits for the other's uncommitted row; SQLite has one
+   * writer): a refused one can no longer delete the row the other's URL relies on.
    */
   async registerDirectWrite(
     bucket: string,
@@ -154,33 +159,26 @@ export class KeyGuard {
     tokenId: string,
     expiresAt: string,
   ): Promise<void> {
-    // One statement in the usual case (a new URL); a redirect link registers its id again for
-    // each target, and the row then lives as long as the last of them.
-    const inserted = await this.db
-      .insertInto("direct_writes")
-      .values({ bucket, key, token_id: tokenId, expires_at: expiresAt })
-      .onConflict((oc) => oc.doNothing())
-      .executeTakeFirst();
-    const isNew = Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
-    if (!isNew)
-      await this.db
-        .updateTable("direct_writes")
-        .set({ expires_at: expiresAt })
-        .where("bucket", "=", bucket)
-        .where("key", "=", key)
-        .where("token_id", "=", tokenId)
-        .where("expires_at", "<", expiresAt)
-        .execute();
-    const held = await this.holders(bucket, key);
-    if (held.length === 0) return;
-    if (isNew)
-      await this.db
-        .deleteFrom("direct_writes")
-        .where("bucket", "=", bucket)
-        .where("key", "=", key)
-        .where("token_id", "=", tokenId)
-        .execute();
-    throw heldBy(held[0]!);
+    await this.db.transaction().execute(async (tx) => {
+      // One statement in the usual case (a new URL); a redirect link registers its id again
+      // for each target, and the row then lives as long as the last of them.
+      const inserted = await tx
+        .insertInto("direct_writes")
+        .values({ bucket, key, token_id: tokenId, expires_at: expiresAt })
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0)
+        await tx
+          .updateTable("direct_writes")
+          .set({ expires_at: expiresAt })
+          .where("bucket", "=", bucket)
+          .where("key", "=", key)
+          .where("token_id", "=", tokenId)
+          .where("expires_at", "<", expiresAt)
+          .execute();
+      const held = await this.holders(bucket, key, undefined, tx);
+      if (held.length > 0) throw heldBy(held[0]!);
+    });
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * The register of providers' own write URLs (service/key-guard.ts, files stay true): one row
- * per URL, kept as long as its longest-lived target; a URL refused at a held key leaves no row
- * of its own behind, and never removes one an earlier target of the same link registered.
+ * per URL, kept as long as its longest-lived target; a URL refused at a held key leaves nothing
+ * of its own behind (no row, no later expiry), and never removes one an earlier target of the
+ * same link registered.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Signet } from "../../src/service/signet.js";
@@ -65,12 +66,12 @@ describe("direct write register", () => {
       guard.registerDirectWrite("default", "held.bin", "late", "2030-01-01T00:00:10.000Z"),
     ).rejects.toMatchObject({ code: "conflict" });
     // The same URL again (a redirect link's next target): refused; the row its first target
-    // registered stays (that URL may be out there), extended to the later expiry.
+    // registered stays as it was (that URL may be out there; the refused one never is).
     await expect(
       guard.registerDirectWrite("default", "held.bin", "early", "2030-01-01T00:00:20.000Z"),
     ).rejects.toMatchObject({ code: "conflict" });
     expect(await rows("held.bin")).toEqual([
-      { token_id: "early", expires_at: "2030-01-01T00:00:20.000Z" },
+      { token_id: "early", expires_at: "2030-01-01T00:00:10.000Z" },
     ]);
   });
 });
