@@ -495,6 +495,7 @@ export class Issuance {
         use.key,
         claims.i,
         scope.expiresAt.toISOString(),
+        true,
       );
     this.metrics?.issued.inc({
       backend: bucket.config.backend,

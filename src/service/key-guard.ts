@@ -146,39 +146,47 @@ export class KeyGuard {
 
   /**
    * Registers a provider's own write URL at `key` before it is handed out, then checks that no
-   * file took the key meanwhile (a file that did wins: the URL is refused, as at issuance).
-   * One transaction: a refusal rolls back what this registration wrote (its new row, or the
-   * later expiry it gave the row of an earlier target of the same link), and never touches
-   * what another registration wrote. Two targets of one link registered at once are thus one
-   * after the other (PostgreSQL's insert waits for the other's uncommitted row; SQLite has one
-   * writer): a refused one can no longer delete the row the other's URL relies on.
+   * file took the key meanwhile (a file that did wins: the URL is refused, as at issuance). The
+   * row is written on its own, not in a transaction with the check, so that an intent's commit
+   * sees it from then on. `reused`: `tokenId` is a link's, registered again for each target it
+   * redirects to (at most REDIRECT_MAX_SECONDS each); a refused target then leaves the row,
+   * since another target registered at the same moment may rely on it. A URL's own id is
+   * removed on refusal: nobody else registers it.
    */
   async registerDirectWrite(
     bucket: string,
     key: string,
     tokenId: string,
     expiresAt: string,
+    reused = false,
   ): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      // One statement in the usual case (a new URL); a redirect link registers its id again
-      // for each target, and the row then lives as long as the last of them.
-      const inserted = await tx
-        .insertInto("direct_writes")
-        .values({ bucket, key, token_id: tokenId, expires_at: expiresAt })
-        .onConflict((oc) => oc.doNothing())
-        .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0)
-        await tx
-          .updateTable("direct_writes")
-          .set({ expires_at: expiresAt })
-          .where("bucket", "=", bucket)
-          .where("key", "=", key)
-          .where("token_id", "=", tokenId)
-          .where("expires_at", "<", expiresAt)
-          .execute();
-      const held = await this.holders(bucket, key, undefined, tx);
-      if (held.length > 0) throw heldBy(held[0]!);
-    });
+    // One statement in the usual case (a new URL); a redirect link registers its id again for
+    // each target, and the row then lives as long as the last of them.
+    const inserted = await this.db
+      .insertInto("direct_writes")
+      .values({ bucket, key, token_id: tokenId, expires_at: expiresAt })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    const isNew = Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
+    if (!isNew)
+      await this.db
+        .updateTable("direct_writes")
+        .set({ expires_at: expiresAt })
+        .where("bucket", "=", bucket)
+        .where("key", "=", key)
+        .where("token_id", "=", tokenId)
+        .where("expires_at", "<", expiresAt)
+        .execute();
+    const held = await this.holders(bucket, key);
+    if (held.length === 0) return;
+    if (isNew && !reused)
+      await this.db
+        .deleteFrom("direct_writes")
+        .where("bucket", "=", bucket)
+        .where("key", "=", key)
+        .where("token_id", "=", tokenId)
+        .execute();
+    throw heldBy(held[0]!);
   }
 
   /**

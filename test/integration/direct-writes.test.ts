@@ -1,8 +1,8 @@
 /**
  * The register of providers' own write URLs (service/key-guard.ts, files stay true): one row
- * per URL, kept as long as its longest-lived target; a URL refused at a held key leaves nothing
- * of its own behind (no row, no later expiry), and never removes one an earlier target of the
- * same link registered.
+ * per URL, kept as long as its longest-lived target; a URL refused at a held key leaves no row
+ * of its own behind, and never removes one an earlier target of the same link registered; a
+ * link's target refused leaves the link's row (another target may rely on it).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Signet } from "../../src/service/signet.js";
@@ -66,12 +66,21 @@ describe("direct write register", () => {
       guard.registerDirectWrite("default", "held.bin", "late", "2030-01-01T00:00:10.000Z"),
     ).rejects.toMatchObject({ code: "conflict" });
     // The same URL again (a redirect link's next target): refused; the row its first target
-    // registered stays as it was (that URL may be out there; the refused one never is).
+    // registered stays (that URL may be out there), extended to the later expiry.
     await expect(
       guard.registerDirectWrite("default", "held.bin", "early", "2030-01-01T00:00:20.000Z"),
     ).rejects.toMatchObject({ code: "conflict" });
     expect(await rows("held.bin")).toEqual([
-      { token_id: "early", expires_at: "2030-01-01T00:00:10.000Z" },
+      { token_id: "early", expires_at: "2030-01-01T00:00:20.000Z" },
+    ]);
+    // A link's first target refused: the row stays. Another target of the link registered at
+    // the same moment, whose check found the key free, may be out there relying on it.
+    await expect(
+      guard.registerDirectWrite("default", "held.bin", "link1", "2030-01-01T00:00:10.000Z", true),
+    ).rejects.toMatchObject({ code: "conflict" });
+    expect(await rows("held.bin")).toEqual([
+      { token_id: "early", expires_at: "2030-01-01T00:00:20.000Z" },
+      { token_id: "link1", expires_at: "2030-01-01T00:00:10.000Z" },
     ]);
   });
 });
