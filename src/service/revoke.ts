@@ -154,12 +154,11 @@ export class RevokeService {
     tokenId: string,
     settled: number,
   ): Promise<RevokeResult> {
-    const issued = await this.issuedOf(tokenId, settled);
-    if (issued === undefined || (!isAdmin(principal) && issued.principal !== principal.id)) {
-      // Someone else's token is answered as late as no token: the time tells nothing either.
-      await untilSettled(settled);
-      throw new SignetError("not_found", "signed request not found");
-    }
+    // Someone else's token is looked up as no token is, by the same queries for as long: the
+    // answer and its time tell nothing about which ids exist.
+    const owner = isAdmin(principal) ? undefined : principal.id;
+    const issued = await this.issuedOf(tokenId, owner, settled);
+    if (issued === undefined) throw new SignetError("not_found", "signed request not found");
     if (issued.revocable === "none") {
       await this.audit.record({
         event: "revoke",
@@ -200,18 +199,19 @@ export class RevokeService {
   }
 
   /**
-   * The issuance record of `tokenId`, or a share's (see shareAsIssued). A miss is looked up
-   * again until `deadline` (epoch ms; past {@link PEER_WINDOW_MS} on a shared database): a peer
-   * may have issued it.
+   * The issuance record of `tokenId` issued to `owner` (anyone's when undefined), or a share's
+   * (see shareAsIssued). A miss is looked up again until `deadline` (epoch ms; past
+   * {@link PEER_WINDOW_MS} on a shared database): a peer may have issued it.
    */
-  private async issuedOf(tokenId: string, deadline: number): Promise<IssuedTable | undefined> {
+  private async issuedOf(
+    tokenId: string,
+    owner: string | undefined,
+    deadline: number,
+  ): Promise<IssuedTable | undefined> {
     for (;;) {
-      const found =
-        (await this.db
-          .selectFrom("issued")
-          .selectAll()
-          .where("token_id", "=", tokenId)
-          .executeTakeFirst()) ?? (await this.shareAsIssued(tokenId));
+      let query = this.db.selectFrom("issued").selectAll().where("token_id", "=", tokenId);
+      if (owner !== undefined) query = query.where("principal", "=", owner);
+      const found = (await query.executeTakeFirst()) ?? (await this.shareAsIssued(tokenId, owner));
       if (found !== undefined || Date.now() >= deadline) return found;
       await sleep(Math.max(0, Math.min(PEER_POLL_MS, deadline - Date.now())));
     }
@@ -235,12 +235,13 @@ export class RevokeService {
    * A share `issued` does not know (made before it existed, migration 0009, or its row pruned)
    * is still a link Signet refuses once revoked: its own row says whose it is and until when.
    */
-  private async shareAsIssued(tokenId: string): Promise<IssuedTable | undefined> {
-    const share = await this.db
-      .selectFrom("shares")
-      .selectAll()
-      .where("id", "=", tokenId)
-      .executeTakeFirst();
+  private async shareAsIssued(
+    tokenId: string,
+    owner: string | undefined,
+  ): Promise<IssuedTable | undefined> {
+    let query = this.db.selectFrom("shares").selectAll().where("id", "=", tokenId);
+    if (owner !== undefined) query = query.where("principal", "=", owner);
+    const share = await query.executeTakeFirst();
     if (share === undefined) return undefined;
     return {
       token_id: share.id,
