@@ -40,9 +40,9 @@ const PEER_WINDOW_MS = 250;
 /** How often a token id not found yet is looked up again within that window, in ms. */
 const PEER_POLL_MS = 50;
 
-/** Waits until `settled` (epoch ms), if it is still ahead. */
+/** Waits until `settled` (`performance.now()` ms: a clock stepped back cannot stretch it). */
 async function untilSettled(settled: number): Promise<void> {
-  const left = settled - Date.now();
+  const left = settled - performance.now();
   if (left > 0) await sleep(left);
 }
 
@@ -74,8 +74,8 @@ export class RevokeService {
   ) {}
 
   async revoke(principal: Principal, input: RevokeInput): Promise<RevokeResult> {
-    // Until when a peer's issuance records are waited for (now, on one instance's database).
-    const settled = Date.now() + (this.shared ? PEER_WINDOW_MS : 0);
+    // Until when (performance.now() ms) peers' issuance records are waited for (now on SQLite).
+    const settled = performance.now() + (this.shared ? PEER_WINDOW_MS : 0);
     // Issuance rows travel on the audit queue: what was just issued must be found.
     await this.audit.flush();
     if (input.tokenId !== undefined) {
@@ -200,7 +200,7 @@ export class RevokeService {
 
   /**
    * The issuance record of `tokenId` issued to `owner` (anyone's when undefined), or a share's
-   * (see shareAsIssued). A miss is looked up again until `deadline` (epoch ms; past
+   * (see shareAsIssued). A miss is looked up again until `deadline` (`performance.now()` ms; past
    * {@link PEER_WINDOW_MS} on a shared database): a peer may have issued it.
    */
   private async issuedOf(
@@ -212,8 +212,8 @@ export class RevokeService {
       let query = this.db.selectFrom("issued").selectAll().where("token_id", "=", tokenId);
       if (owner !== undefined) query = query.where("principal", "=", owner);
       const found = (await query.executeTakeFirst()) ?? (await this.shareAsIssued(tokenId, owner));
-      if (found !== undefined || Date.now() >= deadline) return found;
-      await sleep(Math.max(0, Math.min(PEER_POLL_MS, deadline - Date.now())));
+      if (found !== undefined || performance.now() >= deadline) return found;
+      await sleep(Math.max(0, Math.min(PEER_POLL_MS, deadline - performance.now())));
     }
   }
 
