@@ -495,7 +495,7 @@ export class Issuance {
         use.key,
         claims.i,
         scope.expiresAt.toISOString(),
-        true,
+        { reused: true },
       );
     this.metrics?.issued.inc({
       backend: bucket.config.backend,

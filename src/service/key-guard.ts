@@ -148,9 +148,9 @@ export class KeyGuard {
    * Registers a provider's own write URL at `key` before it is handed out, then checks that no
    * file took the key meanwhile (a file that did wins: the URL is refused, as at issuance). The
    * row is written on its own, not in a transaction with the check, so that an intent's commit
-   * sees it from then on. `reused`: `tokenId` is a link's, registered again for each target it
-   * redirects to (at most REDIRECT_MAX_SECONDS each); a refused target then leaves the row,
-   * since another target registered at the same moment may rely on it. A URL's own id is
+   * sees it from then on. `options.reused`: `tokenId` is a link's, registered again for each
+   * target it redirects to (at most REDIRECT_MAX_SECONDS each); a refused target then leaves the
+   * row, since another target registered at the same moment may rely on it. A URL's own id is
    * removed on refusal: nobody else registers it.
    */
   async registerDirectWrite(
@@ -158,7 +158,7 @@ export class KeyGuard {
     key: string,
     tokenId: string,
     expiresAt: string,
-    reused = false,
+    options: { reused?: boolean } = {},
   ): Promise<void> {
     // One statement in the usual case (a new URL); a redirect link registers its id again for
     // each target, and the row then lives as long as the last of them.
@@ -179,7 +179,7 @@ export class KeyGuard {
         .execute();
     const held = await this.holders(bucket, key);
     if (held.length === 0) return;
-    if (isNew && !reused)
+    if (isNew && options.reused !== true)
       await this.db
         .deleteFrom("direct_writes")
         .where("bucket", "=", bucket)

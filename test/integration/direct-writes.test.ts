@@ -76,7 +76,9 @@ describe("direct write register", () => {
     // A link's first target refused: the row stays. Another target of the link registered at
     // the same moment, whose check found the key free, may be out there relying on it.
     await expect(
-      guard.registerDirectWrite("default", "held.bin", "link1", "2030-01-01T00:00:10.000Z", true),
+      guard.registerDirectWrite("default", "held.bin", "link1", "2030-01-01T00:00:10.000Z", {
+        reused: true,
+      }),
     ).rejects.toMatchObject({ code: "conflict" });
     expect(await rows("held.bin")).toEqual([
       { token_id: "early", expires_at: "2030-01-01T00:00:20.000Z" },
