@@ -301,6 +301,15 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0014_short_url_principal": {
+    // A short URL keeps its principal: the issuance record it was read from may still be on
+    // another instance's audit queue when the short URL is used (service/short-urls.ts).
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("short_urls").addColumn("principal", "text").execute();
+      await sql`UPDATE short_urls SET principal =
+        (SELECT principal FROM issued WHERE issued.token_id = short_urls.token_id)`.execute(db);
+    },
+  },
 };
 
 /** 0012: the rows of `audit` (one a record) become pages of `audit_pages`, then `audit` goes. */

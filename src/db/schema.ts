@@ -74,6 +74,8 @@ export interface ShortUrlTable {
   token_id: string;
   url: string;
   expires_at: string;
+  /** the principal the signed request was issued to (null: made before 0014 with no record) */
+  principal: string | null;
 }
 
 export interface GrantTable {

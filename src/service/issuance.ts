@@ -400,7 +400,13 @@ export class Issuance {
         : scope.direct.revocable === true
           ? "provider"
           : "none";
-    if (short) signed.url = await this.shortUrls.create(signed.id, signed.url, signed.expiresAt);
+    if (short)
+      signed.url = await this.shortUrls.create(
+        principal.id,
+        signed.id,
+        signed.url,
+        signed.expiresAt,
+      );
     // A copy that gains keys below: extend, not a spread (core/extend.ts).
     const detail: Record<string, unknown> = extend(ctx.detail, variant.detail ?? {});
     // An intent's URL writes its staging key, named in the detail.

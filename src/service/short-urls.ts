@@ -3,7 +3,8 @@
  * id is 128 random bits; the signed URL is kept server-side until its expiry and `/u/{id}`
  * redirects to it while it is neither expired nor revoked (it carries the signed request's
  * token id, so revoking that id ends both; revoking the issuing principal, an API key's
- * deletion, ends it too: the principal is read from the request's issuance record).
+ * deletion, ends it too: the row keeps the principal, since the request's issuance record may
+ * still be on another instance's audit queue when the short URL is first used).
  */
 import { randomBytes } from "node:crypto";
 import { SignetError } from "../core/errors.js";
@@ -11,9 +12,6 @@ import { trimSlash } from "../core/urls.js";
 import type { Db } from "../db/connect.js";
 import type { ShortUrlTable } from "../db/schema.js";
 import type { Revocations } from "./revocations.js";
-
-/** A short URL's row with the principal its signed request was issued to (null: no record). */
-export type ShortUrlRow = ShortUrlTable & { principal: string | null };
 
 /** base64url of 16 random bytes */
 export const SHORT_ID = /^[A-Za-z0-9_-]{22}$/;
@@ -23,42 +21,37 @@ export class ShortUrls {
     private readonly db: Db,
     private readonly revocations: Revocations,
     private readonly baseUrl: () => string,
-    /** makes pending issuance records readable (the audit queue's flush) */
-    private readonly beforeLookup: () => Promise<void> = async () => {},
   ) {}
 
-  /** Stores the signed URL; answers the short URL standing for it. */
-  async create(tokenId: string, url: string, expiresAt: string): Promise<string> {
+  /**
+   * Stores the signed URL (`expiresAt` ISO 8601) with the principal id it was issued to;
+   * answers the short URL standing for it.
+   */
+  async create(
+    principal: string,
+    tokenId: string,
+    url: string,
+    expiresAt: string,
+  ): Promise<string> {
     const id = randomBytes(16).toString("base64url");
     await this.db
       .insertInto("short_urls")
-      .values({ id, token_id: tokenId, url, expires_at: expiresAt })
+      .values({ id, token_id: tokenId, url, expires_at: expiresAt, principal })
       .execute();
     return `${trimSlash(this.baseUrl())}/u/${id}`;
   }
 
   /** The stored signed request of a short id and its principal, or 404 `not_found`. */
-  async find(id: string): Promise<ShortUrlRow> {
-    const read = () =>
-      this.db
-        .selectFrom("short_urls")
-        .leftJoin("issued", "issued.token_id", "short_urls.token_id")
-        .selectAll("short_urls")
-        .select("issued.principal")
-        .where("short_urls.id", "=", id)
-        .executeTakeFirst();
-    let row = SHORT_ID.test(id) ? await read() : undefined;
-    // Issuance records travel on the audit queue: one just issued may not be written yet.
-    if (row !== undefined && row.principal === null) {
-      await this.beforeLookup();
-      row = await read();
-    }
+  async find(id: string): Promise<ShortUrlTable> {
+    const row = SHORT_ID.test(id)
+      ? await this.db.selectFrom("short_urls").selectAll().where("id", "=", id).executeTakeFirst()
+      : undefined;
     if (row === undefined) throw new SignetError("not_found", "no such short URL");
     return row;
   }
 
   /** 403 `token_expired` or `token_revoked`, like every other token; else its signed URL. */
-  target(row: ShortUrlRow, now = Date.now()): string {
+  target(row: ShortUrlTable, now = Date.now()): string {
     if (Date.parse(row.expires_at) <= now)
       throw new SignetError("token_expired", "expiresAt: this short URL has expired");
     if (this.revocations.isRevoked(row.token_id, row.principal ?? ""))

@@ -217,7 +217,7 @@ async function open(
   );
   webhooks.start();
   const keyGuard = new KeyGuard(db, webhooks);
-  const shortUrls = new ShortUrls(db, revocations, dataUrl, () => audit.flush());
+  const shortUrls = new ShortUrls(db, revocations, dataUrl);
   const issuance = new Issuance(
     buckets,
     () => grants.current,
