@@ -23,12 +23,21 @@ export class Authenticator {
    */
   async authenticate(presented: string, address?: string): Promise<Principal> {
     const keyId = apiKeyIdOf(presented);
-    await this.throttle.check(address, keyId);
+    await this.throttle.check(address, undefined);
+    // A key's id is public (every token it issues names it), so a spent key id must not lock
+    // out the key's holder: it refuses wrong secrets only. A secret of 256 random bits cannot
+    // be guessed; the throttle keeps guessers from even trying, and the right key still works.
+    const keyThrottled = await this.throttle.check(undefined, keyId).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     try {
       return await this.verify(presented);
     } catch (err) {
-      if (err instanceof SignetError && err.code === "unauthorized")
-        await this.throttle.failed(address, keyId);
+      if (err instanceof SignetError && err.code === "unauthorized") {
+        await this.throttle.failed(address, keyThrottled === undefined ? keyId : undefined);
+        if (keyThrottled !== undefined) throw keyThrottled;
+      }
       throw err;
     }
   }
