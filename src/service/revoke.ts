@@ -149,6 +149,34 @@ export class RevokeService {
     return result;
   }
 
+  /**
+   * What a principal revoked for good (a deleted API key: Revocations.revokePrincipal, which
+   * Signet's own tokens already answer to) still leaves to end: its provider-revocable direct
+   * URLs, ended at the provider as `revoke({ principal })` ends them, and its shares, which then
+   * list as revoked. Safe to run again (a retried delete).
+   */
+  async principalDeleted(principal: string): Promise<void> {
+    const settled = performance.now() + (this.shared ? PEER_WINDOW_MS : 0);
+    await this.audit.flush();
+    await untilSettled(settled);
+    const revokedAt = new Date().toISOString();
+    const rows = await this.db
+      .selectFrom("issued")
+      .selectAll()
+      .where("principal", "=", principal)
+      .where("revocable", "=", "provider")
+      .where("expires_at", ">", revokedAt)
+      .execute();
+    for (const row of rows) await this.revokeAtProvider(row, revokedAt);
+    await this.db
+      .updateTable("shares")
+      .set({ revoked_at: revokedAt })
+      .where("principal", "=", principal)
+      .where("revoked_at", "is", null)
+      .where("expires_at", ">", revokedAt)
+      .execute();
+  }
+
   private async revokeToken(
     principal: Principal,
     tokenId: string,

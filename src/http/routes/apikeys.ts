@@ -43,6 +43,9 @@ export async function apiKeyRoutes(app: FastifyInstance, signet: Signet): Promis
     async (request, reply) => {
       const { id } = request.params as { id: string };
       await signet.apiKeys.revoke(id);
+      // Signet refuses the key's tokens from now on; what only a provider or a listing holds
+      // is ended too (Azure stored policies, shares' revokedAt).
+      await signet.revoke.principalDeleted(`key:${id}`);
       await auditAdmin(signet, request, "apikey.delete", { id });
       return reply.code(204).send();
     },
