@@ -1,5 +1,5 @@
 /**
- * Attack (auth): deleting an API key must revoke what it issued on every path that
+ * Deleting an API key must revoke what it issued on every path that
  * `POST /v1/revocations { principal }` revokes: provider-revocable direct URLs (Azure stored
  * access policies) are ended at the provider, and the key's shares show as revoked.
  * The Azure bucket points at nothing; its stored-policy calls are stubbed (the peer suite

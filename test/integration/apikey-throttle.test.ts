@@ -1,5 +1,5 @@
 /**
- * Attack (auth): an API key's id is public (every token it issues carries `p: "key:<id>"` in its
+ * an API key's id is public (every token it issues carries `p: "key:<id>"` in its
  * readable payload), so the per-key-id failed-authentication throttle must not let anyone who
  * holds one URL lock the key's rightful holder out. Wrong secrets on that id are still refused
  * (401, then 429); the right secret still works.
