@@ -21,3 +21,21 @@ export function assertAllBound(unbound: string[], what: string): void {
 export function conditionalWrite(c: { headers?: Record<string, string> }): boolean {
   return c.headers !== undefined && ("if-match" in c.headers || "if-none-match" in c.headers);
 }
+
+/**
+ * What a scope asks of a form upload that a provider's POST policy cannot bind: the names (as in
+ * `enforcedBy`) of its client addresses, referrers, required headers and start time.
+ */
+export function postUnbound(scope: {
+  notBefore?: Date;
+  ip?: string[];
+  referrers?: string[];
+  headers?: Record<string, string>;
+}): string[] {
+  const names: string[] = [];
+  if (scope.ip !== undefined) names.push("ip");
+  if (scope.referrers !== undefined) names.push("referrers");
+  if (scope.headers !== undefined) names.push("headers");
+  if (scope.notBefore !== undefined) names.push("notBefore");
+  return names;
+}

@@ -75,6 +75,15 @@ export interface PostScope {
   checksumSha256?: string;
   successActionStatus?: 200 | 201 | 204;
   successActionRedirect?: string;
+  /**
+   * What no provider's POST policy can bind (only Signet's own form token does): client
+   * address ranges, allowed referrers, required headers, a start time. A provider's
+   * presignPost refuses a scope with any of them (bound.ts `postUnbound`).
+   */
+  notBefore?: Date;
+  ip?: string[];
+  referrers?: string[];
+  headers?: Record<string, string>;
 }
 
 export interface ObjectInfo {

@@ -591,6 +591,13 @@ export class Issuance {
       );
     if (request.form !== undefined) {
       if (expiresIn > backendMax) throw tooLongForDirect();
+      // A form is never a link: what its signature cannot bind is refused, never dropped.
+      if (request.revocable && !bucket.backend.capabilities.signetVerified)
+        throw new SignetError(
+          "constraint_not_enforceable",
+          `this bucket's backend ${cannotBind(["revocable"])}`,
+          "revocable",
+        );
       const c = direct.constraints;
       const post = bucket.backend.presignPost({
         ...direct,
@@ -598,6 +605,10 @@ export class Issuance {
         contentLengthRange: c.contentLengthRange,
         contentType: c.contentType,
         checksumSha256: c.checksumSha256,
+        // every request-level constraint goes to the signer, which binds it or refuses
+        ip: c.ip,
+        referrers: c.referrers,
+        headers: c.headers,
       });
       if (post === null)
         throw new SignetError(

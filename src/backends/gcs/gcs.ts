@@ -87,7 +87,7 @@ import {
   signV4Url,
   V4_MAX_EXPIRES_IN,
 } from "./gcs-signing.js";
-import { assertAllBound, conditionalWrite } from "../bound.js";
+import { assertAllBound, conditionalWrite, postUnbound } from "../bound.js";
 import { nothingStaged } from "../staging.js";
 import { encodeKeyPath } from "../../core/urls.js";
 import { GCS_CAPABILITIES } from "./capabilities.js";
@@ -266,6 +266,7 @@ export class GcsBackend implements Backend {
         "a GCS POST policy cannot bind a SHA-256 of the body",
         "checksumSha256",
       );
+    assertAllBound(postUnbound(scope), "a GCS POST policy");
     const type = scope.contentType;
     const range = scope.contentLengthRange;
     const { url, fields } = presignGcsPost(this.gcs, {

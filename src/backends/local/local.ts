@@ -98,6 +98,11 @@ export class LocalBackend implements Backend {
     if (scope.checksumSha256 !== undefined) claims.sha = scope.checksumSha256;
     if (scope.successActionStatus !== undefined) claims.fs = scope.successActionStatus;
     if (scope.successActionRedirect !== undefined) claims.fr = scope.successActionRedirect;
+    // Checked on the form's request like every other token's (objects.authorize, verify).
+    if (scope.ip !== undefined) claims.ip = scope.ip;
+    if (scope.referrers !== undefined) claims.rf = scope.referrers;
+    if (scope.headers !== undefined) claims.h = scope.headers;
+    if (scope.notBefore !== undefined) claims.n = Math.floor(scope.notBefore.getTime() / 1000);
     // As with S3 and GCS: a folder policy lets the browser name the file; `${filename}` is
     // replaced by the uploaded file's name.
     const fields: Record<string, string> = {

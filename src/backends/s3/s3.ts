@@ -58,7 +58,7 @@ import { type Method, OBJECT_METHODS, type ObjectMethod } from "../../core/metho
 import { presignPost } from "./s3-post-policy.js";
 import { type S3Location, S3Signer, s3Endpoint } from "./s3-signing.js";
 import { MAX_EXPIRES_IN } from "./sigv4.js";
-import { assertAllBound } from "../bound.js";
+import { assertAllBound, postUnbound } from "../bound.js";
 import { nothingStaged, SINGLE_COPY_MAX } from "../staging.js";
 import { S3_CAPABILITIES } from "./capabilities.js";
 import type {
@@ -201,6 +201,7 @@ export class S3Backend implements Backend {
         "this store does not check x-amz-checksum-sha256",
         "checksumSha256",
       );
+    assertAllBound(postUnbound(scope), "an S3 POST policy");
     this.#checkExpiry(scope.expiresAt);
     const { contentType, contentLengthRange: lengths } = scope;
     const form = presignPost(this.#signer, {
