@@ -122,7 +122,11 @@ export class FenceService {
     expiresIn: number | undefined,
     caller: CallerContext,
   ): Promise<string> {
-    const row = await this.readable(principal, guid);
+    const row = await this.issuance.forFile(
+      principal,
+      { action: "fence.download", ip: caller.ip, detail: { file: guid } },
+      () => this.readable(principal, guid),
+    );
     return (
       await this.issuance.issue(
         principal,
@@ -141,7 +145,11 @@ export class FenceService {
     expiresIn: number | undefined,
     caller: CallerContext,
   ): Promise<SignedRequest> {
-    const row = await this.readable(principal, guid);
+    const row = await this.issuance.forFile(
+      principal,
+      { action: "fence.download", ip: caller.ip, detail: { file: guid } },
+      () => this.readable(principal, guid),
+    );
     const input: PresignInput = {
       bucket: row.bucket,
       key: row.key,

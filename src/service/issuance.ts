@@ -218,6 +218,20 @@ export class Issuance {
   }
 
   /**
+   * For routes that sign a URL for a file id (`/r`, DRS, Fence): `find` looks the file up for
+   * the caller; its refusal (a file the caller may not read looks unknown, changed bytes are
+   * 409) is audited as the route's refused issuance, naming the file id (in `ctx.detail`), not
+   * the bucket or key of a file the caller may not see.
+   */
+  async forFile<T>(principal: Principal, ctx: IssueContext, find: () => Promise<T>): Promise<T> {
+    try {
+      return await find();
+    } catch (err) {
+      throw await this.refusal(principal, { bucket: "", method: "GET" }, ctx, err);
+    }
+  }
+
+  /**
    * Audits a refused issuance (a 4xx `SignetError`: its code is the record's `reason`, with the
    * principal, bucket, key or folder, methods and client address asked for) and answers the
    * error to throw, once per error (a plan's quota refusal reaches each of its URLs). Failures

@@ -19,17 +19,15 @@ export class SessionRedirects {
 
   /** The 302 target for a file; `ip` is the client's address, recorded with the issuance. */
   async target(principal: Principal, fileId: string, ip?: string): Promise<string> {
-    const file = await this.files.served(principal, fileId);
+    const ctx = { action: "session", ip, detail: { file: fileId } };
+    // A file the caller may not read (or changed bytes) is a refused issuance too: audited.
+    const file = await this.issuance.forFile(principal, ctx, () =>
+      this.files.served(principal, fileId),
+    );
     const signed = await this.issuance.issue(
       principal,
       { bucket: file.bucket, key: file.key, method: "GET" },
-      {
-        action: "session",
-        ip,
-        defaultExpiresIn: this.redirectExpiresIn,
-        detail: { file: file.id },
-        ...pinTo(file),
-      },
+      { ...ctx, defaultExpiresIn: this.redirectExpiresIn, ...pinTo(file) },
     );
     return signed.url;
   }

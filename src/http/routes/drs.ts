@@ -72,7 +72,12 @@ export async function drsRoutes(app: FastifyInstance, signet: Signet): Promise<v
     async (request) => {
       const { id, accessId } = request.params as { id: string; accessId: string };
       const principal = principalOf(request);
-      const file = await committedFile(principal, id);
+      // A refusal here is a refused issuance: audited with the id asked for.
+      const file = await signet.issuance.forFile(
+        principal,
+        { action: "drs", ip: request.ip, detail: { file: id } },
+        () => committedFile(principal, id),
+      );
       if (accessId !== ACCESS_ID) throw new SignetError("not_found", "no such access method");
       const signed = await signet.issuance.issue(
         principal,
