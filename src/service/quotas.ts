@@ -63,14 +63,17 @@ export class Quotas {
     const counted: Counted[] = [];
     this.count(counted, "principal", this.config.principal, principal.id);
     const buckets = this.config.buckets;
-    if (buckets !== undefined)
+    if (buckets !== undefined) {
+      // Own keys only: `in` and `[]` also see Object.prototype (a bucket named "constructor").
+      const named = Object.hasOwn(buckets, bucket);
       this.count(
         counted,
         "bucket",
-        buckets[bucket] ?? buckets["*"],
+        named ? buckets[bucket] : Object.hasOwn(buckets, "*") ? buckets["*"] : undefined,
         bucket,
-        bucket in buckets ? bucket : "*",
+        named ? bucket : "*",
       );
+    }
     if (grant !== undefined)
       this.count(counted, "grant", grant.quota, `${grant.id}:${principal.id}`, grant.id);
     if (counted.length === 0) {
