@@ -429,7 +429,7 @@ export class Issuance {
     detail.delivery = delivery;
     if (short) detail.short = true;
     if (variant.part !== undefined) detail.partNumber = variant.part.partNumber;
-    detail.constraints = constraints;
+    detail.constraints = auditable(constraints);
     detail.revocable = revocable;
     // Audited and revocable under the key the caller asked for.
     await this.recordIssued(
@@ -707,6 +707,22 @@ function enforcedByOf(request: Parameters<typeof enforcedAspects>[0], enforcer: 
   const out: Record<string, Enforcer> = {};
   for (const aspect of enforcedAspects(request)) out[aspect] = enforcer;
   return out;
+}
+
+/**
+ * Required headers whose values are secrets (an SSE-C / CSEK / CPK customer key, a session
+ * token, a password): the audit trail names them, never their values.
+ */
+const SECRET_HEADER = /(^|-)(key|token|secret|password|passwd|credentials?|signature|auth)(-|$)/i;
+
+/** The constraints as an audit record keeps them: a secret header's value replaced. */
+function auditable(c: ScopeConstraints): ScopeConstraints {
+  if (c.headers === undefined || !Object.keys(c.headers).some((n) => SECRET_HEADER.test(n)))
+    return c;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(c.headers))
+    headers[name] = SECRET_HEADER.test(name) ? "[redacted]" : value;
+  return extend(c, { headers });
 }
 
 /**
