@@ -1,5 +1,5 @@
 /**
- * Attack on issuance: a browser form upload (`method: "POST"`) answered `enforcedBy` with every
+ * A browser form upload (`method: "POST"`) answered `enforcedBy` with every
  * constraint of the scope as `backend`, but the embedded store's form token carried only the
  * key or folder, length range, type and sha256: the client addresses (the caller's own, or the
  * ones a grant requires), the allowed referrers, required headers and notBefore were dropped,

@@ -1,5 +1,5 @@
 /**
- * Attack on issuance: the routes that sign a URL for a file id (`/r/{fileId}`, DRS access, Fence
+ * The routes that sign a URL for a file id (`/r/{fileId}`, DRS access, Fence
  * download) refused a file the caller may not read with 404 before reaching Issuance, and left
  * no audit record: probing other people's file ids left no trace, unlike every refusal of
  * /v1/presign, /v1/uploads, shares and part plans.

@@ -1,5 +1,5 @@
 /**
- * Attack on issuance quotas: the `"*"` bucket quota (every bucket not named) was looked up with
+ * The `"*"` bucket quota (every bucket not named) was looked up with
  * `bucket in buckets` and `buckets[bucket]`, which see Object.prototype: a bucket named
  * `constructor` (a valid bucket name) found the prototype's function as its quota, which has no
  * perMinute or perDay, so its URLs were never counted.

@@ -1,5 +1,5 @@
 /**
- * Attack on the audit trail: an issuance record's detail held the scope's constraints as given,
+ * An issuance record's detail held the scope's constraints as given,
  * so a required header carrying a secret (an SSE-C customer key, which S3 needs sent and signed
  * with every request to an object encrypted with it; GCS and Azure have the same) was written to
  * the audit trail in full and answered by /v1/audit.
