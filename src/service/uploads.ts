@@ -40,6 +40,8 @@ import { extend } from "../core/extend.js";
 
 /** How long an intent outlives its URLs before it is swept. */
 export const GRACE_SECONDS = 900;
+/** How many times a signing adds its URLs to an intent's record when others keep changing it. */
+const KEEP_ALIVE_ATTEMPTS = 8;
 
 /** Constraints a backend may leave to complete: Signet reads the stored object back. */
 const CHECKED_AT_COMPLETE = new Set(["contentType", "contentLength", "checksumSha256"]);
@@ -344,7 +346,11 @@ export class UploadService {
       );
       signed.push({ partNumber, ...range, ...one });
     }
-    await this.keepAlive(row, record, checked);
+    await this.keepAlive(
+      row,
+      signed.map((s) => s.id),
+      checked,
+    );
     return signed;
   }
 
@@ -375,23 +381,58 @@ export class UploadService {
       { action: "upload", ip: caller.ip, detail: { file: row.id } },
     );
     const signed = await this.sign(checked, {}, record);
-    await this.keepAlive(row, record, checked);
+    await this.keepAlive(row, [signed.id], checked);
     return signed;
   }
 
-  /** Each new URL keeps the open upload from being swept while it is in use. */
-  private async keepAlive(row: FileTable, record: UploadRecord, checked: CheckedScope) {
-    const expiresAt = new Date(
-      checked.direct.expiresAt.getTime() + GRACE_SECONDS * 1000,
-    ).toISOString();
-    await this.db
-      .updateTable("files")
-      .set({
-        upload: JSON.stringify(record),
-        expires_at: expiresAt > row.expires_at ? expiresAt : row.expires_at,
-      })
-      .where("id", "=", row.id)
-      .execute();
+  /**
+   * Adds the token ids of URLs just signed for a pending intent to its record (complete and
+   * abort revoke them all), and keeps the open upload from being swept while they are in use.
+   * The record is rewritten only if no one changed it since it was read (else read again: calls
+   * at once each keep their ids). An intent that ended meanwhile revokes them here, since its
+   * end read the list without them; the caller then gets 404.
+   */
+  private async keepAlive(row: FileTable, added: string[], checked: CheckedScope) {
+    const until = new Date(checked.direct.expiresAt.getTime() + GRACE_SECONDS * 1000).toISOString();
+    let current: Pick<FileTable, "upload" | "expires_at" | "status"> | undefined = row;
+    for (
+      let attempt = 0;
+      attempt < KEEP_ALIVE_ATTEMPTS && current?.status === "pending";
+      attempt++
+    ) {
+      const record = JSON.parse(current.upload ?? "{}") as UploadRecord;
+      record.tokens = [...record.tokens, ...added];
+      const updated = await this.db
+        .updateTable("files")
+        .set({
+          upload: JSON.stringify(record),
+          expires_at: until > current.expires_at ? until : current.expires_at,
+        })
+        .where("id", "=", row.id)
+        .where("status", "=", "pending")
+        .where("upload", "=", current.upload ?? "")
+        .executeTakeFirst();
+      if (updated.numUpdatedRows === 1n) return;
+      current = await this.db
+        .selectFrom("files")
+        .select(["upload", "expires_at", "status"])
+        .where("id", "=", row.id)
+        .executeTakeFirst();
+    }
+    await this.revocations.revokeTokens(added);
+    if (current?.status === "pending")
+      throw new SignetError("conflict", "the upload changed while its URLs were signed: try again");
+    throw new SignetError("not_found", "no such multipart upload");
+  }
+
+  /** The token ids of an intent's URLs as its record holds them now (complete and abort). */
+  private async tokensOf(id: string): Promise<string[]> {
+    const row = await this.db
+      .selectFrom("files")
+      .select("upload")
+      .where("id", "=", id)
+      .executeTakeFirst();
+    return (JSON.parse(row?.upload ?? "{}") as Partial<UploadRecord>).tokens ?? [];
   }
 
   /** Signs one upload request; what the backend cannot bind moves to complete (or to a link). */
@@ -574,8 +615,9 @@ export class UploadService {
     });
     // After commit the intent's URLs no longer work (Signet's own tokens; a provider's URL
     // cannot be revoked, but it names the staging key, which no file serves), all revoked in
-    // one transaction with one change notice.
-    await this.revocations.revokeTokens(record.tokens);
+    // one transaction with one change notice. Read after the status changed: a URL signed
+    // meanwhile is in the list, or its signing saw the change and revoked it (keepAlive).
+    await this.revocations.revokeTokens(await this.tokensOf(row.id));
     await this.audit.record({
       event: "upload.complete",
       principal: by,
@@ -647,7 +689,6 @@ export class UploadService {
    * file's key) and marks it deleted.
    */
   private async discard(row: FileTable, by: string): Promise<FileInfo> {
-    const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
     const staged = stagedAt(row);
     const backend = this.buckets.get(row.bucket)?.backend;
     if (backend !== undefined) {
@@ -656,8 +697,6 @@ export class UploadService {
       // An intent made before staging wrote to the key itself: those bytes are left alone.
       if (staged.own) await backend.delete(staged.key);
     }
-    // One transaction and one change notice for all its part URLs.
-    await this.revocations.revokeTokens(record.tokens);
     const deletedAt = new Date().toISOString();
     await this.db
       .updateTable("files")
@@ -665,6 +704,9 @@ export class UploadService {
       .where("id", "=", row.id)
       .where("status", "=", "pending")
       .execute();
+    // One transaction and one change notice for all its part URLs, read after the status
+    // changed (as at complete).
+    await this.revocations.revokeTokens(await this.tokensOf(row.id));
     await this.audit.record({
       event: "upload.abort",
       principal: by,

@@ -369,6 +369,37 @@ describe("upload intents", () => {
     void first;
   });
 
+  // Each signing read the intent's token list and wrote it back whole: of calls at once, the last
+  // write won and the others' part URLs were never revoked.
+  it("part URLs signed at once, and one signed while the intent ends, are all revoked", async () => {
+    const intent = await create({
+      key: "gone/racing.bin",
+      size: 40,
+      contentType: "application/octet-stream",
+      multipart: { partSize: 10 },
+    });
+    const id = intent.body.file.id as string;
+    const sign = (n: number) => api(h.url, "POST", `/v1/uploads/${id}/parts`, { partNumbers: [n] });
+    const signed = await Promise.all([1, 2, 3, 4, 1, 2, 3, 4].map(sign));
+    const urls = signed.map((res) => {
+      expect(res.status).toBe(200);
+      return res.body.parts[0].url as string;
+    });
+    // One more signing races the abort: its URL is refused too, or it was never handed out.
+    const [late, aborted] = await Promise.all([
+      sign(1),
+      api(h.url, "POST", `/v1/uploads/${id}/abort`),
+    ]);
+    expect(aborted.status).toBe(200);
+    if (late.status === 200) urls.push(late.body.parts[0].url as string);
+    else expect(late.status).toBe(404);
+    for (const url of urls) {
+      const res = await fetch(url, { method: "PUT", body: Buffer.alloc(10) });
+      expect(res.status, url.slice(-12)).toBe(403);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("token_revoked");
+    }
+  });
+
   it("abort removes partial data; abandoned intents are swept with their data", async () => {
     const intent = await create({
       key: "gone/part.bin",
