@@ -8,6 +8,12 @@ export interface Principal {
    */
   subject: string;
   roles: string[];
+  /**
+   * when the credential it authenticated with stops being accepted (ms since the epoch: an API
+   * key's expiry, a JWT's `exp` plus the clock tolerance); absent when it does not expire. No URL
+   * issued to it outlives this (service/issuance.ts).
+   */
+  expiresAt?: number;
 }
 
 export const ADMIN_ROLE = "admin";

@@ -183,7 +183,9 @@ export class ApiKeys {
     if (!timingSafeEqual(sha256(secret), stored)) return undefined;
     if (row.revoked_at !== null) return undefined;
     if (expiresAt <= Date.now()) return undefined;
-    return { id: `key:${id}`, subject: id, roles: [row.role] };
+    const principal: Principal = { id: `key:${id}`, subject: id, roles: [row.role] };
+    if (expiresAt !== Infinity) principal.expiresAt = expiresAt;
+    return principal;
   }
 
   async list(): Promise<ApiKeyInfo[]> {

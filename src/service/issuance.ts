@@ -125,6 +125,15 @@ export interface Plan extends Readonly<CheckedScope> {
   link(mode: "r" | "p"): Promise<DirectRequest & { id: string }>;
 }
 
+/**
+ * Whole seconds from `now` (ms) until `principal`'s credential stops being accepted (Infinity
+ * when it does not expire; at least 1, since authentication refused it if it had expired).
+ */
+function secondsLeft(principal: Principal, now: number): number {
+  if (principal.expiresAt === undefined) return Infinity;
+  return Math.max(1, Math.floor(principal.expiresAt / 1000) - Math.floor(now / 1000));
+}
+
 export class Issuance {
   /** Refusals already audited (a plan's one error reaches each URL asked of it). */
   private readonly auditedRefusals = new WeakSet<SignetError>();
@@ -333,13 +342,27 @@ export class Issuance {
     // The bucket's limit holds for links too; a direct URL is also capped by its backend
     // (deliver()), which a link may outlive.
     const limit = bucket.maxExpiresIn;
+    const credentialLeft = secondsLeft(principal, now);
     const expiresIn =
       request.expiresIn ??
-      Math.min(ctx.defaultExpiresIn ?? DEFAULT_EXPIRES_IN, maxExpiresIn ?? Infinity, limit);
+      Math.min(
+        ctx.defaultExpiresIn ?? DEFAULT_EXPIRES_IN,
+        maxExpiresIn ?? Infinity,
+        limit,
+        credentialLeft,
+      );
     if (expiresIn > limit)
       throw new SignetError(
         "expiry_too_long",
         `expiresIn is above this bucket's maximum of ${limit} seconds`,
+        "expiresIn",
+      );
+    // A URL is no wider than its caller's permission, in time too (as a presigned URL made with
+    // temporary AWS credentials stops working when they expire).
+    if (expiresIn > credentialLeft)
+      throw new SignetError(
+        "expiry_too_long",
+        `expiresIn is past the expiry of the credential asking for it (${credentialLeft} seconds left)`,
         "expiresIn",
       );
     const direct: DirectScope = {

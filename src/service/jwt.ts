@@ -162,7 +162,13 @@ export class JwtVerifier {
         : Array.isArray(rolesClaim)
           ? rolesClaim.filter((r): r is string => typeof r === "string")
           : [];
-    return { id: `sub:${subject}`, subject, roles };
+    // jose required `exp`; the token is accepted until then plus the clock tolerance.
+    return {
+      id: `sub:${subject}`,
+      subject,
+      roles,
+      expiresAt: ((payload.exp as number) + this.leeway) * 1000,
+    };
   }
 
   /** A clear 401 for a bad token, 503 when the JWKS endpoint cannot be reached. */
