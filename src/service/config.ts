@@ -238,6 +238,15 @@ function checkSemantics(config: Config): Grant[] {
         "auth.jwt needs exactly one of jwksUrl, secret, publicKeyFile",
         "auth.jwt",
       );
+    // An identity provider's keys sign tokens for every app it serves: only the audience says
+    // a token was meant for this Signet (a shared secret is this deployment's own).
+    if (jwt.secret === undefined && jwt.audience === undefined)
+      throw new SignetError(
+        "invalid_request",
+        "auth.jwt.audience is required with jwksUrl or publicKeyFile: without it, tokens the " +
+          "identity provider issues for any other app would be accepted",
+        "auth.jwt.audience",
+      );
     const symmetric = jwt.secret !== undefined;
     for (const alg of jwt.algorithms ?? [])
       if (alg.startsWith("HS") !== symmetric)

@@ -196,14 +196,25 @@ describe("JWT with a shared secret or a PEM public key", () => {
     const file = join(await mkdtemp(join(tmpdir(), "signet-pem-")), "public.pem");
     await writeFile(file, pem);
     const h = await startSignet({
-      config: { auth: { jwt: { publicKeyFile: file } }, grants: GRANTS },
+      config: { auth: { jwt: { publicKeyFile: file, audience: "signet" } }, grants: GRANTS },
     });
     try {
       const token = await new SignJWT({ roles: ["user"] })
         .setProtectedHeader({ alg: "RS256" })
         .setSubject("alice")
+        .setAudience("signet")
         .setExpirationTime("5m")
         .sign(privateKey);
+      // The same provider's token for another app.
+      const elsewhere = await new SignJWT({ roles: ["user"] })
+        .setProtectedHeader({ alg: "RS256" })
+        .setSubject("alice")
+        .setAudience("another-app")
+        .setExpirationTime("5m")
+        .sign(privateKey);
+      expect(
+        (await api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), elsewhere)).status,
+      ).toBe(401);
       expect((await api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), token)).status).toBe(
         200,
       );
@@ -220,7 +231,7 @@ describe("JWT with a shared secret or a PEM public key", () => {
     }
   });
 
-  it("refuses at start-up: a missing secret variable, two key sources, HS with a key file", async () => {
+  it("refuses at start-up: a missing secret variable, two key sources, HS with a key file, no audience", async () => {
     await expect(
       startSignet({ config: { auth: { jwt: { secret: "${NOT_SET_ANYWHERE}" } } }, env: {} }),
     ).rejects.toThrow(/auth\.jwt\.secret names \$\{NOT_SET_ANYWHERE\}/);
@@ -231,9 +242,18 @@ describe("JWT with a shared secret or a PEM public key", () => {
     ).rejects.toThrow(/exactly one of/);
     await expect(
       startSignet({
-        config: { auth: { jwt: { publicKeyFile: "/nonexistent.pem", algorithms: ["HS256"] } } },
+        config: {
+          auth: {
+            jwt: { publicKeyFile: "/nonexistent.pem", audience: "a", algorithms: ["HS256"] },
+          },
+        },
       }),
     ).rejects.toThrow(/HS only with a secret/);
+    // An identity provider's keys sign for every app it serves: the audience is required.
+    for (const source of [{ jwksUrl: "https://idp.example/jwks.json" }, { publicKeyFile: "k.pem" }])
+      await expect(startSignet({ config: { auth: { jwt: source } } })).rejects.toThrow(
+        /auth\.jwt\.audience is required/,
+      );
     await expect(
       startSignet({ config: { auth: { jwt: { secret: "plain-text-secret" } } } }),
     ).rejects.toThrow(/auth\.jwt\.secret/);
