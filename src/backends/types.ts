@@ -232,8 +232,10 @@ export interface Backend {
    * Signet's credentials, server-side, then removes `from`: the commit step of an intent, so
    * that pending bytes never sit where committed bytes are served. Answers the object now at
    * `to` (its ETag is the version Signet records); 409 conflict when nothing is staged.
+   * `checked` is the staged object complete checked: a backend that reports versions promotes
+   * only that version (409 conflict when other bytes were staged since, by a URL still live).
    */
-  promote(from: string, to: string): Promise<ObjectInfo>;
+  promote(from: string, to: string, checked?: ObjectInfo): Promise<ObjectInfo>;
   list(prefix: string, options: { cursor?: string; limit: number }): Promise<ListPage>;
 
   /**

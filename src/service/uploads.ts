@@ -567,7 +567,8 @@ export class UploadService {
       if (record.upsert !== true && committedHolders.length > 0) throw heldBy(committedHolders[0]!);
       // A provider's write URL signed for the key meanwhile: it could change the file unseen.
       await this.guard.assertNoDirectWrites(row.bucket, row.key);
-      const final = staged.own ? await backend.promote(staged.key, row.key) : info;
+      // Only the bytes checked above: the intent's URLs still live and may have staged others.
+      const final = staged.own ? await backend.promote(staged.key, row.key, info) : info;
 
       const changes = {
         status: "committed" as const,

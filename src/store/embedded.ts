@@ -334,9 +334,15 @@ export class EmbeddedStore {
   /**
    * Makes the object at `from` (an upload's own staging key) the object at `to`, in one
    * transaction: the staged blob is re-pointed, never copied, and the blob `to` held before
-   * is unlinked after the commit. Undefined when nothing is staged at `from`.
+   * is unlinked after the commit. Undefined when nothing is staged at `from`. With `blobId`,
+   * only that blob is moved: other bytes staged since (a PUT after complete's check) are 409.
    */
-  async move(bucket: string, from: string, to: string): Promise<StoredObject | undefined> {
+  async move(
+    bucket: string,
+    from: string,
+    to: string,
+    blobId?: string,
+  ): Promise<StoredObject | undefined> {
     const moved = await this.db.transaction().execute(async (tx) => {
       const staged = await tx
         .selectFrom("objects")
@@ -345,6 +351,11 @@ export class EmbeddedStore {
         .where("key", "=", from)
         .executeTakeFirst();
       if (staged === undefined) return undefined;
+      if (blobId !== undefined && staged.blob_id !== blobId)
+        throw new SignetError(
+          "conflict",
+          "other bytes were uploaded while complete checked these: complete again",
+        );
       const old = await tx
         .selectFrom("objects")
         .select("blob_id")
