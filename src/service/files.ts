@@ -14,6 +14,7 @@ import type { Issuance } from "./issuance.js";
 import type { FileInfo, FileListQuery } from "../api/types.js";
 import { stagedAt, toFileInfo } from "./file-records.js";
 import type { Webhooks } from "./webhooks.js";
+import type { KeyGuard } from "./key-guard.js";
 
 /**
  * The issuance context that pins a URL for a file to its committed version where Signet checks
@@ -38,6 +39,7 @@ export class FileService {
     private readonly issuance: Issuance,
     private readonly audit: AuditLog,
     private readonly webhooks: Webhooks,
+    private readonly guard: KeyGuard,
   ) {}
 
   /** Whether the caller's grants allow `method` on the file's key. */
@@ -160,33 +162,45 @@ export class FileService {
    * file's staged upload; a superseded file's key holds another file's bytes and is left.
    */
   async delete(principal: Principal, id: string): Promise<void> {
-    const row = await this.readable(principal, id);
-    if (!this.allows(principal, row, "DELETE"))
+    const found = await this.readable(principal, id);
+    if (!this.allows(principal, found, "DELETE"))
       throw new SignetError("forbidden", "no grant allows delete on this file");
-    if (row.status === "deleted") return;
-    const bucket = this.buckets.get(row.bucket);
+    if (found.status === "deleted") return;
+    const bucket = this.buckets.get(found.bucket);
     if (bucket === undefined) throw notFound();
-    if (row.status === "committed") await bucket.backend.delete(row.key);
-    else if (row.status === "pending") {
-      const staged = stagedAt(row);
-      if (staged.uploadId !== undefined)
-        await bucket.backend.abortMultipart(staged.key, staged.uploadId).catch(() => undefined);
-      if (staged.own) await bucket.backend.delete(staged.key);
-    }
-    const deletedAt = new Date().toISOString();
-    await this.db.transaction().execute(async (tx) => {
-      await tx
-        .updateTable("files")
-        .set({ status: "deleted", deleted_at: deletedAt })
+    // Holding the key as a commit does (409 while one runs), and judged on the row as it is then:
+    // an upsert that committed meanwhile made this file superseded, and the key's bytes its own.
+    const row = await this.guard.exclusive(found.bucket, found.key, `file-delete:${id}`, async () => {
+      const now = await this.db
+        .selectFrom("files")
+        .selectAll()
         .where("id", "=", id)
-        .where("status", "=", row.status)
-        .execute();
-      await this.webhooks.enqueue(
-        tx,
-        "file.deleted",
-        toFileInfo({ ...row, status: "deleted", deleted_at: deletedAt }),
-      );
+        .executeTakeFirstOrThrow();
+      if (now.status === "deleted") return undefined;
+      if (now.status === "committed") await bucket.backend.delete(now.key);
+      else if (now.status === "pending") {
+        const staged = stagedAt(now);
+        if (staged.uploadId !== undefined)
+          await bucket.backend.abortMultipart(staged.key, staged.uploadId).catch(() => undefined);
+        if (staged.own) await bucket.backend.delete(staged.key);
+      }
+      const deletedAt = new Date().toISOString();
+      await this.db.transaction().execute(async (tx) => {
+        await tx
+          .updateTable("files")
+          .set({ status: "deleted", deleted_at: deletedAt })
+          .where("id", "=", id)
+          .where("status", "=", now.status)
+          .execute();
+        await this.webhooks.enqueue(
+          tx,
+          "file.deleted",
+          toFileInfo({ ...now, status: "deleted", deleted_at: deletedAt }),
+        );
+      });
+      return now;
     });
+    if (row === undefined) return;
     await this.audit.record({
       event: "file.delete",
       principal: principal.id,

@@ -425,14 +425,20 @@ export class UploadService {
     throw new SignetError("not_found", "no such multipart upload");
   }
 
-  /** The token ids of an intent's URLs as its record holds them now (complete and abort). */
-  private async tokensOf(id: string): Promise<string[]> {
+  /**
+   * Revokes the URLs of intent `id` its record lists now but `revoked` did not: those signed
+   * while the intent was ending. Called once its status has changed (complete, abort, delete).
+   */
+  private async revokeLate(id: string, revoked: readonly string[] = []): Promise<void> {
     const row = await this.db
       .selectFrom("files")
       .select("upload")
       .where("id", "=", id)
       .executeTakeFirst();
-    return (JSON.parse(row?.upload ?? "{}") as Partial<UploadRecord>).tokens ?? [];
+    const done = new Set(revoked);
+    const tokens = (JSON.parse(row?.upload ?? "{}") as Partial<UploadRecord>).tokens ?? [];
+    const late = tokens.filter((t) => !done.has(t));
+    if (late.length > 0) await this.revocations.revokeTokens(late);
   }
 
   /** Signs one upload request; what the backend cannot bind moves to complete (or to a link). */
@@ -618,7 +624,7 @@ export class UploadService {
     // cannot be revoked, but it names the staging key, which no file serves), all revoked in
     // one transaction with one change notice. Read after the status changed: a URL signed
     // meanwhile is in the list, or its signing saw the change and revoked it (keepAlive).
-    await this.revocations.revokeTokens(await this.tokensOf(row.id));
+    await this.revokeLate(row.id);
     await this.audit.record({
       event: "upload.complete",
       principal: by,
@@ -689,33 +695,49 @@ export class UploadService {
    * Removes an intent's own partial data (its staging key or multipart upload, never the
    * file's key) and marks it deleted.
    */
-  private async discard(row: FileTable, by: string): Promise<FileInfo> {
-    const staged = stagedAt(row);
-    const backend = this.buckets.get(row.bucket)?.backend;
-    if (backend !== undefined) {
-      if (staged.uploadId !== undefined)
-        await backend.abortMultipart(staged.key, staged.uploadId).catch(() => undefined);
-      // An intent made before staging wrote to the key itself: those bytes are left alone.
-      if (staged.own) await backend.delete(staged.key);
-    }
-    const deletedAt = new Date().toISOString();
-    await this.db
-      .updateTable("files")
-      .set({ status: "deleted", deleted_at: deletedAt })
-      .where("id", "=", row.id)
-      .where("status", "=", "pending")
-      .execute();
-    // One transaction and one change notice for all its part URLs, read after the status
-    // changed (as at complete).
-    await this.revocations.revokeTokens(await this.tokensOf(row.id));
-    await this.audit.record({
-      event: "upload.abort",
-      principal: by,
-      bucket: row.bucket,
-      key: row.key,
-      detail: { file: row.id },
+  private async discard(found: FileTable, by: string): Promise<FileInfo> {
+    // Holding the key as complete does: 409 while the intent is being committed (its staged
+    // bytes may already be at the key), and judged on the row as it is once the hold is taken.
+    return this.guard.exclusive(found.bucket, found.key, `discard:${found.id}`, async () => {
+      const row = await this.db
+        .selectFrom("files")
+        .selectAll()
+        .where("id", "=", found.id)
+        .executeTakeFirstOrThrow();
+      if (row.status === "deleted") return toFileInfo(row);
+      if (row.status !== "pending")
+        throw new SignetError("conflict", `the file is already ${row.status}`);
+      const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
+      // Its URLs first (one transaction and one change notice for all its part URLs): a PUT
+      // committing after the staged bytes were removed would stage bytes no file owns.
+      await this.revocations.revokeTokens(record.tokens);
+      const staged = stagedAt(row);
+      const backend = this.buckets.get(row.bucket)?.backend;
+      if (backend !== undefined) {
+        if (staged.uploadId !== undefined)
+          await backend.abortMultipart(staged.key, staged.uploadId).catch(() => undefined);
+        // An intent made before staging wrote to the key itself: those bytes are left alone.
+        if (staged.own) await backend.delete(staged.key);
+      }
+      const deletedAt = new Date().toISOString();
+      await this.db
+        .updateTable("files")
+        .set({ status: "deleted", deleted_at: deletedAt })
+        .where("id", "=", row.id)
+        .where("status", "=", "pending")
+        .execute();
+      // A URL signed since the list above was read is in the list now, read after the status
+      // changed, or its signing saw the change and revoked it (keepAlive).
+      await this.revokeLate(row.id, record.tokens);
+      await this.audit.record({
+        event: "upload.abort",
+        principal: by,
+        bucket: row.bucket,
+        key: row.key,
+        detail: { file: row.id },
+      });
+      return toFileInfo({ ...row, status: "deleted", deleted_at: deletedAt });
     });
-    return toFileInfo({ ...row, status: "deleted", deleted_at: deletedAt });
   }
 
   /** Sweeps intents whose URLs and grace period have run out, with their partial data. */
@@ -727,8 +749,17 @@ export class UploadService {
       .where("expires_at", "<", now.toISOString())
       .limit(1000)
       .execute();
-    for (const row of expired) await this.discard(row, "system:sweeper");
-    return expired.length;
+    let swept = 0;
+    for (const row of expired) {
+      try {
+        await this.discard(row, "system:sweeper");
+        swept++;
+      } catch (err) {
+        // Being committed (or deleted) right now: the next sweep judges it again.
+        if (!(err instanceof SignetError && err.code === "conflict")) throw err;
+      }
+    }
+    return swept;
   }
 }
 
