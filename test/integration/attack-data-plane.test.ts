@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Backend } from "../../src/backends/types.js";
 import { type Harness, startSignet } from "../helpers/harness.js";
+import { raw } from "../helpers/http.js";
 
 const etagOfBytes = (b: Buffer) =>
   `"${createHash("sha256").update(b).digest("hex").slice(0, 32)}"`;
@@ -56,4 +57,123 @@ describe("a GET racing a PUT at the same key", () => {
       expect([oldBytes.toString("hex"), newBytes.toString("hex")]).toContain(body.toString("hex"));
     });
   }
+});
+
+describe("bodies cut off mid-way store nothing", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startSignet();
+  });
+  afterAll(() => h.close());
+
+  const headAt = (key: string) => h.signet.objects.store.head("default", key);
+
+  it("a chunked PUT whose socket is destroyed mid-body", async () => {
+    const signed = new URL(
+      (await h.admin.presign({ bucket: "default", key: "cut/chunked.bin", method: "PUT" })).url,
+    );
+    await raw(
+      h.url,
+      `PUT ${signed.pathname}${signed.search} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`,
+      { hangUp: true },
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await headAt("cut/chunked.bin")).toBeUndefined();
+  });
+
+  for (const framing of ["content-length", "chunked"] as const) {
+    it(`a form POST whose socket is destroyed in the file (${framing})`, async () => {
+      const form = await h.admin.presign({
+        bucket: "default",
+        key: "cut/form.bin",
+        method: "POST",
+      });
+      const boundary = "XyZ";
+      const head = Object.entries(form.fields!)
+        .map(
+          ([name, value]) =>
+            `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`,
+        )
+        .join("");
+      const filePart = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\nContent-Type: application/octet-stream\r\n\r\npartial bytes of the file`;
+      const whole = `${head}${filePart}\r\n--${boundary}--\r\n`;
+      const sent = `${head}${filePart}`;
+      const { pathname } = new URL(form.url);
+      const framingHeader =
+        framing === "chunked"
+          ? "Transfer-Encoding: chunked"
+          : `Content-Length: ${Buffer.byteLength(whole) + 1000}`;
+      const body =
+        framing === "chunked" ? `${Buffer.byteLength(sent).toString(16)}\r\n${sent}\r\n` : sent;
+      await raw(
+        h.url,
+        `POST ${pathname} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\n${framingHeader}\r\n\r\n${body}`,
+        { hangUp: true },
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await headAt("cut/form.bin")).toBeUndefined();
+    });
+  }
+});
+
+describe("writers racing one key", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startSignet();
+  });
+  afterAll(() => h.close());
+
+  const signed = async (key: string, method: "PUT" | "GET" | "DELETE", headers = {}) =>
+    (await h.admin.presign({ bucket: "default", key, method, headers, expiresIn: 600 })).url;
+
+  it("If-None-Match: * lets exactly one of concurrent PUTs write (small and large bodies)", async () => {
+    for (const size of [10, 2 * 1024 * 1024]) {
+      const key = `race/create-${size}`;
+      const url = await signed(key, "PUT", { "if-none-match": "*" });
+      const bodies = Array.from({ length: 6 }, (_, i) => Buffer.alloc(size, 65 + i));
+      const answers = await Promise.all(
+        bodies.map((body) =>
+          fetch(url, { method: "PUT", body, headers: { "if-none-match": "*" } }),
+        ),
+      );
+      const codes = answers.map((a) => a.status);
+      expect(codes.filter((c) => c === 200)).toHaveLength(1);
+      expect(codes.filter((c) => c === 412)).toHaveLength(5);
+      const winner = bodies[codes.indexOf(200)]!;
+      const got = Buffer.from(await (await fetch(await signed(key, "GET"))).arrayBuffer());
+      expect(got.equals(winner)).toBe(true);
+    }
+  });
+
+  it("If-Match on one version lets exactly one of concurrent PUTs replace it", async () => {
+    const key = "race/replace";
+    const plain = await signed(key, "PUT");
+    const first = await fetch(plain, { method: "PUT", body: "v0" });
+    const etag = first.headers.get("etag")!;
+    const url = await signed(key, "PUT", { "if-match": etag });
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        fetch(url, { method: "PUT", body: `v${i + 1}`, headers: { "if-match": etag } }),
+      ),
+    );
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
+  });
+
+  it("concurrent plain PUTs leave one whole body and no stray blob or temp file", async () => {
+    const key = "race/plain";
+    const url = await signed(key, "PUT");
+    const bodies = Array.from({ length: 6 }, (_, i) => Buffer.alloc(300_000 + i, 65 + i));
+    const answers = await Promise.all(bodies.map((body) => fetch(url, { method: "PUT", body })));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    const got = Buffer.from(await (await fetch(await signed(key, "GET"))).arrayBuffer());
+    expect(bodies.some((b) => b.equals(got))).toBe(true);
+    const { readdir } = await import("node:fs/promises");
+    const { join } = await import("node:path");
+    expect(await readdir(join(h.dataDir, "tmp"))).toEqual([]);
+    let blobs = 0;
+    for (const shard of await readdir(join(h.dataDir, "blobs")))
+      blobs += (await readdir(join(h.dataDir, "blobs", shard))).length;
+    const rows = await h.signet.db.selectFrom("objects").select("blob_id").execute();
+    expect(blobs).toBe(rows.length);
+  });
 });
