@@ -57,30 +57,43 @@ export class EmbeddedMultipart {
     await this.upload(uploadId, bucket, key);
     const written = await this.store.blobs.write(body, limits);
     const etag = etagOf(written.sha256);
-    const replaced = await this.db.transaction().execute(async (tx) => {
-      const old = await tx
-        .selectFrom("local_parts")
-        .select("blob_id")
-        .where("upload_id", "=", uploadId)
-        .where("part_number", "=", partNumber)
-        .executeTakeFirst();
-      await tx
-        .insertInto("local_parts")
-        .values({
-          upload_id: uploadId,
-          part_number: partNumber,
-          blob_id: written.blobId,
-          size: written.size,
-          etag,
-        })
-        .onConflict((oc) =>
-          oc
-            .columns(["upload_id", "part_number"])
-            .doUpdateSet({ blob_id: written.blobId, size: written.size, etag }),
-        )
-        .execute();
-      return old?.blob_id;
-    });
+    let replaced: string | undefined;
+    try {
+      replaced = await this.db.transaction().execute(async (tx) => {
+        // Completed or aborted while the part was arriving: its bytes belong to nothing now.
+        const open = await tx
+          .selectFrom("local_uploads")
+          .select("id")
+          .where("id", "=", uploadId)
+          .executeTakeFirst();
+        if (open === undefined) throw noSuchUpload();
+        const old = await tx
+          .selectFrom("local_parts")
+          .select("blob_id")
+          .where("upload_id", "=", uploadId)
+          .where("part_number", "=", partNumber)
+          .executeTakeFirst();
+        await tx
+          .insertInto("local_parts")
+          .values({
+            upload_id: uploadId,
+            part_number: partNumber,
+            blob_id: written.blobId,
+            size: written.size,
+            etag,
+          })
+          .onConflict((oc) =>
+            oc
+              .columns(["upload_id", "part_number"])
+              .doUpdateSet({ blob_id: written.blobId, size: written.size, etag }),
+          )
+          .execute();
+        return old?.blob_id;
+      });
+    } catch (err) {
+      await this.store.blobs.remove(written.blobId);
+      throw err;
+    }
     if (replaced !== undefined) await this.store.blobs.remove(replaced);
     return { partNumber, size: written.size, etag };
   }
@@ -144,14 +157,16 @@ export class EmbeddedMultipart {
   }
 
   private async drop(uploadId: string): Promise<void> {
-    const rows = await this.db
-      .selectFrom("local_parts")
-      .select("blob_id")
-      .where("upload_id", "=", uploadId)
-      .execute();
-    await this.db.transaction().execute(async (tx) => {
+    // Read in the transaction that deletes them: a part stored meanwhile is removed too.
+    const rows = await this.db.transaction().execute(async (tx) => {
+      const parts = await tx
+        .selectFrom("local_parts")
+        .select("blob_id")
+        .where("upload_id", "=", uploadId)
+        .execute();
       await tx.deleteFrom("local_parts").where("upload_id", "=", uploadId).execute();
       await tx.deleteFrom("local_uploads").where("id", "=", uploadId).execute();
+      return parts;
     });
     for (const row of rows) await this.store.blobs.remove(row.blob_id);
   }

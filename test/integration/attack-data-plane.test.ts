@@ -177,3 +177,55 @@ describe("writers racing one key", () => {
     expect(blobs).toBe(rows.length);
   });
 });
+
+describe("a part upload in flight when its intent ends", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startSignet();
+  });
+  afterAll(() => h.close());
+
+  for (const end of ["abort", "complete"] as const) {
+    it(`leaves no part behind once the intent is ${end === "abort" ? "aborted" : "completed"}`, async () => {
+      const { api } = await import("../helpers/http.js");
+      const { request } = await import("node:http");
+      const made = await api(h.url, "POST", "/v1/uploads", {
+        bucket: "default",
+        key: `parts/${end}.bin`,
+        size: 20,
+        contentType: "application/octet-stream",
+        multipart: { partSize: 10 },
+      });
+      expect(made.status).toBe(201);
+      const [p1, p2] = made.body.upload.parts as { url: string }[];
+      // Part 1 arrives whole; for complete, part 2 too. Then part 1 is sent again, slowly.
+      expect((await fetch(p1!.url, { method: "PUT", body: Buffer.alloc(10, 1) })).status).toBe(200);
+      if (end === "complete")
+        expect((await fetch(p2!.url, { method: "PUT", body: Buffer.alloc(10, 2) })).status).toBe(
+          200,
+        );
+      const slow = request(p1!.url, { method: "PUT", headers: { "content-length": "10" } });
+      const answered = new Promise<number>((resolve) => {
+        slow.on("response", (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+        slow.on("error", () => resolve(0));
+      });
+      slow.write(Buffer.alloc(5, 3));
+      await new Promise((r) => setTimeout(r, 100));
+      const ended = await api(h.url, "POST", `/v1/uploads/${made.body.file.id}/${end}`);
+      expect(ended.status).toBe(200);
+      slow.end(Buffer.alloc(5, 3));
+      expect(await answered).not.toBe(200);
+      // No part row outlives its upload (each pins a blob that nothing will ever remove).
+      const orphans = await h.signet.db
+        .selectFrom("local_parts")
+        .leftJoin("local_uploads", "local_uploads.id", "local_parts.upload_id")
+        .select("local_parts.upload_id")
+        .where("local_uploads.id", "is", null)
+        .execute();
+      expect(orphans).toEqual([]);
+    });
+  }
+});
