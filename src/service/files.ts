@@ -12,9 +12,10 @@ import type { AuditLog } from "./audit.js";
 import type { Buckets } from "./buckets.js";
 import type { Issuance } from "./issuance.js";
 import type { FileInfo, FileListQuery } from "../api/types.js";
-import { stagedAt, toFileInfo } from "./file-records.js";
+import { stagedAt, toFileInfo, type UploadRecord } from "./file-records.js";
 import type { Webhooks } from "./webhooks.js";
 import type { KeyGuard } from "./key-guard.js";
+import type { Revocations } from "./revocations.js";
 
 /**
  * The issuance context that pins a URL for a file to its committed version where Signet checks
@@ -40,6 +41,7 @@ export class FileService {
     private readonly audit: AuditLog,
     private readonly webhooks: Webhooks,
     private readonly guard: KeyGuard,
+    private readonly revocations: Revocations,
   ) {}
 
   /** Whether the caller's grants allow `method` on the file's key. */
@@ -179,6 +181,9 @@ export class FileService {
       if (now.status === "deleted") return undefined;
       if (now.status === "committed") await bucket.backend.delete(now.key);
       else if (now.status === "pending") {
+        // Its URLs first: one still live could stage bytes again, which no file would own.
+        const record = JSON.parse(now.upload ?? "{}") as UploadRecord;
+        await this.revocations.revokeTokens(record.tokens ?? []);
         const staged = stagedAt(now);
         if (staged.uploadId !== undefined)
           await bucket.backend.abortMultipart(staged.key, staged.uploadId).catch(() => undefined);

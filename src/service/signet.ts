@@ -231,7 +231,7 @@ async function open(
   const presign = new PresignService(issuance);
   const revoke = new RevokeService(db, audit, revocations, buckets, dialectOf(db) === "postgres");
   const uploads = new UploadService(db, buckets, issuance, revocations, audit, webhooks, keyGuard);
-  const files = new FileService(db, buckets, issuance, audit, webhooks, keyGuard);
+  const files = new FileService(db, buckets, issuance, audit, webhooks, keyGuard, revocations);
   // Abandoned intents are swept with their partial data: at start-up, then every minute.
   const sweep = async () => metrics.swept.inc(await uploads.sweep());
   await sweep();

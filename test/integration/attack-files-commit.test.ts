@@ -135,3 +135,35 @@ describe("an intent's commit against requests that race it (embedded store)", ()
     else expect(served).toBe(404);
   });
 });
+
+describe("a pending file's URLs after it is deleted", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startSignet();
+  });
+  afterAll(() => h.close());
+
+  it("DELETE /v1/files of a pending file ends its upload URL: nothing can be staged for it again", async () => {
+    const made = await api(h.url, "POST", "/v1/uploads", {
+      bucket: "default",
+      key: "gone/pending.txt",
+      size: 4,
+      contentType: "text/plain",
+    });
+    expect(made.status).toBe(201);
+    const url = made.body.upload.url as string;
+    const put = () =>
+      fetch(url, { method: "PUT", body: "late", headers: { "content-type": "text/plain" } });
+    expect((await put()).status).toBe(200);
+    expect((await api(h.url, "DELETE", `/v1/files/${made.body.file.id}`)).status).toBe(204);
+    // The file is deleted and its staged bytes with it; its URL must not stage new ones, which
+    // no file would own and no sweep would ever remove.
+    expect((await put()).status).toBe(403);
+    const staged = await h.signet.db
+      .selectFrom("objects")
+      .select("key")
+      .where("key", "like", ".signet-staging/%")
+      .execute();
+    expect(staged).toEqual([]);
+  });
+});
