@@ -12,7 +12,8 @@ import type { AuditLog } from "./audit.js";
 import type { Buckets } from "./buckets.js";
 import type { Issuance } from "./issuance.js";
 import type { FileInfo, FileListQuery } from "../api/types.js";
-import { stagedAt, toFileInfo, type UploadRecord } from "./file-records.js";
+import { toFileInfo } from "./file-records.js";
+import { dropPending, revokeLate } from "./intent-end.js";
 import type { Webhooks } from "./webhooks.js";
 import type { KeyGuard } from "./key-guard.js";
 import type { Revocations } from "./revocations.js";
@@ -172,39 +173,39 @@ export class FileService {
     if (bucket === undefined) throw notFound();
     // Holding the key as a commit does (409 while one runs), and judged on the row as it is then:
     // an upsert that committed meanwhile made this file superseded, and the key's bytes its own.
-    const row = await this.guard.exclusive(found.bucket, found.key, `file-delete:${id}`, async () => {
-      const now = await this.db
-        .selectFrom("files")
-        .selectAll()
-        .where("id", "=", id)
-        .executeTakeFirstOrThrow();
-      if (now.status === "deleted") return undefined;
-      if (now.status === "committed") await bucket.backend.delete(now.key);
-      else if (now.status === "pending") {
-        // Its URLs first: one still live could stage bytes again, which no file would own.
-        const record = JSON.parse(now.upload ?? "{}") as UploadRecord;
-        await this.revocations.revokeTokens(record.tokens ?? []);
-        const staged = stagedAt(now);
-        if (staged.uploadId !== undefined)
-          await bucket.backend.abortMultipart(staged.key, staged.uploadId).catch(() => undefined);
-        if (staged.own) await bucket.backend.delete(staged.key);
-      }
-      const deletedAt = new Date().toISOString();
-      await this.db.transaction().execute(async (tx) => {
-        await tx
-          .updateTable("files")
-          .set({ status: "deleted", deleted_at: deletedAt })
+    const row = await this.guard.exclusive(
+      found.bucket,
+      found.key,
+      `file-delete:${id}`,
+      async () => {
+        const now = await this.db
+          .selectFrom("files")
+          .selectAll()
           .where("id", "=", id)
-          .where("status", "=", now.status)
-          .execute();
-        await this.webhooks.enqueue(
-          tx,
-          "file.deleted",
-          toFileInfo({ ...now, status: "deleted", deleted_at: deletedAt }),
-        );
-      });
-      return now;
-    });
+          .executeTakeFirstOrThrow();
+        if (now.status === "deleted") return undefined;
+        let revoked: string[] = [];
+        if (now.status === "committed") await bucket.backend.delete(now.key);
+        else if (now.status === "pending")
+          revoked = await dropPending(now, bucket.backend, this.revocations);
+        const deletedAt = new Date().toISOString();
+        await this.db.transaction().execute(async (tx) => {
+          await tx
+            .updateTable("files")
+            .set({ status: "deleted", deleted_at: deletedAt })
+            .where("id", "=", id)
+            .where("status", "=", now.status)
+            .execute();
+          await this.webhooks.enqueue(
+            tx,
+            "file.deleted",
+            toFileInfo({ ...now, status: "deleted", deleted_at: deletedAt }),
+          );
+        });
+        if (now.status === "pending") await revokeLate(this.db, this.revocations, id, revoked);
+        return now;
+      },
+    );
     if (row === undefined) return;
     await this.audit.record({
       event: "file.delete",

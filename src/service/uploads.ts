@@ -37,6 +37,7 @@ import type { Webhooks } from "./webhooks.js";
 import type { FileInfo, UploadInput as ApiUploadInput } from "../api/types.js";
 import { stagedAt, toFileInfo, type UploadRecord } from "./file-records.js";
 import { extend } from "../core/extend.js";
+import { dropPending, revokeLate } from "./intent-end.js";
 
 /** How long an intent outlives its URLs before it is swept. */
 export const GRACE_SECONDS = 900;
@@ -425,22 +426,6 @@ export class UploadService {
     throw new SignetError("not_found", "no such multipart upload");
   }
 
-  /**
-   * Revokes the URLs of intent `id` its record lists now but `revoked` did not: those signed
-   * while the intent was ending. Called once its status has changed (complete, abort, delete).
-   */
-  private async revokeLate(id: string, revoked: readonly string[] = []): Promise<void> {
-    const row = await this.db
-      .selectFrom("files")
-      .select("upload")
-      .where("id", "=", id)
-      .executeTakeFirst();
-    const done = new Set(revoked);
-    const tokens = (JSON.parse(row?.upload ?? "{}") as Partial<UploadRecord>).tokens ?? [];
-    const late = tokens.filter((t) => !done.has(t));
-    if (late.length > 0) await this.revocations.revokeTokens(late);
-  }
-
   /** Signs one upload request; what the backend cannot bind moves to complete (or to a link). */
   private async sign(plan: Plan, variant: Variant, record: UploadRecord): Promise<SignedRequest> {
     // An intent's bytes go to its own staging key (intents made before staging wrote the key).
@@ -624,7 +609,7 @@ export class UploadService {
     // cannot be revoked, but it names the staging key, which no file serves), all revoked in
     // one transaction with one change notice. Read after the status changed: a URL signed
     // meanwhile is in the list, or its signing saw the change and revoked it (keepAlive).
-    await this.revokeLate(row.id);
+    await revokeLate(this.db, this.revocations, row.id);
     await this.audit.record({
       event: "upload.complete",
       principal: by,
@@ -707,18 +692,11 @@ export class UploadService {
       if (row.status === "deleted") return toFileInfo(row);
       if (row.status !== "pending")
         throw new SignetError("conflict", `the file is already ${row.status}`);
-      const record = JSON.parse(row.upload ?? "{}") as UploadRecord;
-      // Its URLs first (one transaction and one change notice for all its part URLs): a PUT
-      // committing after the staged bytes were removed would stage bytes no file owns.
-      await this.revocations.revokeTokens(record.tokens);
-      const staged = stagedAt(row);
-      const backend = this.buckets.get(row.bucket)?.backend;
-      if (backend !== undefined) {
-        if (staged.uploadId !== undefined)
-          await backend.abortMultipart(staged.key, staged.uploadId).catch(() => undefined);
-        // An intent made before staging wrote to the key itself: those bytes are left alone.
-        if (staged.own) await backend.delete(staged.key);
-      }
+      const revoked = await dropPending(
+        row,
+        this.buckets.get(row.bucket)?.backend,
+        this.revocations,
+      );
       const deletedAt = new Date().toISOString();
       await this.db
         .updateTable("files")
@@ -726,9 +704,7 @@ export class UploadService {
         .where("id", "=", row.id)
         .where("status", "=", "pending")
         .execute();
-      // A URL signed since the list above was read is in the list now, read after the status
-      // changed, or its signing saw the change and revoked it (keepAlive).
-      await this.revokeLate(row.id, record.tokens);
+      await revokeLate(this.db, this.revocations, row.id, revoked);
       await this.audit.record({
         event: "upload.abort",
         principal: by,
