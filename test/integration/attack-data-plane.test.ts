@@ -8,8 +8,7 @@ import type { Backend } from "../../src/backends/types.js";
 import { type Harness, startSignet } from "../helpers/harness.js";
 import { raw } from "../helpers/http.js";
 
-const etagOfBytes = (b: Buffer) =>
-  `"${createHash("sha256").update(b).digest("hex").slice(0, 32)}"`;
+const etagOfBytes = (b: Buffer) => `"${createHash("sha256").update(b).digest("hex").slice(0, 32)}"`;
 
 describe("a GET racing a PUT at the same key", () => {
   let h: Harness;
@@ -228,4 +227,39 @@ describe("a part upload in flight when its intent ends", () => {
       expect(orphans).toEqual([]);
     });
   }
+});
+
+describe("GETs and PUTs racing freely (bounded)", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startSignet();
+  });
+  afterAll(() => h.close());
+
+  it("every answer's ETag and length name its own body, on the fast path and off it", async () => {
+    const key = "free/race.txt";
+    const put = (await h.admin.presign({ bucket: "default", key, method: "PUT", expiresIn: 600 }))
+      .url;
+    const get = (await h.admin.presign({ bucket: "default", key, method: "GET", expiresIn: 600 }))
+      .url;
+    await fetch(put, { method: "PUT", body: "seed" });
+    const deadline = Date.now() + 4000;
+    let checked = 0;
+    for (let round = 0; round < 60 && Date.now() < deadline; round++) {
+      const writes = Array.from({ length: 3 }, (_, i) =>
+        fetch(put, { method: "PUT", body: `r${round}w${i}`.repeat(1 + ((round + i) % 7)) }),
+      );
+      const reads = Array.from({ length: 6 }, (_, i) =>
+        fetch(get, i % 2 === 0 ? {} : { headers: { range: "bytes=0-" } }).then(async (res) => {
+          const body = Buffer.from(await res.arrayBuffer());
+          expect([200, 206]).toContain(res.status);
+          expect(Number(res.headers.get("content-length"))).toBe(body.length);
+          expect(res.headers.get("etag")).toBe(etagOfBytes(body));
+          checked++;
+        }),
+      );
+      await Promise.all([...writes, ...reads]);
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
 });

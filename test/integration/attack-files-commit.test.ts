@@ -167,3 +167,51 @@ describe("a pending file's URLs after it is deleted", () => {
     expect(staged).toEqual([]);
   });
 });
+
+describe("an upsert's commit and a DELETE of the file it replaces, racing freely (bounded)", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startSignet();
+  });
+  afterAll(() => h.close());
+
+  it("a committed file always serves its bytes", async () => {
+    const deadline = Date.now() + 8000;
+    for (let round = 0; round < 25 && Date.now() < deadline; round++) {
+      const key = `free/${round}.txt`;
+      const make = async (upsert: boolean, body: string) => {
+        const res = await api(h.url, "POST", "/v1/uploads", {
+          bucket: "default",
+          key,
+          size: 4,
+          contentType: "text/plain",
+          upsert,
+        });
+        await fetch(res.body.upload.url, {
+          method: "PUT",
+          body,
+          headers: { "content-type": "text/plain" },
+        });
+        return res.body.file.id as string;
+      };
+      const first = await make(false, "old1");
+      await api(h.url, "POST", `/v1/uploads/${first}/complete`);
+      const second = await make(true, "new2");
+      // The DELETE a little after the complete, so that it lands inside the commit.
+      await Promise.all([
+        api(h.url, "POST", `/v1/uploads/${second}/complete`),
+        new Promise((r) => setTimeout(r, round % 5)).then(() =>
+          api(h.url, "DELETE", `/v1/files/${first}`),
+        ),
+      ]);
+      const file = (await api(h.url, "GET", `/v1/files/${second}`)).body;
+      if (file.status === "committed") {
+        const r = await fetch(`${h.url}/r/${second}`, {
+          headers: { authorization: `Bearer ${ADMIN_KEY}` },
+          redirect: "manual",
+        });
+        expect(r.status, `round ${round}`).toBe(302);
+      }
+    }
+  });
+});
