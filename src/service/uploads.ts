@@ -610,6 +610,10 @@ export class UploadService {
     // one transaction with one change notice. Read after the status changed: a URL signed
     // meanwhile is in the list, or its signing saw the change and revoked it (keepAlive).
     await revokeLate(this.db, this.revocations, row.id);
+    // A PUT through them between the commit and now staged bytes again, which no file owns and
+    // no sweep would find. Signet checks its own URLs' revocation as each write commits, so
+    // after this delete nothing more is staged (a provider's own URL cannot be revoked).
+    if (staged.own && backend.capabilities.signetVerified) await backend.delete(staged.key);
     await this.audit.record({
       event: "upload.complete",
       principal: by,

@@ -215,3 +215,41 @@ describe("an upsert's commit and a DELETE of the file it replaces, racing freely
     }
   });
 });
+
+describe("a PUT through an intent's URL between its commit and the revocation of its URLs", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startSignet();
+  });
+  afterAll(() => h.close());
+
+  it("leaves nothing staged once complete answers", async () => {
+    const made = await api(h.url, "POST", "/v1/uploads", {
+      bucket: "default",
+      key: "late/put.txt",
+      size: 4,
+      contentType: "text/plain",
+    });
+    const url = made.body.upload.url as string;
+    const put = () =>
+      fetch(url, { method: "PUT", body: "more", headers: { "content-type": "text/plain" } });
+    expect((await put()).status).toBe(200);
+    const revocations = h.signet.revocations;
+    const revoke = revocations.revokeTokens.bind(revocations);
+    revocations.revokeTokens = async (...args) => {
+      revocations.revokeTokens = revoke;
+      // Committed, URLs not yet revoked: the same URL stages bytes again.
+      expect((await put()).status).toBe(200);
+      return revoke(...args);
+    };
+    expect((await api(h.url, "POST", `/v1/uploads/${made.body.file.id}/complete`)).status).toBe(
+      200,
+    );
+    const staged = await h.signet.db
+      .selectFrom("objects")
+      .select("key")
+      .where("key", "like", ".signet-staging/%")
+      .execute();
+    expect(staged).toEqual([]);
+  });
+});
