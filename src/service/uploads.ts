@@ -197,6 +197,19 @@ export class UploadService {
     } catch (err) {
       throw await checked.refused(err);
     }
+    const row = await this.insertPending(id, principal, checked, key, record, input);
+    return { file: toFileInfo(row), upload, expiresAt: checked.direct.expiresAt.toISOString() };
+  }
+
+  /** Stores a new intent's pending row and audits its creation (`upload.create`). */
+  private async insertPending(
+    id: string,
+    principal: Principal,
+    checked: CheckedScope,
+    key: string,
+    record: UploadRecord,
+    input: Pick<UploadInput, "size" | "sha256" | "contentType" | "upsert">,
+  ): Promise<FileTable> {
     const row = this.pendingRow(id, principal, checked, key, record, input);
     await this.db.insertInto("files").values(row).execute();
     await this.audit.record({
@@ -206,7 +219,7 @@ export class UploadService {
       key,
       detail: { file: row.id, multipart: record.uploadId !== undefined, upsert: !!input.upsert },
     });
-    return { file: toFileInfo(row), upload, expiresAt: checked.direct.expiresAt.toISOString() };
+    return row;
   }
 
   /**
@@ -275,14 +288,17 @@ export class UploadService {
       { bucket, key, method: "PUT" },
       { action: "upload", ip: caller.ip },
     );
-    await this.assertMayTake(principal, checked.bucket.name, key, false);
     const id = newFileId();
     const record: UploadRecord = { tokens: [], staging: stagingKey(id) };
-    record.uploadId = await checked.bucket.backend.createMultipart(record.staging!, {
-      contentType: "application/octet-stream",
-    });
-    const row = this.pendingRow(id, principal, checked, key, record, {});
-    await this.db.insertInto("files").values(row).execute();
+    try {
+      await this.assertMayTake(principal, checked.bucket.name, key, false);
+      record.uploadId = await checked.bucket.backend.createMultipart(record.staging!, {
+        contentType: "application/octet-stream",
+      });
+    } catch (err) {
+      throw await checked.refused(err);
+    }
+    const row = await this.insertPending(id, principal, checked, key, record, {});
     return { file: toFileInfo(row), uploadId: record.uploadId };
   }
 

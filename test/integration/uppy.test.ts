@@ -72,6 +72,34 @@ describe("Uppy protocol routes", () => {
     );
   });
 
+  // Opening a multipart upload wrote no record, and its refusals were not audited.
+  it("opening a multipart upload is audited, and so is its refusal", async () => {
+    const uploadId = await create("u/audited.bin");
+    await h.signet.audit.flush();
+    const made = (await call("GET", "/v1/audit?action=upload.create")).json().items as {
+      key: string;
+      detail: { file: string };
+    }[];
+    expect(made.find((r) => r.key === "u/audited.bin")?.detail.file).toBe(uploadId);
+    // A key held by a committed file: 409 at the POST, and a refused issuance in the trail.
+    const intent = (
+      await call("POST", "/v1/uploads", { bucket: "default", key: "u/held.bin", size: 1 })
+    ).json();
+    // fetch sets content-length itself
+    const headers = Object.entries(intent.upload.headers as Record<string, string>).filter(
+      ([name]) => name !== "content-length",
+    );
+    await fetch(intent.upload.url, { method: "PUT", body: "y", headers });
+    expect((await call("POST", `/v1/uploads/${intent.file.id}/complete`, {})).status).toBe(200);
+    const signed = (await sign({ method: "POST", key: "u/held.bin" })).json();
+    const refused = await call("POST", signed.path, "", ADMIN_KEY, "application/pdf");
+    expect(refused.status).toBe(409);
+    await h.signet.audit.flush();
+    const refusals = (await call("GET", "/v1/audit?outcome=refused&action=upload")).json()
+      .items as { key: string; reason: string }[];
+    expect(refusals.some((r) => r.key === "u/held.bin" && r.reason === "conflict")).toBe(true);
+  });
+
   it("complete checks its XML and the parts, and commits", async () => {
     const uploadId = await create("u/b.bin");
     const part = (await sign({ method: "PUT", key: "u/b.bin", uploadId, partNumber: 1 })).json();
