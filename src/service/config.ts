@@ -64,8 +64,12 @@ const JwtConfigSchema = Type.Object(
     subjectClaim: Type.Optional(Type.String({ minLength: 1 })),
     rolesClaim: Type.Optional(Type.String({ minLength: 1 })),
     clockToleranceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 300 })),
-    /** the least time between two JWKS fetches that an unknown kid can trigger */
+    /** the least time between two JWKS fetches (an unknown kid, keys due, an outage) */
     jwksCooldownSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600 })),
+    /** the age past which the JWKS is fetched again, in the background (default 600) */
+    jwksRefreshSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
+    /** how long the keys in hand keep verifying while the JWKS endpoint fails (default 86400) */
+    jwksMaxStaleSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 604_800 })),
   },
   { additionalProperties: false },
 );

@@ -1,6 +1,7 @@
 /**
- * JWT bearer tokens, verified with jose against a JWKS URL (fetched, cached, and fetched
- * again when an unknown kid appears), a shared secret, or a PEM public key. Issuer,
+ * JWT bearer tokens, verified with jose against a JWKS URL (held, refreshed in the background,
+ * fetched again when an unknown kid appears, and kept through an outage: jwks.ts), a shared
+ * secret, or a PEM public key. Issuer,
  * audience, the algorithm allow-list and clock skew are checked; `alg: none` never passes,
  * and HS algorithms are allowed only with a secret, so an RSA public key can never be used
  * as an HMAC secret.
@@ -13,19 +14,13 @@
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import {
-  createRemoteJWKSet,
-  errors,
-  type JWK,
-  jwtVerify,
-  type JWTVerifyGetKey,
-  type RemoteJWKSet,
-} from "jose";
+import { errors, type JWK, jwtVerify, type JWTVerifyGetKey } from "jose";
 import { SignetError } from "../core/errors.js";
 import type { Principal } from "../core/principal.js";
 import { isPrintable } from "../core/schema.js";
 import { resolveSecret } from "../core/config-schema.js";
 import type { JwtConfig } from "./config.js";
+import { HeldJwks } from "./jwks.js";
 
 const ASYMMETRIC = [
   "RS256",
@@ -55,22 +50,6 @@ export function pinnedAlgorithm(jwk: JWK): string | undefined {
     ];
   if (jwk.kty === "OKP" && jwk.crv === "Ed25519") return "EdDSA";
   return undefined;
-}
-
-/**
- * jose's JWKS resolver, which also accepts a key without `alg` for every algorithm of its
- * type, narrowed so that each key verifies its pinned algorithm only.
- */
-function pinnedJwks(jwks: RemoteJWKSet): JWTVerifyGetKey {
-  return async (header, token) => {
-    const key = await jwks(header, token);
-    const matching = (jwks.jwks()?.keys ?? []).filter(
-      (jwk) => header.kid === undefined || jwk.kid === header.kid,
-    );
-    if (!matching.some((jwk) => pinnedAlgorithm(jwk) === header.alg))
-      throw new errors.JOSEAlgNotAllowed("the key does not verify this algorithm");
-    return key;
-  };
 }
 
 export class JwtVerifier {
@@ -117,12 +96,17 @@ export class JwtVerifier {
         config.algorithms ?? byType[key.asymmetricKeyType ?? ""] ?? ASYMMETRIC,
       );
     }
-    const jwks = createRemoteJWKSet(new URL(config.jwksUrl!), {
-      timeoutDuration: 5000,
-      cooldownDuration: (config.jwksCooldownSeconds ?? 30) * 1000,
-      cacheMaxAge: 600_000,
-    });
-    return new JwtVerifier(pinnedJwks(jwks), config, config.algorithms ?? ASYMMETRIC);
+    const jwks = new HeldJwks(
+      new URL(config.jwksUrl!),
+      {
+        timeoutMs: 5000,
+        cooldownMs: (config.jwksCooldownSeconds ?? 30) * 1000,
+        refreshMs: (config.jwksRefreshSeconds ?? 600) * 1000,
+        maxStaleMs: (config.jwksMaxStaleSeconds ?? 86_400) * 1000,
+      },
+      pinnedAlgorithm,
+    );
+    return new JwtVerifier(jwks.resolve, config, config.algorithms ?? ASYMMETRIC);
   }
 
   private get leeway(): number {

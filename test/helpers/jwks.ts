@@ -24,6 +24,8 @@ export interface Issuer {
   addKey(kid: string): Promise<void>;
   /** stop answering (connection refused) or resume */
   setDown(down: boolean): Promise<void>;
+  /** how many times the JWKS was served */
+  fetches(): number;
   close(): Promise<void>;
 }
 
@@ -39,9 +41,11 @@ export async function startIssuer(): Promise<Issuer> {
   await addKey("k1");
   let server: Server | undefined;
   let port = 0;
+  let fetches = 0;
   const listen = () =>
     new Promise<void>((resolve) => {
       server = createServer((_req, res) => {
+        fetches++;
         res.setHeader("content-type", "application/json");
         res.end(JSON.stringify({ keys: [...keys.values()].map((k) => k.jwk) }));
       });
@@ -79,6 +83,7 @@ export async function startIssuer(): Promise<Issuer> {
     },
     addKey,
     setDown: (down) => (down ? stop() : listen()),
+    fetches: () => fetches,
     close: stop,
   };
 }

@@ -136,14 +136,20 @@ describe("JWT via JWKS", () => {
 });
 
 describe("JWT via JWKS when the JWKS server is down", () => {
-  it("answers 503 backend_unavailable, and recovers when it is back", async () => {
-    const idp = await startIssuer();
-    const h = await startSignet({
+  const start = (idp: Issuer, timings: Record<string, number>) =>
+    startSignet({
       config: {
-        auth: { jwt: { jwksUrl: idp.jwksUrl, issuer: idp.issuer, audience: idp.audience } },
+        auth: {
+          jwt: { jwksUrl: idp.jwksUrl, issuer: idp.issuer, audience: idp.audience, ...timings },
+        },
         grants: GRANTS,
       },
     });
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it("answers 503 backend_unavailable with no keys yet, asks again after the cooldown, and recovers", async () => {
+    const idp = await startIssuer();
+    const h = await start(idp, { jwksCooldownSeconds: 1 });
     try {
       const token = await idp.token("alice");
       await idp.setDown(true);
@@ -151,9 +157,92 @@ describe("JWT via JWKS when the JWKS server is down", () => {
       expect(res.status).toBe(503);
       expect(res.body.error.code).toBe("backend_unavailable");
       await idp.setDown(false);
+      // Within the cooldown the endpoint is not asked again: still 503, no fetch.
+      expect((await api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), token)).status).toBe(
+        503,
+      );
+      expect(idp.fetches()).toBe(0);
+      await sleep(1100);
       expect((await api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), token)).status).toBe(
         200,
       );
+    } finally {
+      await h.close();
+      await idp.close();
+    }
+  });
+
+  // jose's remote set waited for a fetch once its keys were 10 minutes old and answered 503 while
+  // the provider was down: an outage of the identity provider stopped every JWT caller.
+  it("keeps verifying with the keys in hand through an outage, up to jwksMaxStaleSeconds", async () => {
+    const idp = await startIssuer();
+    const h = await start(idp, {
+      jwksRefreshSeconds: 1,
+      jwksCooldownSeconds: 0,
+      jwksMaxStaleSeconds: 3,
+    });
+    try {
+      const token = await idp.token("alice");
+      const presign = () => api(h.url, "POST", "/v1/presign", body("u/sub:alice/f"), token);
+      expect((await presign()).status).toBe(200);
+      await idp.setDown(true);
+      await sleep(1500);
+      // Past the refresh age, the endpoint down: the keys in hand still verify.
+      expect((await presign()).status).toBe(200);
+      await sleep(2000);
+      // Past the most they may be used without a good fetch: not trusted any more.
+      const stale = await presign();
+      expect(stale.status).toBe(503);
+      expect(stale.body.error.code).toBe("backend_unavailable");
+      await idp.setDown(false);
+      expect((await presign()).status).toBe(200);
+    } finally {
+      await h.close();
+      await idp.close();
+    }
+  });
+
+  it("refreshes in the background: a rotated key verifies without waiting, made-up kids fetch once a cooldown", async () => {
+    const idp = await startIssuer();
+    const h = await start(idp, { jwksRefreshSeconds: 1, jwksCooldownSeconds: 1 });
+    try {
+      const presign = async (kid: string) =>
+        (
+          await api(
+            h.url,
+            "POST",
+            "/v1/presign",
+            body("u/sub:alice/f"),
+            await idp.token("alice", { kid }),
+          )
+        ).status;
+      expect(await presign("k1")).toBe(200);
+      expect(idp.fetches()).toBe(1);
+      // Made-up key ids: one fetch at most within the cooldown, each of them 401.
+      for (let i = 0; i < 5; i++) {
+        const forged = await idp.token("alice", { kid: "k1" });
+        const [head, payload, sig] = forged.split(".");
+        const header = JSON.parse(Buffer.from(head!, "base64url").toString()) as object;
+        const other = Buffer.from(JSON.stringify({ ...header, kid: `nope-${i}` })).toString(
+          "base64url",
+        );
+        expect(
+          (
+            await api(
+              h.url,
+              "POST",
+              "/v1/presign",
+              body("u/sub:alice/f"),
+              `${other}.${payload}.${sig}`,
+            )
+          ).status,
+        ).toBe(401);
+      }
+      expect(idp.fetches()).toBeLessThanOrEqual(2);
+      await sleep(1100);
+      // A key the provider added since: fetched for it at once (past the cooldown).
+      await idp.addKey("k2");
+      expect(await presign("k2")).toBe(200);
     } finally {
       await h.close();
       await idp.close();
