@@ -17,6 +17,11 @@ export class Authenticator {
     private readonly throttle: FailedAuthThrottle,
   ) {}
 
+  /** Whether JWT callers can be verified now (false when none are configured). */
+  jwtKeysHeld(): boolean {
+    return this.jwt?.keysHeld() ?? false;
+  }
+
   /**
    * The caller's principal, or 401; 429 once `address` (the client address) or the presented
    * API key's id has failed too often. `address` is undefined only where there is no client.

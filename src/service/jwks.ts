@@ -46,11 +46,15 @@ export class HeldJwks {
     private readonly pinned: (jwk: JWK) => string | undefined,
   ) {}
 
+  /** Whether keys are in hand that may still verify (fetched within `maxStaleMs`). */
+  held(now = Date.now()): boolean {
+    return this.local !== undefined && now - this.fetchedAt <= this.timings.maxStaleMs;
+  }
+
   /** The key for a JWT's protected header, for jose's `jwtVerify`; throws jose's errors. */
   readonly resolve: JWTVerifyGetKey = async (header, token) => {
     const now = Date.now();
-    const usable = this.local !== undefined && now - this.fetchedAt <= this.timings.maxStaleMs;
-    if (!usable) await this.fetchOrRefuse(now);
+    if (!this.held(now)) await this.fetchOrRefuse(now);
     else if (now - this.fetchedAt > this.timings.refreshMs && this.mayFetch(now))
       void this.fetch().catch(() => undefined);
     let key;

@@ -57,7 +57,13 @@ export class JwtVerifier {
     private readonly key: JWTVerifyGetKey | KeyObject | Uint8Array,
     private readonly config: JwtConfig,
     private readonly algorithms: string[],
+    private readonly jwks?: HeldJwks,
   ) {}
+
+  /** Whether JWTs can be verified now: a secret or PEM key, or a JWKS with keys in hand. */
+  keysHeld(): boolean {
+    return this.jwks?.held() ?? true;
+  }
 
   static async create(config: JwtConfig, env: NodeJS.ProcessEnv): Promise<JwtVerifier> {
     if (
@@ -106,7 +112,7 @@ export class JwtVerifier {
       },
       pinnedAlgorithm,
     );
-    return new JwtVerifier(jwks.resolve, config, config.algorithms ?? ASYMMETRIC);
+    return new JwtVerifier(jwks.resolve, config, config.algorithms ?? ASYMMETRIC, jwks);
   }
 
   private get leeway(): number {

@@ -1,7 +1,10 @@
 /**
  * Readiness (/readyz): whether this instance can serve, dependency by dependency: the metadata
  * database (a round trip), Redis when quotas count there (PING), the JWKS endpoint when JWTs
- * are verified against one (a GET answering a JSON key set), and each bucket's backend (one
+ * are verified against one (a GET answering a JSON key set; while it fails, the keys Signet
+ * holds keep verifying for a while, jwks.ts, and the check is `degraded: …`, still ready: an
+ * identity provider's outage must not take every instance out of service), and each bucket's
+ * backend (one
  * listing of at most one key: a missing S3/GCS bucket or Azure/Swift container, refused
  * credentials or an unreachable endpoint fail it, through the provider-error table). Each check
  * has a 2 s budget; JWKS and bucket answers are remembered for 10 s so that probes do not
@@ -23,6 +26,7 @@ export interface Readiness {
 const BUDGET_MS = 2000;
 const MEMORY_MS = 10_000;
 const SKIPPED = "skipped: ";
+const DEGRADED = "degraded: ";
 
 function within<T>(work: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -42,6 +46,8 @@ export class ReadinessChecks {
     private readonly limiters: LimiterFactory,
     private readonly jwksUrl: string | undefined,
     private readonly buckets: Buckets,
+    /** whether JWTs can still be verified with keys fetched before */
+    private readonly jwksHeld: () => boolean,
   ) {}
 
   async check(): Promise<Readiness> {
@@ -68,7 +74,9 @@ export class ReadinessChecks {
       this.jwksUrl === undefined ? undefined : this.jwks().then((r) => (checks.jwks = r)),
       ...buckets.map((b) => this.bucket(b).then((r) => (checks[`bucket:${b.name}`] = r))),
     ]);
-    const ready = Object.values(checks).every((c) => c === "ok" || c.startsWith(SKIPPED));
+    const ready = Object.values(checks).every(
+      (c) => c === "ok" || c.startsWith(SKIPPED) || c.startsWith(DEGRADED),
+    );
     return { ready, checks };
   }
 
@@ -104,6 +112,8 @@ export class ReadinessChecks {
     } catch (err) {
       result = `unavailable: ${(err as Error).name === "TimeoutError" ? "no answer within 2 s" : "unreachable"}`;
     }
+    if (result !== "ok" && this.jwksHeld())
+      result = `${DEGRADED}${result.slice("unavailable: ".length)}; verifying with the keys fetched before`;
     this.jwksMemory = { at: now, result };
     return result;
   }

@@ -187,8 +187,12 @@ describe("JWT via JWKS when the JWKS server is down", () => {
       expect((await presign()).status).toBe(200);
       await idp.setDown(true);
       await sleep(1500);
-      // Past the refresh age, the endpoint down: the keys in hand still verify.
+      // Past the refresh age, the endpoint down: the keys in hand still verify, and the instance
+      // stays ready (an identity provider's outage must not take every instance out).
       expect((await presign()).status).toBe(200);
+      const ready = await api(h.url, "GET", "/readyz", undefined, null);
+      expect(ready.status).toBe(200);
+      expect(ready.body.checks.jwks).toMatch(/^degraded: unreachable; verifying with the keys/);
       await sleep(2000);
       // Past the most they may be used without a good fetch: not trusted any more.
       const stale = await presign();

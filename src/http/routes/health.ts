@@ -8,6 +8,7 @@ export async function healthRoutes(app: FastifyInstance, signet: Signet): Promis
     signet.limiters,
     signet.config.auth?.jwt?.jwksUrl,
     signet.buckets,
+    () => signet.auth.jwtKeysHeld(),
   );
   app.get("/healthz", async () => ({ status: "ok" }));
   // 200 { status: "ready", checks } or 503 { status: "unavailable", checks }, check by check.
