@@ -8,8 +8,10 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { expect, it } from "vitest";
-import type { BackendCapabilities } from "../../src/backends/types.js";
+import type { Backend, BackendCapabilities } from "../../src/backends/types.js";
+import { stagingKey } from "../../src/core/keys.js";
 import { isActiveType } from "../../src/core/safety.js";
 import { SignetApiError, SignetClient } from "../../src/client/index.js";
 import { ADMIN_KEY } from "../helpers/harness.js";
@@ -40,6 +42,8 @@ export interface ContractContext {
   multipart: { size: number; partSize: number };
   partEtag(part: { url: string }, res: Response): string;
   capabilities: BackendCapabilities;
+  /** the backend of `readBucket` (Signet's own credentials), for behaviours below the API */
+  backend: Backend;
 }
 
 type Ctx = () => ContractContext;
@@ -773,6 +777,64 @@ const multipart: Behaviour = (ctx) => {
   });
 };
 
+/** Stores `bytes` at `key` with Signet's credentials. */
+async function store(backend: Backend, key: string, bytes: Buffer) {
+  return backend.put(key, Readable.from([bytes]), {
+    contentType: "application/octet-stream",
+    contentLength: bytes.length,
+  });
+}
+
+/** The bytes at `key` (undefined when there is no object). */
+async function bytesAt(backend: Backend, key: string): Promise<Buffer | undefined> {
+  const got = await backend.get(key);
+  if (got === undefined) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const chunk of got.body as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Complete checks the staged object, then promotes it; the intent's upload URL lives until the
+ * commit, so other bytes may be staged in between. `Backend.promote(from, to, checked)` moves
+ * only the object `checked` describes, or is 409 `conflict` and leaves the destination as it
+ * was (session 9; every backend, with its provider's own source precondition).
+ */
+const promotePinned: Behaviour = (ctx) => {
+  it(`${ctx().name}: promote moves only the checked staged bytes, else 409 conflict`, async () => {
+    const { backend } = ctx();
+    const name = fresh("pin");
+    const from = stagingKey(name);
+    const to = `${name}/file.bin`;
+    const before = Buffer.from("the bytes a committed file serves");
+    await store(backend, to, before);
+    // the same size, so that only the bytes differ
+    const checkedBytes = randomBytes(64);
+    const otherBytes = randomBytes(64);
+    await store(backend, from, checkedBytes);
+    const checked = await backend.head(from);
+    expect(checked).toBeDefined();
+    await store(backend, from, otherBytes); // a PUT through the intent's still-live URL
+
+    const refused = await backend.promote(from, to, checked!).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(refused, "promote of bytes no longer staged").toMatchObject({ code: "conflict" });
+    expect((refused as Error).message).toMatch(/complete again/);
+    expect((await bytesAt(backend, to))?.equals(before), "destination unchanged").toBe(true);
+    // the bytes staged since stay, for complete to check again
+    expect((await bytesAt(backend, from))?.equals(otherBytes)).toBe(true);
+
+    const current = await backend.head(from);
+    const promoted = await backend.promote(from, to, current!);
+    expect(promoted).toMatchObject({ key: to, size: otherBytes.length });
+    expect((await bytesAt(backend, to))?.equals(otherBytes)).toBe(true);
+    expect(await backend.head(from)).toBeUndefined();
+    await backend.delete(to);
+  });
+};
+
 const missingBuckets: Behaviour = (ctx) => {
   it(`${ctx().name}: /readyz checks each bucket; a missing bucket or container is named, and an upload there says so`, async () => {
     const c = ctx();
@@ -817,5 +879,6 @@ export const BEHAVIOURS: Behaviour[] = [
   conditionalWrites,
   refusals,
   multipart,
+  promotePinned,
   missingBuckets,
 ];
