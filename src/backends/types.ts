@@ -232,10 +232,12 @@ export interface Backend {
    * Signet's credentials, server-side, then removes `from`: the commit step of an intent, so
    * that pending bytes never sit where committed bytes are served. Answers the object now at
    * `to` (its ETag is the version Signet records); 409 conflict when nothing is staged.
-   * `checked` is the staged object complete checked: a backend that reports versions promotes
-   * only that version (409 conflict when other bytes were staged since, by a URL still live).
+   * `checked` is the staged object complete checked (as `head` answered it): every backend
+   * promotes only that object, pinned by its version or ETag with the provider's own source
+   * precondition, else 409 conflict (`stagedChanged`, staging.ts) with `to` left as it was: a
+   * PUT through the intent's still-live URL may have staged other bytes since the check.
    */
-  promote(from: string, to: string, checked?: ObjectInfo): Promise<ObjectInfo>;
+  promote(from: string, to: string, checked: ObjectInfo): Promise<ObjectInfo>;
   list(prefix: string, options: { cursor?: string; limit: number }): Promise<ListPage>;
 
   /**

@@ -4,7 +4,8 @@
  * path, query, headers) and checking it with the service account's public key or the HMAC
  * secret, sharing no code with src/backends/gcs/gcs-signing.ts. Then it keeps objects and multipart
  * uploads in memory. It knows only what Signet uses: HEAD, GET (one Range, one
- * `generation`), PUT (and a copy with x-goog-copy-source) and DELETE of an object; list-type=2 listings; XML multipart (initiate, upload part, list parts, complete,
+ * `generation`), PUT (and a copy with x-goog-copy-source, honouring
+ * x-goog-copy-source-if-generation-match) and DELETE of an object; list-type=2 listings; XML multipart (initiate, upload part, list parts, complete,
  * abort). It writes every non-ASCII character of its XML as a numeric reference, as a reader
  * must expect from any XML producer.
  */
@@ -271,6 +272,13 @@ export async function startFakeGcs(options: {
               ? objects.get(srcSegments.map(decodeURIComponent).join("/"))
               : undefined;
           if (source === undefined) return error(res, 404, "NoSuchKey");
+          // "If any of the conditional copy headers fail to match the condition you specify
+          // you will get a 412 Precondition Failed status code and ... PreconditionFailed in
+          // the Code element" (XML API, "Copy an object"; the header is listed in "HTTP
+          // headers and common query string parameters for JSON/XML").
+          const ifGeneration = headers["x-goog-copy-source-if-generation-match"];
+          if (typeof ifGeneration === "string" && ifGeneration !== source.generation)
+            return error(res, 412, "PreconditionFailed");
           objects.set(key, { ...source, lastModified: new Date(), generation: nextGeneration() });
           return xml(res, 200, "CopyObjectResult", [["ETag", source.etag]]);
         }

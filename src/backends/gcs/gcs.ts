@@ -88,7 +88,7 @@ import {
   V4_MAX_EXPIRES_IN,
 } from "./gcs-signing.js";
 import { assertAllBound, conditionalWrite, postUnbound } from "../bound.js";
-import { nothingStaged } from "../staging.js";
+import { nothingStaged, stagedChanged } from "../staging.js";
 import { encodeKeyPath } from "../../core/urls.js";
 import { GCS_CAPABILITIES } from "./capabilities.js";
 import type {
@@ -345,18 +345,25 @@ export class GcsBackend implements Backend {
   /**
    * The XML API's copy (a PUT naming `x-goog-copy-source: {bucket}/{object}`), within the
    * bucket, then the staged object is deleted. Metadata and type travel with the copy.
+   *
+   * Only the checked object moves: the copy carries `x-goog-copy-source-if-generation-match`
+   * with the generation `head` reported for it (`checked.version`; its ETag through
+   * `x-goog-copy-source-if-match` should a store report none), and GCS answers 412
+   * PreconditionFailed when the staged object is another generation ("Copy an object", XML API:
+   * "If any of the conditional copy headers fail to match ... 412 Precondition Failed"; the
+   * headers are listed in "HTTP headers and common query string parameters for JSON/XML").
+   * GCS checks it atomically with the copy, so nothing is written to `to` then: 409 conflict.
    */
-  async promote(from: string, to: string): Promise<ObjectInfo> {
-    if ((await this.head(from)) === undefined) throw nothingStaged();
+  async promote(from: string, to: string, checked: ObjectInfo): Promise<ObjectInfo> {
     const source = `${this.gcs.bucket}/${encodeKeyPath(from)}`;
-    const res = await this.send("copy", {
-      method: "PUT",
-      key: to,
-      headers: { "x-goog-copy-source": source },
-    });
-    if (res.statusCode === 404) {
+    const headers: Record<string, string> = { "x-goog-copy-source": source };
+    if (checked.version !== undefined)
+      headers["x-goog-copy-source-if-generation-match"] = checked.version;
+    else headers["x-goog-copy-source-if-match"] = checked.etag;
+    const res = await this.send("copy", { method: "PUT", key: to, headers });
+    if (res.statusCode === 404 || res.statusCode === 412) {
       await res.body.dump();
-      throw nothingStaged();
+      throw res.statusCode === 404 ? nothingStaged() : stagedChanged();
     }
     await expectOk(res, "copy");
     await this.delete(from);

@@ -155,8 +155,8 @@ export class LocalBackend implements Backend {
   }
 
   /** One transaction re-points the staged blob to `to` (embedded.ts, `move`): nothing is copied. */
-  async promote(from: string, to: string, checked?: ObjectInfo): Promise<ObjectInfo> {
-    const moved = await this.store.move(this.bucket, from, to, checked?.version);
+  async promote(from: string, to: string, checked: ObjectInfo): Promise<ObjectInfo> {
+    const moved = await this.store.move(this.bucket, from, to, checked.version);
     if (moved === undefined) throw nothingStaged();
     return info(moved);
   }
