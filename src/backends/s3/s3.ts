@@ -59,7 +59,7 @@ import { presignPost } from "./s3-post-policy.js";
 import { type S3Location, S3Signer, s3Endpoint } from "./s3-signing.js";
 import { MAX_EXPIRES_IN } from "./sigv4.js";
 import { assertAllBound, postUnbound } from "../bound.js";
-import { nothingStaged, SINGLE_COPY_MAX } from "../staging.js";
+import { nothingStaged, SINGLE_COPY_MAX, stagedChanged } from "../staging.js";
 import { S3_CAPABILITIES } from "./capabilities.js";
 import type {
   Backend,
@@ -370,47 +370,62 @@ export class S3Backend implements Backend {
   /**
    * CopyObject (UploadPartCopy in 5 GiB parts above S3's single-copy limit), then the staged
    * object is deleted. Type and metadata travel with the copy.
+   *
+   * Only the checked object moves: every copy request carries `CopySourceIfMatch`
+   * (x-amz-copy-source-if-match) with the ETag `head` reported for it, so S3 answers 412
+   * PreconditionFailed, writing nothing, when other bytes were staged since (CopyObject and
+   * UploadPartCopy, "Request Syntax": "Copies the object if its entity tag (ETag) matches the
+   * specified tag"). A multipart copy's parts are each pinned to that ETag, so they all come
+   * from the checked object; a refused part aborts the upload. Swift's s3api (the peer here)
+   * evaluates the header on a HEAD of the source just before its copy, not atomically with it.
+   * S3's ETag is an MD5 (of the bytes, or of the parts' MD5s): the pin is as strong as MD5.
    */
-  async promote(from: string, to: string): Promise<ObjectInfo> {
-    const staged = await this.head(from);
-    if (staged === undefined) throw nothingStaged();
+  async promote(from: string, to: string, checked: ObjectInfo): Promise<ObjectInfo> {
     const source = `${this.location.bucket}/${encodeURIComponent(from)}`;
-    if (staged.size <= SINGLE_COPY_MAX) {
-      await answer(
-        this.#client.send(
-          new CopyObjectCommand({
-            Bucket: this.location.bucket,
-            Key: to,
-            CopySource: source,
-            ...(this.checksums === "enforced" ? { ChecksumAlgorithm: "SHA256" as const } : {}),
-          }),
-        ),
-      );
-    } else {
-      const uploadId = await this.createMultipart(to, { contentType: staged.contentType });
-      try {
-        const parts: { partNumber: number; etag: string }[] = [];
-        for (let start = 0; start < staged.size; start += SINGLE_COPY_MAX) {
-          const end = Math.min(staged.size, start + SINGLE_COPY_MAX) - 1;
-          const out = await answer(
-            this.#client.send(
-              new UploadPartCopyCommand({
-                Bucket: this.location.bucket,
-                Key: to,
-                UploadId: uploadId,
-                PartNumber: parts.length + 1,
-                CopySource: source,
-                CopySourceRange: `bytes=${start}-${end}`,
-              }),
-            ),
-          );
-          parts.push({ partNumber: parts.length + 1, etag: out.CopyPartResult?.ETag ?? "" });
+    const pinned = { CopySource: source, CopySourceIfMatch: checked.etag };
+    try {
+      if (checked.size <= SINGLE_COPY_MAX) {
+        await answer(
+          this.#client.send(
+            new CopyObjectCommand({
+              Bucket: this.location.bucket,
+              Key: to,
+              ...pinned,
+              ...(this.checksums === "enforced" ? { ChecksumAlgorithm: "SHA256" as const } : {}),
+            }),
+          ),
+        );
+      } else {
+        const uploadId = await this.createMultipart(to, { contentType: checked.contentType });
+        try {
+          const parts: { partNumber: number; etag: string }[] = [];
+          for (let start = 0; start < checked.size; start += SINGLE_COPY_MAX) {
+            const end = Math.min(checked.size, start + SINGLE_COPY_MAX) - 1;
+            const out = await answer(
+              this.#client.send(
+                new UploadPartCopyCommand({
+                  Bucket: this.location.bucket,
+                  Key: to,
+                  UploadId: uploadId,
+                  PartNumber: parts.length + 1,
+                  ...pinned,
+                  CopySourceRange: `bytes=${start}-${end}`,
+                }),
+              ),
+            );
+            parts.push({ partNumber: parts.length + 1, etag: out.CopyPartResult?.ETag ?? "" });
+          }
+          await this.#complete(to, uploadId, parts);
+        } catch (err) {
+          await this.abortMultipart(to, uploadId).catch(() => undefined);
+          throw err;
         }
-        await this.#complete(to, uploadId, parts);
-      } catch (err) {
-        await this.abortMultipart(to, uploadId).catch(() => undefined);
-        throw err;
       }
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (name === "PreconditionFailed") throw stagedChanged();
+      if (name === "NoSuchKey" || name === "NotFound") throw nothingStaged();
+      throw err;
     }
     await this.delete(from);
     return this.#written(to);
