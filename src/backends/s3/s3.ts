@@ -122,6 +122,9 @@ const isObjectMethod = (method: Method | undefined): method is ObjectMethod =>
 const RENEW_BEFORE_MS = 15 * 60_000;
 const RENEW_RETRY_MS = 60_000;
 
+/** A multipart object's ETag: the MD5 of its parts' MD5s, then "-" and the part count. */
+const MULTIPART_ETAG = /-\d+"?$/;
+
 // An upload of unknown length goes up in parts of this size (S3 wants at least 5 MiB).
 const PART_SIZE = 8 * 1024 * 1024;
 const MAX_PARTS = 10_000;
@@ -376,13 +379,40 @@ export class S3Backend implements Backend {
    * PreconditionFailed, writing nothing, when other bytes were staged since (CopyObject and
    * UploadPartCopy, "Request Syntax": "Copies the object if its entity tag (ETag) matches the
    * specified tag"). A multipart copy's parts are each pinned to that ETag, so they all come
-   * from the checked object; a refused part aborts the upload. Swift's s3api (the peer here)
-   * evaluates the header on a HEAD of the source just before its copy, not atomically with it.
-   * S3's ETag is an MD5 (of the bytes, or of the parts' MD5s): the pin is as strong as MD5.
+   * from the checked object; a refused part aborts the upload. S3's ETag is an MD5 (of the
+   * bytes, or of the parts' MD5s): the pin is as strong as MD5.
+   *
+   * Swift's s3api (the peer here) evaluates the header on a HEAD of the Swift object just
+   * before its copy, not atomically with it, and against Swift's own ETag: a multipart
+   * object's S3 ETag ("…-N") never matches there. So a 412 for a multipart ETag is looked at
+   * again: when the store's HEAD still reports the checked ETag, the copy is made once more
+   * without the header, with the same window as s3api's own HEAD-then-copy.
    */
   async promote(from: string, to: string, checked: ObjectInfo): Promise<ObjectInfo> {
-    const source = `${this.location.bucket}/${encodeURIComponent(from)}`;
-    const pinned = { CopySource: source, CopySourceIfMatch: checked.etag };
+    try {
+      await this.#copy(from, to, checked, true);
+    } catch (err) {
+      if (
+        !(err instanceof SignetError) ||
+        err.code !== "conflict" ||
+        !MULTIPART_ETAG.test(checked.etag)
+      )
+        throw err;
+      const now = await this.head(from);
+      if (now === undefined) throw nothingStaged();
+      if (now.etag !== checked.etag) throw err;
+      await this.#copy(from, to, checked, false);
+    }
+    await this.delete(from);
+    return this.#written(to);
+  }
+
+  /** The copy of promote(), pinned to `checked.etag` or not (see there). */
+  async #copy(from: string, to: string, checked: ObjectInfo, pinned: boolean): Promise<void> {
+    const source = {
+      CopySource: `${this.location.bucket}/${encodeURIComponent(from)}`,
+      ...(pinned ? { CopySourceIfMatch: checked.etag } : {}),
+    };
     try {
       if (checked.size <= SINGLE_COPY_MAX) {
         await answer(
@@ -390,36 +420,36 @@ export class S3Backend implements Backend {
             new CopyObjectCommand({
               Bucket: this.location.bucket,
               Key: to,
-              ...pinned,
+              ...source,
               ...(this.checksums === "enforced" ? { ChecksumAlgorithm: "SHA256" as const } : {}),
             }),
           ),
         );
-      } else {
-        const uploadId = await this.createMultipart(to, { contentType: checked.contentType });
-        try {
-          const parts: { partNumber: number; etag: string }[] = [];
-          for (let start = 0; start < checked.size; start += SINGLE_COPY_MAX) {
-            const end = Math.min(checked.size, start + SINGLE_COPY_MAX) - 1;
-            const out = await answer(
-              this.#client.send(
-                new UploadPartCopyCommand({
-                  Bucket: this.location.bucket,
-                  Key: to,
-                  UploadId: uploadId,
-                  PartNumber: parts.length + 1,
-                  ...pinned,
-                  CopySourceRange: `bytes=${start}-${end}`,
-                }),
-              ),
-            );
-            parts.push({ partNumber: parts.length + 1, etag: out.CopyPartResult?.ETag ?? "" });
-          }
-          await this.#complete(to, uploadId, parts);
-        } catch (err) {
-          await this.abortMultipart(to, uploadId).catch(() => undefined);
-          throw err;
+        return;
+      }
+      const uploadId = await this.createMultipart(to, { contentType: checked.contentType });
+      try {
+        const parts: { partNumber: number; etag: string }[] = [];
+        for (let start = 0; start < checked.size; start += SINGLE_COPY_MAX) {
+          const end = Math.min(checked.size, start + SINGLE_COPY_MAX) - 1;
+          const out = await answer(
+            this.#client.send(
+              new UploadPartCopyCommand({
+                Bucket: this.location.bucket,
+                Key: to,
+                UploadId: uploadId,
+                PartNumber: parts.length + 1,
+                ...source,
+                CopySourceRange: `bytes=${start}-${end}`,
+              }),
+            ),
+          );
+          parts.push({ partNumber: parts.length + 1, etag: out.CopyPartResult?.ETag ?? "" });
         }
+        await this.#complete(to, uploadId, parts);
+      } catch (err) {
+        await this.abortMultipart(to, uploadId).catch(() => undefined);
+        throw err;
       }
     } catch (err) {
       const name = (err as { name?: string }).name;
@@ -427,8 +457,6 @@ export class S3Backend implements Backend {
       if (name === "NoSuchKey" || name === "NotFound") throw nothingStaged();
       throw err;
     }
-    await this.delete(from);
-    return this.#written(to);
   }
 
   /** Listings carry no content type (S3 does not list it): contentType is "". */
