@@ -55,8 +55,7 @@ for (const fixture of FIXTURES)
         multipart: fixture.multipart ?? { size: 150_000, partSize: 64 * 1024 },
         partEtag: fixture.partEtag ?? ((_part, res) => res.headers.get("etag") ?? ""),
         capabilities: harness.signet.buckets.get("c")!.backend.capabilities,
-        backend: harness.signet.buckets.get(bucket.reader === undefined ? "c" : "reader")!
-          .backend,
+        backend: harness.signet.buckets.get(bucket.reader === undefined ? "c" : "reader")!.backend,
       };
     }, 60_000);
     afterAll(async () => {

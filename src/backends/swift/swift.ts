@@ -110,7 +110,7 @@ import {
   tempUrlKeyHeaders,
 } from "./swift-tempurl.js";
 import { assertAllBound } from "../bound.js";
-import { nothingStaged } from "../staging.js";
+import { nothingStaged, stagedChanged } from "../staging.js";
 import { SWIFT_CAPABILITIES } from "./capabilities.js";
 import type {
   Backend,
@@ -521,8 +521,20 @@ export class SwiftBackend implements Backend {
    * Swift's COPY (Destination: {container}/{to}); a multipart object's manifest is copied
    * itself (`multipart-manifest=get`), so the new manifest names the same segments and no byte
    * moves. Then the staged object is deleted, a manifest without its segments.
+   *
+   * Only the checked object moves. Swift's COPY evaluates conditional headers against the
+   * *source* (copy middleware, "Object Copy": "if the incoming request has some conditional
+   * headers (e.g. Range, If-Match), the source object will be evaluated for these headers"), on
+   * the same GET that feeds the copy, so `If-Match` with the checked ETag is a source
+   * precondition: 412, nothing written, when other bytes were staged since. A manifest's GET
+   * with `multipart-manifest=get` compares If-Match with the manifest's own MD5, not the SLO
+   * ETag `head` reports; the HEAD below answers both (`Etag`, `X-Manifest-Etag`, one version),
+   * so the SLO ETag is compared with the checked one and the COPY pinned to that manifest's
+   * ETag. A Swift too old to send X-Manifest-Etag cannot pin a manifest: refused (503). The
+   * segments need no pin: the manifest records each one's ETag and size, and Swift refuses to
+   * serve an SLO whose segment changed. Swift's ETags are MD5s: the pin is as strong as MD5.
    */
-  async promote(from: string, to: string): Promise<ObjectInfo> {
+  async promote(from: string, to: string, checked: ObjectInfo): Promise<ObjectInfo> {
     const source = this.objectPath(userKey(from));
     const name = userKey(to);
     const admin = this.admin("copy");
@@ -531,11 +543,26 @@ export class SwiftBackend implements Backend {
     if (found.statusCode === 404) throw nothingStaged();
     if (!ok(found)) throw failure(found.statusCode, "HEAD an object");
     const slo = header(found, "x-static-large-object")?.toLowerCase() === "true";
+    let pin = bareEtag(checked.etag);
+    if (slo) {
+      if (bareEtag(header(found, "etag") ?? "") !== pin) throw stagedChanged();
+      const manifest = header(found, "x-manifest-etag");
+      if (manifest === undefined)
+        throw new SignetError(
+          "backend_unavailable",
+          "swift sent no X-Manifest-Etag: a multipart object cannot be promoted pinned",
+        );
+      pin = bareEtag(manifest);
+    }
     const res = await admin.send("COPY", slo ? `${source}?multipart-manifest=get` : source, {
-      headers: { destination: `${encodeURIComponent(this.container)}/${encodeKeyPath(name)}` },
+      headers: {
+        destination: `${encodeURIComponent(this.container)}/${encodeKeyPath(name)}`,
+        "if-match": `"${pin}"`,
+      },
     });
     await res.body.dump();
     if (res.statusCode === 404) throw nothingStaged();
+    if (res.statusCode === 412) throw stagedChanged();
     if (!ok(res)) throw failure(res.statusCode, "COPY an object");
     await this.deleteObject(source);
     const info = await this.head(name);
