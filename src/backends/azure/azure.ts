@@ -105,7 +105,7 @@ import {
   signBlobSas,
 } from "./azure-sas.js";
 import { assertAllBound } from "../bound.js";
-import { nothingStaged } from "../staging.js";
+import { nothingStaged, stagedChanged } from "../staging.js";
 import { AZURE_CAPABILITIES } from "./capabilities.js";
 import type {
   Backend,
@@ -406,9 +406,14 @@ export class AzureBackend implements Backend {
   /**
    * Copy Blob (beginCopyFromURL) from a short-lived read SAS of the staged blob, polled to its
    * end, then the staged blob is deleted. Within one account the copy is server-side.
+   *
+   * Only the checked blob moves: the copy carries its ETag as a source condition
+   * (`sourceConditions.ifMatch`, x-ms-source-if-match: "copy the source blob only if its ETag
+   * matches the value specified. If the ETag values don't match, the Blob service returns
+   * status code 412", Copy Blob, "Request headers"), and Azure changes a blob's ETag on every
+   * write, so other bytes staged since are refused before anything is written: 409 conflict.
    */
-  async promote(from: string, to: string): Promise<ObjectInfo> {
-    if ((await this.head(from)) === undefined) throw nothingStaged();
+  async promote(from: string, to: string, checked: ObjectInfo): Promise<ObjectInfo> {
     const source = this.presign({
       bucket: "",
       methods: ["GET"],
@@ -419,10 +424,13 @@ export class AzureBackend implements Backend {
       constraints: {},
     }).url;
     try {
-      const poller = await this.container.getBlobClient(to).beginCopyFromURL(source);
+      const poller = await this.container
+        .getBlobClient(to)
+        .beginCopyFromURL(source, { sourceConditions: { ifMatch: checked.etag } });
       await poller.pollUntilDone();
     } catch (err) {
       if (isNotFound(err)) throw nothingStaged();
+      if (err instanceof RestError && err.statusCode === 412) throw stagedChanged();
       throw azureError(err, "copying a blob");
     }
     await this.delete(from);
