@@ -438,13 +438,13 @@ export function uploadIntentTests(
         let release!: () => void;
         const gate = new Promise<void>((resolve) => (release = resolve));
         let first = true;
-        backend.promote = async (from, to) => {
+        backend.promote = async (from, to, checked) => {
           if (first && to === key) {
             first = false;
             entered();
             await gate;
           }
-          return promote(from, to);
+          return promote(from, to, checked);
         };
         try {
           const writerDone = api(
