@@ -14,6 +14,7 @@ const CALLS = new Set<string | symbol>([
   "get",
   "put",
   "delete",
+  "promote",
   "list",
   "createMultipart",
   "listParts",

@@ -132,7 +132,7 @@ describe("every backend, provider unreachable", async () => {
   const embedded = undefined as never;
 
   it.each(configs)(
-    "%s: head, get, put, list and delete answer 503 naming it",
+    "%s: head, get, put, list, delete and promote answer 503 naming it",
     async (name, config) => {
       const backend = await openBackend(config, env, `buckets.${name}`, embedded);
       const calls: (() => Promise<unknown>)[] = [
@@ -145,6 +145,14 @@ describe("every backend, provider unreachable", async () => {
           }),
         () => backend.list("", { limit: 10 }),
         () => backend.delete("a.txt"),
+        () =>
+          backend.promote(".signet-staging/f", "a.txt", {
+            key: ".signet-staging/f",
+            size: 1,
+            etag: '"0"',
+            contentType: "text/plain",
+            lastModified: new Date(0),
+          }),
       ];
       for (const call of calls) {
         const err = await call().then(
