@@ -13,8 +13,8 @@ export const nothingStaged = () =>
 /**
  * The answer of `promote` when the staged object is no longer the one complete checked: a PUT
  * through the intent's still-live URL replaced it. One rule on every backend: the provider's own
- * source precondition refuses the copy (or, where it has none, the copy is undone), the
- * destination keeps what it had, and the bytes staged since stay for complete to check again.
+ * source precondition refuses the copy (the embedded store: the blob id), the destination keeps
+ * what it had, and the bytes staged since stay for complete to check again.
  */
 export const stagedChanged = () =>
   new SignetError(
