@@ -143,6 +143,13 @@ export class EmbeddedMultipart {
     } catch (err) {
       // The write stops reading on a failure: the part being read is closed here.
       body.destroy();
+      // A part uploaded again meanwhile removed the blob the list named: nothing is stored,
+      // and the caller completes again with the part's new ETag.
+      if ((err as NodeJS.ErrnoException).code === "ENOENT")
+        throw new SignetError(
+          "conflict",
+          "a part was uploaded again while the parts were assembled: list the parts and complete again",
+        );
       throw err;
     }
     const object = await this.store.commit(bucket, key, written, upload.content_type);

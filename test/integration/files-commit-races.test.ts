@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Backend } from "../../src/backends/types.js";
+import type { BlobFiles } from "../../src/store/blobs.js";
 import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
 
@@ -251,5 +252,41 @@ describe("a PUT through an intent's URL between its commit and the revocation of
       .where("key", "like", ".signet-staging/%")
       .execute();
     expect(staged).toEqual([]);
+  });
+
+  // The re-upload removed the blob the assembly was about to read: a 500 (ENOENT) before.
+  it("a part uploaded again while complete assembles the parts is 409, and complete again works", async () => {
+    const made = await api(h.url, "POST", "/v1/uploads", {
+      bucket: "default",
+      key: "assembly/race.bin",
+      size: 8,
+      contentType: "application/octet-stream",
+      multipart: { partSize: 4 },
+    });
+    expect(made.status).toBe(201);
+    const parts = made.body.upload.parts as { url: string }[];
+    const send = (i: number, body: string) => fetch(parts[i]!.url, { method: "PUT", body });
+    expect((await send(0, "aaaa")).status).toBe(200);
+    expect((await send(1, "bbbb")).status).toBe(200);
+    const blobs = (h.signet.multipart as unknown as { store: { blobs: BlobFiles } }).store.blobs;
+    const read = blobs.read.bind(blobs);
+    blobs.read = async (...args) => {
+      blobs.read = read;
+      // Part 1 is being read; part 2 is uploaded again (its old blob removed).
+      expect((await send(1, "cccc")).status).toBe(200);
+      return read(...args);
+    };
+    const id = made.body.file.id as string;
+    const refused = await api(h.url, "POST", `/v1/uploads/${id}/complete`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe("conflict");
+    const done = await api(h.url, "POST", `/v1/uploads/${id}/complete`);
+    expect(done.status).toBe(200);
+    const get = await h.admin.presign({
+      bucket: "default",
+      key: "assembly/race.bin",
+      method: "GET",
+    });
+    expect(await (await fetch(get.url)).text()).toBe("aaaacccc");
   });
 });
