@@ -35,7 +35,12 @@ interface Destination {
 const MAX_ATTEMPTS = 25;
 const MAX_BACKOFF_SECONDS = 3600;
 const BATCH = 20;
-/** how long a claimed row is left to its claimer: above one delivery's 20 s of timeouts */
+/**
+ * The longest one delivery may take, connection to the end of the answer: a receiver that
+ * trickles its answer (each chunk inside undici's idle timeouts) is cut there.
+ */
+const DELIVERY_SECONDS = 20;
+/** how long a claimed row is left to its claimer: above one delivery's 20 s */
 const LEASE_SECONDS = 30;
 
 // Loopback, private, link-local (cloud metadata lives there), unique-local, CGNAT, unspecified.
@@ -70,7 +75,10 @@ export class Webhooks {
   private readonly destinations: Destination[];
   private readonly agent: Agent;
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  /** one delivery loop per destination, so that a slow receiver holds up only its own events */
+  private readonly running = new Map<number, Promise<void>>();
+  /** aborts deliveries in flight at stop() */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly db: Db,
@@ -151,15 +159,25 @@ export class Webhooks {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.running;
+    this.stopping.abort(new Error("Signet is shutting down"));
+    await Promise.all(this.running.values());
     await this.agent.close();
   }
 
   private kick(): void {
-    if (this.running !== undefined || this.timer === undefined) return;
-    this.running = this.deliverDue()
-      .then(() => undefined)
-      .finally(() => (this.running = undefined));
+    if (this.timer === undefined) return;
+    this.destinations.forEach((_, target) => {
+      if (this.running.has(target)) return;
+      this.running.set(
+        target,
+        this.deliverDue(new Date(), target)
+          .then(
+            () => undefined,
+            () => undefined,
+          )
+          .finally(() => this.running.delete(target)),
+      );
+    });
   }
 
   /**
@@ -168,11 +186,12 @@ export class Webhooks {
    * lease). On PostgreSQL the row is picked `FOR UPDATE SKIP LOCKED`, so two instances
    * claiming at once get different rows; SQLite has one process (the store lock).
    */
-  private async claim(now: Date): Promise<WebhookOutboxTable | undefined> {
+  private async claim(now: Date, target: number): Promise<WebhookOutboxTable | undefined> {
     return this.db.transaction().execute(async (tx) => {
       let query = tx
         .selectFrom("webhook_outbox")
         .selectAll()
+        .where("target", "=", target)
         .where("delivered_at", "is", null)
         .where("attempts", "<", MAX_ATTEMPTS)
         .where("next_attempt_at", "<=", now.toISOString())
@@ -190,20 +209,28 @@ export class Webhooks {
     });
   }
 
-  /** One pass over the due rows (at most BATCH); failures are rescheduled with exponential backoff. */
-  async deliverDue(now = new Date()): Promise<number> {
+  /**
+   * One pass over one destination's due rows (at most BATCH); failures are rescheduled with
+   * exponential backoff.
+   */
+  async deliverDue(now: Date, target: number): Promise<number> {
     let delivered = 0;
     // Claimed one at a time, just before its delivery, so a lease never runs out in a queue.
-    for (let i = 0; i < BATCH; i++) {
-      const row = await this.claim(now);
+    for (let i = 0; i < BATCH && !this.stopping.signal.aborted; i++) {
+      const row = await this.claim(now, target);
       if (row === undefined) break;
       const destination = this.destinations[row.target];
       if (destination === undefined) continue;
       let error: string | undefined;
+      const signal = AbortSignal.any([
+        this.stopping.signal,
+        AbortSignal.timeout(DELIVERY_SECONDS * 1000),
+      ]);
       try {
         const res = await request(destination.url, {
           method: "POST",
           dispatcher: this.agent,
+          signal,
           headers: {
             "content-type": "application/json",
             "signet-signature": signature(
@@ -217,7 +244,7 @@ export class Webhooks {
           headersTimeout: 10_000,
           bodyTimeout: 10_000,
         });
-        await res.body.dump();
+        await res.body.dump({ limit: 65_536, signal });
         if (res.statusCode < 200 || res.statusCode >= 300) error = `HTTP ${res.statusCode}`;
       } catch (err) {
         error = (err as Error).message.slice(0, 200);
