@@ -7,7 +7,10 @@ import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { SignetError } from "./errors.js";
 
+// strictNumbers: `strict: false` turns it off, and JSON.parse reads 1e309 as Infinity (which
+// passes "integer" and is stored as null); NaN and ±Infinity are refused as numbers.
 const strict = new Ajv({
+  strictNumbers: true,
   allErrors: false,
   removeAdditional: false,
   useDefaults: false,
@@ -16,6 +19,7 @@ const strict = new Ajv({
 });
 // Query strings and path parameters arrive as text: numbers and booleans there are coerced.
 const coercing = new Ajv({
+  strictNumbers: true,
   allErrors: false,
   removeAdditional: false,
   useDefaults: false,
