@@ -89,10 +89,24 @@ export function toSignetError(
 /** `at` names where the data sits (prefixing the field an error names), else the parser's root. */
 export type Parser<T> = (data: unknown, at?: string) => T;
 
+/**
+ * Ajv's coercion turns "Infinity" or "1e309" into Infinity without the strictNumbers check
+ * (which sees only the text): text input, a flat object of scalars, is looked over after it.
+ */
+function assertFinite(data: unknown, root?: string): void {
+  if (data === null || typeof data !== "object") return;
+  for (const [name, value] of Object.entries(data))
+    if (typeof value === "number" && !Number.isFinite(value)) {
+      const field = root === undefined ? name : `${root}.${name}`;
+      throw new SignetError("invalid_request", `${field} must be a finite number`, field);
+    }
+}
+
 function build<S extends TSchema>(ajv: Ajv, schema: S, root?: string): Parser<Static<S>> {
   const validate: ValidateFunction = ajv.compile(schema);
   return (data, at = root) => {
     if (!validate(data)) throw toSignetError(validate.errors, at);
+    if (ajv === coercing) assertFinite(data, at);
     return data as Static<S>;
   };
 }
@@ -110,5 +124,14 @@ export function routeValidator(
   text: boolean,
 ): (data: unknown) => { value: unknown } | { error: SignetError } {
   const validate = (text ? coercing : strict).compile(schema);
-  return (data) => (validate(data) ? { value: data } : { error: toSignetError(validate.errors) });
+  return (data) => {
+    if (!validate(data)) return { error: toSignetError(validate.errors) };
+    if (text)
+      try {
+        assertFinite(data);
+      } catch (err) {
+        return { error: err as SignetError };
+      }
+    return { value: data };
+  };
 }

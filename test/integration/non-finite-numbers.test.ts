@@ -74,3 +74,25 @@ describe("numbers that are not finite", () => {
     ).toThrow(/perMinute/);
   });
 });
+
+describe("numbers that are not finite, in query strings", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startSignet({ config: { compat: { presignBucket: "default" } } });
+  });
+  afterAll(() => h.close());
+
+  for (const path of [
+    "/presign/a/b.txt?method=PUT&contentLength=Infinity",
+    "/presign/a/b.txt?method=PUT&contentLength=1e309",
+    "/v1/files?bucket=default&limit=Infinity",
+    "/v1/audit?limit=1e309",
+  ])
+    it(`GET ${path} is 400 invalid_request`, async () => {
+      const res = await api(h.url, "GET", path);
+      expect({ status: res.status, code: res.body?.error?.code }).toEqual({
+        status: 400,
+        code: "invalid_request",
+      });
+    });
+});
