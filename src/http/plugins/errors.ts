@@ -42,15 +42,20 @@ export function asSignetError(error: unknown): SignetError {
 /** The error code each refused reply was sent with (for the refusals metric). */
 export const refusalOf = new WeakMap<FastifyReply, string>();
 
-export function sendError(reply: FastifyReply, error: SignetError): FastifyReply {
+/**
+ * Answers a refusal: its status, `Retry-After`, its code for the request log and the refusals
+ * metric, and its body (the API's error shape unless `body` gives another, as DRS's).
+ */
+export function sendError(
+  reply: FastifyReply,
+  error: SignetError,
+  body: (error: SignetError) => object = (e) => ({ error: e.toBody() }),
+): FastifyReply {
   if (error.retryAfterSeconds !== undefined)
     reply.header("retry-after", String(error.retryAfterSeconds));
   reply.errorCode = error.code;
   refusalOf.set(reply, error.code);
-  return reply
-    .code(error.status)
-    .type("application/json; charset=utf-8")
-    .send({ error: error.toBody() });
+  return reply.code(error.status).type("application/json; charset=utf-8").send(body(error));
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

@@ -11,7 +11,7 @@ import { resolveFileId } from "../../service/fence.js";
 import { pinTo } from "../../service/files.js";
 import type { Signet } from "../../service/signet.js";
 import type { FileInfo } from "../../api/types.js";
-import { asSignetError } from "../plugins/errors.js";
+import { asSignetError, sendError } from "../plugins/errors.js";
 import { authenticate, principalOf } from "../plugins/auth.js";
 
 const ACCESS_ID = "https";
@@ -36,11 +36,12 @@ function drsObject(file: FileInfo, publicUrl: string) {
 }
 
 export async function drsRoutes(app: FastifyInstance, signet: Signet): Promise<void> {
-  app.setErrorHandler((error, _request, reply) => {
+  // DRS's own error shape, with what every refusal carries (Retry-After, the code for the
+  // request log and the refusals metric) and an unexpected error logged.
+  app.setErrorHandler((error, request, reply) => {
     const signetError = asSignetError(error);
-    return reply
-      .code(signetError.status)
-      .send({ msg: signetError.message, status_code: signetError.status });
+    if (signetError.code === "internal") request.log.error({ err: error }, "unhandled error");
+    return sendError(reply, signetError, (e) => ({ msg: e.message, status_code: e.status }));
   });
 
   app.get("/ga4gh/drs/v1/service-info", async () => ({
