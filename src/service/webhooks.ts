@@ -43,7 +43,8 @@ const DELIVERY_SECONDS = 20;
 /** how long a claimed row is left to its claimer: above one delivery's 20 s */
 const LEASE_SECONDS = 30;
 
-// Loopback, private, link-local (cloud metadata lives there), unique-local, CGNAT, unspecified.
+// Loopback, private, link-local (cloud metadata lives there), unique-local, CGNAT, unspecified;
+// IETF protocol assignments, benchmarking, reserved, multicast and broadcast (never a receiver).
 const INTERNAL = ipMatcher([
   "127.0.0.0/8",
   "10.0.0.0/8",
@@ -52,17 +53,58 @@ const INTERNAL = ipMatcher([
   "169.254.0.0/16",
   "100.64.0.0/10",
   "0.0.0.0/8",
+  "192.0.0.0/24",
+  "198.18.0.0/15",
+  "224.0.0.0/4",
+  "240.0.0.0/4",
   "::1/128",
   "::/128",
   "fc00::/7",
   "fe80::/10",
+  "fec0::/10",
+  "ff00::/8",
   "fd00:ec2::254/128",
 ]);
+
+/** The 8 groups of an IPv6 address (a trailing dotted IPv4 becomes two), or undefined. */
+function ipv6Groups(address: string): number[] | undefined {
+  if (isIP(address) !== 6) return undefined;
+  let text = address.toLowerCase();
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted !== null) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = "", tail] = text.split("::") as [string, string | undefined];
+  const parse = (part: string) => (part === "" ? [] : part.split(":").map((g) => parseInt(g, 16)));
+  const left = parse(head);
+  const right = tail === undefined ? [] : parse(tail);
+  return [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
+}
+
+/**
+ * The IPv4 address an IPv6 one stands for where a gateway may take it there: NAT64's
+ * 64:ff9b::/96 and 64:ff9b:1::/48 (RFC 6052, 8215; the last 32 bits) and 6to4's 2002::/16
+ * (RFC 3056; the 32 bits after the prefix).
+ */
+function embeddedIpv4(address: string): string | undefined {
+  const g = ipv6Groups(address);
+  if (g === undefined) return undefined;
+  const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  if (g[0] === 0x64 && g[1] === 0xff9b && (g[2] === 1 || g.slice(2, 6).every((x) => x === 0)))
+    return v4(g[6]!, g[7]!);
+  if (g[0] === 0x2002) return v4(g[1]!, g[2]!);
+  return undefined;
+}
 
 /** A check of addresses against the internal ranges, with the operator's exceptions. */
 export function addressPolicy(allow: string[]): (address: string) => boolean {
   const allowed = allow.length === 0 ? () => false : ipMatcher(allow);
-  return (address) => !INTERNAL(address) || allowed(address);
+  const one = (address: string) => !INTERNAL(address) || allowed(address);
+  return (address) => {
+    const inner = embeddedIpv4(address);
+    return (inner === undefined || one(inner) || allowed(address)) && one(address);
+  };
 }
 
 export function signature(secret: string, body: string, unixSeconds: number): string {

@@ -1,0 +1,43 @@
+/**
+ * Webhook destinations: addresses that reach an internal IPv4 host by another name are
+ * internal too. NAT64 (64:ff9b::/96, RFC 6052; on an IPv6-only subnet with DNS64 the gateway
+ * reaches the VPC's private IPv4 hosts) and 6to4 (2002::/16) carry an IPv4 address in their
+ * bits; benchmarking, reserved, multicast and broadcast IPv4 ranges are never a receiver.
+ */
+import { describe, expect, it } from "vitest";
+import { addressPolicy } from "../../src/service/webhooks.js";
+
+describe("webhook address policy", () => {
+  const permitted = addressPolicy([]);
+
+  it.each([
+    "127.0.0.1",
+    "169.254.169.254",
+    "::ffff:7f00:1",
+    "::ffff:169.254.169.254",
+    "64:ff9b::7f00:1",
+    "64:ff9b::a9fe:a9fe",
+    "64:ff9b::10.0.0.5",
+    "2002:7f00:1::1",
+    "2002:a9fe:a9fe::",
+    "198.18.0.1",
+    "192.0.0.170",
+    "224.0.0.1",
+    "255.255.255.255",
+    "240.0.0.1",
+    "ff02::1",
+  ])("refuses %s", (address) => {
+    expect(permitted(address)).toBe(false);
+  });
+
+  it.each(["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c", "64:ff9b::5db8:d70e"])(
+    "lets %s through",
+    (address) => {
+      expect(permitted(address)).toBe(true);
+    },
+  );
+
+  it("webhookAllow lets an internal one through, by its IPv4 address too", () => {
+    expect(addressPolicy(["10.0.0.0/8"])("64:ff9b::10.0.0.5")).toBe(true);
+  });
+});
