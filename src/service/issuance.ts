@@ -522,6 +522,9 @@ export class Issuance {
       tokenId: claims.i,
       constraints: claimsToConstraints(claims),
     };
+    // The link was checked against this bucket's generation (ObjectService.authorize): a
+    // direct URL Signet verifies itself must name it too.
+    if (claims.bg !== undefined) scope.generation = claims.bg;
     if (claims.ver !== undefined) scope.version = claims.ver;
     const safe = safeDirect(backend, scope);
     if (safe.unbound.length > 0 || backend.unbound(safe.scope).length > 0) return undefined;
