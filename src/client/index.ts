@@ -49,6 +49,7 @@ export type * from "../api/types.js";
 export { SignetApiError } from "./errors.js";
 export { planRanges, stateFileOf } from "./download.js";
 export { guessContentType } from "./upload.js";
+export { type VerifyWebhookOptions, verifyWebhook, WebhookSignatureError } from "./webhooks.js";
 export type { DownloadOptions, DownloadResult, Progress, PutOptions, RangedSource };
 export { downloadRanged, sha256Of, urlSource };
 
