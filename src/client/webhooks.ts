@@ -25,7 +25,7 @@ export class WebhookSignatureError extends Error {
 const HEADER = /^t=(\d{1,12}),v1=([0-9a-f]{64})$/;
 
 /**
- * Checks a delivery's `Signet-Signature` header against its raw body (the bytes as received,
+ * Checks a delivery's `Signet-Signature` header (as node:http gives it) against its raw body (the bytes as received,
  * before any JSON parsing) and answers the parsed event. `secret` may list several (a rotation:
  * the old and the new one). Throws `WebhookSignatureError` when the header is malformed, no
  * secret's MAC matches (compared in constant time), or its time is more than
@@ -33,11 +33,13 @@ const HEADER = /^t=(\d{1,12}),v1=([0-9a-f]{64})$/;
  */
 export function verifyWebhook<Event = unknown>(
   body: string | Buffer,
-  header: string | undefined,
+  header: string | string[] | undefined,
   secret: string | string[],
   options: VerifyWebhookOptions = {},
 ): Event {
-  const match = HEADER.exec(header?.trim() ?? "");
+  // node:http answers a header sent twice as an array: one signature only.
+  const one = Array.isArray(header) ? (header.length === 1 ? header[0] : undefined) : header;
+  const match = HEADER.exec(one?.trim() ?? "");
   if (match === null) throw new WebhookSignatureError("malformed");
   const [, t, v1] = match as unknown as [string, string, string];
   const given = Buffer.from(v1, "hex");
