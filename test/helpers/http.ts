@@ -51,3 +51,40 @@ export function raw(
 }
 
 export const statusOf = (answer: string) => Number(answer.split(" ")[1]);
+
+/**
+ * Makes a committed file the way an app does: an upload intent for `key` (in `bucket`, default
+ * "default"), the bytes sent to its URL, then complete. Throws on any step's refusal; answers
+ * the committed file's id.
+ */
+export async function commitFile(
+  base: string,
+  input: { key: string; body: string; bucket?: string; contentType?: string },
+  credential: string = ADMIN_KEY,
+): Promise<string> {
+  const contentType = input.contentType ?? "text/plain";
+  const intent = await api(
+    base,
+    "POST",
+    "/v1/uploads",
+    {
+      bucket: input.bucket ?? "default",
+      key: input.key,
+      size: Buffer.byteLength(input.body),
+      contentType,
+    },
+    credential,
+  );
+  if (intent.status !== 201)
+    throw new Error(`intent: ${intent.status} ${JSON.stringify(intent.body)}`);
+  const sent = await fetch(intent.body.upload.url, {
+    method: "PUT",
+    body: input.body,
+    headers: { "content-type": contentType },
+  });
+  if (!sent.ok) throw new Error(`upload: ${sent.status} ${await sent.text()}`);
+  const id = intent.body.file.id as string;
+  const done = await api(base, "POST", `/v1/uploads/${id}/complete`, {}, credential);
+  if (done.status !== 200) throw new Error(`complete: ${done.status} ${JSON.stringify(done.body)}`);
+  return id;
+}

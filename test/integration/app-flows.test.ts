@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startSignet } from "../helpers/harness.js";
-import { api } from "../helpers/http.js";
+import { api, commitFile } from "../helpers/http.js";
 
 const SECRET = "whsec-test-0123456789abcdef0123456789";
 
@@ -207,23 +207,10 @@ describe("the KYC flow with webhooks and the session redirect", () => {
   });
 
   it("deleting a file sends file.deleted", async () => {
-    const intent = await api(h.url, "POST", "/v1/uploads", {
-      bucket: "default",
-      key: "gone.txt",
-      size: 1,
-      contentType: "text/plain",
-    });
-    await fetch(intent.body.upload.url, {
-      method: "PUT",
-      body: "x",
-      headers: { "content-type": "text/plain" },
-    });
-    await api(h.url, "POST", `/v1/uploads/${intent.body.file.id}/complete`, {});
-    expect((await api(h.url, "DELETE", `/v1/files/${intent.body.file.id}`)).status).toBe(204);
+    const id = await commitFile(h.url, { key: "gone.txt", body: "x" });
+    expect((await api(h.url, "DELETE", `/v1/files/${id}`)).status).toBe(204);
     await until(() =>
-      receiver.events.some(
-        (e) => e.type === "file.deleted" && e.data.file.id === intent.body.file.id,
-      ),
+      receiver.events.some((e) => e.type === "file.deleted" && e.data.file.id === id),
     );
   });
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startSignet } from "../helpers/harness.js";
-import { api } from "../helpers/http.js";
+import { api, commitFile } from "../helpers/http.js";
 
 describe("DRS refusals", () => {
   let h: Harness;
@@ -18,19 +18,7 @@ describe("DRS refusals", () => {
         quotas: { principal: { perMinute: 2 } },
       },
     });
-    const intent = await api(h.url, "POST", "/v1/uploads", {
-      bucket: "default",
-      key: "drs/a.txt",
-      size: 3,
-      contentType: "text/plain",
-    });
-    await fetch(intent.body.upload.url, {
-      method: "PUT",
-      body: "abc",
-      headers: { "content-type": "text/plain" },
-    });
-    await api(h.url, "POST", `/v1/uploads/${intent.body.file.id}/complete`, {});
-    fileId = intent.body.file.id;
+    fileId = await commitFile(h.url, { key: "drs/a.txt", body: "abc" });
     key = (await api(h.url, "POST", "/v1/apikeys", { name: "r", role: "reader" })).body.key;
   });
   afterAll(() => h.close());

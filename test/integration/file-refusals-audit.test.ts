@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startSignet } from "../helpers/harness.js";
-import { api } from "../helpers/http.js";
+import { api, commitFile } from "../helpers/http.js";
 
 describe("refusals of the file-id routes are audited", () => {
   let h: Harness;
@@ -23,24 +23,7 @@ describe("refusals of the file-id routes are audited", () => {
         ],
       },
     });
-    const intent = await api(h.url, "POST", "/v1/uploads", {
-      bucket: "default",
-      key: "secret/a.txt",
-      size: 5,
-      contentType: "text/plain",
-    });
-    const up = intent.body.upload;
-    expect(
-      (
-        await fetch(up.url, {
-          method: "PUT",
-          body: "hello",
-          headers: { "content-type": "text/plain" },
-        })
-      ).status,
-    ).toBe(200);
-    fileId = intent.body.file.id;
-    expect((await api(h.url, "POST", `/v1/uploads/${fileId}/complete`, {})).status).toBe(200);
+    fileId = await commitFile(h.url, { key: "secret/a.txt", body: "hello" });
     const made = await api(h.url, "POST", "/v1/apikeys", { name: "user", role: "user" });
     user = made.body.key;
     principal = `key:${made.body.id as string}`;

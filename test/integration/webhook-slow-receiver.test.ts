@@ -6,7 +6,7 @@
 import { createServer, type Server, type ServerResponse } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startSignet } from "../helpers/harness.js";
-import { api } from "../helpers/http.js";
+import { api, commitFile } from "../helpers/http.js";
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -79,23 +79,10 @@ describe("a slow webhook receiver", () => {
 
   it("does not hold up another destination's events, and a shutdown ends within seconds", async () => {
     const signet = h!;
-    const intent = await api(signet.url, "POST", "/v1/uploads", {
-      bucket: "default",
-      key: "hooks/a.txt",
-      size: 1,
-      contentType: "text/plain",
-    });
-    await fetch(intent.body.upload.url, {
-      method: "PUT",
-      body: "x",
-      headers: { "content-type": "text/plain" },
-    });
-    expect(
-      (await api(signet.url, "POST", `/v1/uploads/${intent.body.file.id}/complete`, {})).status,
-    ).toBe(200);
+    const id = await commitFile(signet.url, { key: "hooks/a.txt", body: "x" });
     // The slow receiver has the committed event and is trickling its answer.
     expect(await until(() => slowHits > 0, 10)).toBe(true);
-    expect((await api(signet.url, "DELETE", `/v1/files/${intent.body.file.id}`)).status).toBe(204);
+    expect((await api(signet.url, "DELETE", `/v1/files/${id}`)).status).toBe(204);
     // The other destination gets its own event without waiting on the first.
     expect(await until(() => fastEvents.includes("file.deleted"), 25)).toBe(true);
 
