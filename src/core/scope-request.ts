@@ -151,6 +151,8 @@ export function normalizeScope(input: ScopeInput, now: Date): ScopeRequest {
       if (RESERVED_HEADERS.has(lower))
         throw bad("headers", `cannot require ${lower} (use the scope's own field, or none)`);
       if (!HEADER_VALUE.test(value)) throw bad("headers", `has an invalid value for ${lower}`);
+      // Header names are case-insensitive: two spellings of one name would bind only the last.
+      if (Object.hasOwn(headers, lower)) throw bad("headers", `names ${lower} twice`);
       headers[lower] = value;
     }
     if (Object.keys(headers).length > 0) constraints.headers = headers;

@@ -153,6 +153,19 @@ describe("POST /v1/presign", () => {
     expect(res.body.error.code).toBe("invalid_key");
   });
 
+  // Header names are case-insensitive: the last spelling silently replaced the first.
+  it("400 for a required header named twice in two spellings", async () => {
+    const res = await presign({
+      bucket: "default",
+      key: "h.txt",
+      method: "PUT",
+      headers: { "X-Tenant": "a", "x-tenant": "b" },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: "invalid_request", field: "headers" });
+    expect(res.body.error.message).toMatch(/x-tenant twice/);
+  });
+
   it("404 for an unknown bucket; an invalid key wins over it (precedence)", async () => {
     const res = await presign({ bucket: "missing", key: "k", method: "GET" });
     expect(res.status).toBe(404);
