@@ -1,0 +1,118 @@
+/**
+ * An upload intent's URLs across two instances on one PostgreSQL: part URLs signed at once on
+ * A and B are all in the intent's list, so an abort (or complete) revokes every one; a signing
+ * on B racing an abort on A never leaves a URL that still works once the abort answered (and
+ * the revocation had its documented second to reach B).
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_KEY } from "../helpers/harness.js";
+import { api } from "../helpers/http.js";
+import { databaseFor, dropDatabaseFor, PG_ADMIN_URL } from "../helpers/pg.js";
+import { exited, type Served, serve } from "../helpers/process.js";
+
+const REDIS_URL = process.env.SIGNET_REDIS_URL || "redis://127.0.0.1:6379";
+
+describe.skipIf(PG_ADMIN_URL === undefined)("an intent's URLs across two instances", () => {
+  let a: Served;
+  let b: Served;
+  let dirs: string[] = [];
+  let databaseUrl: string;
+  let db: pg.Client;
+
+  beforeAll(async () => {
+    dirs = [
+      await mkdtemp(join(tmpdir(), "signet-it-a-")),
+      await mkdtemp(join(tmpdir(), "signet-it-b-")),
+    ];
+    databaseUrl = (await databaseFor(dirs[0]!))!;
+    const config = join(dirs[0]!, "config.json");
+    await writeFile(config, JSON.stringify({ buckets: { default: { backend: "local" } } }));
+    const env = {
+      SIGNET_DATABASE_URL: databaseUrl,
+      SIGNET_REDIS_URL: REDIS_URL,
+      SIGNET_ADMIN_KEY: ADMIN_KEY,
+      SIGNET_MASTER_KEY: randomBytes(32).toString("base64url"),
+    };
+    [a, b] = await Promise.all([
+      serve(dirs[0]!, env, ["--config", config]),
+      serve(dirs[1]!, env, ["--config", config]),
+    ]);
+    db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+  }, 60_000);
+
+  afterAll(async () => {
+    await db?.end();
+    for (const s of [a, b]) {
+      if (s === undefined) continue;
+      s.child.kill("SIGTERM");
+      await exited(s.child);
+    }
+    if (dirs[0] !== undefined) await dropDatabaseFor(dirs[0]);
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+
+  const intent = async (key: string) => {
+    const made = await api(a.url, "POST", "/v1/uploads", {
+      bucket: "default",
+      key,
+      size: 30,
+      contentType: "application/octet-stream",
+      multipart: { partSize: 10 },
+    });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    return made.body as { file: { id: string }; upload: { parts: { id: string }[] } };
+  };
+  const signOn = (base: string, id: string, partNumber: number) =>
+    api(base, "POST", `/v1/uploads/${id}/parts`, { partNumbers: [partNumber] });
+  const revoked = async (ids: string[]) => {
+    const { rows } = await db.query<{ value: string }>(
+      "select value from revocations where kind = 'token' and value = any($1)",
+      [ids],
+    );
+    return new Set(rows.map((r) => r.value));
+  };
+
+  it("part URLs signed at once on A and B are all answered and all revoked by an abort", async () => {
+    const made = await intent("together.bin");
+    const id = made.file.id;
+    // 6 on each instance at once: the SDKs sign 4 to 8 parts at a time, and two tabs (or two
+    // workers) of one upload land on different instances.
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => signOn(i % 2 === 0 ? a.url : b.url, id, (i % 3) + 1)),
+    );
+    const statuses = answers.map((r) => r.status);
+    const signed = answers
+      .filter((r) => r.status === 200)
+      .flatMap((r) => (r.body.parts as { id: string }[]).map((p) => p.id));
+    expect((await api(b.url, "POST", `/v1/uploads/${id}/abort`)).status).toBe(200);
+    const gone = await revoked([...made.upload.parts.map((p) => p.id), ...signed]);
+    const live = signed.filter((t) => !gone.has(t));
+    expect(live, "signed and not revoked by the abort").toEqual([]);
+    expect(statuses, "a concurrent signing refused").toEqual(new Array<number>(12).fill(200));
+  });
+
+  it("a signing on B racing an abort on A leaves no URL that was not revoked", async () => {
+    const leaks: string[] = [];
+    for (let round = 0; round < 8; round++) {
+      const made = await intent(`race-${round}.bin`);
+      const id = made.file.id;
+      const signings = Array.from({ length: 4 }, (_, i) => signOn(b.url, id, (i % 3) + 1));
+      const aborted = api(a.url, "POST", `/v1/uploads/${id}/abort`);
+      const answers = await Promise.all(signings);
+      expect((await aborted).status).toBe(200);
+      const signed = answers
+        .filter((r) => r.status === 200)
+        .flatMap((r) => (r.body.parts as { id: string }[]).map((p) => p.id));
+      for (const r of answers) expect([200, 404]).toContain(r.status);
+      const gone = await revoked(signed);
+      leaks.push(...signed.filter((t) => !gone.has(t)));
+    }
+    expect(leaks).toEqual([]);
+  });
+});
