@@ -310,6 +310,15 @@ const migrations: Record<string, Migration> = {
         (SELECT principal FROM issued WHERE issued.token_id = short_urls.token_id)`.execute(db);
     },
   },
+  "0015_webhook_destination": {
+    // An outbox row names its destination (a digest of its URL), not only its index in the
+    // config of the instance that queued it: instances whose configs differ (a rolling change)
+    // gave each other's rows to whatever destination they had at that index. Rows queued before
+    // (null) keep going by index.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("webhook_outbox").addColumn("destination", "text").execute();
+    },
+  },
 };
 
 /** 0012: the rows of `audit` (one a record) become pages of `audit_pages`, then `audit` goes. */

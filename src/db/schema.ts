@@ -172,8 +172,13 @@ export interface WebhookOutboxTable {
   id: string;
   /** the event's id, the same for every destination (receivers dedupe on it) */
   event_id: string;
-  /** the index of the destination in the config's `webhooks` */
+  /** the index of the destination in the config's `webhooks` of the instance that queued it */
   target: number;
+  /**
+   * the destination's identity (webhooks.ts `destinationId`: a digest of its URL), which every
+   * instance matches against its own config; null for rows queued before migration 0015
+   */
+  destination: string | null;
   /** the exact JSON that is sent and signed */
   body: string;
   attempts: number;

@@ -9,7 +9,7 @@
  * in `webhookAllow`; hostnames are checked on every connection, after DNS, so a name cannot be
  * pointed at an internal address later.
  */
-import { createHmac, randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { lookup } from "node:dns";
 import { isIP } from "node:net";
 import { Agent, request } from "undici";
@@ -27,6 +27,8 @@ export interface WebhookConfig {
 }
 
 interface Destination {
+  /** what its outbox rows name it by (`destinationId`), the same on every instance */
+  id: string;
   url: URL;
   secret: string;
   events: Set<WebhookEvent>;
@@ -107,6 +109,16 @@ export function addressPolicy(allow: string[]): (address: string) => boolean {
   };
 }
 
+/**
+ * A destination's identity in the outbox, the same on every instance whose config lists it
+ * wherever it lists it: a digest of its URL (no credential a URL may carry goes to the
+ * database), and its rank among the config's destinations with that URL (`nth`, from 0).
+ */
+export function destinationId(url: URL, nth = 0): string {
+  const digest = createHash("sha256").update(url.href).digest("base64url").slice(0, 32);
+  return nth === 0 ? digest : `${digest}.${nth}`;
+}
+
 export function signature(secret: string, body: string, unixSeconds: number): string {
   return `t=${unixSeconds},v1=${createHmac("sha256", secret).update(`${unixSeconds}.${body}`).digest("hex")}`;
 }
@@ -136,7 +148,9 @@ export class Webhooks {
         throw new Error(
           `invalid config: webhooks.${i}.url is an internal address; list it in webhookAllow to allow it`,
         );
+      const nth = configs.slice(0, i).filter((o) => new URL(o.url).href === url.href).length;
       return {
+        id: destinationId(url, nth),
         url,
         secret: resolveSecret(c.secret, env, `webhooks.${i}.secret`),
         events: new Set(c.events),
@@ -178,6 +192,7 @@ export class Webhooks {
           id: `${eventId}.${i}`,
           event_id: eventId,
           target: i,
+          destination: this.destinations[i]!.id,
           body,
           attempts: 0,
           next_attempt_at: now,
@@ -223,17 +238,26 @@ export class Webhooks {
   }
 
   /**
-   * Claims one due row: pushes its next attempt a lease into the future, so that no other
-   * instance takes it while this one delivers (if this one dies, it is retried after the
-   * lease). On PostgreSQL the row is picked `FOR UPDATE SKIP LOCKED`, so two instances
-   * claiming at once get different rows; SQLite has one process (the store lock).
+   * Claims one due row of this instance's destination `target` (by its id, so that an instance
+   * whose config lists it elsewhere, or not at all, never takes it for another): pushes its
+   * next attempt a lease into the future, so that no other instance takes it while this one
+   * delivers (if this one dies, it is retried after the lease). On PostgreSQL the row is
+   * picked `FOR UPDATE SKIP LOCKED`, so two instances claiming at once get different rows;
+   * SQLite has one process (the store lock).
    */
   private async claim(now: Date, target: number): Promise<WebhookOutboxTable | undefined> {
+    const destination = this.destinations[target]!;
     return this.db.transaction().execute(async (tx) => {
       let query = tx
         .selectFrom("webhook_outbox")
         .selectAll()
-        .where("target", "=", target)
+        .where((eb) =>
+          eb.or([
+            eb("destination", "=", destination.id),
+            // Queued before rows named their destination: by index, as then.
+            eb.and([eb("destination", "is", null), eb("target", "=", target)]),
+          ]),
+        )
         .where("delivered_at", "is", null)
         .where("attempts", "<", MAX_ATTEMPTS)
         .where("next_attempt_at", "<=", now.toISOString())
@@ -259,10 +283,10 @@ export class Webhooks {
     let delivered = 0;
     // Claimed one at a time, just before its delivery, so a lease never runs out in a queue.
     for (let i = 0; i < BATCH && !this.stopping.signal.aborted; i++) {
+      const destination = this.destinations[target];
+      if (destination === undefined) break;
       const row = await this.claim(now, target);
       if (row === undefined) break;
-      const destination = this.destinations[row.target];
-      if (destination === undefined) continue;
       let error: string | undefined;
       const signal = AbortSignal.any([
         this.stopping.signal,

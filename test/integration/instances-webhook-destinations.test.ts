@@ -1,0 +1,145 @@
+/**
+ * Webhook destinations across instances whose configs differ (a rolling config change: one
+ * instance already runs without a destination the other still lists). An outbox row must go
+ * to the destination it was queued for, or stay queued: never to whichever destination another
+ * instance has at the same position in its own list.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_KEY } from "../helpers/harness.js";
+import { api } from "../helpers/http.js";
+import { databaseFor, dropDatabaseFor, PG_ADMIN_URL } from "../helpers/pg.js";
+import { exited, type Served, serve } from "../helpers/process.js";
+
+const REDIS_URL = process.env.SIGNET_REDIS_URL || "redis://127.0.0.1:6379";
+
+async function within(ms: number, check: () => Promise<boolean> | boolean): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (let i = 0; i < 400; i++) {
+    if (await check()) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+/** A receiver answering 204 after `delayMs` (a receiver doing some work per event). */
+async function startReceiver(delayMs = 0) {
+  const received: string[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      received.push((JSON.parse(body) as { data: { file: { key: string } } }).data.file.key);
+      setTimeout(() => {
+        res.statusCode = 204;
+        res.end();
+      }, delayMs);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks`,
+    received,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+describe.skipIf(PG_ADMIN_URL === undefined)(
+  "webhook destinations of instances whose configs differ",
+  () => {
+    let a: Served;
+    let b: Served;
+    let dirs: string[] = [];
+    let x: Awaited<ReturnType<typeof startReceiver>>;
+    let y: Awaited<ReturnType<typeof startReceiver>>;
+
+    beforeAll(async () => {
+      [x, y] = [await startReceiver(), await startReceiver(300)];
+      dirs = [
+        await mkdtemp(join(tmpdir(), "signet-wd-a-")),
+        await mkdtemp(join(tmpdir(), "signet-wd-b-")),
+      ];
+      const databaseUrl = (await databaseFor(dirs[0]!))!;
+      const events = ["file.committed"];
+      const configOf = async (dir: string, hooks: string[]) => {
+        const path = join(dir, "config.json");
+        await writeFile(
+          path,
+          JSON.stringify({
+            buckets: { default: { backend: "local" } },
+            webhooks: hooks.map((url) => ({ url, secret: "${HOOK_SECRET}", events })),
+            webhookAllow: ["127.0.0.1/32"],
+          }),
+        );
+        return path;
+      };
+      const env = {
+        SIGNET_DATABASE_URL: databaseUrl,
+        SIGNET_REDIS_URL: REDIS_URL,
+        SIGNET_ADMIN_KEY: ADMIN_KEY,
+        SIGNET_MASTER_KEY: randomBytes(32).toString("base64url"),
+        HOOK_SECRET: "instances-webhook-secret",
+      };
+      // A still lists X then Y; B runs the new config, without X.
+      [a, b] = await Promise.all([
+        serve(dirs[0]!, env, ["--config", await configOf(dirs[0]!, [x.url, y.url])]),
+        serve(dirs[1]!, env, ["--config", await configOf(dirs[1]!, [y.url])]),
+      ]);
+    }, 60_000);
+
+    afterAll(async () => {
+      for (const s of [a, b]) {
+        if (s === undefined) continue;
+        s.child.kill("SIGTERM");
+        await exited(s.child);
+      }
+      await x?.close();
+      await y?.close();
+      if (dirs[0] !== undefined) await dropDatabaseFor(dirs[0]);
+      for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+    });
+
+    /** Commits a file through B (intent, PUT, complete): B queues its file.committed. */
+    const commitOnB = async (key: string) => {
+      const made = await api(b.url, "POST", "/v1/uploads", {
+        bucket: "default",
+        key,
+        size: 2,
+        contentType: "text/plain",
+      });
+      expect(made.status, JSON.stringify(made.body)).toBe(201);
+      const put = await fetch(made.body.upload.url as string, {
+        method: "PUT",
+        // fetch sets content-length itself
+        headers: Object.fromEntries(
+          Object.entries(made.body.upload.headers as Record<string, string>).filter(
+            ([name]) => name !== "content-length",
+          ),
+        ),
+        body: "hi",
+      });
+      expect(put.status).toBe(200);
+      const done = await api(b.url, "POST", `/v1/uploads/${made.body.file.id as string}/complete`);
+      expect(done.status, JSON.stringify(done.body)).toBe(200);
+    };
+
+    // Y takes 300 ms per event, so B is still delivering when A's loop (every second) looks:
+    // A took B's rows (target 0, Y's place in B's list) as X's (0 in A's list) and sent them to
+    // X, signed with X's secret, and marked them delivered: Y never got them.
+    it("events B queued for Y reach Y once each, and never X", async () => {
+      const keys = Array.from({ length: 8 }, (_, i) => `hook-${i}.txt`);
+      for (const key of keys) await commitOnB(key);
+      const all = await within(10_000, () => keys.every((k) => y.received.includes(k)));
+      // Both instances poll every second: give a stray delivery the time to show up.
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(x.received, "B's events (queued for Y) delivered to X").toEqual([]);
+      expect(all, `Y received ${JSON.stringify(y.received)}`).toBe(true);
+      for (const key of keys) expect(y.received.filter((k) => k === key)).toHaveLength(1);
+    });
+  },
+);
