@@ -693,14 +693,20 @@ export class UploadService {
     if (row.status === "deleted" && row.committed_at === null) return toFileInfo(row);
     if (row.status !== "pending")
       throw new SignetError("conflict", `the file is already ${row.status}`);
-    return this.discard(row, principal.id);
+    return (await this.discard(row, principal.id))!;
   }
 
   /**
    * Removes an intent's own partial data (its staging key or multipart upload, never the
-   * file's key) and marks it deleted.
+   * file's key) and marks it deleted. `expiredBefore` (the sweeper): only if it is still past
+   * its expiry once held, else undefined (its URLs were renewed meanwhile, on this instance or
+   * another: it lives on).
    */
-  private async discard(found: FileTable, by: string): Promise<FileInfo> {
+  private async discard(
+    found: FileTable,
+    by: string,
+    expiredBefore?: Date,
+  ): Promise<FileInfo | undefined> {
     // Holding the key as complete does: 409 while the intent is being committed (its staged
     // bytes may already be at the key), and judged on the row as it is once the hold is taken.
     return this.guard.exclusive(found.bucket, found.key, `discard:${found.id}`, async () => {
@@ -712,6 +718,8 @@ export class UploadService {
       if (row.status === "deleted") return toFileInfo(row);
       if (row.status !== "pending")
         throw new SignetError("conflict", `the file is already ${row.status}`);
+      if (expiredBefore !== undefined && row.expires_at >= expiredBefore.toISOString())
+        return undefined;
       const revoked = await dropPending(
         row,
         this.buckets.get(row.bucket)?.backend,
@@ -748,8 +756,8 @@ export class UploadService {
     let swept = 0;
     for (const row of expired) {
       try {
-        await this.discard(row, "system:sweeper");
-        swept++;
+        // Judged again once held: a renewal since the read above keeps it.
+        if ((await this.discard(row, "system:sweeper", now)) !== undefined) swept++;
       } catch (err) {
         // Being committed (or deleted) right now: the next sweep judges it again.
         if (!(err instanceof SignetError && err.code === "conflict")) throw err;
