@@ -114,11 +114,12 @@ async function fetchPart(
   onBytes: (n: number) => void,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const res = await request(info.url, {
-    method: "GET",
-    headers: { ...info.headers, range: `bytes=${part.start}-${part.end}` },
+  const { res } = await followRedirects(
+    info.url,
+    info.headers,
+    `bytes=${part.start}-${part.end}`,
     signal,
-  });
+  );
   const whole = part.start === 0 && part.end === size - 1;
   if (res.statusCode !== 206 && !(res.statusCode === 200 && whole)) {
     if (res.statusCode < 300) {
@@ -341,17 +342,49 @@ export async function downloadRanged(
   return { bytes: size, sha256, verified: source.sha256 !== undefined, resumedParts };
 }
 
+/** Redirects a URL source follows: a short URL's 307 to a link, the link's 302 to storage. */
+const MAX_REDIRECTS = 5;
+
 /**
- * A source over any HTTP(S) URL that supports Range: a `bytes=0-0` probe learns the size
- * (Content-Range) and validator (ETag, else Last-Modified). Throws `range_unsupported` when
- * the server answers without a Content-Range.
+ * GETs `url` with `headers` and `range`, following redirects: Signet's links, short URLs and
+ * shares answer one to a short-lived URL (a link's lives 60 s), so each part follows it afresh.
+ * `headers` go only to the first URL's origin.
+ */
+async function followRedirects(
+  url: string,
+  headers: Record<string, string>,
+  range: string,
+  signal?: AbortSignal,
+) {
+  let current = url;
+  for (let hop = 0; ; hop++) {
+    const sameOrigin = new URL(current).origin === new URL(url).origin;
+    const res = await request(current, {
+      method: "GET",
+      headers: { ...(sameOrigin ? headers : {}), range },
+      signal,
+    });
+    const location = res.headers.location;
+    if (![301, 302, 303, 307, 308].includes(res.statusCode) || typeof location !== "string")
+      return { url: current, res };
+    await res.body.dump();
+    if (hop === MAX_REDIRECTS)
+      throw new SignetApiError(res.statusCode, "too_many_redirects", `${url} redirects too often`);
+    current = new URL(location, current).toString();
+  }
+}
+
+/**
+ * A source over any HTTP(S) URL that supports Range, following redirects: a `bytes=0-0` probe
+ * learns the size (Content-Range) and validator (ETag, else Last-Modified). Throws
+ * `range_unsupported` when the server answers without a Content-Range.
  */
 export async function urlSource(
   url: string,
   options: { partSize?: number; headers?: Record<string, string>; sha256?: string } = {},
 ): Promise<RangedSource> {
   const headers = options.headers ?? {};
-  const res = await request(url, { method: "GET", headers: { ...headers, range: "bytes=0-0" } });
+  const { res } = await followRedirects(url, headers, "bytes=0-0");
   if (res.statusCode >= 300) throw await failure(res.statusCode, res.body, res.headers);
   await res.body.dump();
   const contentRange = res.headers["content-range"];
