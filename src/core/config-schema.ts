@@ -8,7 +8,10 @@ import { Type } from "@sinclair/typebox";
 
 /** `${ENV_NAME}`: a secret is named, never written, in the config. */
 export const SECRET_REF = "^\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}$";
-export const SecretRef = Type.String({ pattern: SECRET_REF });
+export const SecretRef = Type.String({
+  pattern: SECRET_REF,
+  description: "a ${ENV_NAME} reference: secrets are named in the config, never written",
+});
 const SECRET_REF_RE = new RegExp(SECRET_REF);
 
 export const isSecretRef = (value: string): boolean => SECRET_REF_RE.test(value);

@@ -16,6 +16,8 @@ const strict = new Ajv({
   useDefaults: false,
   coerceTypes: false,
   strict: false,
+  // errors carry their schema: a pattern's `description` says what it wants (describe())
+  verbose: true,
 });
 // Query strings and path parameters arrive as text: numbers and booleans there are coerced.
 const coercing = new Ajv({
@@ -25,6 +27,7 @@ const coercing = new Ajv({
   useDefaults: false,
   coerceTypes: true,
   strict: false,
+  verbose: true,
 });
 
 /**
@@ -67,10 +70,14 @@ export function describe(error: ErrorObject, field: string | undefined): string 
       return `${where} is required`;
     case "enum":
       return `${where} must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
-    case "pattern":
+    case "pattern": {
       if (error.params.pattern === PRINTABLE)
         return `${where} must be printable (no control characters, line breaks or bidi overrides)`;
+      // A pattern names its shape in words where people meet it; a raw regex is the fallback.
+      const what = (error.parentSchema as { description?: unknown } | undefined)?.description;
+      if (typeof what === "string") return `${where} must be ${what}`;
       return `${where} ${error.message ?? "is invalid"}`;
+    }
     default:
       return `${where} ${error.message ?? "is invalid"}`;
   }

@@ -135,6 +135,8 @@ function sortableTime(ms: number): string {
 
 /** Token ids as the API takes them (revocation, shares): old 16-character ids included. */
 export const TOKEN_ID_PATTERN = "^[A-Za-z0-9_-]{16,24}$";
+/** TOKEN_ID_PATTERN in words, for refusals */
+export const TOKEN_ID_SHAPE = "a token id (16 to 24 characters among A-Z, a-z, 0-9, _ and -)";
 
 /**
  * A new token id, 24 base64url characters: the issue time in ms (8 characters that sort as the

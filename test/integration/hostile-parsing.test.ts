@@ -172,6 +172,20 @@ describe("a JSON body that is not valid UTF-8", () => {
     }
   });
 
+  // A refusal said `must match pattern "^[A-Za-z0-9_-]{16,24}$"`: it names the shape in words.
+  it("a value of the wrong shape is refused in words, not with a regular expression", async () => {
+    const res = await api(h.url, "POST", "/v1/revocations", { tokenId: "nonexistentid" });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({
+      code: "invalid_request",
+      field: "tokenId",
+      message: "tokenId must be a token id (16 to 24 characters among A-Z, a-z, 0-9, _ and -)",
+    });
+    await expect(
+      startSignet({ config: { auth: { jwt: { secret: "written-in-the-config" } } } }),
+    ).rejects.toThrow(/auth\.jwt\.secret must be a \$\{ENV_NAME\} reference/);
+  });
+
   it("while valid UTF-8 (and a BOM) still parses", async () => {
     const body = Buffer.from(
       '\ufeff{"bucket":"default","key":"caf\u00e9 \u{1f600}.txt","method":"GET"}',

@@ -8,14 +8,14 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { PrintableName } from "../../core/schema.js";
-import { TOKEN_ID_PATTERN } from "../../core/token.js";
+import { TOKEN_ID_PATTERN, TOKEN_ID_SHAPE } from "../../core/token.js";
 import type { RevokeInput } from "../../service/revoke.js";
 import type { Signet } from "../../service/signet.js";
 import { principalOf } from "../plugins/auth.js";
 
 const Body = Type.Union([
   Type.Object(
-    { tokenId: Type.String({ pattern: TOKEN_ID_PATTERN }) },
+    { tokenId: Type.String({ pattern: TOKEN_ID_PATTERN, description: TOKEN_ID_SHAPE }) },
     { additionalProperties: false },
   ),
   Type.Object({ principal: PrintableName(256) }, { additionalProperties: false }),

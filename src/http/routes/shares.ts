@@ -1,7 +1,7 @@
 /** Share links: POST /v1/shares, GET /v1/shares, DELETE /v1/shares/{id}. */
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
-import { TOKEN_ID_PATTERN } from "../../core/token.js";
+import { TOKEN_ID_PATTERN, TOKEN_ID_SHAPE } from "../../core/token.js";
 import type { Signet } from "../../service/signet.js";
 import type { ShareInput } from "../../api/types.js";
 import { principalOf } from "../plugins/auth.js";
@@ -25,7 +25,9 @@ const ListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-const IdParams = Type.Object({ id: Type.String({ pattern: TOKEN_ID_PATTERN }) });
+const IdParams = Type.Object({
+  id: Type.String({ pattern: TOKEN_ID_PATTERN, description: TOKEN_ID_SHAPE }),
+});
 
 export async function shareRoutes(app: FastifyInstance, signet: Signet): Promise<void> {
   app.post("/v1/shares", { schema: { body: ShareBody } }, async (request, reply) =>
