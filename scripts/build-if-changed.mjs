@@ -1,6 +1,6 @@
-// `npm start`'s prestart: runs `npm run build` (the server, the browser SDK and the console) only
-// when a source (or the build config) is newer than the last build, so a start without changes
-// begins at once.
+// `npm start`'s prestart and `npm pack`'s prepack: runs `npm run build` (the server, the browser
+// SDK and the console) only when a source (or the build config) is newer than the last build, so
+// a start or a pack without changes begins at once.
 import { execFileSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -22,6 +22,7 @@ const sources = Math.max(
   newest("src"),
   newest("web"),
   newest("tsconfig.json"),
+  newest("tsconfig.browser.json"),
   newest("package.json"),
 );
 if (sources > built) {
