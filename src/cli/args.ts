@@ -110,11 +110,19 @@ export function positiveSeconds(text: string): number {
  * An ISO 8601 time: a full one with its zone ("2026-05-01T12:00:00Z") as written, a date or a
  * time without a zone ("2026-05-01", "2026-05-01T12:00") as its instant in UTC's form.
  */
+/**
+ * A time as ISO 8601 text: given as one (`2026-05-01T12:00:00Z`, a date alone is its midnight
+ * UTC), or as a duration before now (`15m`, `2h`, `7d`: what `--expires` takes).
+ */
 export function isoTime(text: string): string {
   const trimmed = text.trim();
+  if (/^\d+[smhd]?$/.test(trimmed))
+    return new Date(Date.now() - seconds(trimmed) * 1000).toISOString();
   const ms = /^\d{4}-\d{2}-\d{2}([T ]|$)/.test(trimmed) ? Date.parse(trimmed) : NaN;
   if (Number.isNaN(ms))
-    throw new InvalidArgumentError("expected an ISO 8601 time like 2026-05-01T12:00:00Z");
+    throw new InvalidArgumentError(
+      "expected an ISO 8601 time like 2026-05-01T12:00:00Z, or a duration before now like 15m",
+    );
   return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/.test(trimmed)
     ? trimmed
     : new Date(ms).toISOString();

@@ -316,8 +316,8 @@ keys
 program
   .command("audit")
   .description("audit records, newest first (admin)")
-  .option("--since <iso>", "from this time (ISO 8601)", isoTime)
-  .option("--until <iso>", "until this time (ISO 8601)", isoTime)
+  .option("--since <time>", "from this time (ISO 8601, or a duration ago: 15m, 2h, 7d)", isoTime)
+  .option("--until <time>", "until this time (ISO 8601, or a duration ago)", isoTime)
   .option("--principal <id>", "by this principal")
   .option("--action <action>", "this action (e.g. presign, object.use)")
   .option("--bucket <name>", "in this bucket")

@@ -5,10 +5,26 @@
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { batchInputs, batchOf } from "../../src/cli/commands.js";
-import { byteSize, integer, partList } from "../../src/cli/args.js";
+import { byteSize, integer, isoTime, partList } from "../../src/cli/args.js";
 import { inFlags } from "../../src/cli/errors.js";
 
 describe("the CLI's argument parsers", () => {
+  it("takes a time as ISO 8601 or as a duration before now (audit --since 15m)", () => {
+    expect(isoTime("2026-05-01T12:00:00Z")).toBe("2026-05-01T12:00:00Z");
+    expect(isoTime("2026-05-01")).toBe("2026-05-01T00:00:00.000Z");
+    for (const [text, seconds] of [
+      ["15m", 900],
+      ["2h", 7200],
+      ["90", 90],
+    ] as const) {
+      const ago = (Date.now() - Date.parse(isoTime(text))) / 1000;
+      expect(ago, text).toBeGreaterThanOrEqual(seconds - 1);
+      expect(ago, text).toBeLessThan(seconds + 5);
+    }
+    for (const bad of ["yesterday", "-5m", "15 minutes", "0m"])
+      expect(() => isoTime(bad), bad).toThrow(/ISO 8601|duration/);
+  });
+
   it("integer takes decimal digits only, a safe integer at least min", () => {
     expect(integer("42")).toBe(42);
     expect(integer(" 7 ", 1)).toBe(7);
