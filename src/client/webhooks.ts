@@ -29,7 +29,9 @@ const HEADER = /^t=(\d{1,12}),v1=([0-9a-f]{64})$/;
  * before any JSON parsing) and answers the parsed event. `secret` may list several (a rotation:
  * the old and the new one). Throws `WebhookSignatureError` when the header is malformed, no
  * secret's MAC matches (compared in constant time), or its time is more than
- * `toleranceSeconds` away from now.
+ * `toleranceSeconds` away from now. A body that is neither a string nor a Buffer (already
+ * parsed, as `express.json()` leaves it) is a TypeError: its bytes are gone, and re-serialised
+ * JSON is not what was signed.
  */
 export function verifyWebhook<Event = unknown>(
   body: string | Buffer,
@@ -37,6 +39,10 @@ export function verifyWebhook<Event = unknown>(
   secret: string | string[],
   options: VerifyWebhookOptions = {},
 ): Event {
+  if (typeof body !== "string" && !Buffer.isBuffer(body))
+    throw new TypeError(
+      "verifyWebhook needs the body as received (a string or Buffer, e.g. express.raw()), not parsed JSON",
+    );
   // node:http answers a header sent twice as an array: one signature only.
   const one = Array.isArray(header) ? (header.length === 1 ? header[0] : undefined) : header;
   const match = HEADER.exec(one?.trim() ?? "");

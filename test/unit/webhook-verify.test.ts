@@ -51,6 +51,13 @@ describe("verifyWebhook", () => {
     ).toBe("verified");
   });
 
+  it("says so when given a parsed body instead of the bytes received", () => {
+    const header = signature(SECRET, body, NOW);
+    expect(() =>
+      verifyWebhook(JSON.parse(body) as unknown as string, header, SECRET, { now: NOW * 1000 }),
+    ).toThrow(/body as received/);
+  });
+
   it("refuses any change to the body or the signed time", () => {
     fc.assert(
       fc.property(
