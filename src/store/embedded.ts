@@ -9,6 +9,7 @@ import type { Readable } from "node:stream";
 import type { Db } from "../db/connect.js";
 import type { Transaction } from "kysely";
 import type { Database, ObjectTable } from "../db/schema.js";
+import { lockNames, objectName } from "./name-lock.js";
 import { SignetError } from "../core/errors.js";
 import { BlobFiles, etagOf, type WriteLimits, type WrittenBlob } from "./blobs.js";
 import {
@@ -193,6 +194,7 @@ export class EmbeddedStore {
     let replaced: string | undefined;
     try {
       replaced = await this.db.transaction().execute(async (tx) => {
+        await lockNames(tx, objectName(bucket, key));
         const old = await tx
           .selectFrom("objects")
           .select(["blob_id", "etag"])
@@ -309,6 +311,7 @@ export class EmbeddedStore {
   /** Deletes the object at `key` (false when there is none), when `condition` holds. */
   async delete(bucket: string, key: string, condition?: WriteCondition): Promise<boolean> {
     const blobId = await this.db.transaction().execute(async (tx) => {
+      await lockNames(tx, objectName(bucket, key));
       const row = await tx
         .selectFrom("objects")
         .select(["blob_id", "etag"])
@@ -344,6 +347,7 @@ export class EmbeddedStore {
     blobId?: string,
   ): Promise<StoredObject | undefined> {
     const moved = await this.db.transaction().execute(async (tx) => {
+      await lockNames(tx, objectName(bucket, from), objectName(bucket, to));
       const staged = await tx
         .selectFrom("objects")
         .selectAll()

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
+import { lockNames, uploadName } from "./name-lock.js";
 import { SignetError } from "../core/errors.js";
 import { checkPartList } from "../core/part-list.js";
 import type { Db } from "../db/connect.js";
@@ -61,6 +62,7 @@ export class EmbeddedMultipart {
     try {
       replaced = await this.db.transaction().execute(async (tx) => {
         // Completed or aborted while the part was arriving: its bytes belong to nothing now.
+        await lockNames(tx, uploadName(uploadId));
         const open = await tx
           .selectFrom("local_uploads")
           .select("id")
@@ -166,6 +168,7 @@ export class EmbeddedMultipart {
   private async drop(uploadId: string): Promise<void> {
     // Read in the transaction that deletes them: a part stored meanwhile is removed too.
     const rows = await this.db.transaction().execute(async (tx) => {
+      await lockNames(tx, uploadName(uploadId));
       const parts = await tx
         .selectFrom("local_parts")
         .select("blob_id")
