@@ -41,6 +41,11 @@ export interface RangedSource {
   request(part: ByteRange, renew: boolean): Promise<PartRequestInfo>;
   /** base64 sha256 the finished file must have, when known */
   sha256?: string;
+  /**
+   * A header every part's reply must repeat when it has it (the probe's ETag, else its
+   * Last-Modified): a part of another version of the object is refused (`object_changed`).
+   */
+  identity?: { name: "etag" | "last-modified"; value: string };
 }
 
 export interface DownloadOptions {
@@ -113,6 +118,7 @@ async function fetchPart(
   slabs: [Buffer, Buffer],
   onBytes: (n: number) => void,
   signal: AbortSignal | undefined,
+  identity?: RangedSource["identity"],
 ): Promise<void> {
   const { res } = await followRedirects(
     info.url,
@@ -127,6 +133,26 @@ async function fetchPart(
       throw new SignetApiError(res.statusCode, "range_ignored", "the server ignored Range");
     }
     throw await failure(res.statusCode, res.body, res.headers);
+  }
+  // A 206 must be the range asked for, of the object's size: bytes of another range would be
+  // written at this part's offset, and only a known sha256 would notice.
+  const contentRange = res.headers["content-range"];
+  if (res.statusCode === 206 && contentRange !== `bytes ${part.start}-${part.end}/${size}`) {
+    res.body.destroy();
+    throw new SignetApiError(
+      502,
+      "range_mismatch",
+      `part ${part.partNumber}: asked for bytes ${part.start}-${part.end}/${size}, got ${String(contentRange)}`,
+    );
+  }
+  const seen = identity === undefined ? undefined : res.headers[identity.name];
+  if (identity !== undefined && typeof seen === "string" && seen !== identity.value) {
+    res.body.destroy();
+    throw new SignetApiError(
+      409,
+      "object_changed",
+      `part ${part.partNumber}: the object changed (${identity.name} ${seen}, was ${identity.value})`,
+    );
   }
   let received = part.start;
   let position = part.start;
@@ -289,6 +315,7 @@ export async function downloadRanged(
                 options.onProgress?.(bytes, source.size);
               },
               signal,
+              source.identity,
             ),
           { attempts: options.attempts, signal },
         );
@@ -403,7 +430,15 @@ export async function urlSource(
     .filter((v) => typeof v === "string")
     .join(" ");
   const partSize = options.partSize ?? defaultPartSize(size);
+  const { etag, "last-modified": lastModified } = res.headers;
+  const identity =
+    typeof etag === "string"
+      ? ({ name: "etag", value: etag } as const)
+      : typeof lastModified === "string"
+        ? ({ name: "last-modified", value: lastModified } as const)
+        : undefined;
   return {
+    identity,
     size,
     validator: `${url} ${validator}`,
     partSize,

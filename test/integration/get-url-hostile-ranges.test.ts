@@ -39,7 +39,7 @@ afterEach(async () => {
 
 const range = (req: IncomingMessage) => {
   const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
-  return m === null ? undefined : [Number(m[1]), Number(m[2])] as const;
+  return m === null ? undefined : ([Number(m[1]), Number(m[2])] as const);
 };
 
 describe("signet get URL with a server answering the wrong ranges", () => {
