@@ -375,7 +375,7 @@ const MAX_REDIRECTS = 5;
 /**
  * GETs `url` with `headers` and `range`, following redirects: Signet's links, short URLs and
  * shares answer one to a short-lived URL (a link's lives 60 s), so each part follows it afresh.
- * `headers` go only to the first URL's origin.
+ * `headers` go only to the first URL's origin; a redirect from https to http is refused.
  */
 async function followRedirects(
   url: string,
@@ -397,7 +397,18 @@ async function followRedirects(
     await res.body.dump();
     if (hop === MAX_REDIRECTS)
       throw new SignetApiError(res.statusCode, "too_many_redirects", `${url} redirects too often`);
-    current = new URL(location, current).toString();
+    const target = new URL(location, current);
+    // Only http(s), and never from https down to http (curl and browsers warn on it too).
+    if (
+      !["http:", "https:"].includes(target.protocol) ||
+      (new URL(current).protocol === "https:" && target.protocol === "http:")
+    )
+      throw new SignetApiError(
+        res.statusCode,
+        "insecure_redirect",
+        `${new URL(current).origin} redirects to ${target.protocol}//${target.host}`,
+      );
+    current = target.toString();
   }
 }
 
