@@ -127,6 +127,8 @@ async function runParts(
   report: (loaded: number) => void,
 ): Promise<FileInfo> {
   if (file.size !== state.size) throw new Error("resume: this is not the file of that upload");
+  if (options.resume !== undefined && !planFits(state))
+    throw new Error("resume: the state's parts do not cut this file in order");
   const { client } = options;
   const sent = new Map<number, number>();
   for (const part of state.done) {
@@ -141,12 +143,17 @@ async function runParts(
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
+  // Aborted already (while the intent was created): no listener will fire, so stop now.
+  if (options.signal?.aborted) stop.abort();
+  // A resume state is data from outside (the app kept it somewhere): its part URLs are not
+  // used, each remaining part is signed afresh by Signet, so the bytes go only where it signs.
+  const resumed = options.resume !== undefined;
 
   const worker = async () => {
     for (let part = queue.shift(); part !== undefined; part = queue.shift()) {
       const current = part;
       const etag = await withRetries(options, async () => {
-        const signed = await freshPart(client, state, current);
+        const signed = await freshPart(client, state, current, resumed);
         return send({
           method: signed.method,
           url: signed.url,
@@ -189,13 +196,36 @@ async function runParts(
   return (await completeUpload(client, state.fileId, parts)).file;
 }
 
-/** The part's signed request, or a fresh one when it expires within 30 s (a resumed upload). */
+/** Parts 1…n cut `size` bytes in order, `partSize` each (the last shorter); done ones among them. */
+function planFits(state: ResumeState): boolean {
+  const { parts, partSize, size } = state;
+  if (!Number.isSafeInteger(partSize) || partSize <= 0 || !Array.isArray(parts)) return false;
+  if (parts.length !== Math.ceil(size / partSize)) return false;
+  const fits = parts.every(
+    (p, i) =>
+      p.partNumber === i + 1 &&
+      p.start === i * partSize &&
+      p.end === Math.min(size, (i + 1) * partSize) - 1,
+  );
+  return (
+    fits &&
+    state.done.every(
+      (d) => Number.isInteger(d.partNumber) && d.partNumber >= 1 && d.partNumber <= parts.length,
+    )
+  );
+}
+
+/**
+ * The part's signed request, or a fresh one when it expires within 30 s or `always` (a resumed
+ * upload, whose state's URLs are not trusted).
+ */
 async function freshPart(
   client: SignetClient,
   state: ResumeState,
   part: PartRequest,
+  always = false,
 ): Promise<SignedRequest> {
-  if (Date.parse(part.expiresAt) - Date.now() > 30_000) return part;
+  if (!always && Date.parse(part.expiresAt) - Date.now() > 30_000) return part;
   const renewed = await client.request<{ url: string; headers?: Record<string, string> }>(
     "POST",
     "/v1/uppy/sign",
