@@ -129,6 +129,25 @@ async function readState(path: string): Promise<PutState | undefined> {
   }
 }
 
+/** The state's parts are 1…n cutting its `size` in order, `partSize` each (the last shorter). */
+function planFits(state: PutState): boolean {
+  const { size } = state;
+  const { partSize, parts } = state.upload ?? {};
+  if (!Number.isSafeInteger(partSize) || partSize <= 0 || !Array.isArray(parts)) return false;
+  if (parts.length !== Math.ceil(size / partSize)) return false;
+  return (
+    parts.every(
+      (p, i) =>
+        p.partNumber === i + 1 &&
+        p.start === i * partSize &&
+        p.end === Math.min(size, (i + 1) * partSize) - 1,
+    ) &&
+    typeof state.done === "object" &&
+    state.done !== null &&
+    Object.keys(state.done).every((n) => Number(n) >= 1 && Number(n) <= parts.length)
+  );
+}
+
 /** Uploads `file` to `bucket/key`; see the module comment. Returns the committed file. */
 export async function putFile(
   api: UploadApi,
@@ -162,6 +181,11 @@ export async function putFile(
   )
     state = undefined;
 
+  // The state file is data anyone who can write beside FILE could have planted: its part plan
+  // must cut the file in order, and its part URLs are not used (the parts left are signed
+  // afresh below), so the bytes go only where Signet signs.
+  if (state !== undefined && !planFits(state)) state = undefined;
+  const resumed = state !== undefined;
   if (state !== undefined) options.onResume?.(Object.keys(state.done).length);
   let intent: Intent | undefined;
   if (state === undefined) {
@@ -220,6 +244,21 @@ export async function putFile(
   options.onProgress?.(sent, size);
 
   const queue = current.upload.parts.filter((p) => current.done[p.partNumber] === undefined);
+  if (resumed && queue.length > 0) {
+    const fresh = await api.signParts(
+      current.fileId,
+      queue.map((p) => p.partNumber),
+    );
+    for (const [i, part] of queue.entries()) {
+      const signed = fresh.find((f) => f.partNumber === part.partNumber);
+      if (signed === undefined) throw new SignetApiError(0, "no_part", "no part URL was signed");
+      queue[i] = current.upload.parts[part.partNumber - 1] = {
+        ...signed,
+        start: part.start,
+        end: part.end,
+      };
+    }
+  }
   const expiring = (signed: SignedRequest) => Date.parse(signed.expiresAt) - Date.now() < 5_000;
   const renew = async (part: PartRequest): Promise<PartRequest> => {
     const [fresh] = await api.signParts(current.fileId, [part.partNumber]);
