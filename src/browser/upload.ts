@@ -5,6 +5,7 @@
  * `keepOnAbort`); an interrupted multipart upload throws `UploadInterrupted` whose `state`
  * (plain JSON, safe to keep in sessionStorage) resumes it with `upload(file, { resume })`.
  */
+import { partsCutInOrder } from "../api/part-plan.js";
 import { abortUpload, completeUpload, createUpload } from "./api.js";
 import type { SignetClient } from "./client.js";
 import { abortError, send, TransferError } from "./transfer.js";
@@ -127,7 +128,15 @@ async function runParts(
   report: (loaded: number) => void,
 ): Promise<FileInfo> {
   if (file.size !== state.size) throw new Error("resume: this is not the file of that upload");
-  if (options.resume !== undefined && !planFits(state))
+  if (
+    options.resume !== undefined &&
+    !partsCutInOrder(
+      state.size,
+      state.partSize,
+      state.parts,
+      state.done.map((d) => d.partNumber),
+    )
+  )
     throw new Error("resume: the state's parts do not cut this file in order");
   const { client } = options;
   const sent = new Map<number, number>();
@@ -194,25 +203,6 @@ async function runParts(
   options.signal?.removeEventListener("abort", onAbort);
   const parts = [...state.done].sort((a, b) => a.partNumber - b.partNumber);
   return (await completeUpload(client, state.fileId, parts)).file;
-}
-
-/** Parts 1…n cut `size` bytes in order, `partSize` each (the last shorter); done ones among them. */
-function planFits(state: ResumeState): boolean {
-  const { parts, partSize, size } = state;
-  if (!Number.isSafeInteger(partSize) || partSize <= 0 || !Array.isArray(parts)) return false;
-  if (parts.length !== Math.ceil(size / partSize)) return false;
-  const fits = parts.every(
-    (p, i) =>
-      p.partNumber === i + 1 &&
-      p.start === i * partSize &&
-      p.end === Math.min(size, (i + 1) * partSize) - 1,
-  );
-  return (
-    fits &&
-    state.done.every(
-      (d) => Number.isInteger(d.partNumber) && d.partNumber >= 1 && d.partNumber <= parts.length,
-    )
-  );
 }
 
 /**

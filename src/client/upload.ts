@@ -14,6 +14,7 @@ import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { Transform } from "node:stream";
 import { request } from "./http.js";
 import type { FileInfo, Intent, PartRequest, SignedRequest, UploadInput } from "../api/types.js";
+import { partsCutInOrder } from "../api/part-plan.js";
 import type { Progress } from "./download.js";
 import { sha256Of } from "./prefix-hash.js";
 import { failure, SignetApiError, withRetries } from "./errors.js";
@@ -129,25 +130,6 @@ async function readState(path: string): Promise<PutState | undefined> {
   }
 }
 
-/** The state's parts are 1…n cutting its `size` in order, `partSize` each (the last shorter). */
-function planFits(state: PutState): boolean {
-  const { size } = state;
-  const { partSize, parts } = state.upload ?? {};
-  if (!Number.isSafeInteger(partSize) || partSize <= 0 || !Array.isArray(parts)) return false;
-  if (parts.length !== Math.ceil(size / partSize)) return false;
-  return (
-    parts.every(
-      (p, i) =>
-        p.partNumber === i + 1 &&
-        p.start === i * partSize &&
-        p.end === Math.min(size, (i + 1) * partSize) - 1,
-    ) &&
-    typeof state.done === "object" &&
-    state.done !== null &&
-    Object.keys(state.done).every((n) => Number(n) >= 1 && Number(n) <= parts.length)
-  );
-}
-
 /** Uploads `file` to `bucket/key`; see the module comment. Returns the committed file. */
 export async function putFile(
   api: UploadApi,
@@ -184,7 +166,18 @@ export async function putFile(
   // The state file is data anyone who can write beside FILE could have planted: its part plan
   // must cut the file in order, and its part URLs are not used (the parts left are signed
   // afresh below), so the bytes go only where Signet signs.
-  if (state !== undefined && !planFits(state)) state = undefined;
+  if (
+    state !== undefined &&
+    !partsCutInOrder(
+      state.size,
+      state.upload?.partSize,
+      state.upload?.parts,
+      typeof state.done === "object" && state.done !== null
+        ? Object.keys(state.done).map(Number)
+        : [undefined],
+    )
+  )
+    state = undefined;
   const resumed = state !== undefined;
   if (state !== undefined) options.onResume?.(Object.keys(state.done).length);
   let intent: Intent | undefined;

@@ -63,7 +63,7 @@ describe.skipIf(!hasChromium)("signet/browser upload: abort and resume trust", (
         fetch: async (input: string, init: RequestInit) => {
           const res = await fetch(input, init);
           if (String(input).endsWith("/v1/uploads")) {
-            fileId = (await res.clone().json()).file.id;
+            fileId = ((await res.clone().json()) as { file: { id: string } }).file.id;
             controller.abort();
           }
           return res;
