@@ -4,57 +4,29 @@
  * on B racing an abort on A never leaves a URL that still works once the abort answered (and
  * the revocation had its documented second to reach B).
  */
-import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_KEY } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
-import { databaseFor, dropDatabaseFor, PG_ADMIN_URL } from "../helpers/pg.js";
-import { exited, type Served, serve } from "../helpers/process.js";
-
-const REDIS_URL = process.env.SIGNET_REDIS_URL || "redis://127.0.0.1:6379";
+import { type Instances, startInstances } from "../helpers/instances.js";
+import { PG_ADMIN_URL } from "../helpers/pg.js";
+import type { Served } from "../helpers/process.js";
 
 describe.skipIf(PG_ADMIN_URL === undefined)("an intent's URLs across two instances", () => {
   let a: Served;
   let b: Served;
-  let dirs: string[] = [];
-  let databaseUrl: string;
+  let instances: Instances;
   let db: pg.Client;
 
   beforeAll(async () => {
-    dirs = [
-      await mkdtemp(join(tmpdir(), "signet-it-a-")),
-      await mkdtemp(join(tmpdir(), "signet-it-b-")),
-    ];
-    databaseUrl = (await databaseFor(dirs[0]!))!;
-    const config = join(dirs[0]!, "config.json");
-    await writeFile(config, JSON.stringify({ buckets: { default: { backend: "local" } } }));
-    const env = {
-      SIGNET_DATABASE_URL: databaseUrl,
-      SIGNET_REDIS_URL: REDIS_URL,
-      SIGNET_ADMIN_KEY: ADMIN_KEY,
-      SIGNET_MASTER_KEY: randomBytes(32).toString("base64url"),
-    };
-    [a, b] = await Promise.all([
-      serve(dirs[0]!, env, ["--config", config]),
-      serve(dirs[1]!, env, ["--config", config]),
-    ]);
-    db = new pg.Client({ connectionString: databaseUrl });
+    instances = await startInstances({ buckets: { default: { backend: "local" } } });
+    ({ a, b } = instances);
+    db = new pg.Client({ connectionString: instances.databaseUrl });
     await db.connect();
   }, 60_000);
 
   afterAll(async () => {
     await db?.end();
-    for (const s of [a, b]) {
-      if (s === undefined) continue;
-      s.child.kill("SIGTERM");
-      await exited(s.child);
-    }
-    if (dirs[0] !== undefined) await dropDatabaseFor(dirs[0]);
-    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+    await instances?.close();
   });
 
   const intent = async (key: string) => {

@@ -5,41 +5,30 @@
  * and a burst of issuance split across both instances at once admits exactly the quota.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeGcs, startFakeGcs } from "../helpers/fake-gcs.js";
-import { ADMIN_KEY } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
-import { databaseFor, dropDatabaseFor, PG_ADMIN_URL } from "../helpers/pg.js";
-import { exited, type Served, serve } from "../helpers/process.js";
+import { type Instances, startInstances } from "../helpers/instances.js";
+import { PG_ADMIN_URL } from "../helpers/pg.js";
+import type { Served } from "../helpers/process.js";
 
-const REDIS_URL = process.env.SIGNET_REDIS_URL || "redis://127.0.0.1:6379";
 const HMAC = { id: "GOOG1EXAMPLEACCESSID", secret: randomBytes(30).toString("base64url") };
 const QUOTA = 10;
 
 describe.skipIf(PG_ADMIN_URL === undefined)("key holds and quotas across two instances", () => {
   let a: Served;
   let b: Served;
+  let instances: Instances;
   let fake: FakeGcs;
-  let dirs: string[] = [];
   let quotaBucket: string;
   let user: string;
 
   beforeAll(async () => {
     const bucket = `signet-inst-${randomBytes(4).toString("hex")}`;
     fake = await startFakeGcs({ bucket, key: { hmacAccessId: HMAC.id, hmacSecret: HMAC.secret } });
-    dirs = [
-      await mkdtemp(join(tmpdir(), "signet-kh-a-")),
-      await mkdtemp(join(tmpdir(), "signet-kh-b-")),
-    ];
-    const databaseUrl = (await databaseFor(dirs[0]!))!;
     quotaBucket = `q${randomBytes(4).toString("hex")}`;
-    const config = join(dirs[0]!, "config.json");
-    await writeFile(
-      config,
-      JSON.stringify({
+    instances = await startInstances(
+      {
         buckets: {
           cloud: {
             backend: "gcs",
@@ -52,33 +41,17 @@ describe.skipIf(PG_ADMIN_URL === undefined)("key holds and quotas across two ins
         },
         quotas: { buckets: { [quotaBucket]: { perMinute: QUOTA } } },
         grants: [{ principal: "role:user", buckets: ["*"], actions: ["read", "write"] }],
-      }),
+      },
+      { GCS_ID: HMAC.id, GCS_SECRET: HMAC.secret },
     );
-    const env = {
-      SIGNET_DATABASE_URL: databaseUrl,
-      SIGNET_REDIS_URL: REDIS_URL,
-      SIGNET_ADMIN_KEY: ADMIN_KEY,
-      SIGNET_MASTER_KEY: randomBytes(32).toString("base64url"),
-      GCS_ID: HMAC.id,
-      GCS_SECRET: HMAC.secret,
-    };
-    [a, b] = await Promise.all([
-      serve(dirs[0]!, env, ["--config", config]),
-      serve(dirs[1]!, env, ["--config", config]),
-    ]);
+    ({ a, b } = instances);
     user = (await api(a.url, "POST", "/v1/apikeys", { name: "u", role: "user" })).body
       .key as string;
   }, 60_000);
 
   afterAll(async () => {
-    for (const s of [a, b]) {
-      if (s === undefined) continue;
-      s.child.kill("SIGTERM");
-      await exited(s.child);
-    }
+    await instances?.close();
     await fake?.close();
-    if (dirs[0] !== undefined) await dropDatabaseFor(dirs[0]);
-    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
 
   /** An intent at `key` made on A with `body` uploaded through its direct URL. */

@@ -4,28 +4,12 @@
  * to the destination it was queued for, or stay queued: never to whichever destination another
  * instance has at the same position in its own list.
  */
-import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_KEY } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
-import { databaseFor, dropDatabaseFor, PG_ADMIN_URL } from "../helpers/pg.js";
-import { exited, type Served, serve } from "../helpers/process.js";
-
-const REDIS_URL = process.env.SIGNET_REDIS_URL || "redis://127.0.0.1:6379";
-
-async function within(ms: number, check: () => Promise<boolean> | boolean): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (let i = 0; i < 400; i++) {
-    if (await check()) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
+import { type Instances, startInstances, within } from "../helpers/instances.js";
+import { PG_ADMIN_URL } from "../helpers/pg.js";
+import type { Served } from "../helpers/process.js";
 
 /** A receiver answering 204 after `delayMs` (a receiver doing some work per event). */
 async function startReceiver(delayMs = 0) {
@@ -52,56 +36,31 @@ async function startReceiver(delayMs = 0) {
 describe.skipIf(PG_ADMIN_URL === undefined)(
   "webhook destinations of instances whose configs differ",
   () => {
-    let a: Served;
+    // A only runs (and delivers what it reads); requests go to B.
     let b: Served;
-    let dirs: string[] = [];
+    let instances: Instances;
     let x: Awaited<ReturnType<typeof startReceiver>>;
     let y: Awaited<ReturnType<typeof startReceiver>>;
 
     beforeAll(async () => {
       [x, y] = [await startReceiver(), await startReceiver(300)];
-      dirs = [
-        await mkdtemp(join(tmpdir(), "signet-wd-a-")),
-        await mkdtemp(join(tmpdir(), "signet-wd-b-")),
-      ];
-      const databaseUrl = (await databaseFor(dirs[0]!))!;
       const events = ["file.committed"];
-      const configOf = async (dir: string, hooks: string[]) => {
-        const path = join(dir, "config.json");
-        await writeFile(
-          path,
-          JSON.stringify({
-            buckets: { default: { backend: "local" } },
-            webhooks: hooks.map((url) => ({ url, secret: "${HOOK_SECRET}", events })),
-            webhookAllow: ["127.0.0.1/32"],
-          }),
-        );
-        return path;
-      };
-      const env = {
-        SIGNET_DATABASE_URL: databaseUrl,
-        SIGNET_REDIS_URL: REDIS_URL,
-        SIGNET_ADMIN_KEY: ADMIN_KEY,
-        SIGNET_MASTER_KEY: randomBytes(32).toString("base64url"),
-        HOOK_SECRET: "instances-webhook-secret",
-      };
+      const configOf = (hooks: string[]) => ({
+        buckets: { default: { backend: "local" } },
+        webhooks: hooks.map((url) => ({ url, secret: "${HOOK_SECRET}", events })),
+        webhookAllow: ["127.0.0.1/32"],
+      });
       // A still lists X then Y; B runs the new config, without X.
-      [a, b] = await Promise.all([
-        serve(dirs[0]!, env, ["--config", await configOf(dirs[0]!, [x.url, y.url])]),
-        serve(dirs[1]!, env, ["--config", await configOf(dirs[1]!, [y.url])]),
-      ]);
+      instances = await startInstances([configOf([x.url, y.url]), configOf([y.url])], {
+        HOOK_SECRET: "instances-webhook-secret",
+      });
+      ({ b } = instances);
     }, 60_000);
 
     afterAll(async () => {
-      for (const s of [a, b]) {
-        if (s === undefined) continue;
-        s.child.kill("SIGTERM");
-        await exited(s.child);
-      }
+      await instances?.close();
       await x?.close();
       await y?.close();
-      if (dirs[0] !== undefined) await dropDatabaseFor(dirs[0]);
-      for (const dir of dirs) await rm(dir, { recursive: true, force: true });
     });
 
     /** Commits a file through B (intent, PUT, complete): B queues its file.committed. */

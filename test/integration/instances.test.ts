@@ -13,23 +13,13 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_KEY } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
+import { within } from "../helpers/instances.js";
 import { databaseFor, dropDatabaseFor, PG_ADMIN_URL } from "../helpers/pg.js";
 import { exited, type Served, serve } from "../helpers/process.js";
 
 const REDIS_URL = process.env.SIGNET_REDIS_URL || "redis://127.0.0.1:6379";
 const QUOTA = 7;
 const SECRET = "instances-webhook-secret";
-
-/** Polls `check` every 50 ms until it holds or `ms` pass; answers whether it held. */
-async function within(ms: number, check: () => Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
 
 async function startReceiver() {
   const received: string[] = [];
