@@ -154,3 +154,20 @@ export function partList(text: string): { partNumber: number; etag: string }[] {
     etag,
   }));
 }
+
+/**
+ * The file name `signet get URL` writes to without `-o`, as `curl -O` picks it: the URL path's
+ * last segment, percent-decoded (left as it is when its escapes are malformed); "download" when
+ * the path ends in a slash or the segment is `.` or `..` (a decoded `%2E%2E`).
+ */
+export function fileNameOfUrl(url: string): string {
+  const path = new URL(url).pathname;
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // a malformed escape (`%zz`): the name as written
+  }
+  const name = decoded.slice(decoded.lastIndexOf("/") + 1);
+  return name === "" || name === "." || name === ".." ? "download" : name;
+}

@@ -21,7 +21,7 @@ import type {
   SignedRequest,
 } from "../api/types.js";
 import { type DownloadResult, SignetClient } from "../client/index.js";
-import { folderTarget, integer, partList, target } from "./args.js";
+import { fileNameOfUrl, folderTarget, integer, partList, target } from "./args.js";
 import { type OutputOptions, printObject, printRows, say } from "./output.js";
 import { progressBar } from "./progress.js";
 import { withYoungGc } from "./young-gc.js";
@@ -277,7 +277,7 @@ export async function get(source: string, o: GetOptions, command: Command): Prom
   let result: DownloadResult;
   try {
     if (/^https?:\/\//i.test(source)) {
-      output = outputFor(decodeURIComponent(new URL(source).pathname));
+      output = o.output ?? fileNameOfUrl(source);
       result = await SignetClient.getUrl(source, output, options);
     } else if (/^f_[A-Za-z0-9_-]{22}$/.test(source)) {
       const c = client(command);

@@ -5,10 +5,19 @@
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { batchInputs, batchOf } from "../../src/cli/commands.js";
-import { byteSize, integer, isoTime, partList } from "../../src/cli/args.js";
+import { byteSize, fileNameOfUrl, integer, isoTime, partList } from "../../src/cli/args.js";
 import { inFlags } from "../../src/cli/errors.js";
 
 describe("the CLI's argument parsers", () => {
+  // A malformed escape crashed `signet get URL` with a raw URIError.
+  it("names a URL's download as curl -O does, whatever its escapes", () => {
+    expect(fileNameOfUrl("https://h/a/report%20q3.pdf?t=1")).toBe("report q3.pdf");
+    expect(fileNameOfUrl("https://h/a/100%zz.bin")).toBe("100%zz.bin");
+    expect(fileNameOfUrl("https://h/a/x%2F..%2Fy.txt")).toBe("y.txt");
+    for (const url of ["https://h/", "https://h/a/", "https://h/a/%2E%2E", "https://h/a/%2e"])
+      expect(fileNameOfUrl(url), url).toBe("download");
+  });
+
   it("takes a time as ISO 8601 or as a duration before now (audit --since 15m)", () => {
     expect(isoTime("2026-05-01T12:00:00Z")).toBe("2026-05-01T12:00:00Z");
     expect(isoTime("2026-05-01")).toBe("2026-05-01T00:00:00.000Z");
