@@ -34,7 +34,11 @@ const program = new Command("signet")
   .option("--json", "print JSON lines even on a terminal")
   .option("-q, --quiet", "no progress bars or messages")
   // One line, not the whole help: the error stays on screen.
-  .showHelpAfterError("(add --help for usage)");
+  .showHelpAfterError("(add --help for usage)")
+  // Usage errors in the CLI's one format, `signet: CODE: message`, as every other refusal.
+  .configureOutput({
+    outputError: (text, write) => write(text.replace(/^error: /, "signet: invalid_argument: ")),
+  });
 
 /** Runs `name` from ./commands.js, loaded only now. */
 const lazy =

@@ -63,7 +63,7 @@ describe("the signet CLI's commands", () => {
     }
     const { stderr, code } = await run(["presign", "default/a", "--nope"]);
     expect(code).not.toBe(0);
-    expect(stderr).toMatch(/unknown option '--nope'/);
+    expect(stderr).toMatch(/^signet: invalid_argument: unknown option '--nope'/);
     expect(stderr).toMatch(/add --help for usage/);
     expect(stderr).not.toMatch(/Usage:/);
   });
