@@ -47,13 +47,16 @@ export const CorsSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** The longest any signed URL may live, in seconds (365 days): no bucket's maxExpiresIn is above. */
+export const MAX_URL_SECONDS = 365 * 86400;
+
 /**
  * The fields of every bucket, whatever its backend. `maxExpiresIn` bounds links too, so it may
  * exceed a provider's own limit (7 days for SigV4, V4 and a service SAS): direct URLs are capped
  * by the backend's maxExpiresIn as well.
  */
 export const COMMON_BUCKET_FIELDS = {
-  maxExpiresIn: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 * 86400 })),
+  maxExpiresIn: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_URL_SECONDS })),
   maxObjectSize: Type.Optional(Type.Integer({ minimum: 0 })),
   cors: Type.Optional(CorsSchema),
 };

@@ -3,6 +3,7 @@
  * without a query per request. A token entry carries the token's own expiry and is pruned
  * once it has passed (an expired token is refused anyway); principal entries stay.
  */
+import { MAX_URL_SECONDS } from "../core/config-schema.js";
 import type { RevocationCheck } from "../core/token.js";
 import { type ChangePublisher, LOCAL_ONLY } from "../db/changes.js";
 import type { Db } from "../db/connect.js";
@@ -55,7 +56,8 @@ export class Revocations implements RevocationCheck {
   /**
    * Revokes many tokens in one transaction (an intent's parts, a principal's tokens), recorded
    * as revoked at `now` (ISO 8601). A token's expiry (when not given) is read from its issuance
-   * record; a token with none is kept until its issuance record says otherwise. Answers the ids
+   * record; a token with none yet is kept for the longest any URL may live (MAX_URL_SECONDS).
+   * Answers the ids
    * this call recorded: a token revoked before (by another request meanwhile, say) keeps its
    * first revocation.
    */
@@ -66,6 +68,7 @@ export class Revocations implements RevocationCheck {
   ): Promise<Set<string>> {
     const recorded = new Set<string>();
     if (ids.length === 0) return recorded;
+    const latest = new Date(Date.parse(now) + MAX_URL_SECONDS * 1000).toISOString();
     if (expiresAt === undefined) await this.beforeLookup();
     await this.db.transaction().execute(async (tx) => {
       for (let i = 0; i < ids.length; i += 500) {
@@ -85,7 +88,9 @@ export class Revocations implements RevocationCheck {
               kind: "token" as const,
               value,
               created_at: now,
-              expires_at: expiresAt ?? expiries.get(value) ?? null,
+              // No issuance record yet (a peer's, still on its audit queue): the longest any
+              // URL may live bounds it, so the entry is pruned one day rather than never.
+              expires_at: expiresAt ?? expiries.get(value) ?? latest,
             })),
           )
           .onConflict((oc) => oc.doNothing())

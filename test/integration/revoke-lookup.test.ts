@@ -57,3 +57,19 @@ describe("revoking someone else's token", () => {
     expect(others).toEqual(missing);
   });
 });
+
+// A token whose issuance record was not written yet (a peer's, on its audit queue) was revoked
+// with no expiry: its entry was never pruned, in the table and in every instance's memory.
+describe("revoking a token with no issuance record yet", () => {
+  it("keeps its entry for the longest a URL may live, so that pruning ends it", async () => {
+    const id = "no-record-yet-0123456";
+    const now = new Date();
+    await h.signet.revocations.revokeTokens([id], undefined, now.toISOString());
+    const row = await h.signet.db
+      .selectFrom("revocations")
+      .select("expires_at")
+      .where("value", "=", id)
+      .executeTakeFirstOrThrow();
+    expect(Date.parse(row.expires_at!) - now.getTime()).toBe(365 * 86400 * 1000);
+  });
+});
