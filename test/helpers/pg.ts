@@ -5,9 +5,19 @@
  */
 import { createHash } from "node:crypto";
 import pg from "pg";
+import { missing } from "./skip.js";
 
 /** The admin URL, when the suite runs against PostgreSQL. */
 export const PG_ADMIN_URL = process.env.SIGNET_DATABASE_URL || undefined;
+
+/**
+ * True (skip the suite `title`) without a PostgreSQL server, saying so on stderr
+ * (helpers/skip.ts): CI's second pass sets SIGNET_DATABASE_URL.
+ */
+export const withoutPostgres = (title: string): boolean =>
+  missing(title, {
+    "SIGNET_DATABASE_URL (a PostgreSQL server; CI's second pass sets it)": PG_ADMIN_URL,
+  });
 
 export const TEST_DB_PREFIX = "signet_t_";
 

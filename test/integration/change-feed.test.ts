@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChangeFeed, type Topic } from "../../src/db/changes.js";
 import { type Db, openDatabase } from "../../src/db/connect.js";
-import { databaseFor, dropDatabaseFor, PG_ADMIN_URL } from "../helpers/pg.js";
+import { databaseFor, dropDatabaseFor, withoutPostgres } from "../helpers/pg.js";
 
 async function until(ms: number, check: () => boolean): Promise<boolean> {
   for (let i = 0; i < 100 && !check(); i++) {
@@ -19,7 +19,8 @@ async function until(ms: number, check: () => boolean): Promise<boolean> {
   return check();
 }
 
-describe.skipIf(PG_ADMIN_URL === undefined)("the change feed on PostgreSQL", () => {
+const SUITE = "the change feed on PostgreSQL";
+describe.skipIf(withoutPostgres(SUITE))(SUITE, () => {
   let dir: string;
   let url: string;
   const handles: Db[] = [];

@@ -8,10 +8,11 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api } from "../helpers/http.js";
 import { type Instances, startInstances } from "../helpers/instances.js";
-import { PG_ADMIN_URL } from "../helpers/pg.js";
+import { withoutPostgres } from "../helpers/pg.js";
 import type { Served } from "../helpers/process.js";
 
-describe.skipIf(PG_ADMIN_URL === undefined)("an intent's URLs across two instances", () => {
+const SUITE = "an intent's URLs across two instances";
+describe.skipIf(withoutPostgres(SUITE))(SUITE, () => {
   let a: Served;
   let b: Served;
   let instances: Instances;

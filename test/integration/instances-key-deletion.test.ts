@@ -5,10 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api } from "../helpers/http.js";
 import { type Instances, startInstances, within } from "../helpers/instances.js";
-import { PG_ADMIN_URL } from "../helpers/pg.js";
+import { withoutPostgres } from "../helpers/pg.js";
 import type { Served } from "../helpers/process.js";
 
-describe.skipIf(PG_ADMIN_URL === undefined)("an API key deleted on another instance", () => {
+const SUITE = "an API key deleted on another instance";
+describe.skipIf(withoutPostgres(SUITE))(SUITE, () => {
   let a: Served;
   let b: Served;
   let instances: Instances;

@@ -9,13 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeGcs, startFakeGcs } from "../helpers/fake-gcs.js";
 import { api } from "../helpers/http.js";
 import { type Instances, startInstances } from "../helpers/instances.js";
-import { PG_ADMIN_URL } from "../helpers/pg.js";
+import { withoutPostgres } from "../helpers/pg.js";
 import type { Served } from "../helpers/process.js";
 
 const HMAC = { id: "GOOG1EXAMPLEACCESSID", secret: randomBytes(30).toString("base64url") };
 const QUOTA = 10;
 
-describe.skipIf(PG_ADMIN_URL === undefined)("key holds and quotas across two instances", () => {
+const SUITE = "key holds and quotas across two instances";
+describe.skipIf(withoutPostgres(SUITE))(SUITE, () => {
   let a: Served;
   let b: Served;
   let instances: Instances;

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_KEY } from "../helpers/harness.js";
 import { api } from "../helpers/http.js";
 import { within } from "../helpers/instances.js";
-import { databaseFor, dropDatabaseFor, PG_ADMIN_URL } from "../helpers/pg.js";
+import { databaseFor, dropDatabaseFor, withoutPostgres } from "../helpers/pg.js";
 import { exited, type Served, serve } from "../helpers/process.js";
 
 const REDIS_URL = process.env.SIGNET_REDIS_URL || "redis://127.0.0.1:6379";
@@ -40,7 +40,8 @@ async function startReceiver() {
   };
 }
 
-describe.skipIf(PG_ADMIN_URL === undefined)("two instances on one PostgreSQL", () => {
+const SUITE = "two instances on one PostgreSQL";
+describe.skipIf(withoutPostgres(SUITE))(SUITE, () => {
   let a: Served;
   let b: Served;
   let dirs: string[] = [];
