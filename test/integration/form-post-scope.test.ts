@@ -18,7 +18,14 @@ const postForm = async (signed: { url: string; fields: Record<string, string> },
   const form = new FormData();
   for (const [name, value] of Object.entries(signed.fields)) form.append(name, value);
   form.append("file", new Blob([bytes], { type: "text/plain" }), "f.txt");
-  return fetch(signed.url, { method: "POST", body: form });
+  // Sent as one buffer: a refused POST is answered and closed before its body is read, and
+  // Node 24's fetch fails with EPIPE (no answer) when a streamed body is still being written.
+  const encoded = new Response(form);
+  return fetch(signed.url, {
+    method: "POST",
+    body: Buffer.from(await encoded.arrayBuffer()),
+    headers: { "content-type": encoded.headers.get("content-type")! },
+  });
 };
 
 describe("form uploads keep every constraint they claim", () => {
