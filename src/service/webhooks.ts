@@ -12,6 +12,7 @@
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { lookup } from "node:dns";
 import { isIP } from "node:net";
+import ipaddr from "ipaddr.js";
 import { Agent, request } from "undici";
 import { ipMatcher } from "../core/cidr.js";
 import { resolveSecret } from "../core/config-schema.js";
@@ -68,35 +69,26 @@ const INTERNAL = ipMatcher([
   "fd00:ec2::254/128",
 ]);
 
-/** The 8 groups of an IPv6 address (a trailing dotted IPv4 becomes two), or undefined. */
-function ipv6Groups(address: string): number[] | undefined {
-  if (isIP(address) !== 6) return undefined;
-  let text = address.toLowerCase();
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (dotted !== null) {
-    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = "", tail] = text.split("::") as [string, string | undefined];
-  const parse = (part: string) => (part === "" ? [] : part.split(":").map((g) => parseInt(g, 16)));
-  const left = parse(head);
-  const right = tail === undefined ? [] : parse(tail);
-  return [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
-}
-
 /**
- * The IPv4 address an IPv6 one stands for where a gateway may take it there: NAT64's
- * 64:ff9b::/96 and 64:ff9b:1::/48 (RFC 6052, 8215; the last 32 bits) and 6to4's 2002::/16
- * (RFC 3056; the 32 bits after the prefix).
+ * The IPv4 addresses an IPv6 one stands for where a gateway or relay may take it there, by the
+ * range ipaddr.js names: IPv4-mapped ::ffff:0:0/96 and SIIT's IPv4-translated ::ffff:0:0:0/96
+ * (RFC 6145), NAT64's 64:ff9b::/96 and 64:ff9b:1::/48 (RFC 6052, 8215) — the last 32 bits;
+ * 6to4's 2002::/16 (RFC 3056) — the 32 bits after the prefix; Teredo's 2001::/32 (RFC 4380) —
+ * its server (bits 32-63) and its client (the last 32 bits, inverted).
  */
-function embeddedIpv4(address: string): string | undefined {
-  const g = ipv6Groups(address);
-  if (g === undefined) return undefined;
-  const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-  if (g[0] === 0x64 && g[1] === 0xff9b && (g[2] === 1 || g.slice(2, 6).every((x) => x === 0)))
-    return v4(g[6]!, g[7]!);
-  if (g[0] === 0x2002) return v4(g[1]!, g[2]!);
-  return undefined;
+const EMBEDDED: Partial<Record<ReturnType<ipaddr.IPv6["range"]>, (b: number[]) => number[][]>> = {
+  ipv4Mapped: (b) => [b.slice(12)],
+  rfc6145: (b) => [b.slice(12)],
+  rfc6052: (b) => [b.slice(12)],
+  "6to4": (b) => [b.slice(2, 6)],
+  teredo: (b) => [b.slice(4, 8), b.slice(12).map((x) => x ^ 0xff)],
+};
+
+function embeddedIpv4(address: string): string[] {
+  if (isIP(address) !== 6) return [];
+  // The zone (fe80::1%eth0) names an interface, not address bits; ipaddr.js takes fewer forms of it than node:net.
+  const ip = ipaddr.IPv6.parse(address.replace(/%.*$/, ""));
+  return (EMBEDDED[ip.range()]?.(ip.toByteArray()) ?? []).map((bytes) => bytes.join("."));
 }
 
 /** A check of addresses against the internal ranges, with the operator's exceptions. */
@@ -105,7 +97,7 @@ export function addressPolicy(allow: string[]): (address: string) => boolean {
   const one = (address: string) => !INTERNAL(address) || allowed(address);
   return (address) => {
     const inner = embeddedIpv4(address);
-    return (inner === undefined || one(inner) || allowed(address)) && one(address);
+    return (inner.every(one) || allowed(address)) && one(address);
   };
 }
 
