@@ -234,7 +234,7 @@ export interface Backend {
    * `to` (its ETag is the version Signet records); 409 conflict when nothing is staged.
    * `checked` is the staged object complete checked (as `head` answered it): every backend
    * promotes only that object, pinned by its version or ETag with the provider's own source
-   * precondition, else 409 conflict (`stagedChanged`, staging.ts) with `to` left as it was: a
+   * precondition, else 409 conflict (`stagedChanged`, core/errors.ts) with `to` left as it was: a
    * PUT through the intent's still-live URL may have staged other bytes since the check.
    */
   promote(from: string, to: string, checked: ObjectInfo): Promise<ObjectInfo>;

@@ -73,3 +73,16 @@ export const invalidRequest = (message: string, field?: string) =>
 export const notFound = (what: string) => new SignetError("not_found", `${what} not found`);
 
 export const forbidden = (rule: string) => new SignetError("forbidden", rule);
+
+/**
+ * The answer of promote when the staged object is no longer the one complete checked: a PUT
+ * through the intent's still-live URL replaced it. One rule on every backend and the embedded
+ * store (which backends/ may import and the store may not, so it lives here): the provider's
+ * own source precondition refuses the copy (the embedded store: the blob id), the destination
+ * keeps what it had, and the bytes staged since stay for complete to check again.
+ */
+export const stagedChanged = () =>
+  new SignetError(
+    "conflict",
+    "other bytes were uploaded while complete checked these: complete again",
+  );

@@ -10,7 +10,7 @@ import type { Db } from "../db/connect.js";
 import type { Transaction } from "kysely";
 import type { Database, ObjectTable } from "../db/schema.js";
 import { lockNames, objectName } from "./name-lock.js";
-import { SignetError } from "../core/errors.js";
+import { SignetError, stagedChanged } from "../core/errors.js";
 import { BlobFiles, etagOf, type WriteLimits, type WrittenBlob } from "./blobs.js";
 import {
   BlobBytesCache,
@@ -355,11 +355,7 @@ export class EmbeddedStore {
         .where("key", "=", from)
         .executeTakeFirst();
       if (staged === undefined) return undefined;
-      if (blobId !== undefined && staged.blob_id !== blobId)
-        throw new SignetError(
-          "conflict",
-          "other bytes were uploaded while complete checked these: complete again",
-        );
+      if (blobId !== undefined && staged.blob_id !== blobId) throw stagedChanged();
       const old = await tx
         .selectFrom("objects")
         .select("blob_id")

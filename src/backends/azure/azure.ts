@@ -92,7 +92,7 @@ import { classify, unavailable } from "../provider-errors.js";
 import { parseCidr } from "../../core/cidr.js";
 import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../../core/config-schema.js";
 import { type Constraint, constraintsOf, type ScopeConstraints } from "../../core/constraints.js";
-import { SignetError } from "../../core/errors.js";
+import { SignetError, stagedChanged } from "../../core/errors.js";
 import { checkPartList } from "../../core/part-list.js";
 import type { Method } from "../../core/methods.js";
 import { trimSlash } from "../../core/urls.js";
@@ -105,7 +105,7 @@ import {
   signBlobSas,
 } from "./azure-sas.js";
 import { assertAllBound } from "../bound.js";
-import { nothingStaged, stagedChanged } from "../staging.js";
+import { nothingStaged } from "../staging.js";
 import { AZURE_CAPABILITIES } from "./capabilities.js";
 import type {
   Backend,

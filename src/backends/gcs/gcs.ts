@@ -75,7 +75,7 @@ import { type Dispatcher, request } from "undici";
 import { classify, unavailable } from "../provider-errors.js";
 import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../../core/config-schema.js";
 import { type Constraint, constraintsOf } from "../../core/constraints.js";
-import { invalidRequest, notFound, SignetError } from "../../core/errors.js";
+import { invalidRequest, notFound, SignetError, stagedChanged } from "../../core/errors.js";
 import type { Method } from "../../core/methods.js";
 import { presignGcsPost } from "./gcs-post-policy.js";
 import {
@@ -88,7 +88,7 @@ import {
   V4_MAX_EXPIRES_IN,
 } from "./gcs-signing.js";
 import { assertAllBound, conditionalWrite, postUnbound } from "../bound.js";
-import { nothingStaged, stagedChanged } from "../staging.js";
+import { nothingStaged } from "../staging.js";
 import { encodeKeyPath } from "../../core/urls.js";
 import { GCS_CAPABILITIES } from "./capabilities.js";
 import type {

@@ -53,13 +53,13 @@ import {
 import { type Static, Type } from "@sinclair/typebox";
 import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../../core/config-schema.js";
 import { type Constraint, type ScopeConstraints, constraintsOf } from "../../core/constraints.js";
-import { type ErrorCode, SignetError } from "../../core/errors.js";
+import { type ErrorCode, SignetError, stagedChanged } from "../../core/errors.js";
 import { type Method, OBJECT_METHODS, type ObjectMethod } from "../../core/methods.js";
 import { presignPost } from "./s3-post-policy.js";
 import { type S3Location, S3Signer, s3Endpoint } from "./s3-signing.js";
 import { MAX_EXPIRES_IN } from "./sigv4.js";
 import { assertAllBound, postUnbound } from "../bound.js";
-import { nothingStaged, SINGLE_COPY_MAX, stagedChanged } from "../staging.js";
+import { nothingStaged, SINGLE_COPY_MAX } from "../staging.js";
 import { S3_CAPABILITIES } from "./capabilities.js";
 import type {
   Backend,

@@ -97,7 +97,7 @@ import {
 import { unavailable } from "../provider-errors.js";
 import { constraintsOf } from "../../core/constraints.js";
 import { bareEtag } from "../../core/etag.js";
-import { invalidRequest, notFound, SignetError } from "../../core/errors.js";
+import { invalidRequest, notFound, SignetError, stagedChanged } from "../../core/errors.js";
 import { checkPartList } from "../../core/part-list.js";
 import { assertValidKey } from "../../core/keys.js";
 import type { Method } from "../../core/methods.js";
@@ -110,7 +110,7 @@ import {
   tempUrlKeyHeaders,
 } from "./swift-tempurl.js";
 import { assertAllBound } from "../bound.js";
-import { nothingStaged, stagedChanged } from "../staging.js";
+import { nothingStaged } from "../staging.js";
 import { SWIFT_CAPABILITIES } from "./capabilities.js";
 import type {
   Backend,
