@@ -13,7 +13,7 @@ import type { Buckets } from "./buckets.js";
 import type { Issuance } from "./issuance.js";
 import type { FileInfo, FileListQuery } from "../api/types.js";
 import { toFileInfo } from "./file-records.js";
-import { dropPending, revokeLate } from "./intent-end.js";
+import { endPending, type IntentEnds } from "./intent-end.js";
 import type { Webhooks } from "./webhooks.js";
 import type { KeyGuard } from "./key-guard.js";
 import type { Revocations } from "./revocations.js";
@@ -35,6 +35,9 @@ const notFound = () => new SignetError("not_found", "file not found");
 const SCAN_LIMIT = 10_000;
 
 export class FileService {
+  /** what ending a pending intent writes to (intent-end.ts) */
+  private readonly ends: IntentEnds;
+
   constructor(
     private readonly db: Db,
     private readonly buckets: Buckets,
@@ -43,7 +46,9 @@ export class FileService {
     private readonly webhooks: Webhooks,
     private readonly guard: KeyGuard,
     private readonly revocations: Revocations,
-  ) {}
+  ) {
+    this.ends = { db, revocations, webhooks, audit };
+  }
 
   /** Whether the caller's grants allow `method` on the file's key. */
   private allows(principal: Principal, row: FileTable, method: Method): boolean {
@@ -161,8 +166,9 @@ export class FileService {
   }
 
   /**
-   * Deletes the file's own bytes, then marks it deleted: a committed file's key, a pending
-   * file's staged upload; a superseded file's key holds another file's bytes and is left.
+   * Deletes the file's own bytes, then marks it deleted: a committed file's key; a pending
+   * file's staged upload, ended as an abort ends it (intent-end.ts) but recorded as a delete; a
+   * superseded file's key holds another file's bytes and is left.
    */
   async delete(principal: Principal, id: string): Promise<void> {
     const found = await this.readable(principal, id);
@@ -184,10 +190,16 @@ export class FileService {
           .where("id", "=", id)
           .executeTakeFirstOrThrow();
         if (now.status === "deleted") return undefined;
-        let revoked: string[] = [];
+        if (now.status === "pending") {
+          // endPending queues the webhook event and records the audit itself.
+          await endPending(this.ends, now, bucket.backend, {
+            by: principal.id,
+            audit: "file.delete",
+            webhook: "file.deleted",
+          });
+          return undefined;
+        }
         if (now.status === "committed") await bucket.backend.delete(now.key);
-        else if (now.status === "pending")
-          revoked = await dropPending(now, bucket.backend, this.revocations);
         const deletedAt = new Date().toISOString();
         await this.db.transaction().execute(async (tx) => {
           await tx
@@ -202,7 +214,6 @@ export class FileService {
             toFileInfo({ ...now, status: "deleted", deleted_at: deletedAt }),
           );
         });
-        if (now.status === "pending") await revokeLate(this.db, this.revocations, id, revoked);
         return now;
       },
     );

@@ -1,13 +1,70 @@
 /**
  * How a pending upload intent ends without a commit (abort, the sweeper, `DELETE` of a pending
- * file), and how any ending revokes the intent's URLs: one path, so that every way out revokes
- * first and removes the same partial data.
+ * file): `endPending`, the one path, so that every way out revokes first, removes the same
+ * partial data, marks the file deleted and records it the same way; and how any ending (a
+ * commit too: `revokeLate`) revokes the URLs signed meanwhile.
  */
+import type { FileInfo } from "../api/types.js";
 import type { Backend } from "../backends/types.js";
 import type { Db } from "../db/connect.js";
 import type { FileTable } from "../db/schema.js";
-import { stagedAt, type UploadRecord } from "./file-records.js";
+import type { AuditLog } from "./audit.js";
+import { stagedAt, toFileInfo, type UploadRecord } from "./file-records.js";
 import type { Revocations } from "./revocations.js";
+import type { WebhookEvent, Webhooks } from "./webhooks.js";
+
+/** What ending an intent writes to: the services that end intents hold these. */
+export interface IntentEnds {
+  db: Db;
+  revocations: Revocations;
+  webhooks: Webhooks;
+  audit: AuditLog;
+}
+
+/** Who ends the intent and what it is recorded as. */
+export interface Ending {
+  /** the principal recorded (`system:sweeper` for the sweeper) */
+  by: string;
+  /** the audit event: `upload.abort` (abort, sweep) or `file.delete` */
+  audit: string;
+  /** the webhook event queued with the status change, if any (`file.deleted` for a delete) */
+  webhook?: WebhookEvent;
+}
+
+/**
+ * Ends pending intent `row` (read while its key is held, still pending): revokes its URLs and
+ * removes its partial data (`dropPending`), marks it deleted, with the webhook event in the
+ * same transaction, revokes the URLs signed meanwhile (`revokeLate`), and records the audit
+ * event. Answers the file as it is now. `backend` is undefined when the bucket is gone.
+ */
+export async function endPending(
+  ends: IntentEnds,
+  row: FileTable,
+  backend: Backend | undefined,
+  ending: Ending,
+): Promise<FileInfo> {
+  const revoked = await dropPending(row, backend, ends.revocations);
+  const deletedAt = new Date().toISOString();
+  const file = toFileInfo({ ...row, status: "deleted", deleted_at: deletedAt });
+  await ends.db.transaction().execute(async (tx) => {
+    await tx
+      .updateTable("files")
+      .set({ status: "deleted", deleted_at: deletedAt })
+      .where("id", "=", row.id)
+      .where("status", "=", "pending")
+      .execute();
+    if (ending.webhook !== undefined) await ends.webhooks.enqueue(tx, ending.webhook, file);
+  });
+  await revokeLate(ends.db, ends.revocations, row.id, revoked);
+  await ends.audit.record({
+    event: ending.audit,
+    principal: ending.by,
+    bucket: row.bucket,
+    key: row.key,
+    detail: { file: row.id },
+  });
+  return file;
+}
 
 /**
  * Revokes a pending intent's URLs (one transaction and one change notice), then removes its own
@@ -16,7 +73,7 @@ import type { Revocations } from "./revocations.js";
  * after the staged bytes were removed would stage bytes no file owns. Answers the token ids
  * revoked, for `revokeLate`. `backend` is undefined when the bucket is gone.
  */
-export async function dropPending(
+async function dropPending(
   row: FileTable,
   backend: Backend | undefined,
   revocations: Revocations,

@@ -37,7 +37,7 @@ import type { Webhooks } from "./webhooks.js";
 import type { FileInfo, UploadInput as ApiUploadInput } from "../api/types.js";
 import { stagedAt, toFileInfo, type UploadRecord } from "./file-records.js";
 import { extend } from "../core/extend.js";
-import { dropPending, revokeLate } from "./intent-end.js";
+import { endPending, type IntentEnds, revokeLate } from "./intent-end.js";
 
 /** How long an intent outlives its URLs before it is swept. */
 export const GRACE_SECONDS = 900;
@@ -81,6 +81,9 @@ const mismatch = (why: string) =>
 const essence = (type: string) => type.split(";")[0]!.trim().toLowerCase();
 
 export class UploadService {
+  /** what ending a pending intent writes to (intent-end.ts) */
+  private readonly ends: IntentEnds;
+
   constructor(
     private readonly db: Db,
     private readonly buckets: Buckets,
@@ -89,7 +92,9 @@ export class UploadService {
     private readonly audit: AuditLog,
     private readonly webhooks: Webhooks,
     private readonly guard: KeyGuard,
-  ) {}
+  ) {
+    this.ends = { db, revocations, webhooks, audit };
+  }
 
   /** `caller.ip` is the client's address, recorded with each issuance. */
   async create(principal: Principal, input: UploadInput, caller: CallerContext): Promise<Intent> {
@@ -720,27 +725,10 @@ export class UploadService {
         throw new SignetError("conflict", `the file is already ${row.status}`);
       if (expiredBefore !== undefined && row.expires_at >= expiredBefore.toISOString())
         return undefined;
-      const revoked = await dropPending(
-        row,
-        this.buckets.get(row.bucket)?.backend,
-        this.revocations,
-      );
-      const deletedAt = new Date().toISOString();
-      await this.db
-        .updateTable("files")
-        .set({ status: "deleted", deleted_at: deletedAt })
-        .where("id", "=", row.id)
-        .where("status", "=", "pending")
-        .execute();
-      await revokeLate(this.db, this.revocations, row.id, revoked);
-      await this.audit.record({
-        event: "upload.abort",
-        principal: by,
-        bucket: row.bucket,
-        key: row.key,
-        detail: { file: row.id },
+      return endPending(this.ends, row, this.buckets.get(row.bucket)?.backend, {
+        by,
+        audit: "upload.abort",
       });
-      return toFileInfo({ ...row, status: "deleted", deleted_at: deletedAt });
     });
   }
 

@@ -214,6 +214,40 @@ describe("the KYC flow with webhooks and the session redirect", () => {
     );
   });
 
+  it("ending a pending intent: a delete sends file.deleted and audits file.delete; an abort sends none and audits upload.abort", async () => {
+    const pending = async (key: string) =>
+      (
+        await api(h.url, "POST", "/v1/uploads", {
+          bucket: "default",
+          key,
+          size: 1,
+          contentType: "text/plain",
+        })
+      ).body.file.id as string;
+    const deleted = await pending("ends/deleted.txt");
+    const aborted = await pending("ends/aborted.txt");
+    expect((await api(h.url, "DELETE", `/v1/files/${deleted}`)).status).toBe(204);
+    expect((await api(h.url, "POST", `/v1/uploads/${aborted}/abort`)).status).toBe(200);
+    const queued = (await h.signet.db.selectFrom("webhook_outbox").select("body").execute()).map(
+      (r) => JSON.parse(r.body) as Received,
+    );
+    expect(queued.filter((e) => e.data.file.id === deleted).map((e) => e.type)).toEqual([
+      "file.deleted",
+    ]);
+    expect(queued.filter((e) => e.data.file.id === aborted)).toEqual([]);
+    // Audit records are written off the request path: wait until both are there.
+    let seen: string[] = [];
+    for (let i = 0; i < 50 && seen.length < 2; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100));
+      const page = (await api(h.url, "GET", "/v1/audit?prefix=ends/")).body;
+      seen = (page.items as { action: string; key: string }[])
+        .filter((r) => r.action === "file.delete" || r.action === "upload.abort")
+        .map((r) => `${r.action} ${r.key}`)
+        .sort();
+    }
+    expect(seen).toEqual(["file.delete ends/deleted.txt", "upload.abort ends/aborted.txt"]);
+  });
+
   it("refuses internal webhook destinations unless they are allowed", async () => {
     await expect(
       startSignet({
