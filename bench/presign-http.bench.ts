@@ -7,7 +7,7 @@
  *   `S3Signer.presign` loop signing the same requests (key, expiry, the response overrides
  *   Signet adds) on the same bucket. Target: >= 0.5x its URLs/s.
  * BENCH_SECONDS (default 5) sets each run's length; BENCH_PROFILE=DIR runs Signet alone under
- * `node --cpu-prof` with the single presign load.
+ * `node --cpu-prof` with the single presign load (the batch load with BENCH_PROFILE_LOAD=batch).
  */
 import { S3Signer } from "../src/backends/s3/s3-signing.js";
 import { best, measure, publish, rate, seconds } from "./lib.js";
@@ -79,8 +79,12 @@ try {
   };
 
   if (profile !== undefined) {
-    const lua = luaPost("/v1/presign", single, key);
-    const run = await wrk(signet.url, { seconds: seconds(5), connections: 50, lua });
+    const batched = process.env.BENCH_PROFILE_LOAD === "batch";
+    const lua = batched
+      ? luaPost("/v1/presign/batch", batch, ADMIN_KEY)
+      : luaPost("/v1/presign", single, key);
+    const connections = batched ? 4 : 50;
+    const run = await wrk(signet.url, { seconds: seconds(5), connections, lua });
     console.log(`profiled run: ${rate(run.requestsPerSecond)} req/s, profile in ${profile}`);
   } else {
     const bare = await startFixture("bare-fastify.ts");
