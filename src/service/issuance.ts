@@ -42,7 +42,7 @@ import {
   safeDirect,
   unboundField,
 } from "./direct-safety.js";
-import { KeyGuard, WRITES } from "./key-guard.js";
+import { type KeyGuard, WRITES } from "./key-guard.js";
 import type { Metrics } from "./metrics.js";
 import type { Quotas } from "./quotas.js";
 import { linkMode, type LinkService, REDIRECT_MAX_SECONDS } from "./links.js";
@@ -159,12 +159,8 @@ export class Issuance {
     const now = Date.now();
     try {
       const checked = this.checkPlan(principal, scope, now, ctx);
-      // Awaited only when there is something to wait for: a batch issues a thousand URLs a
-      // request, and each await is a turn of the microtask queue (BENCHMARKS.md, issue 17).
-      const admitted = this.admit(principal, checked);
-      if (admitted !== undefined) await admitted;
-      if (KeyGuard.concerns(checked.request, scope.upsert))
-        await this.guard(principal, checked, scope, now);
+      await this.admit(principal, checked);
+      await this.guard(principal, checked, scope, now);
       // The plan's own token id: this plan signs nothing else.
       return await this.sign(principal, checked, {}, ctx, short === true, checked.direct.tokenId);
     } catch (err) {
@@ -203,7 +199,7 @@ export class Issuance {
     // there answers every later URL of the plan with the same error, audited once.
     let admitted: Promise<void> | undefined;
     let guarded: Promise<void> | undefined;
-    const admit = () => (admitted ??= this.admit(principal, checked) ?? Promise.resolve());
+    const admit = () => (admitted ??= this.admit(principal, checked));
     const guard = () => (guarded ??= this.guard(principal, checked, scope, now));
     const audited = async <T>(work: () => Promise<T>): Promise<T> => {
       try {
@@ -291,10 +287,10 @@ export class Issuance {
 
   /**
    * Before the first URL of a plan is signed: the quotas (429), which every route passes
-   * through, each URL of a batch too. Undefined when no quota applies.
+   * through, each URL of a batch too.
    */
-  private admit(principal: Principal, checked: CheckedScope): Promise<void> | undefined {
-    return this.quotas?.admit(principal, checked.bucket.name, checked.grantId);
+  private admit(principal: Principal, checked: CheckedScope): Promise<void> {
+    return this.quotas?.admit(principal, checked.bucket.name, checked.grantId) ?? Promise.resolve();
   }
 
   /**
@@ -573,7 +569,7 @@ export class Issuance {
    * One audit row and one `issued` row, queued as one entry (AuditLog.recordIssuance). `detail` is
    * the caller's fresh object, naming `revocable` itself; `expiresAt` is the expiry as ISO text.
    */
-  private recordIssued(
+  private async recordIssued(
     principal: Principal,
     { bucket, request, direct }: Pick<CheckedScope, "bucket" | "request" | "direct">,
     ctx: IssueContext,
@@ -581,7 +577,7 @@ export class Issuance {
     detail: Record<string, unknown>,
     expiresAt: string,
   ): Promise<void> {
-    return this.audit.recordIssuance(
+    await this.audit.recordIssuance(
       {
         event: ctx.action,
         principal: principal.id,

@@ -75,14 +75,6 @@ export class KeyGuard {
   }
 
   /**
-   * Whether `checkIssue` has anything to check for this request: a write, or an upsert (refused
-   * on a folder). Lets the issuance of a read skip it without an await.
-   */
-  static concerns(request: ScopeRequest, upsert: boolean | undefined): boolean {
-    return upsert === true || request.methods.some((m) => WRITES.includes(m));
-  }
-
-  /**
    * The raw-presign rule, at issuance. `authorizeDelete` throws unless the caller may delete
    * at the key (upsert needs write and delete). May turn an `auto` folder write into a link
    * (Signet then checks each use); a `direct` one on a cloud backend is 400.
@@ -93,7 +85,6 @@ export class KeyGuard {
     authorizeDelete: () => void,
   ): Promise<void> {
     const { request, bucket } = checked;
-    if (!KeyGuard.concerns(request, upsert)) return;
     const writes = request.methods.some((m) => WRITES.includes(m));
     if (request.key === undefined) {
       if (upsert === true)

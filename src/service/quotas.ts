@@ -55,12 +55,10 @@ export class Quotas {
 
   /**
    * Counts one issuance to `principal` on `bucket` (under the grant `grantId`, when one admitted
-   * it). Answers undefined when no quota applies (the usual case: nothing to count or wait for,
-   * and the caller's hot path awaits nothing), else a promise that rejects with 429
-   * `rate_limited` (throttle.ts) when a quota is spent, or 503 when the counters cannot be
+   * it); throws 429 `rate_limited` (throttle.ts) when a quota is spent, or 503 when the counters cannot be
    * reached.
    */
-  admit(principal: Principal, bucket: string, grantId: string | undefined): Promise<void> | undefined {
+  async admit(principal: Principal, bucket: string, grantId: string | undefined): Promise<void> {
     const grant = grantId === undefined ? undefined : this.grantById(grantId);
     const counted: Counted[] = [];
     this.count(counted, "principal", this.config.principal, principal.id);
@@ -79,14 +77,10 @@ export class Quotas {
     if (grant !== undefined)
       this.count(counted, "grant", grant.quota, `${grant.id}:${principal.id}`, grant.id);
     if (counted.length === 0) {
+      // No quota applies (the usual case): nothing to count or wait for.
       this.anomalies?.count(principal.id);
-      return undefined;
+      return;
     }
-    return this.consume(principal, counted);
-  }
-
-  /** Takes a point from each counter at once; throws as `admit` describes. */
-  private async consume(principal: Principal, counted: Counted[]): Promise<void> {
     const results = await Promise.allSettled(counted.map((c) => c.limiter.consume(c.key)));
     let retryMs = -1;
     let spent: Counted | undefined;
