@@ -35,7 +35,9 @@ export interface Ending {
  * Ends pending intent `row` (read while its key is held, still pending): revokes its URLs and
  * removes its partial data (`dropPending`), marks it deleted, with the webhook event in the
  * same transaction, revokes the URLs signed meanwhile (`revokeLate`), and records the audit
- * event. Answers the file as it is now. `backend` is undefined when the bucket is gone.
+ * event, once: an ending that finds the file no longer pending (another ending changed it since
+ * `row` was read) queues and records nothing. Answers the file as it is now. `backend` is
+ * undefined when the bucket is gone.
  */
 export async function endPending(
   ends: IntentEnds,
@@ -46,16 +48,28 @@ export async function endPending(
   const revoked = await dropPending(row, backend, ends.revocations);
   const deletedAt = new Date().toISOString();
   const file = toFileInfo({ ...row, status: "deleted", deleted_at: deletedAt });
-  await ends.db.transaction().execute(async (tx) => {
-    await tx
+  const ended = await ends.db.transaction().execute(async (tx) => {
+    const updated = await tx
       .updateTable("files")
       .set({ status: "deleted", deleted_at: deletedAt })
       .where("id", "=", row.id)
       .where("status", "=", "pending")
-      .execute();
+      .executeTakeFirst();
+    // Another ending got there first (a hold is taken again by its own holder: two aborts, an
+    // abort and the sweeper, two DELETEs): it queued the event and records the audit.
+    if (Number(updated.numUpdatedRows) === 0) return false;
     if (ending.webhook !== undefined) await ends.webhooks.enqueue(tx, ending.webhook, file);
+    return true;
   });
   await revokeLate(ends.db, ends.revocations, row.id, revoked);
+  if (!ended) {
+    const now = await ends.db
+      .selectFrom("files")
+      .selectAll()
+      .where("id", "=", row.id)
+      .executeTakeFirstOrThrow();
+    return toFileInfo(now);
+  }
   await ends.audit.record({
     event: ending.audit,
     principal: ending.by,
