@@ -201,20 +201,23 @@ export class FileService {
         }
         if (now.status === "committed") await bucket.backend.delete(now.key);
         const deletedAt = new Date().toISOString();
-        await this.db.transaction().execute(async (tx) => {
-          await tx
+        return this.db.transaction().execute(async (tx) => {
+          const updated = await tx
             .updateTable("files")
             .set({ status: "deleted", deleted_at: deletedAt })
             .where("id", "=", id)
             .where("status", "=", now.status)
-            .execute();
+            .executeTakeFirst();
+          // Another DELETE of this file got there first (it holds the key as this one does): it
+          // queued the event and records the audit.
+          if (Number(updated.numUpdatedRows) === 0) return undefined;
           await this.webhooks.enqueue(
             tx,
             "file.deleted",
             toFileInfo({ ...now, status: "deleted", deleted_at: deletedAt }),
           );
+          return now;
         });
-        return now;
       },
     );
     if (row === undefined) return;

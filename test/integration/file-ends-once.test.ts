@@ -1,17 +1,18 @@
 /**
- * A pending intent ends once (intent-end.ts `endPending`): one `file.deleted` event, one audit
- * record, however many ways out race for it. Two endings of one intent take the same key hold
- * (`discard:{id}` for an abort and the sweeper, `file-delete:{id}` for two DELETEs), and a hold
- * may be taken again by its own holder (a retry after a crash), so both run: each read the file
- * pending, and each queued its webhook event and wrote its audit record though only the first
- * changed the file. The window is opened deterministically: the second ending runs while the
- * first revokes the intent's URLs, after its read and before its status change.
+ * A file ends once: one `file.deleted` event, one audit record, however many ways out race for
+ * it. A pending intent (intent-end.ts `endPending`): two endings of one intent take the same key
+ * hold (`discard:{id}` for an abort and the sweeper, `file-delete:{id}` for two DELETEs), and a
+ * hold may be taken again by its own holder (a retry after a crash), so both run: each read the
+ * file pending, and each queued its webhook event and wrote its audit record though only the
+ * first changed the file. Two DELETEs of a committed file did the same (files.ts). The window is
+ * opened deterministically: the second ending runs inside the first, after its read of the file
+ * and before its status change.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startSignet } from "../helpers/harness.js";
-import { api } from "../helpers/http.js";
+import { api, commitFile } from "../helpers/http.js";
 
-describe("a pending intent ended twice at once", () => {
+describe("a file ended twice at once", () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startSignet({
@@ -81,6 +82,31 @@ describe("a pending intent ended twice at once", () => {
     expect((outer as { status: number }).status).toBe(204);
     expect((inner as { status: number }).status).toBe(204);
     expect((await api(h.url, "GET", `/v1/files/${id}`)).body.status).toBe("deleted");
+    expect(await events(id)).toEqual(["file.deleted"]);
+    expect(await audited(key)).toEqual(["file.delete"]);
+  });
+
+  it("two DELETEs of a committed file: one file.deleted event, one file.delete record", async () => {
+    const key = "twice/committed.txt";
+    const id = await commitFile(h.url, { key, body: "x" });
+    const store = h.signet.buckets.get("default")!.backend;
+    const remove = store.delete.bind(store);
+    let entered = false;
+    let inner: Awaited<ReturnType<typeof api>> | undefined;
+    // The second DELETE runs while the first removes the bytes, after its read of the file.
+    store.delete = async (...args: Parameters<typeof remove>) => {
+      if (!entered) {
+        entered = true;
+        inner = await api(h.url, "DELETE", `/v1/files/${id}`);
+      }
+      return remove(...args);
+    };
+    try {
+      expect((await api(h.url, "DELETE", `/v1/files/${id}`)).status).toBe(204);
+    } finally {
+      store.delete = remove;
+    }
+    expect(inner?.status).toBe(204);
     expect(await events(id)).toEqual(["file.deleted"]);
     expect(await audited(key)).toEqual(["file.delete"]);
   });
