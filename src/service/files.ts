@@ -2,6 +2,7 @@
  * Registered files: only principals whose grants reach a file's key see or touch it; for
  * everyone else it does not exist (404, the same answer for an unknown id).
  */
+import { randomUUID } from "node:crypto";
 import { sameEtag } from "../core/etag.js";
 import { SignetError } from "../core/errors.js";
 import type { Method } from "../core/methods.js";
@@ -179,10 +180,13 @@ export class FileService {
     if (bucket === undefined) throw notFound();
     // Holding the key as a commit does (409 while one runs), and judged on the row as it is then:
     // an upsert that committed meanwhile made this file superseded, and the key's bytes its own.
+    // A hold of this DELETE's own (as deleteAt's): a holder may take its own hold again, so two
+    // DELETEs of the file under one name both ran, and the first to finish released the other's
+    // hold, which then removed the bytes of a file committed at the key meanwhile.
     const row = await this.guard.exclusive(
       found.bucket,
       found.key,
-      `file-delete:${id}`,
+      `file-delete:${id}:${randomUUID()}`,
       async () => {
         const now = await this.db
           .selectFrom("files")
