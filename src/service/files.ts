@@ -2,7 +2,6 @@
  * Registered files: only principals whose grants reach a file's key see or touch it; for
  * everyone else it does not exist (404, the same answer for an unknown id).
  */
-import { randomUUID } from "node:crypto";
 import { sameEtag } from "../core/etag.js";
 import { SignetError } from "../core/errors.js";
 import type { Method } from "../core/methods.js";
@@ -180,50 +179,43 @@ export class FileService {
     if (bucket === undefined) throw notFound();
     // Holding the key as a commit does (409 while one runs), and judged on the row as it is then:
     // an upsert that committed meanwhile made this file superseded, and the key's bytes its own.
-    // A hold of this DELETE's own (as deleteAt's): a holder may take its own hold again, so two
-    // DELETEs of the file under one name both ran, and the first to finish released the other's
-    // hold, which then removed the bytes of a file committed at the key meanwhile.
-    const row = await this.guard.exclusive(
-      found.bucket,
-      found.key,
-      `file-delete:${id}:${randomUUID()}`,
-      async () => {
-        const now = await this.db
-          .selectFrom("files")
-          .selectAll()
-          .where("id", "=", id)
-          .executeTakeFirstOrThrow();
-        if (now.status === "deleted") return undefined;
-        if (now.status === "pending") {
-          // endPending queues the webhook event and records the audit itself.
-          await endPending(this.ends, now, bucket.backend, {
-            by: principal.id,
-            audit: "file.delete",
-            webhook: "file.deleted",
-          });
-          return undefined;
-        }
-        if (now.status === "committed") await bucket.backend.delete(now.key);
-        const deletedAt = new Date().toISOString();
-        return this.db.transaction().execute(async (tx) => {
-          const updated = await tx
-            .updateTable("files")
-            .set({ status: "deleted", deleted_at: deletedAt })
-            .where("id", "=", id)
-            .where("status", "=", now.status)
-            .executeTakeFirst();
-          // Another DELETE of this file got there first (it holds the key as this one does): it
-          // queued the event and records the audit.
-          if (Number(updated.numUpdatedRows) === 0) return undefined;
-          await this.webhooks.enqueue(
-            tx,
-            "file.deleted",
-            toFileInfo({ ...now, status: "deleted", deleted_at: deletedAt }),
-          );
-          return now;
+    // Under a hold of this DELETE's own (`deleting`): behind another DELETE of the key it waits.
+    const row = await this.guard.deleting(found.bucket, found.key, async () => {
+      const now = await this.db
+        .selectFrom("files")
+        .selectAll()
+        .where("id", "=", id)
+        .executeTakeFirstOrThrow();
+      if (now.status === "deleted") return undefined;
+      if (now.status === "pending") {
+        // endPending queues the webhook event and records the audit itself.
+        await endPending(this.ends, now, bucket.backend, {
+          by: principal.id,
+          audit: "file.delete",
+          webhook: "file.deleted",
         });
-      },
-    );
+        return undefined;
+      }
+      if (now.status === "committed") await bucket.backend.delete(now.key);
+      const deletedAt = new Date().toISOString();
+      return this.db.transaction().execute(async (tx) => {
+        const updated = await tx
+          .updateTable("files")
+          .set({ status: "deleted", deleted_at: deletedAt })
+          .where("id", "=", id)
+          .where("status", "=", now.status)
+          .executeTakeFirst();
+        // Another DELETE of this file got there first (it holds the key as this one does): it
+        // queued the event and records the audit.
+        if (Number(updated.numUpdatedRows) === 0) return undefined;
+        await this.webhooks.enqueue(
+          tx,
+          "file.deleted",
+          toFileInfo({ ...now, status: "deleted", deleted_at: deletedAt }),
+        );
+        return now;
+      });
+    });
     if (row === undefined) return;
     await this.audit.record({
       event: "file.delete",

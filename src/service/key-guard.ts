@@ -122,14 +122,26 @@ export class KeyGuard {
   }
 
   /**
-   * A data-plane DELETE at `key` (/o, a link): run holding the key as an intent's commit does
-   * (`exclusive`), after `checkUse` again, so that a file committed between the request's arrival
-   * and its delete never loses its bytes. 409 `conflict` while a commit holds the key.
+   * A data-plane DELETE at `key` (/o, a link): run holding the key as a DELETE (`deleting`),
+   * after `checkUse` again, so that a file committed between the request's arrival and its
+   * delete never loses its bytes. 409 `conflict` while a commit holds the key.
    */
   async deleteAt(bucket: string, key: string, remove: () => Promise<unknown>): Promise<void> {
+    await this.deleting(bucket, key, async () => {
+      await this.checkUse(bucket, key, "DELETE");
+      await remove();
+    });
+  }
+
+  /**
+   * Runs a DELETE's `work` (a data-plane DELETE, `DELETE /v1/files/{id}`) holding `key` as an
+   * intent's commit does (`exclusive`), under a hold of its own: behind another DELETE of the key
+   * it waits briefly (deleting twice is deleting once), behind a commit it is 409 `conflict`.
+   * Never under a name two DELETEs share: a holder retakes its own hold, so both would run, and
+   * the first to finish would release the hold the other still relies on.
+   */
+  async deleting<T>(bucket: string, key: string, work: () => Promise<T>): Promise<T> {
     const holder = `${DELETE_HOLDER}${randomUUID()}`;
-    // Another DELETE holding the key is no conflict (deleting twice is deleting once): wait for
-    // it, briefly, rather than refuse; a commit's hold is 409 at once.
     for (let attempt = 1; ; attempt++) {
       const other = await this.hold(bucket, key, holder);
       if (other === undefined) break;
@@ -138,10 +150,7 @@ export class KeyGuard {
       if (!again || attempt >= DELETE_WAITS) throw busy();
       await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
     }
-    await this.holding(bucket, key, holder, async () => {
-      await this.checkUse(bucket, key, "DELETE");
-      await remove();
-    });
+    return this.holding(bucket, key, holder, work);
   }
 
   /**

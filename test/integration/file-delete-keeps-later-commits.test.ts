@@ -29,8 +29,8 @@ describe("a DELETE of a file racing another DELETE of it", () => {
       if (!entered && args[0] === key) {
         entered = true;
         const second = await api(h.url, "DELETE", `/v1/files/${old}`);
-        // Refused while the first holds the key (409), or done: either way the key may be free
-        // once the first is done, and a new file may be committed there.
+        // It waits behind the first DELETE, which waits for it here: after its waits it is 409.
+        // Either way the key may be free once the first is done, and a file committed there.
         expect([204, 409]).toContain(second.status);
         later = await commitFile(h.url, { key, body: "new bytes" }).catch(() => undefined);
       }
@@ -49,5 +49,15 @@ describe("a DELETE of a file racing another DELETE of it", () => {
     });
     expect(read.status).toBe(200);
     expect(await read.text()).toBe("new bytes");
+  });
+
+  it("answers both 204: deleting twice is deleting once, the second waits for the first", async () => {
+    const id = await commitFile(h.url, { key: "race/twice.txt", body: "bytes" });
+    const answers = await Promise.all([
+      api(h.url, "DELETE", `/v1/files/${id}`),
+      api(h.url, "DELETE", `/v1/files/${id}`),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([204, 204]);
+    expect((await api(h.url, "GET", `/v1/files/${id}`)).body.status).toBe("deleted");
   });
 });
