@@ -57,6 +57,9 @@ const busy = () =>
   );
 
 export class KeyGuard {
+  /** `exclusive` holds (bucket, key and holder) this process runs work under now */
+  private readonly running = new Set<string>();
+
   constructor(
     private readonly db: Db,
     private readonly webhooks: Webhooks,
@@ -233,12 +236,21 @@ export class KeyGuard {
    * key: one at a time per key, so that a commit's check of the key's files still holds when it
    * promotes and commits (a non-upsert commit can never replace a file another commit made
    * meanwhile). Another intent committing at the key is 409 `conflict` (retry); the same intent
-   * may take its own hold again (a complete retried after a crash), and a hold past
-   * COMMIT_HOLD_MS is taken over.
+   * may take its own hold again (a complete retried after a crash), but not while this process
+   * still runs work under it (a client's retry of a long complete: both would run, and the first
+   * to finish would release the hold the other relies on); a hold past COMMIT_HOLD_MS is taken
+   * over.
    */
   async exclusive<T>(bucket: string, key: string, holder: string, work: () => Promise<T>) {
-    if ((await this.hold(bucket, key, holder)) !== undefined) throw busy();
-    return this.holding(bucket, key, holder, work);
+    const mine = `${bucket}\n${key}\n${holder}`;
+    if (this.running.has(mine)) throw busy();
+    this.running.add(mine);
+    try {
+      if ((await this.hold(bucket, key, holder)) !== undefined) throw busy();
+      return await this.holding(bucket, key, holder, work);
+    } finally {
+      this.running.delete(mine);
+    }
   }
 
   /** Takes the hold on `key` for `holder`; answers the holder in the way, if any. */

@@ -127,8 +127,27 @@ describe("a file ended twice at once", () => {
     const aborted = outer as { status: number; body: { file: { status: string } } };
     expect(aborted.status).toBe(200);
     expect(aborted.body.file.status).toBe("deleted");
-    expect(inner).toBe(1);
+    // The abort holds the key in this process: the sweeper leaves the intent to it.
+    expect(inner).toBe(0);
     expect(await events(id)).toEqual([]);
     expect(await audited(key)).toEqual(["upload.abort"]);
+  });
+
+  it("an ending that finds the intent ended by a peer meanwhile records nothing", async () => {
+    const key = "twice/peer.txt";
+    const id = await pending(key);
+    // Another instance (its own key guard, the same hold name) ends it first: as its commit.
+    const { outer } = await during(
+      () => api(h.url, "DELETE", `/v1/files/${id}`),
+      () =>
+        h.signet.db
+          .updateTable("files")
+          .set({ status: "deleted", deleted_at: new Date().toISOString() })
+          .where("id", "=", id)
+          .execute(),
+    );
+    expect((outer as { status: number }).status).toBe(204);
+    expect(await events(id)).toEqual([]);
+    expect(await audited(key)).toEqual([]);
   });
 });
