@@ -47,8 +47,12 @@ const DELIVERY_SECONDS = 20;
 const LEASE_SECONDS = 30;
 
 // Loopback, private, link-local (cloud metadata lives there), unique-local, CGNAT, unspecified;
-// IETF protocol assignments, benchmarking, reserved, multicast and broadcast (never a receiver).
+// IETF protocol assignments, benchmarking, reserved, multicast and broadcast (never a receiver);
+// a network's own NAT64 prefix (64:ff9b:1::/48, RFC 8215: its IPv4 may sit at other bits than a
+// /96's) and the deprecated IPv4-compatible ::/96, whose IPv4 cannot be read for certain.
 const INTERNAL = ipMatcher([
+  "64:ff9b:1::/48",
+  "::/96",
   "127.0.0.0/8",
   "10.0.0.0/8",
   "172.16.0.0/12",

@@ -3,7 +3,8 @@
  * internal too. NAT64 (64:ff9b::/96, RFC 6052; on an IPv6-only subnet with DNS64 the gateway
  * reaches the VPC's private IPv4 hosts), 6to4 (2002::/16), Teredo (2001::/32: its server, and
  * its client inverted), IPv4-mapped and IPv4-translated (::ffff:0:0:0/96, RFC 6145) addresses
- * carry an IPv4 address in their bits; benchmarking, reserved, multicast and broadcast IPv4 ranges are never a receiver.
+ * carry an IPv4 address in their bits; a network's own NAT64 prefix (64:ff9b:1::/48, RFC 8215),
+ * whose IPv4 address may sit elsewhere, and IPv4-compatible ::/96 are internal whole; benchmarking, reserved, multicast and broadcast IPv4 ranges are never a receiver.
  */
 import { describe, expect, it } from "vitest";
 import { addressPolicy } from "../../src/service/webhooks.js";
@@ -22,6 +23,10 @@ describe("webhook address policy", () => {
     "2002:7f00:1::1",
     "2002:a9fe:a9fe::",
     "64:ff9b:1::a00:5",
+    // Local-use NAT64 (RFC 8215) with a /64 prefix: 10.0.0.1 in bits 72-103, not the last 32
+    "64:ff9b:1:1:a:0:100:0",
+    // IPv4-compatible (deprecated), as new URL() writes [::10.0.0.1]
+    "::a00:1",
     "::ffff:10.0.0.1",
     "::ffff:0:a00:1",
     "::ffff:0:7f00:1",
