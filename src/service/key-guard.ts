@@ -32,8 +32,12 @@ export const WRITES: readonly Method[] = ["PUT", "POST", "DELETE"];
 /** A provider may accept its URL a little past its expiry by Signet's clock. */
 const CLOCK_MARGIN_MS = 60_000;
 
-/** How long a commit's hold on its key outlives a crash (a large cloud copy takes minutes). */
-const COMMIT_HOLD_MS = 60 * 60_000;
+/**
+ * A hold on a key is a lease: it lapses this long after its last renewal, and `holding` renews
+ * it every third of it while the work runs (a large cloud copy may take minutes). A live
+ * holder's hold never lapses, on any instance; a crashed one's is taken over once it has.
+ */
+export const HOLD_LEASE_MS = 30_000;
 
 /** The refusal naming the file that holds a key. */
 export const heldBy = (row: Pick<FileTable, "id" | "status">) =>
@@ -56,14 +60,30 @@ const busy = () =>
     "key",
   );
 
+export interface KeyGuardOptions {
+  /** how long a hold lives past its last renewal (HOLD_LEASE_MS; tests shorten it) */
+  leaseMs?: number;
+}
+
 export class KeyGuard {
-  /** `exclusive` holds (bucket, key and holder) this process runs work under now */
-  private readonly running = new Set<string>();
+  private readonly leaseMs: number;
 
   constructor(
     private readonly db: Db,
     private readonly webhooks: Webhooks,
-  ) {}
+    options: KeyGuardOptions = {},
+  ) {
+    this.leaseMs = options.leaseMs ?? HOLD_LEASE_MS;
+  }
+
+  /**
+   * Drops every hold: only at the start of the one process that owns the database (SQLite), where
+   * any hold left is a crashed holder's. A complete retried after a crash then runs at once; on a
+   * shared database (PostgreSQL) it waits for the crashed hold's lease to lapse.
+   */
+  async dropStaleHolds(): Promise<void> {
+    await this.db.deleteFrom("key_commits").execute();
+  }
 
   /** The committed or pending files at `key` (oldest first), but `except`. */
   async holders(bucket: string, key: string, except?: string, tx?: Tx): Promise<FileTable[]> {
@@ -140,20 +160,18 @@ export class KeyGuard {
    * Runs a DELETE's `work` (a data-plane DELETE, `DELETE /v1/files/{id}`) holding `key` as an
    * intent's commit does (`exclusive`), under a hold of its own: behind another DELETE of the key
    * it waits briefly (deleting twice is deleting once), behind a commit it is 409 `conflict`.
-   * Never under a name two DELETEs share: a holder retakes its own hold, so both would run, and
-   * the first to finish would release the hold the other still relies on.
+   * A name of its own, never one two DELETEs share (nor one a crashed DELETE left).
    */
   async deleting<T>(bucket: string, key: string, work: () => Promise<T>): Promise<T> {
     const holder = `${DELETE_HOLDER}${randomUUID()}`;
     for (let attempt = 1; ; attempt++) {
-      const other = await this.hold(bucket, key, holder);
-      if (other === undefined) break;
+      const held = await this.hold(bucket, key, holder);
+      if ("expires" in held) return this.holding(bucket, key, holder, held.expires, work);
       // Another DELETE's hold, or a hold released meanwhile (""): try again.
-      const again = other === "" || other.startsWith(DELETE_HOLDER);
+      const again = held.other === "" || held.other.startsWith(DELETE_HOLDER);
       if (!again || attempt >= DELETE_WAITS) throw busy();
       await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
     }
-    return this.holding(bucket, key, holder, work);
   }
 
   /**
@@ -235,67 +253,103 @@ export class KeyGuard {
    * Runs an intent's check, promote and commit (or a data-plane DELETE: `deleteAt`) holding its
    * key: one at a time per key, so that a commit's check of the key's files still holds when it
    * promotes and commits (a non-upsert commit can never replace a file another commit made
-   * meanwhile). Another intent committing at the key is 409 `conflict` (retry); the same intent
-   * may take its own hold again (a complete retried after a crash), but not while this process
-   * still runs work under it (a client's retry of a long complete: both would run, and the first
-   * to finish would release the hold the other relies on); a hold past COMMIT_HOLD_MS is taken
-   * over.
+   * meanwhile). Any live hold at the key is 409 `conflict` (retry), even one of the same holder:
+   * a complete retried while the first still runs, on this instance or another, would otherwise
+   * run beside it, and the first to finish would release the hold the other relies on. The hold
+   * is a lease renewed while `work` runs (HOLD_LEASE_MS): a crashed holder's lapses and is taken
+   * over, so a complete retried after a crash waits for that (on SQLite none is left: at start,
+   * `dropStaleHolds`).
    */
   async exclusive<T>(bucket: string, key: string, holder: string, work: () => Promise<T>) {
-    const mine = `${bucket}\n${key}\n${holder}`;
-    if (this.running.has(mine)) throw busy();
-    this.running.add(mine);
-    try {
-      if ((await this.hold(bucket, key, holder)) !== undefined) throw busy();
-      return await this.holding(bucket, key, holder, work);
-    } finally {
-      this.running.delete(mine);
-    }
+    const held = await this.hold(bucket, key, holder);
+    if (!("expires" in held)) throw busy();
+    return this.holding(bucket, key, holder, held.expires, work);
   }
 
-  /** Takes the hold on `key` for `holder`; answers the holder in the way, if any. */
-  private async hold(bucket: string, key: string, holder: string): Promise<string | undefined> {
+  /**
+   * Takes the hold on `key` for `holder`: the lease's expiry, or the holder in the way ("": one
+   * released between the insert and the look).
+   */
+  private async hold(
+    bucket: string,
+    key: string,
+    holder: string,
+  ): Promise<{ expires: string } | { other: string }> {
     const now = Date.now();
+    // Only a lapsed lease: a live one is a holder still at work, whoever it is.
     await this.db
       .deleteFrom("key_commits")
       .where("bucket", "=", bucket)
       .where("key", "=", key)
-      .where((eb) =>
-        eb.or([eb("holder", "=", holder), eb("expires_at", "<", new Date(now).toISOString())]),
-      )
+      .where("expires_at", "<", new Date(now).toISOString())
       .execute();
+    const expires = new Date(now + this.leaseMs).toISOString();
     const taken = await this.db
       .insertInto("key_commits")
-      .values({
-        bucket,
-        key,
-        holder,
-        expires_at: new Date(now + COMMIT_HOLD_MS).toISOString(),
-      })
+      .values({ bucket, key, holder, expires_at: expires })
       .onConflict((oc) => oc.doNothing())
       .executeTakeFirst();
-    if (Number(taken.numInsertedOrUpdatedRows ?? 0) > 0) return undefined;
+    if (Number(taken.numInsertedOrUpdatedRows ?? 0) > 0) return { expires };
     const other = await this.db
       .selectFrom("key_commits")
       .select("holder")
       .where("bucket", "=", bucket)
       .where("key", "=", key)
       .executeTakeFirst();
-    // Released between the insert and this look: "" (a commit is refused, a DELETE tries again).
-    return other?.holder ?? "";
+    return { other: other?.holder ?? "" };
   }
 
-  /** Runs `work` under the hold `holder` took, then releases it. */
-  private async holding<T>(bucket: string, key: string, holder: string, work: () => Promise<T>) {
-    try {
-      return await work();
-    } finally {
-      await this.db
-        .deleteFrom("key_commits")
+  /**
+   * Runs `work` under the hold `holder` took (its lease lapsing at `expires`), renewing the lease
+   * every third of it, then releases it. The row is named by holder and by the expiry last
+   * written, so that a lease that lapsed (the process stalled past it) and was taken over, even
+   * under the same holder, is never renewed or released by this run: the renewal that finds it
+   * gone notes on stderr that the key went unprotected. A renewal that fails (the database
+   * unreachable) is left to the next one.
+   */
+  private async holding<T>(
+    bucket: string,
+    key: string,
+    holder: string,
+    expires: string,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    let lost = false;
+    const renew = async () => {
+      if (lost) return;
+      const next = new Date(Date.now() + this.leaseMs).toISOString();
+      const renewed = await this.db
+        .updateTable("key_commits")
+        .set({ expires_at: next })
         .where("bucket", "=", bucket)
         .where("key", "=", key)
         .where("holder", "=", holder)
-        .execute();
+        .where("expires_at", "=", expires)
+        .executeTakeFirst();
+      if (Number(renewed.numUpdatedRows) > 0) expires = next;
+      else {
+        lost = true;
+        console.error(`key hold lost: ${holder}'s lease on ${bucket}/${key} lapsed as it ran`);
+      }
+    };
+    let renewal: Promise<void> = Promise.resolve();
+    const timer = setInterval(() => {
+      renewal = renewal.then(renew).catch(() => undefined);
+    }, this.leaseMs / 3);
+    timer.unref();
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
+      await renewal;
+      if (!lost)
+        await this.db
+          .deleteFrom("key_commits")
+          .where("bucket", "=", bucket)
+          .where("key", "=", key)
+          .where("holder", "=", holder)
+          .where("expires_at", "=", expires)
+          .execute();
     }
   }
 

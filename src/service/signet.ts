@@ -217,6 +217,8 @@ async function open(
   );
   webhooks.start();
   const keyGuard = new KeyGuard(db, webhooks);
+  // SQLite belongs to this process alone (the data dir is locked): any hold left is a crash's.
+  if (dialectOf(db) === "sqlite") await keyGuard.dropStaleHolds();
   const shortUrls = new ShortUrls(db, revocations, dataUrl);
   const issuance = new Issuance(
     buckets,

@@ -1,7 +1,7 @@
 /**
  * A complete retried while the first is still running (a client that timed out on a long
  * multipart assembly and asked again) is 409, and the key stays held by the first until it is
- * done. The hold names the intent, and a holder may take its own hold again (a retry after a
+ * done. The hold names the intent, and a holder could take its own hold again (a retry after a
  * crash): both completes ran, the second committed first and released the hold the first still
  * relied on, so an upsert could commit at the key while the first went on to promote its
  * staged bytes there. The window is opened deterministically: the retry and the upsert run inside
