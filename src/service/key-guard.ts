@@ -37,7 +37,7 @@ const CLOCK_MARGIN_MS = 60_000;
  * it every third of it while the work runs (a large cloud copy may take minutes). A live
  * holder's hold never lapses, on any instance; a crashed one's is taken over once it has.
  */
-export const HOLD_LEASE_MS = 30_000;
+export const HOLD_LEASE_MS = 60_000;
 
 /** The refusal naming the file that holds a key. */
 export const heldBy = (row: Pick<FileTable, "id" | "status">) =>
