@@ -15,7 +15,8 @@ import { KeyGuard } from "../../src/service/key-guard.js";
 import { type Harness, startSignet } from "../helpers/harness.js";
 import { databaseFor, dropDatabaseFor } from "../helpers/pg.js";
 
-const LEASE_MS = 300;
+// Long enough that a loaded machine's stalls do not let it lapse between two renewals.
+const LEASE_MS = 1_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The code `run` was refused with, or "ran". */
@@ -50,11 +51,14 @@ describe("key holds are leases", () => {
     const key = "lease/long.bin";
     const g = guard(h.signet.db, LEASE_MS);
     let done = false;
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
     const work = g.exclusive("default", key, "intent-long", async () => {
-      await sleep(5 * LEASE_MS);
+      started();
+      await sleep(3.5 * LEASE_MS);
       done = true;
     });
-    await sleep(20);
+    await running;
     let looks = 0;
     while (!done) {
       const row = await rowAt(key);
