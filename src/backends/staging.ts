@@ -6,7 +6,10 @@
  */
 import { SignetError } from "../core/errors.js";
 
-/** The answer of `promote` when the upload never arrived (or was already promoted). */
+/**
+ * The answer of `promote`, and of complete's look at the staging key, when the upload never
+ * arrived (or was already promoted).
+ */
 export const nothingStaged = () =>
   new SignetError("conflict", "nothing has been uploaded for this file yet");
 

@@ -13,6 +13,7 @@
  * needs delete there); the held file is superseded at commit, never before.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { nothingStaged } from "../backends/staging.js";
 import type { Backend, DirectScope, PartInfo } from "../backends/types.js";
 import { MAX_PARTS, type ScopeConstraints } from "../core/constraints.js";
 import { SignetError } from "../core/errors.js";
@@ -550,8 +551,7 @@ export class UploadService {
     }
 
     const info = await backend.head(staged.key);
-    if (info === undefined)
-      throw new SignetError("conflict", "nothing has been uploaded for this file yet");
+    if (info === undefined) throw nothingStaged();
     let problem: string | undefined;
     const max = bucket.config.maxObjectSize;
     if (size !== undefined && info.size !== size) problem = `size is ${info.size}, not ${size}`;
