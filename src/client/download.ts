@@ -9,9 +9,10 @@
  * Files: `OUT.signet-partial` (the bytes so far) and `OUT.signet-state.json`
  * (`{ version, validator, size, partSize, done: [partNumber…] }`).
  */
+import { writeSync } from "node:fs";
 import { type FileHandle, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { request } from "./http.js";
 import { failure, SignetApiError, withRetries } from "./errors.js";
+import { type Accept, type RawHead, type RawReply, rawGet } from "./raw-get.js";
 import { prefixHash } from "./prefix-hash.js";
 
 /** Called with bytes done and the total, when known. */
@@ -105,118 +106,79 @@ async function loadState(file: string, source: RangedSource): Promise<Set<number
 }
 
 /**
- * Fetches one part and writes it at its offset; throws `short_body` when the reply is short.
- * The body is copied into the connection's two `slabs` of WRITE_SIZE and written a slab at a
- * time: the socket keeps flowing into one slab while the other is written, and its chunks die
- * young instead of waiting in writes, so memory stays at two slabs per connection.
+ * Fetches one part and writes it at its offset as it arrives (raw-get.ts hands over each read
+ * as a view into its socket's buffer, written at once: memory stays at one read buffer per
+ * connection); throws `short_body` when the reply is short, `long_body` when it is long,
+ * `range_mismatch` when it is another range, `object_changed` when it is another version.
  */
 async function fetchPart(
   fh: FileHandle,
   part: ByteRange,
   info: PartRequestInfo,
   size: number,
-  slabs: [Buffer, Buffer],
   onBytes: (n: number) => void,
   signal: AbortSignal | undefined,
   identity?: RangedSource["identity"],
 ): Promise<void> {
-  const { res } = await followRedirects(
-    info.url,
-    info.headers,
-    `bytes=${part.start}-${part.end}`,
-    signal,
-  );
   const whole = part.start === 0 && part.end === size - 1;
-  if (res.statusCode !== 206 && !(res.statusCode === 200 && whole)) {
-    if (res.statusCode < 300) {
-      res.body.destroy();
-      throw new SignetApiError(res.statusCode, "range_ignored", "the server ignored Range");
-    }
-    throw await failure(res.statusCode, res.body, res.headers);
-  }
-  // A 206 must be the range asked for, of the object's size: bytes of another range would be
-  // written at this part's offset, and only a known sha256 would notice.
-  const contentRange = res.headers["content-range"];
-  if (res.statusCode === 206 && contentRange !== `bytes ${part.start}-${part.end}/${size}`) {
-    res.body.destroy();
-    throw new SignetApiError(
-      502,
-      "range_mismatch",
-      `part ${part.partNumber}: asked for bytes ${part.start}-${part.end}/${size}, got ${String(contentRange)}`,
-    );
-  }
-  const seen = identity === undefined ? undefined : res.headers[identity.name];
-  if (identity !== undefined && typeof seen === "string" && seen !== identity.value) {
-    res.body.destroy();
-    throw new SignetApiError(
-      409,
-      "object_changed",
-      `part ${part.partNumber}: the object changed (${identity.name} ${seen}, was ${identity.value})`,
-    );
-  }
-  let received = part.start;
   let position = part.start;
   let written = 0;
-  let slab = 0;
-  let fill = 0;
-  // The write under way from each slab, until it ends.
-  const busy: (Promise<void> | undefined)[] = [undefined, undefined];
-  let writing: Promise<void> = Promise.resolve();
-  /** Writes the filled slab; returns the write the other slab still waits for, if any. */
-  const flush = () => {
-    const from = slab;
-    const length = fill;
-    slab ^= 1;
-    fill = 0;
-    const write = (writing = writing.then(async () => {
-      const { bytesWritten } = await fh.write(slabs[from]!, 0, length, position);
-      if (bytesWritten !== length) throw new Error(`short write at ${position}`);
-      position += length;
-      written += length;
-      onBytes(length);
-      if (busy[from] === write) busy[from] = undefined;
-    }));
-    busy[from] = write;
-    return busy[slab];
-  };
-  // Set once the part failed: a chunk still waiting for a slab is dropped, not written.
-  let stopped = false;
-  const take = (chunk: Buffer, from: number): Promise<void> | undefined => {
-    while (from < chunk.length && !stopped) {
-      const n = chunk.copy(slabs[slab]!, fill, from);
-      fill += n;
-      from += n;
-      if (fill === WRITE_SIZE) {
-        const wait = flush();
-        const rest = from;
-        if (wait !== undefined) return wait.then(() => take(chunk, rest));
-      }
+  const accept: Accept = ({ statusCode, headers }) => {
+    if (statusCode !== 206 && !(statusCode === 200 && whole)) {
+      if (statusCode < 300)
+        throw new SignetApiError(statusCode, "range_ignored", "the server ignored Range");
+      return "text";
     }
-    return undefined;
-  };
-  try {
-    await res.body.each((chunk) => {
-      received += chunk.length;
-      if (received > part.end + 1)
+    // A 206 must be the range asked for, of the object's size: bytes of another range would be
+    // written at this part's offset, and only a known sha256 would notice.
+    const contentRange = headers["content-range"];
+    if (statusCode === 206 && contentRange !== `bytes ${part.start}-${part.end}/${size}`)
+      throw new SignetApiError(
+        502,
+        "range_mismatch",
+        `part ${part.partNumber}: asked for bytes ${part.start}-${part.end}/${size}, got ${String(contentRange)}`,
+      );
+    const seen = identity === undefined ? undefined : headers[identity.name];
+    if (identity !== undefined && seen !== undefined && seen !== identity.value)
+      throw new SignetApiError(
+        409,
+        "object_changed",
+        `part ${part.partNumber}: the object changed (${identity.name} ${seen}, was ${identity.value})`,
+      );
+    return (chunk) => {
+      if (position + chunk.length > part.end + 1)
         throw new SignetApiError(502, "long_body", `part ${part.partNumber} is longer than asked`);
-      return take(chunk, 0);
-    });
-    if (fill > 0) void flush();
-    await writing;
+      for (let at = 0; at < chunk.length;)
+        at += writeSync(fh.fd, chunk, at, chunk.length - at, position + at);
+      position += chunk.length;
+      written += chunk.length;
+      onBytes(chunk.length);
+    };
+  };
+  let reply: RawReply;
+  try {
+    reply = await followRedirects(
+      info.url,
+      info.headers,
+      `bytes=${part.start}-${part.end}`,
+      accept,
+      signal,
+    );
   } catch (err) {
-    stopped = true;
-    res.body.destroy();
-    await writing.catch(() => undefined);
     onBytes(-written);
     throw err;
   }
+  const { statusCode, headers } = reply.head;
+  if (statusCode >= 300) throw await failure(statusCode, textOf(reply), headers);
   if (position !== part.end + 1) {
     onBytes(-written);
     throw new SignetApiError(502, "short_body", `part ${part.partNumber} ended early`);
   }
 }
 
-const WRITE_SIZE = 256 * 1024;
+/** A reply's collected text, as `failure` reads a body. */
+const textOf = (reply: RawReply) => ({ text: () => Promise.resolve(reply.text) });
+
 /** Bytes of the file's front between two background flushes. */
 const FLUSH_EVERY = 32 * 1024 * 1024;
 
@@ -296,10 +258,6 @@ export async function downloadRanged(
     const stop = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
     const worker = async () => {
-      const slabs: [Buffer, Buffer] = [
-        Buffer.allocUnsafe(WRITE_SIZE),
-        Buffer.allocUnsafe(WRITE_SIZE),
-      ];
       for (let part = queue.shift(); part !== undefined; part = queue.shift()) {
         const current = part;
         await withRetries(
@@ -309,7 +267,6 @@ export async function downloadRanged(
               current,
               await source.request(current, renew),
               source.size,
-              slabs,
               (n) => {
                 bytes += n;
                 options.onProgress?.(bytes, source.size);
@@ -373,38 +330,44 @@ export async function downloadRanged(
 const MAX_REDIRECTS = 5;
 
 /**
- * GETs `url` with `headers` and `range`, following redirects: Signet's links, short URLs and
- * shares answer one to a short-lived URL (a link's lives 60 s), so each part follows it afresh.
- * `headers` go only to the first URL's origin; a redirect from https to http is refused.
+ * GETs `url` with `headers` and `range` (raw-get.ts; `accept` as there, for the last reply),
+ * following redirects: Signet's links, short URLs and shares answer one to a short-lived URL (a
+ * link's lives 60 s), so each part follows it afresh. `headers` go only to the first URL's
+ * origin; a redirect from https to http is refused.
  */
 async function followRedirects(
   url: string,
   headers: Record<string, string>,
   range: string,
+  accept: Accept,
   signal?: AbortSignal,
-) {
+): Promise<RawReply> {
   let current = url;
+  const redirect = (head: RawHead) =>
+    [301, 302, 303, 307, 308].includes(head.statusCode) && head.headers.location !== undefined;
   for (let hop = 0; ; hop++) {
     const sameOrigin = new URL(current).origin === new URL(url).origin;
-    const res = await request(current, {
-      method: "GET",
-      headers: { ...(sameOrigin ? headers : {}), range },
+    const reply = await rawGet(
+      current,
+      { ...(sameOrigin ? headers : {}), range },
+      (head) => (redirect(head) ? "text" : accept(head)),
       signal,
-    });
-    const location = res.headers.location;
-    if (![301, 302, 303, 307, 308].includes(res.statusCode) || typeof location !== "string")
-      return { url: current, res };
-    await res.body.dump();
+    );
+    if (!redirect(reply.head)) return reply;
     if (hop === MAX_REDIRECTS)
-      throw new SignetApiError(res.statusCode, "too_many_redirects", `${url} redirects too often`);
-    const target = new URL(location, current);
+      throw new SignetApiError(
+        reply.head.statusCode,
+        "too_many_redirects",
+        `${url} redirects too often`,
+      );
+    const target = new URL(reply.head.headers.location!, current);
     // Only http(s), and never from https down to http (curl and browsers warn on it too).
     if (
       !["http:", "https:"].includes(target.protocol) ||
       (new URL(current).protocol === "https:" && target.protocol === "http:")
     )
       throw new SignetApiError(
-        res.statusCode,
+        reply.head.statusCode,
         "insecure_redirect",
         `${new URL(current).origin} redirects to ${target.protocol}//${target.host}`,
       );
@@ -422,26 +385,28 @@ export async function urlSource(
   options: { partSize?: number; headers?: Record<string, string>; sha256?: string } = {},
 ): Promise<RangedSource> {
   const headers = options.headers ?? {};
-  const { res } = await followRedirects(url, headers, "bytes=0-0");
-  if (res.statusCode >= 300) throw await failure(res.statusCode, res.body, res.headers);
-  await res.body.dump();
-  const contentRange = res.headers["content-range"];
-  const total =
-    res.statusCode === 206 && typeof contentRange === "string"
-      ? /\/(\d+)$/.exec(contentRange)?.[1]
-      : undefined;
-  if (total === undefined)
-    throw new SignetApiError(
-      res.statusCode,
+  const unsupported = (status: number) =>
+    new SignetApiError(
+      status,
       "range_unsupported",
       `${new URL(url).host} does not answer Range requests`,
     );
+  // A reply without the range (the whole object) is not read: the connection is dropped.
+  const reply = await followRedirects(url, headers, "bytes=0-0", (head) => {
+    if (head.statusCode >= 300) return "text";
+    if (head.statusCode !== 206) throw unsupported(head.statusCode);
+    return () => undefined;
+  });
+  const { statusCode, headers: replied } = reply.head;
+  if (statusCode >= 300) throw await failure(statusCode, textOf(reply), replied);
+  const total = /\/(\d+)$/.exec(replied["content-range"] ?? "")?.[1];
+  if (total === undefined) throw unsupported(statusCode);
   const size = Number(total);
-  const validator = [res.headers.etag, res.headers["last-modified"]]
+  const validator = [replied.etag, replied["last-modified"]]
     .filter((v) => typeof v === "string")
     .join(" ");
   const partSize = options.partSize ?? defaultPartSize(size);
-  const { etag, "last-modified": lastModified } = res.headers;
+  const { etag, "last-modified": lastModified } = replied;
   const identity =
     typeof etag === "string"
       ? ({ name: "etag", value: etag } as const)
