@@ -5,8 +5,9 @@
  *    nginx-start.sh's `/capped/`, like a cloud store's per-connection limit): `curl` (one
  *    stream), `aria2c -x8 -s8 -k1M` and `signet get -c 8`, with signet's peak RSS;
  * 2. uncapped: the same file from Signet's embedded store: `curl` of a signed URL vs `signet get`,
- *    and beside them the floor of a Node client (fixtures/node-http-get.mjs: node:http, 8
- *    connections, no hash, no fsync), which says how much of the gap is Node's HTTP client;
+ *    and beside them two floors, 8 connections, no hash, no fsync: a node:http client
+ *    (fixtures/node-http-get.mjs) and signet get's own transport alone (fixtures/
+ *    raw-get-floor.mjs, client/raw-get.ts), which say how much of the gap is the HTTP client;
  * 3. startup: `signet --help` beside `node -e 0`.
  *
  * nginx's `limit_rate` lets the first 2 MiB of each request through at once (sendfile_max_chunk,
@@ -192,9 +193,17 @@ async function uncapped(dir: string) {
       join(dir, "floor.bin"),
     ]);
     row("node:http floor, 8 streams", floor, "(no sha256, no fsync)");
+    const raw = timed(process.execPath, [
+      join(ROOT, "bench/fixtures/raw-get-floor.mjs"),
+      join(ROOT, "dist"),
+      signed,
+      join(dir, "raw.bin"),
+    ]);
+    row("raw-get floor, 8 streams", raw, "(signet get's transport alone)");
     console.log(
       `  signet vs curl ${(curl.seconds / signet.seconds).toFixed(2)}x, ` +
-        `node:http floor vs curl ${(curl.seconds / floor.seconds).toFixed(2)}x`,
+        `node:http floor vs curl ${(curl.seconds / floor.seconds).toFixed(2)}x, ` +
+        `raw-get floor vs curl ${(curl.seconds / raw.seconds).toFixed(2)}x`,
     );
   } finally {
     server.kill("SIGTERM");
