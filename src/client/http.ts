@@ -2,7 +2,8 @@
  * The SDK's HTTP client: node:http and node:https with keep-alive agents, shaped like the small
  * part of undici's `request` the SDK used. Measured on loopback (BENCHMARKS.md), streaming a
  * body through node:http is faster and keeps a smaller footprint than undici, and not loading
- * undici at all saves about 20 MB per CLI process.
+ * undici at all saves about 20 MB per CLI process. Downloads read their bytes through
+ * raw-get.ts instead, which spends a fifth of node:http's CPU on a body.
  */
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
