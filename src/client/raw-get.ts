@@ -48,6 +48,45 @@ const TEXT_MAX = 64 * 1024;
 const PARSE_SLICE = 64 * 1024;
 /** Idle connections kept per origin. */
 const IDLE_MAX = 16;
+/** The most bytes of chunk framing (a size line, trailers) held at once, as for a head. */
+const FRAMING_MAX = 80 * 1024;
+/** A chunk size: hex digits (at most 2^52), then maybe extensions. */
+const CHUNK_SIZE = /^([0-9A-Fa-f]{1,13})[\t ]*(?:;.*)?$/;
+
+/** What of http-parser-js's state the framing checks below read and replace. */
+interface ParserState {
+  state: string;
+  line: string;
+  trailers: string[];
+  body_bytes: number | null;
+  consumeLine(): string | undefined;
+  BODY_CHUNKHEAD(): void;
+}
+
+/**
+ * http-parser-js takes a chunk size with parseInt: "-5" steps its offset back and spins forever
+ * in one `execute`; "zz" ends the body. A size must be hex digits here (as llhttp wants).
+ */
+function strictChunkSizes(parser: object): void {
+  const p = parser as unknown as ParserState;
+  p.BODY_CHUNKHEAD = function (this: ParserState) {
+    const line = this.consumeLine();
+    if (line === undefined) return;
+    const size = CHUNK_SIZE.exec(line);
+    if (size === null) throw new Error(`bad chunk size ${JSON.stringify(line.slice(0, 40))}`);
+    this.body_bytes = parseInt(size[1]!, 16);
+    this.state = this.body_bytes === 0 ? "BODY_CHUNKTRAILERS" : "BODY_CHUNK";
+  };
+}
+
+/** Bytes of chunk framing the parser holds: a line not yet ended, and trailers. */
+function framingHeld(parser: object): number {
+  const p = parser as unknown as ParserState;
+  if (!p.state.startsWith("BODY_CHUNK") || p.state === "BODY_CHUNK") return 0;
+  let held = p.line.length;
+  for (const t of p.trailers) held += t.length;
+  return held;
+}
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
@@ -69,6 +108,8 @@ class Connection {
   private readonly parser = new HTTPParser(HTTPParser.RESPONSE);
   private exchange: Exchange | undefined;
   private keepAlive = false;
+  /** set while the reply being parsed is an interim 1xx one, skipped as node:http does */
+  private interim = false;
   readonly socket: Socket;
   /** set once the socket can carry no further exchange */
   closed = false;
@@ -98,6 +139,7 @@ class Connection {
     };
     this.socket = https ? tlsConnect(secure) : netConnect({ host, port, onread });
     this.socket.setNoDelay(true);
+    strictChunkSizes(this.parser);
     this.parser[HTTPParser.kOnHeadersComplete] = (info) => {
       const headers: Record<string, string> = {};
       for (let i = 0; i < info.headers.length; i += 2) {
@@ -108,10 +150,19 @@ class Connection {
       const exchange = this.exchange;
       // A reply in the same read as the last one's end, to a request never sent.
       if (exchange === undefined) throw new Error("the server sent a reply nobody asked for");
+      // No upgrade was asked for; other 1xx (100 Continue, 103 Early Hints) come before the
+      // reply and have no body.
+      if (info.statusCode === 101) throw new Error("the server switched protocols");
+      if (info.statusCode >= 100 && info.statusCode < 200) {
+        this.interim = true;
+        return 1;
+      }
       this.keepAlive = info.shouldKeepAlive;
       exchange.head = { statusCode: info.statusCode, headers };
       const taken = exchange.accept(exchange.head);
       if (taken !== "text") exchange.sink = taken;
+      // Never a body, whatever a Content-Length says (llhttp's rule too): 1 skips it.
+      return info.statusCode === 204 || info.statusCode === 304 ? 1 : 0;
     };
     this.parser[HTTPParser.kOnBody] = (chunk, offset, length) => {
       const exchange = this.exchange!;
@@ -124,6 +175,10 @@ class Connection {
       }
     };
     this.parser[HTTPParser.kOnMessageComplete] = () => {
+      if (this.interim) {
+        this.interim = false;
+        return;
+      }
       const exchange = this.exchange!;
       this.exchange = undefined;
       exchange.resolve({
@@ -147,6 +202,7 @@ class Connection {
   /** Sends a GET; the reply settles `exchange`. */
   send(url: URL, headers: Record<string, string>, exchange: Exchange): void {
     this.exchange = exchange;
+    this.interim = false;
     this.parser.reinitialize(HTTPParser.RESPONSE);
     this.socket.ref();
     let head = `GET ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n`;
@@ -190,6 +246,10 @@ class Connection {
       }
       if (parsed instanceof Error) {
         this.fail(new Error(`bad HTTP reply: ${parsed.message}`));
+        return;
+      }
+      if (framingHeld(this.parser) > FRAMING_MAX) {
+        this.fail(new Error("bad HTTP reply: chunk framing too long"));
         return;
       }
     }

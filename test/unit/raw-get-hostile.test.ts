@@ -1,0 +1,102 @@
+/**
+ * raw-get.ts against a hostile or broken peer: interim 1xx replies skipped as node:http does,
+ * 204/304 bodiless whatever their Content-Length says, and chunk framing that would spin the
+ * parser forever (a negative chunk size) or grow without bound (a chunk-size line or trailers
+ * that never end) refused.
+ */
+import { createServer, type Socket } from "node:net";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rawGet } from "../../src/client/raw-get.js";
+
+describe("rawGet against a hostile peer", () => {
+  let base: string;
+  let answer: (socket: Socket, request: string) => void = () => undefined;
+  let connections = 0;
+  const open = new Set<Socket>();
+  const peer = createServer((socket) => {
+    open.add(socket);
+    connections++;
+    let got = "";
+    socket.on("data", (d) => {
+      got += d.toString("latin1");
+      if (got.includes("\r\n\r\n")) {
+        const request = got;
+        got = "";
+        answer(socket, request);
+      }
+    });
+    socket.on("error", () => undefined);
+  });
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => peer.listen(0, "127.0.0.1", resolve));
+    base = `http://127.0.0.1:${(peer.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    for (const socket of open) socket.destroy();
+    return new Promise((resolve) => peer.close(resolve));
+  });
+
+  it("skips 100 Continue and 103 Early Hints before the reply", async () => {
+    answer = (socket) =>
+      socket.write(
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>; rel=preload\r\n\r\n" +
+          "HTTP/1.1 206 Partial Content\r\ncontent-range: bytes 0-4/10\r\ncontent-length: 5\r\n\r\nhello",
+      );
+    const seen: number[] = [];
+    const pieces: Buffer[] = [];
+    const reply = await rawGet(`${base}/x`, {}, (head) => {
+      seen.push(head.statusCode);
+      return (chunk) => void pieces.push(Buffer.from(chunk));
+    });
+    expect(seen).toEqual([206]);
+    expect(reply.head.statusCode).toBe(206);
+    expect(Buffer.concat(pieces).toString()).toBe("hello");
+  });
+
+  it("refuses 101 Switching Protocols to a GET", async () => {
+    answer = (socket) =>
+      socket.write(
+        "HTTP/1.1 101 Switching Protocols\r\nupgrade: h2c\r\nconnection: upgrade\r\n\r\n",
+      );
+    await expect(rawGet(`${base}/x`, {}, () => "text")).rejects.toThrow();
+  });
+
+  it("reads no body after a 304 or 204 whatever its content-length, and keeps the connection", async () => {
+    connections = 0;
+    answer = (socket, request) =>
+      socket.write(
+        request.startsWith("GET /a ")
+          ? "HTTP/1.1 304 Not Modified\r\ncontent-length: 100\r\n\r\n"
+          : request.startsWith("GET /b ")
+            ? "HTTP/1.1 204 No Content\r\ncontent-length: 100\r\n\r\n"
+            : "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
+      );
+    expect((await rawGet(`${base}/a`, {}, () => "text")).head.statusCode).toBe(304);
+    expect((await rawGet(`${base}/b`, {}, () => "text")).head.statusCode).toBe(204);
+    expect((await rawGet(`${base}/c`, {}, () => "text")).text).toBe("ok");
+    expect(connections).toBe(1);
+  });
+
+  it("refuses a negative chunk size instead of spinning on it", async () => {
+    answer = (socket) =>
+      socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n-5\r\nXXXXXXXX");
+    await expect(rawGet(`${base}/x`, {}, () => () => undefined)).rejects.toThrow(/bad HTTP/);
+  });
+
+  it("refuses a chunk-size line that never ends", async () => {
+    answer = (socket) => {
+      socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
+      socket.write(Buffer.alloc(2 * 1024 * 1024, "1"));
+    };
+    await expect(rawGet(`${base}/x`, {}, () => () => undefined)).rejects.toThrow(/bad HTTP/);
+  });
+
+  it("refuses trailers that never end", async () => {
+    answer = (socket) => {
+      socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n");
+      socket.write(Buffer.from("x-t: 1\r\n".repeat(64 * 1024)));
+    };
+    await expect(rawGet(`${base}/x`, {}, () => "text")).rejects.toThrow(/bad HTTP/);
+  });
+});
