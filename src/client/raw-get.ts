@@ -157,7 +157,16 @@ class Connection {
         this.interim = true;
         return 1;
       }
-      this.keepAlive = info.shouldKeepAlive;
+      // http-parser-js reads "gzip, chunked" as no chunking and a Content-Length with Number
+      // ("-5" steps back, "0x10" is 16): either would frame the body wrongly.
+      const te = headers["transfer-encoding"];
+      const cl = headers["content-length"];
+      if (te !== undefined && te.trim().toLowerCase() !== "chunked")
+        throw new Error(`bad HTTP reply: unsupported transfer-encoding ${JSON.stringify(te)}`);
+      if (cl !== undefined && te === undefined && !/^\s*\d{1,15}\s*$/.test(cl))
+        throw new Error(`bad HTTP reply: content-length ${JSON.stringify(cl)}`);
+      // Both framings at once (chunked wins) is how replies are smuggled: not reused.
+      this.keepAlive = info.shouldKeepAlive && !(te !== undefined && cl !== undefined);
       exchange.head = { statusCode: info.statusCode, headers };
       const taken = exchange.accept(exchange.head);
       if (taken !== "text") exchange.sink = taken;

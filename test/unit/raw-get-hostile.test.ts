@@ -99,4 +99,41 @@ describe("rawGet against a hostile peer", () => {
     };
     await expect(rawGet(`${base}/x`, {}, () => "text")).rejects.toThrow(/bad HTTP/);
   });
+
+  it("reads chunked when content-length comes too, and does not keep that connection", async () => {
+    connections = 0;
+    answer = (socket) =>
+      socket.write(
+        "HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+      );
+    expect((await rawGet(`${base}/a`, {}, () => "text")).text).toBe("hello");
+    expect((await rawGet(`${base}/b`, {}, () => "text")).text).toBe("hello");
+    expect(connections).toBe(2);
+  });
+
+  it("refuses a transfer-encoding it cannot undo and a content-length that is not digits", async () => {
+    for (const framing of [
+      "transfer-encoding: gzip, chunked",
+      "content-length: -5",
+      "content-length: 0x10",
+    ]) {
+      answer = (socket) => socket.write(`HTTP/1.1 200 OK\r\n${framing}\r\n\r\n` + "x".repeat(16));
+      await expect(rawGet(`${base}/x`, {}, () => () => undefined)).rejects.toThrow(/bad HTTP/);
+    }
+  });
+
+  it("reads a reply sent one byte per segment", async () => {
+    const reply = Buffer.from(
+      "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\nt: 1\r\n\r\n",
+    );
+    answer = (socket) => {
+      let i = 0;
+      const next = () => {
+        if (i < reply.length) socket.write(reply.subarray(i, ++i), () => setImmediate(next));
+      };
+      socket.setNoDelay(true);
+      next();
+    };
+    expect((await rawGet(`${base}/x`, {}, () => "text")).text).toBe("abcde");
+  });
 });
