@@ -136,4 +136,15 @@ describe("rawGet against a hostile peer", () => {
     };
     expect((await rawGet(`${base}/x`, {}, () => "text")).text).toBe("abcde");
   });
+
+  it("refuses a head past 80 KiB, and reads one of 70 KiB with its body in the same read", async () => {
+    answer = (socket, request) => {
+      const size = request.startsWith("GET /big ") ? 100 : 70;
+      socket.write(
+        `HTTP/1.1 200 OK\r\nx-pad: ${"p".repeat(size * 1024)}\r\ncontent-length: 5\r\n\r\nhello`,
+      );
+    };
+    await expect(rawGet(`${base}/big`, {}, () => "text")).rejects.toThrow(/header size/);
+    expect((await rawGet(`${base}/ok`, {}, () => "text")).text).toBe("hello");
+  });
 });
