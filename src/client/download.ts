@@ -333,7 +333,7 @@ const MAX_REDIRECTS = 5;
  * GETs `url` with `headers` and `range` (raw-get.ts; `accept` as there, for the last reply),
  * following redirects: Signet's links, short URLs and shares answer one to a short-lived URL (a
  * link's lives 60 s), so each part follows it afresh. `headers` go only to the first URL's
- * origin; a redirect from https to http is refused.
+ * origin, until a redirect leaves it; a redirect from https to http is refused.
  */
 async function followRedirects(
   url: string,
@@ -345,8 +345,10 @@ async function followRedirects(
   let current = url;
   const redirect = (head: RawHead) =>
     [301, 302, 303, 307, 308].includes(head.statusCode) && head.headers.location !== undefined;
+  // Once a redirect has left the first origin the headers stay behind, even if one comes back.
+  let sameOrigin = true;
   for (let hop = 0; ; hop++) {
-    const sameOrigin = new URL(current).origin === new URL(url).origin;
+    sameOrigin &&= new URL(current).origin === new URL(url).origin;
     const reply = await rawGet(
       current,
       { ...(sameOrigin ? headers : {}), range },
