@@ -205,8 +205,8 @@ export class FileService {
           .where("id", "=", id)
           .where("status", "=", now.status)
           .executeTakeFirst();
-        // Another DELETE of this file got there first (it holds the key as this one does): it
-        // queued the event and records the audit.
+        // Something ended the file since the read without holding the key (DELETEs wait for
+        // each other): it queued the event and records the audit.
         if (Number(updated.numUpdatedRows) === 0) return undefined;
         await this.webhooks.enqueue(
           tx,

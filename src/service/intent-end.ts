@@ -55,8 +55,9 @@ export async function endPending(
       .where("id", "=", row.id)
       .where("status", "=", "pending")
       .executeTakeFirst();
-    // Another ending got there first (a hold is taken again by its own holder: two aborts, an
-    // abort and the sweeper, two DELETEs): it queued the event and records the audit.
+    // Another ending got there first: every ending holds the key (a live hold is never taken
+    // again), so only one that did not (a peer on older code, a hand edit) gets here; it queued
+    // the event and records the audit.
     if (Number(updated.numUpdatedRows) === 0) return false;
     if (ending.webhook !== undefined) await ends.webhooks.enqueue(tx, ending.webhook, file);
     return true;

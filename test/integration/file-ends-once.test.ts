@@ -1,12 +1,13 @@
 /**
  * A file ends once: one `file.deleted` event, one audit record, however many ways out race for
- * it. A pending intent (intent-end.ts `endPending`): two endings of one intent take the same key
- * hold (`discard:{id}` for an abort and the sweeper, `file-delete:{id}` for two DELETEs), and a
- * hold may be taken again by its own holder (a retry after a crash), so both run: each read the
- * file pending, and each queued its webhook event and wrote its audit record though only the
- * first changed the file. Two DELETEs of a committed file did the same (files.ts). The window is
- * opened deterministically: the second ending runs inside the first, after its read of the file
- * and before its status change.
+ * it. Two endings of one intent (an abort and the sweeper, two DELETEs) used to run side by
+ * side, because a holder could take its own hold again: each read the file pending, and each
+ * queued its webhook event and wrote its audit record though only the first changed the file;
+ * two DELETEs of a committed file did the same. Now the second waits or is refused while the
+ * first holds the key (key-guard.ts, leases), and an ending that finds the file changed by a
+ * peer that held nothing records nothing (`endPending`, files.ts). The window is opened
+ * deterministically: the second ending runs inside the first, after its read of the file and
+ * before its status change.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startSignet } from "../helpers/harness.js";

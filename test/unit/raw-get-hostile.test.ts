@@ -4,41 +4,20 @@
  * parser forever (a negative chunk size) or grow without bound (a chunk-size line or trailers
  * that never end) refused.
  */
-import { createServer, type Socket } from "node:net";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rawGet } from "../../src/client/raw-get.js";
+import { scriptedPeer } from "../helpers/scripted-peer.js";
 
 describe("rawGet against a hostile peer", () => {
   let base: string;
-  let answer: (socket: Socket, request: string) => void = () => undefined;
-  let connections = 0;
-  const open = new Set<Socket>();
-  const peer = createServer((socket) => {
-    open.add(socket);
-    connections++;
-    let got = "";
-    socket.on("data", (d) => {
-      got += d.toString("latin1");
-      if (got.includes("\r\n\r\n")) {
-        const request = got;
-        got = "";
-        answer(socket, request);
-      }
-    });
-    socket.on("error", () => undefined);
-  });
+  const peer = scriptedPeer();
   beforeAll(async () => {
-    await new Promise<void>((resolve) => peer.listen(0, "127.0.0.1", resolve));
-    base = `http://127.0.0.1:${(peer.address() as AddressInfo).port}`;
+    base = await peer.start();
   });
-  afterAll(() => {
-    for (const socket of open) socket.destroy();
-    return new Promise((resolve) => peer.close(resolve));
-  });
+  afterAll(() => peer.close());
 
   it("skips 100 Continue and 103 Early Hints before the reply", async () => {
-    answer = (socket) =>
+    peer.answer = (socket) =>
       socket.write(
         "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>; rel=preload\r\n\r\n" +
           "HTTP/1.1 206 Partial Content\r\ncontent-range: bytes 0-4/10\r\ncontent-length: 5\r\n\r\nhello",
@@ -55,7 +34,7 @@ describe("rawGet against a hostile peer", () => {
   });
 
   it("refuses 101 Switching Protocols to a GET", async () => {
-    answer = (socket) =>
+    peer.answer = (socket) =>
       socket.write(
         "HTTP/1.1 101 Switching Protocols\r\nupgrade: h2c\r\nconnection: upgrade\r\n\r\n",
       );
@@ -63,8 +42,8 @@ describe("rawGet against a hostile peer", () => {
   });
 
   it("reads no body after a 304 or 204 whatever its content-length, and keeps the connection", async () => {
-    connections = 0;
-    answer = (socket, request) =>
+    peer.connections = 0;
+    peer.answer = (socket, request) =>
       socket.write(
         request.startsWith("GET /a ")
           ? "HTTP/1.1 304 Not Modified\r\ncontent-length: 100\r\n\r\n"
@@ -75,17 +54,17 @@ describe("rawGet against a hostile peer", () => {
     expect((await rawGet(`${base}/a`, {}, () => "text")).head.statusCode).toBe(304);
     expect((await rawGet(`${base}/b`, {}, () => "text")).head.statusCode).toBe(204);
     expect((await rawGet(`${base}/c`, {}, () => "text")).text).toBe("ok");
-    expect(connections).toBe(1);
+    expect(peer.connections).toBe(1);
   });
 
   it("refuses a negative chunk size instead of spinning on it", async () => {
-    answer = (socket) =>
+    peer.answer = (socket) =>
       socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n-5\r\nXXXXXXXX");
     await expect(rawGet(`${base}/x`, {}, () => () => undefined)).rejects.toThrow(/bad HTTP/);
   });
 
   it("refuses a chunk-size line that never ends", async () => {
-    answer = (socket) => {
+    peer.answer = (socket) => {
       socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
       socket.write(Buffer.alloc(2 * 1024 * 1024, "1"));
     };
@@ -93,7 +72,7 @@ describe("rawGet against a hostile peer", () => {
   });
 
   it("refuses trailers that never end", async () => {
-    answer = (socket) => {
+    peer.answer = (socket) => {
       socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n");
       socket.write(Buffer.from("x-t: 1\r\n".repeat(64 * 1024)));
     };
@@ -101,14 +80,14 @@ describe("rawGet against a hostile peer", () => {
   });
 
   it("reads chunked when content-length comes too, and does not keep that connection", async () => {
-    connections = 0;
-    answer = (socket) =>
+    peer.connections = 0;
+    peer.answer = (socket) =>
       socket.write(
         "HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
       );
     expect((await rawGet(`${base}/a`, {}, () => "text")).text).toBe("hello");
     expect((await rawGet(`${base}/b`, {}, () => "text")).text).toBe("hello");
-    expect(connections).toBe(2);
+    expect(peer.connections).toBe(2);
   });
 
   it("refuses a transfer-encoding it cannot undo and a content-length that is not digits", async () => {
@@ -117,7 +96,8 @@ describe("rawGet against a hostile peer", () => {
       "content-length: -5",
       "content-length: 0x10",
     ]) {
-      answer = (socket) => socket.write(`HTTP/1.1 200 OK\r\n${framing}\r\n\r\n` + "x".repeat(16));
+      peer.answer = (socket) =>
+        socket.write(`HTTP/1.1 200 OK\r\n${framing}\r\n\r\n` + "x".repeat(16));
       await expect(rawGet(`${base}/x`, {}, () => () => undefined)).rejects.toThrow(/bad HTTP/);
     }
   });
@@ -126,7 +106,7 @@ describe("rawGet against a hostile peer", () => {
     const reply = Buffer.from(
       "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\nt: 1\r\n\r\n",
     );
-    answer = (socket) => {
+    peer.answer = (socket) => {
       let i = 0;
       const next = () => {
         if (i < reply.length) socket.write(reply.subarray(i, ++i), () => setImmediate(next));
@@ -138,7 +118,7 @@ describe("rawGet against a hostile peer", () => {
   });
 
   it("refuses a head past 80 KiB, and reads one of 70 KiB with its body in the same read", async () => {
-    answer = (socket, request) => {
+    peer.answer = (socket, request) => {
       const size = request.startsWith("GET /big ") ? 100 : 70;
       socket.write(
         `HTTP/1.1 200 OK\r\nx-pad: ${"p".repeat(size * 1024)}\r\ncontent-length: 5\r\n\r\nhello`,

@@ -5,12 +5,12 @@
  * split a request refused, an abort honoured, and what `accept` or the sink throw failing the GET.
  */
 import { createServer, type Server } from "node:http";
-import { createServer as createTcpServer, type Server as TcpServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rawGet } from "../../src/client/raw-get.js";
+import { scriptedPeer } from "../helpers/scripted-peer.js";
 
-const listen = async <T extends Server | TcpServer>(server: T) => {
+const listen = async (server: Server) => {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 };
@@ -129,58 +129,38 @@ describe("rawGet", () => {
 
 describe("rawGet against a raw TCP peer", () => {
   let base: string;
-  let answer: (socket: import("node:net").Socket, request: string, n: number) => void = () =>
-    undefined;
-  let connections = 0;
-  const open = new Set<import("node:net").Socket>();
-  const peer = createTcpServer((socket) => {
-    open.add(socket);
-    const n = ++connections;
-    let got = "";
-    socket.on("data", (d) => {
-      got += d.toString("latin1");
-      if (got.includes("\r\n\r\n")) {
-        const request = got;
-        got = "";
-        answer(socket, request, n);
-      }
-    });
-    socket.on("error", () => undefined);
-  });
+  const peer = scriptedPeer();
   beforeAll(async () => {
-    base = await listen(peer);
+    base = await peer.start();
   });
-  afterAll(() => {
-    for (const socket of open) socket.destroy();
-    return new Promise((resolve) => peer.close(resolve));
-  });
+  afterAll(() => peer.close());
 
   it("refuses a reply cut short", async () => {
-    answer = (socket) => socket.end("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this");
+    peer.answer = (socket) => socket.end("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this");
     await expect(rawGet(`${base}/x`, {}, () => () => undefined)).rejects.toThrow(/closed before/);
   });
 
   it("refuses a reply that is not HTTP", async () => {
-    answer = (socket) => socket.end("SSH-2.0-OpenSSH_9.2\r\n\r\n");
+    peer.answer = (socket) => socket.end("SSH-2.0-OpenSSH_9.2\r\n\r\n");
     await expect(rawGet(`${base}/x`, {}, () => "text")).rejects.toThrow();
   });
 
   it("does not keep a connection that sent a reply past the one asked for", async () => {
-    connections = 0;
-    answer = (socket) =>
+    peer.connections = 0;
+    peer.answer = (socket) =>
       socket.write(
         "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nfake",
       );
     expect((await rawGet(`${base}/a`, {}, () => "text")).text).toBe("ok");
     expect((await rawGet(`${base}/b`, {}, () => "text")).text).toBe("ok");
-    expect(connections).toBe(2);
+    expect(peer.connections).toBe(2);
   });
 
   it("replaces, once, a kept connection the server closed before answering", async () => {
     // The first connection answers once and keeps the socket, then closes it without a word
     // when the next request comes (a keep-alive timeout racing the request).
-    connections = 0;
-    answer = (socket, _request, n) => {
+    peer.connections = 0;
+    peer.answer = (socket, _request, n) => {
       if (n === 1 && !(socket as { answered?: boolean }).answered) {
         (socket as { answered?: boolean }).answered = true;
         socket.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
@@ -189,6 +169,6 @@ describe("rawGet against a raw TCP peer", () => {
     };
     expect((await rawGet(`${base}/a`, {}, () => "text")).text).toBe("ok");
     expect((await rawGet(`${base}/b`, {}, () => "text")).text).toBe("fresh");
-    expect(connections).toBe(2);
+    expect(peer.connections).toBe(2);
   });
 });
