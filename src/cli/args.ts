@@ -26,6 +26,11 @@ export function seconds(text: string): number {
   }
 }
 
+/** A duration as `seconds` takes it, or 0 for never. */
+export function secondsOrNever(text: string): number {
+  return /^\s*0+\s*$/.test(text) ? 0 : seconds(text);
+}
+
 export function oneOf<T extends string>(allowed: readonly T[], text: string): T {
   const upper = text.trim().toUpperCase();
   if (!(allowed as readonly string[]).includes(upper))

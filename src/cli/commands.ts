@@ -257,6 +257,7 @@ interface GetOptions {
   partSize?: number;
   sha256?: string;
   expires?: number;
+  stallTimeout?: number;
 }
 
 export async function get(source: string, o: GetOptions, command: Command): Promise<void> {
@@ -267,6 +268,7 @@ export async function get(source: string, o: GetOptions, command: Command): Prom
     partSize: o.partSize,
     sha256: o.sha256,
     expiresIn: o.expires,
+    stallTimeout: o.stallTimeout,
     onProgress: withYoungGc(bar.onProgress),
   };
   // Parts are written where they fall in the file, so the output must be a file.
@@ -319,6 +321,7 @@ interface PutOptions {
   connections: number;
   resume: boolean;
   expires?: number;
+  stallTimeout?: number;
 }
 
 export async function put(
@@ -339,6 +342,7 @@ export async function put(
       concurrency: o.connections,
       resume: o.resume,
       expiresIn: o.expires,
+      stallTimeout: o.stallTimeout,
       onProgress: bar.onProgress,
       onResume: (parts) => {
         if (!g.quiet) console.error(`resuming: ${parts} parts already stored`);

@@ -20,10 +20,12 @@ import {
   port,
   positiveSeconds,
   seconds,
+  secondsOrNever,
 } from "./args.js";
 
 const METHODS = ["GET", "HEAD", "PUT", "DELETE", "POST", "LIST"] as const;
 const ACTIONS = ["read", "write", "delete", "list", "share"] as const;
+const STALL_HELP = "retry a part silent this long: 60, 2m; 0 never (default 60)";
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
 const program = new Command("signet")
@@ -142,6 +144,7 @@ program
   .option("--part-size <size>", "part size: 8MiB, 16MiB …", byteSize)
   .option("--sha256 <base64>", "the sha256 the file must have (else the file record's)")
   .option("--expires <duration>", "lifetime of the part URLs", seconds)
+  .option("--stall-timeout <duration>", STALL_HELP, secondsOrNever)
   .action(lazy("get"));
 
 program
@@ -154,6 +157,7 @@ program
   .option("-c, --connections <n>", "parallel parts", (t) => integer(t, 1), 4)
   .option("--no-resume", "do not resume from (or keep) FILE.signet-put.json")
   .option("--expires <duration>", "lifetime of the upload URLs", seconds)
+  .option("--stall-timeout <duration>", STALL_HELP, secondsOrNever)
   .action(lazy("put"));
 
 const files = program.command("files").description("registered files");

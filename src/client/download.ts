@@ -11,8 +11,8 @@
  */
 import { writeSync } from "node:fs";
 import { type FileHandle, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { failure, SignetApiError, withRetries } from "./errors.js";
-import { type Accept, type RawHead, type RawReply, rawGet } from "./raw-get.js";
+import { failure, SignetApiError, STALL_TIMEOUT, withRetries } from "./errors.js";
+import { type Accept, type RawGetOptions, type RawHead, type RawReply, rawGet } from "./raw-get.js";
 import { prefixHash } from "./prefix-hash.js";
 
 /** Called with bytes done and the total, when known. */
@@ -56,6 +56,11 @@ export interface DownloadOptions {
   /** attempts per part (default 5) */
   attempts?: number;
   signal?: AbortSignal;
+  /**
+   * Seconds a part may go without a byte before it fails as `stalled` and is tried again
+   * (default `STALL_TIMEOUT`, 60; 0: never)
+   */
+  stallTimeout?: number;
 }
 
 export interface DownloadResult {
@@ -117,7 +122,7 @@ async function fetchPart(
   info: PartRequestInfo,
   size: number,
   onBytes: (n: number) => void,
-  signal: AbortSignal | undefined,
+  sending: RawGetOptions,
   identity?: RangedSource["identity"],
 ): Promise<void> {
   const whole = part.start === 0 && part.end === size - 1;
@@ -162,7 +167,7 @@ async function fetchPart(
       info.headers,
       `bytes=${part.start}-${part.end}`,
       accept,
-      signal,
+      sending,
     );
   } catch (err) {
     onBytes(-written);
@@ -271,7 +276,7 @@ export async function downloadRanged(
                 bytes += n;
                 options.onProgress?.(bytes, source.size);
               },
-              signal,
+              { signal, stallMs: 1000 * (options.stallTimeout ?? STALL_TIMEOUT) },
               source.identity,
             ),
           { attempts: options.attempts, signal },
@@ -340,7 +345,7 @@ async function followRedirects(
   headers: Record<string, string>,
   range: string,
   accept: Accept,
-  signal?: AbortSignal,
+  sending: RawGetOptions,
 ): Promise<RawReply> {
   let current = url;
   const redirect = (head: RawHead) =>
@@ -353,7 +358,7 @@ async function followRedirects(
       current,
       { ...(sameOrigin ? headers : {}), range },
       (head) => (redirect(head) ? "text" : accept(head)),
-      signal,
+      sending,
     );
     if (!redirect(reply.head)) return reply;
     if (hop === MAX_REDIRECTS)
@@ -380,11 +385,17 @@ async function followRedirects(
 /**
  * A source over any HTTP(S) URL that supports Range, following redirects: a `bytes=0-0` probe
  * learns the size (Content-Range) and validator (ETag, else Last-Modified). Throws
- * `range_unsupported` when the server answers without a Content-Range.
+ * `range_unsupported` when the server answers without a Content-Range, `stalled` when it is
+ * silent for `stallTimeout` seconds (default 60; 0: never).
  */
 export async function urlSource(
   url: string,
-  options: { partSize?: number; headers?: Record<string, string>; sha256?: string } = {},
+  options: {
+    partSize?: number;
+    headers?: Record<string, string>;
+    sha256?: string;
+    stallTimeout?: number;
+  } = {},
 ): Promise<RangedSource> {
   const headers = options.headers ?? {};
   const unsupported = (status: number) =>
@@ -394,11 +405,17 @@ export async function urlSource(
       `${new URL(url).host} does not answer Range requests`,
     );
   // A reply without the range (the whole object) is not read: the connection is dropped.
-  const reply = await followRedirects(url, headers, "bytes=0-0", (head) => {
-    if (head.statusCode >= 300) return "text";
-    if (head.statusCode !== 206) throw unsupported(head.statusCode);
-    return () => undefined;
-  });
+  const reply = await followRedirects(
+    url,
+    headers,
+    "bytes=0-0",
+    (head) => {
+      if (head.statusCode >= 300) return "text";
+      if (head.statusCode !== 206) throw unsupported(head.statusCode);
+      return () => undefined;
+    },
+    { stallMs: 1000 * (options.stallTimeout ?? STALL_TIMEOUT) },
+  );
   const { statusCode, headers: replied } = reply.head;
   if (statusCode >= 300) throw await failure(statusCode, textOf(reply), replied);
   const total = /\/(\d+)$/.exec(replied["content-range"] ?? "")?.[1];

@@ -59,10 +59,27 @@ export async function failure(
   }
 }
 
-/** Worth another attempt: network errors, 5xx, 429, a short body. */
+/** Worth another attempt: network errors, 5xx, 429, a short body, a stalled transfer. */
 export function isTransient(err: unknown): boolean {
   if (!(err instanceof SignetApiError)) return true;
-  return err.status >= 500 || err.status === 429 || err.code === "short_body";
+  return (
+    err.status >= 500 || err.status === 429 || err.code === "short_body" || err.code === "stalled"
+  );
+}
+
+/** Seconds a transfer may go without sending or receiving a byte, by default (aria2c's too). */
+export const STALL_TIMEOUT = 60;
+
+/**
+ * The error of a transfer to `url` that sent and received nothing for `ms` milliseconds:
+ * `stalled`, retried as a network error is.
+ */
+export function stalled(url: string | URL, ms: number): SignetApiError {
+  return new SignetApiError(
+    0,
+    "stalled",
+    `${new URL(url).host} sent and received nothing for ${ms / 1000} s`,
+  );
 }
 
 /** A URL that may have expired (or been signed with a key since rotated): ask for a new one. */

@@ -8,6 +8,7 @@
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Readable } from "node:stream";
+import { stalled } from "./errors.js";
 
 const agents = {
   http: new HttpAgent({ keepAlive: true }),
@@ -42,6 +43,11 @@ export interface RequestOptions {
   /** a string is sent with its Content-Length; a stream as it comes */
   body?: string | Readable;
   signal?: AbortSignal;
+  /**
+   * Milliseconds the exchange may go without sending or receiving a byte, from the connect to
+   * the end of the reply's body; then it fails with `stalled` (errors.ts). Absent or 0: never.
+   */
+  stallMs?: number;
 }
 
 function bodyOf(res: IncomingMessage): ReplyBody {
@@ -101,10 +107,19 @@ export function request(url: string, options: RequestOptions = {}): Promise<Repl
       headers,
       agent: https ? agents.https : agents.http,
       signal: options.signal,
+      timeout: options.stallMs || undefined,
     });
-    req.once("response", (res) =>
-      resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: bodyOf(res) }),
-    );
+    let reply: IncomingMessage | undefined;
+    // node:http only reports the idle socket; the reply's body, if it is being read, fails too.
+    req.once("timeout", () => {
+      const err = stalled(url, options.stallMs!);
+      req.destroy(err);
+      reply?.destroy(err);
+    });
+    req.once("response", (res) => {
+      reply = res;
+      resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: bodyOf(res) });
+    });
     req.once("error", reject);
     const body = options.body;
     if (body === undefined) req.end();

@@ -329,7 +329,11 @@ export class SignetClient {
     options: GetOptions = {},
   ): Promise<DownloadResult> {
     return downloadRanged(
-      await urlSource(url, { partSize: options.partSize, sha256: options.sha256 }),
+      await urlSource(url, {
+        partSize: options.partSize,
+        sha256: options.sha256,
+        stallTimeout: options.stallTimeout,
+      }),
       file,
       options,
     );

@@ -13,6 +13,7 @@
 import { connect as netConnect, type OnReadOpts, type Socket } from "node:net";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import { HTTPParser } from "http-parser-js";
+import { SignetApiError, stalled } from "./errors.js";
 
 /** A reply's status line and headers. */
 export interface RawHead {
@@ -28,6 +29,17 @@ export interface RawHead {
  * `accept` itself throws fails the GET too, and the body is not read.
  */
 export type Accept = (head: RawHead) => ((chunk: Buffer) => void) | "text";
+
+/** How one GET is sent. */
+export interface RawGetOptions {
+  /** aborts the GET, which rejects with the signal's reason */
+  signal?: AbortSignal;
+  /**
+   * Milliseconds the GET may go without sending or receiving a byte, from the connect to the
+   * reply's end; then it fails with `stalled` (errors.ts). Absent or 0: never.
+   */
+  stallMs?: number;
+}
 
 export interface RawReply {
   head: RawHead;
@@ -115,6 +127,8 @@ class Connection {
   readonly socket: Socket;
   /** set once the socket can carry no further exchange */
   closed = false;
+  /** ends the exchange under way when its socket has been silent too long */
+  private stalled = () => undefined as void;
 
   constructor(
     url: URL,
@@ -204,6 +218,7 @@ class Connection {
       if (this.keepAlive && !this.closed) this.onIdle(this);
       else this.close();
     };
+    this.socket.on("timeout", () => this.stalled());
     this.socket.on("error", (err) => this.fail(err));
     this.socket.on("end", () => {
       // A body that runs to the end of the connection ends here.
@@ -215,12 +230,17 @@ class Connection {
     );
   }
 
-  /** Sends a GET; the reply settles `exchange`. */
-  send(url: URL, headers: Record<string, string>, exchange: Exchange): void {
+  /**
+   * Sends a GET; the reply settles `exchange`, or its `stallMs` of silence does (the socket's
+   * idle timer, which every read and write restarts; idle in the pool, it is off).
+   */
+  send(url: URL, headers: Record<string, string>, exchange: Exchange, stallMs = 0): void {
     this.exchange = exchange;
     this.interim = false;
     this.parser.reinitialize(HTTPParser.RESPONSE);
     this.socket.ref();
+    this.socket.setTimeout(stallMs);
+    this.stalled = () => this.fail(stalled(url, stallMs));
     let head = `GET ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n`;
     for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
     this.socket.write(`${head}\r\n`, "latin1");
@@ -286,6 +306,7 @@ function open(url: URL): Connection {
     const list = idle.get(url.origin) ?? [];
     if (list.length >= IDLE_MAX) return connection.close();
     connection.socket.unref();
+    connection.socket.setTimeout(0);
     list.push(connection);
     idle.set(url.origin, list);
   });
@@ -295,16 +316,18 @@ function open(url: URL): Connection {
  * GETs `url` (http or https) with `headers` (names and values as HTTP allows them, else a
  * TypeError; `host` is set here) on a kept-alive connection; `accept` decides on the head what
  * becomes of the body. Resolves once the whole reply is in; rejects on a network error, a reply
- * cut short, an unparseable reply, what `accept` or the sink throw, or `signal`'s abort (with
- * its reason). A kept connection the server closed before answering is replaced by a fresh one
- * once. Redirects are not followed (download.ts does, with its rules).
+ * cut short, an unparseable reply, what `accept` or the sink throw, `stalled` after
+ * `options.stallMs` of silence, or `options.signal`'s abort (with its reason). A kept
+ * connection the server closed before answering is replaced by a fresh one once. Redirects are
+ * not followed (download.ts does, with its rules).
  */
 export async function rawGet(
   url: string,
   headers: Record<string, string>,
   accept: Accept,
-  signal?: AbortSignal,
+  options: RawGetOptions = {},
 ): Promise<RawReply> {
+  const { signal, stallMs } = options;
   const target = new URL(url);
   if (target.protocol !== "http:" && target.protocol !== "https:")
     throw new TypeError(`not an http(s) URL: ${target.protocol}`);
@@ -330,13 +353,14 @@ export async function rawGet(
     const abort = () => connection.fail(signal!.reason as Error);
     signal?.addEventListener("abort", abort, { once: true });
     try {
-      connection.send(target, headers, exchange);
+      connection.send(target, headers, exchange, stallMs);
       return await settled;
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       // A kept connection the server had closed meanwhile (its keep-alive timeout): once more
-      // on a new one, since nothing of the reply came.
-      if (kept === undefined || exchange.answered) throw err;
+      // on a new one, since nothing of the reply came. A silent server is not asked twice.
+      if (kept === undefined || exchange.answered || (err as SignetApiError).code === "stalled")
+        throw err;
     } finally {
       signal?.removeEventListener("abort", abort);
     }

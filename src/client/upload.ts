@@ -17,7 +17,7 @@ import type { FileInfo, Intent, PartRequest, SignedRequest, UploadInput } from "
 import { partsCutInOrder } from "../api/part-plan.js";
 import type { Progress } from "./download.js";
 import { sha256Of } from "./prefix-hash.js";
-import { failure, SignetApiError, withRetries } from "./errors.js";
+import { failure, SignetApiError, STALL_TIMEOUT, withRetries } from "./errors.js";
 
 /** The control-plane calls an upload needs (SignetClient implements them). */
 export interface UploadApi {
@@ -51,6 +51,11 @@ export interface PutOptions {
   stateFile?: string;
   /** attempts per part (default 5) */
   attempts?: number;
+  /**
+   * Seconds a PUT may go without sending or receiving a byte before it fails as `stalled` and
+   * is tried again (default `STALL_TIMEOUT`, 60; 0: never)
+   */
+  stallTimeout?: number;
   /** told, before anything is sent, how many parts an interrupted upload already stored */
   onResume?: (storedParts: number) => void;
 }
@@ -86,13 +91,15 @@ class ByteMeter extends Transform {
 
 /**
  * Streams a file, or its bytes `start..end` (inclusive), to a signed PUT; returns the ETag.
- * `onBytes` gets each chunk's length, and minus what was sent when the attempt fails.
+ * `onBytes` gets each chunk's length, and minus what was sent when the attempt fails. Fails
+ * with `stalled` after `stallTimeout` seconds (default 60; 0: never) without a byte either way.
  */
 export async function putBytes(
   signed: Pick<SignedRequest, "url" | "headers">,
   file: string,
   onBytes: (n: number) => void = () => {},
   range?: { start: number; end: number },
+  stallTimeout = STALL_TIMEOUT,
 ): Promise<string> {
   const size = range === undefined ? (await stat(file)).size : range.end - range.start + 1;
   const source = createReadStream(file, range ?? {});
@@ -104,6 +111,7 @@ export async function putBytes(
       method: "PUT",
       headers: { ...signed.headers, "content-length": String(size) },
       body,
+      stallMs: stallTimeout * 1000,
     });
     if (res.statusCode >= 300) throw await failure(res.statusCode, res.body, res.headers);
     await res.body.dump();
@@ -219,7 +227,9 @@ export async function putFile(
   if (state === undefined) {
     // A single PUT: nothing to resume, transient failures retried.
     const single = intent!.upload as SignedRequest;
-    await withRetries(() => putBytes(single, file, onBytes), { attempts: options.attempts });
+    await withRetries(() => putBytes(single, file, onBytes, undefined, options.stallTimeout), {
+      attempts: options.attempts,
+    });
     return (await api.completeUpload(intent!.file.id, undefined, randomUUID())).file;
   }
 
@@ -266,7 +276,8 @@ export async function putFile(
       const etag = await withRetries(
         async (expired) => {
           if (expired || expiring(signed)) signed = await renew(signed);
-          return putBytes(signed, file, onBytes, { start: signed.start, end: signed.end });
+          const range = { start: signed.start, end: signed.end };
+          return putBytes(signed, file, onBytes, range, options.stallTimeout);
         },
         { attempts: options.attempts },
       );

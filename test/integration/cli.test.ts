@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_KEY, type Harness, startSignet } from "../helpers/harness.js";
 import { run } from "../helpers/process.js";
+import { scriptedPeer } from "../helpers/scripted-peer.js";
 
 describe("the signet CLI", () => {
   let h: Harness;
@@ -59,6 +60,26 @@ describe("the signet CLI", () => {
     const target = join(dir, "big.out");
     expect((await run(["get", "default/cli/big.bin", "-o", target], env)).code).toBe(0);
     expect((await readFile(target)).equals(bytes)).toBe(true);
+  });
+
+  it("get gives up on a silent server after --stall-timeout, saying so", async () => {
+    const peer = scriptedPeer();
+    const base = await peer.start();
+    try {
+      const started = Date.now();
+      const silent = await run(
+        ["get", `${base}/x`, "-o", join(dir, "silent"), "--stall-timeout", "1"],
+        {},
+      );
+      expect(silent.code).toBe(1);
+      expect(silent.stderr).toMatch(/stalled: 127\.0\.0\.1:\d+ sent and received nothing for 1 s/);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+      const bad = await run(["get", `${base}/x`, "--stall-timeout", "soon"], {});
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toContain("--stall-timeout");
+    } finally {
+      await peer.close();
+    }
   });
 
   it("takes --server and --key over the environment", async () => {

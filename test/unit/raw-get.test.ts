@@ -121,7 +121,7 @@ describe("rawGet", () => {
         () => () => {
           if ((seen += 1) === 1) stop.abort(reason);
         },
-        stop.signal,
+        { signal: stop.signal },
       ),
     ).rejects.toBe(reason);
   });

@@ -1,0 +1,121 @@
+/**
+ * A silent peer never hangs a transfer (errors.ts `stalled`): a GET through raw-get.ts or a PUT
+ * through http.ts that sends and receives nothing for its stall timeout fails as `stalled`, a
+ * download part or upload part that stalls is tried again, and a slow but steady peer, or a
+ * connection idle in the pool, is left alone.
+ */
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import type { Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { downloadRanged, urlSource } from "../../src/client/download.js";
+import { request } from "../../src/client/http.js";
+import { rawGet } from "../../src/client/raw-get.js";
+import { putBytes } from "../../src/client/upload.js";
+import { scriptedPeer } from "../helpers/scripted-peer.js";
+
+const STALL_MS = 300;
+const object = Buffer.from("0123456789abcdefghij");
+
+/** A 206 of `object`'s bytes `start..end`, or only its first `cut` bytes when given. */
+function partial(socket: Socket, request: string, cut?: number): void {
+  const [start, end] = /range: bytes=(\d+)-(\d+)/i.exec(request)!.slice(1).map(Number) as [
+    number,
+    number,
+  ];
+  const body = object.subarray(start, end + 1);
+  socket.write(
+    `HTTP/1.1 206 Partial Content\r\ncontent-range: bytes ${start}-${end}/${object.length}\r\n` +
+      `etag: "v1"\r\ncontent-length: ${body.length}\r\n\r\n`,
+  );
+  socket.write(cut === undefined ? body : body.subarray(0, cut));
+}
+
+describe("stall timeouts", () => {
+  let base: string;
+  let dir: string;
+  const peer = scriptedPeer();
+  beforeAll(async () => {
+    base = await peer.start();
+    dir = await mkdtemp(join(tmpdir(), "signet-stall-"));
+  });
+  afterAll(async () => {
+    await peer.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    peer.connections = 0;
+  });
+
+  it("fails a GET whose server never answers, and one that stops mid-body", async () => {
+    peer.answer = () => undefined;
+    const started = Date.now();
+    await expect(
+      rawGet(`${base}/silent`, {}, () => "text", { stallMs: STALL_MS }),
+    ).rejects.toMatchObject({ code: "stalled" });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(STALL_MS - 50);
+
+    peer.answer = (socket, req) => partial(socket, req, 3);
+    await expect(
+      rawGet(`${base}/cut`, { range: "bytes=0-9" }, () => () => undefined, { stallMs: STALL_MS }),
+    ).rejects.toMatchObject({ code: "stalled" });
+  });
+
+  it("leaves a slow but steady reply alone: every read restarts the clock", async () => {
+    // Ten bytes, one every STALL_MS / 3: 3.3 stall timeouts in all, none of them silent.
+    peer.answer = (socket) => {
+      socket.write("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n");
+      let sent = 0;
+      const timer = setInterval(() => {
+        socket.write("x");
+        if (++sent === 10) clearInterval(timer);
+      }, STALL_MS / 3);
+    };
+    const reply = await rawGet(`${base}/slow`, {}, () => "text", { stallMs: STALL_MS });
+    expect(reply.text).toBe("xxxxxxxxxx");
+  });
+
+  it("keeps an idle pooled connection past the stall timeout", async () => {
+    peer.answer = (socket) => socket.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+    await rawGet(`${base}/a`, {}, () => "text", { stallMs: STALL_MS });
+    const opened = peer.connections;
+    await new Promise((r) => setTimeout(r, STALL_MS * 2));
+    expect((await rawGet(`${base}/b`, {}, () => "text", { stallMs: STALL_MS })).text).toBe("ok");
+    expect(peer.connections).toBe(opened);
+  });
+
+  it("tries a download part again when it stalls, and finishes the file", async () => {
+    let parts = 0;
+    peer.answer = (socket, req) => {
+      if (/bytes=0-0/.test(req)) return partial(socket, req);
+      // The first part's first attempt stops after 2 bytes; everything else is whole.
+      parts++;
+      partial(socket, req, parts === 1 ? 2 : undefined);
+    };
+    const stallTimeout = STALL_MS / 1000;
+    const source = await urlSource(`${base}/object`, { partSize: 8, stallTimeout });
+    const out = join(dir, "object");
+    const result = await downloadRanged(source, out, { stallTimeout, concurrency: 1 });
+    expect(await readFile(out)).toEqual(object);
+    expect(result.sha256).toBe(createHash("sha256").update(object).digest("base64"));
+    // three parts of 8, 8 and 4 bytes, the first twice
+    expect(parts).toBe(4);
+  });
+
+  it("fails a PUT whose server takes the body and never answers", async () => {
+    const file = join(dir, "upload");
+    await writeFile(file, "twelve bytes");
+    peer.answer = () => undefined;
+    await expect(
+      putBytes({ url: `${base}/put`, headers: {} }, file, undefined, undefined, STALL_MS / 1000),
+    ).rejects.toMatchObject({ code: "stalled" });
+  });
+
+  it("fails a reply body that stops arriving (http.ts)", async () => {
+    peer.answer = (socket) => socket.write("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc");
+    const res = await request(`${base}/body`, { stallMs: STALL_MS });
+    await expect(res.body.text()).rejects.toMatchObject({ code: "stalled" });
+  });
+});
