@@ -13,7 +13,7 @@ import type { Buckets } from "./buckets.js";
 import type { Issuance } from "./issuance.js";
 import type { FileInfo, FileListQuery } from "../api/types.js";
 import { toFileInfo } from "./file-records.js";
-import { endPending, type IntentEnds } from "./intent-end.js";
+import { endPending, type IntentEnds, markDeleted } from "./intent-end.js";
 import type { Webhooks } from "./webhooks.js";
 import type { KeyGuard } from "./key-guard.js";
 import type { Revocations } from "./revocations.js";
@@ -198,23 +198,11 @@ export class FileService {
       }
       if (now.status === "committed") await bucket.backend.delete(now.key);
       const deletedAt = new Date().toISOString();
-      return this.db.transaction().execute(async (tx) => {
-        const updated = await tx
-          .updateTable("files")
-          .set({ status: "deleted", deleted_at: deletedAt })
-          .where("id", "=", id)
-          .where("status", "=", now.status)
-          .executeTakeFirst();
-        // Something ended the file since the read without holding the key (DELETEs wait for
-        // each other): it queued the event and records the audit.
-        if (Number(updated.numUpdatedRows) === 0) return undefined;
-        await this.webhooks.enqueue(
-          tx,
-          "file.deleted",
-          toFileInfo({ ...now, status: "deleted", deleted_at: deletedAt }),
-        );
-        return now;
-      });
+      // false: something ended the file since the read without holding the key (DELETEs wait
+      // for each other); it queued the event and records the audit.
+      return (await markDeleted(this.ends, now, now.status, deletedAt, "file.deleted"))
+        ? now
+        : undefined;
     });
     if (row === undefined) return;
     await this.audit.record({

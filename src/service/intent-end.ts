@@ -1,8 +1,9 @@
 /**
  * How a pending upload intent ends without a commit (abort, the sweeper, `DELETE` of a pending
  * file): `endPending`, the one path, so that every way out revokes first, removes the same
- * partial data, marks the file deleted and records it the same way; and how any ending (a
- * commit too: `revokeLate`) revokes the URLs signed meanwhile.
+ * partial data, marks the file deleted and records it the same way; how any ending (a
+ * commit too: `revokeLate`) revokes the URLs signed meanwhile; and `markDeleted`, the status
+ * change that ending and a `DELETE` of a committed file share.
  */
 import type { FileInfo } from "../api/types.js";
 import type { Backend } from "../backends/types.js";
@@ -47,22 +48,11 @@ export async function endPending(
 ): Promise<FileInfo> {
   const revoked = await dropPending(row, backend, ends.revocations);
   const deletedAt = new Date().toISOString();
-  const file = toFileInfo({ ...row, status: "deleted", deleted_at: deletedAt });
-  const ended = await ends.db.transaction().execute(async (tx) => {
-    const updated = await tx
-      .updateTable("files")
-      .set({ status: "deleted", deleted_at: deletedAt })
-      .where("id", "=", row.id)
-      .where("status", "=", "pending")
-      .executeTakeFirst();
-    // Another ending got there first: every ending holds the key (a live hold is never taken
-    // again), so only one that did not (a peer on older code, a hand edit) gets here; it queued
-    // the event and records the audit.
-    if (Number(updated.numUpdatedRows) === 0) return false;
-    if (ending.webhook !== undefined) await ends.webhooks.enqueue(tx, ending.webhook, file);
-    return true;
-  });
+  const ended = await markDeleted(ends, row, "pending", deletedAt, ending.webhook);
   await revokeLate(ends.db, ends.revocations, row.id, revoked);
+  // Another ending got there first: every ending holds the key (a live hold is never taken
+  // again), so only one that did not (a peer on older code, a hand edit) gets here; it queued
+  // the event and records the audit.
   if (!ended) {
     const now = await ends.db
       .selectFrom("files")
@@ -78,7 +68,39 @@ export async function endPending(
     key: row.key,
     detail: { file: row.id },
   });
-  return file;
+  return toFileInfo({ ...row, status: "deleted", deleted_at: deletedAt });
+}
+
+/**
+ * Marks file `row` deleted at `deletedAt` (an ISO timestamp) if its status is still `from`, and
+ * queues `webhook` (if any) for it as deleted in the same transaction. Answers true when this
+ * call's update changed the row; false when the status was no longer `from` (something else
+ * ended the file since `row` was read): then nothing is queued, and the caller records no audit
+ * either, so that an ending is recorded once.
+ */
+export async function markDeleted(
+  ends: Pick<IntentEnds, "db" | "webhooks">,
+  row: FileTable,
+  from: FileTable["status"],
+  deletedAt: string,
+  webhook?: WebhookEvent,
+): Promise<boolean> {
+  return ends.db.transaction().execute(async (tx) => {
+    const updated = await tx
+      .updateTable("files")
+      .set({ status: "deleted", deleted_at: deletedAt })
+      .where("id", "=", row.id)
+      .where("status", "=", from)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0) return false;
+    if (webhook !== undefined)
+      await ends.webhooks.enqueue(
+        tx,
+        webhook,
+        toFileInfo({ ...row, status: "deleted", deleted_at: deletedAt }),
+      );
+    return true;
+  });
 }
 
 /**
