@@ -14,6 +14,12 @@ export interface SendOptions {
   /** bytes of this request sent so far */
   onProgress?: (sent: number) => void;
   signal?: AbortSignal;
+  /**
+   * Milliseconds the request may go without a progress event (bytes sent or received) or a
+   * state change; then it is aborted and rejects with a `TransferError` of status 0, as a
+   * network error does. Absent or 0: never.
+   */
+  stallMs?: number;
 }
 
 /** A request that reached the server and was refused (status ≥ 300) or failed on the network (0). */
@@ -36,10 +42,30 @@ export function send(options: SendOptions): Promise<string | null> {
     // Browsers set Content-Length themselves and forbid scripts from setting it.
     for (const [name, value] of Object.entries(options.headers ?? {}))
       if (name !== "content-length" && name !== "host") xhr.setRequestHeader(name, value);
-    xhr.upload.onprogress = (e) => options.onProgress?.(e.loaded);
+    let stalled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // XHR's own `timeout` bounds the whole request, which a large part on a slow link exceeds:
+    // this one restarts with every sign of life.
+    const alive = () => {
+      if (!options.stallMs) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        stalled = true;
+        xhr.abort();
+      }, options.stallMs);
+    };
+    xhr.upload.onprogress = (e) => {
+      alive();
+      options.onProgress?.(e.loaded);
+    };
+    xhr.onprogress = alive;
+    xhr.onreadystatechange = alive;
     const onAbort = () => xhr.abort();
     options.signal?.addEventListener("abort", onAbort, { once: true });
-    const done = () => options.signal?.removeEventListener("abort", onAbort);
+    const done = () => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+    };
     xhr.onload = () => {
       done();
       if (xhr.status >= 200 && xhr.status < 300) {
@@ -54,7 +80,11 @@ export function send(options: SendOptions): Promise<string | null> {
     };
     xhr.onabort = () => {
       done();
-      reject(abortError());
+      reject(
+        stalled
+          ? new TransferError(0, `no progress for ${options.stallMs! / 1000} s: the upload stalled`)
+          : abortError(),
+      );
     };
     if (options.fields !== undefined) {
       const form = new FormData();
@@ -62,6 +92,7 @@ export function send(options: SendOptions): Promise<string | null> {
       form.append("file", options.body);
       xhr.send(form);
     } else xhr.send(options.body);
+    alive();
   });
 }
 

@@ -30,6 +30,11 @@ export interface UploadOptions {
   concurrency?: number;
   /** attempts per part or single request before giving up (default 4) */
   attempts?: number;
+  /**
+   * seconds a request may go without progress before it is dropped and tried again (default
+   * 60; 0: never)
+   */
+  stallTimeout?: number;
   onProgress?: (progress: { loaded: number; total: number }) => void;
   signal?: AbortSignal;
   /** on abort, keep the partial upload so `resume` can continue it */
@@ -99,6 +104,7 @@ export async function upload(file: Blob, options: UploadOptions): Promise<FileIn
         body: file,
         onProgress: report,
         signal: options.signal,
+        stallMs: stallMsOf(options),
       }),
     );
   } catch (error) {
@@ -173,6 +179,7 @@ async function runParts(
             tally();
           },
           signal: stop.signal,
+          stallMs: stallMsOf(options),
         });
       });
       if (etag === null)
@@ -231,6 +238,8 @@ async function freshPart(
   );
   return { ...part, url: renewed.url, headers: { ...part.headers, ...renewed.headers } };
 }
+
+const stallMsOf = (options: UploadOptions) => 1000 * (options.stallTimeout ?? 60);
 
 /** Runs `attempt` up to `options.attempts` times with exponential backoff; aborts are final. */
 async function withRetries<T>(options: UploadOptions, attempt: () => Promise<T>): Promise<T> {
