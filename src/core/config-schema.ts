@@ -60,3 +60,20 @@ export const COMMON_BUCKET_FIELDS = {
   maxObjectSize: Type.Optional(Type.Integer({ minimum: 0 })),
   cors: Type.Optional(CorsSchema),
 };
+
+/**
+ * The fields of buckets whose provider calls have a stall timeout (S3, GCS, Swift; not Azure,
+ * whose SDK bounds only what its service does: docs/decisions.md). `stallTimeoutSeconds`: a call
+ * to the provider that sends and receives nothing this long fails as `backend_unavailable`
+ * (default {@link BACKEND_STALL_SECONDS}).
+ */
+export const STALL_TIMEOUT_FIELDS = {
+  stallTimeoutSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3600 })),
+};
+
+/** Seconds a provider call may be silent by default: a stalled provider never holds a request. */
+export const BACKEND_STALL_SECONDS = 60;
+
+/** A bucket's provider stall timeout in milliseconds. */
+export const backendStallMs = (config: { stallTimeoutSeconds?: number }): number =>
+  1000 * (config.stallTimeoutSeconds ?? BACKEND_STALL_SECONDS);

@@ -237,3 +237,58 @@ describe("every backend, provider resets a download mid-body", async () => {
     60_000,
   );
 });
+
+/** A provider that takes every connection and request and never answers. */
+async function silentProvider(): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<import("node:net").Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => undefined);
+    socket.resume();
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** The backends whose provider calls have a stall timeout (Azure's SDK has none: decisions). */
+const STALL_BOUND = ["s3", "gcs", "swift"];
+
+describe("every backend with a stall timeout, provider silent", async () => {
+  const provider = await silentProvider();
+  afterAll(() => provider.close());
+  const configs = cloudConfigs(provider.url, "c-silent")
+    .filter(([name]) => STALL_BOUND.includes(name))
+    .map(([name, config]): [string, AnyBucketConfig] => [
+      name,
+      { ...config, stallTimeoutSeconds: 0.3 } as AnyBucketConfig,
+    ]);
+
+  it.each(configs)(
+    "%s: head, list and delete answer 503 once the provider has been silent that long",
+    async (name, config) => {
+      const backend = await openBackend(config, env, `buckets.${name}`, undefined as never);
+      for (const call of [
+        () => backend.head("a.txt"),
+        () => backend.list("", { limit: 10 }),
+        () => backend.delete("a.txt"),
+      ]) {
+        const started = Date.now();
+        const err = await call().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err, `${name}: ${String(err)}`).toBeInstanceOf(SignetError);
+        expect(err).toMatchObject({ code: "backend_unavailable", status: 503 });
+        // a few tries of 0.3 s each (the SDKs' own retries), not for ever
+        expect(Date.now() - started).toBeLessThan(15_000);
+      }
+    },
+    60_000,
+  );
+});

@@ -73,7 +73,13 @@ import { type Static, Type } from "@sinclair/typebox";
 import { XMLParser } from "fast-xml-parser";
 import { type Dispatcher, request } from "undici";
 import { classify, unavailable } from "../provider-errors.js";
-import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../../core/config-schema.js";
+import {
+  COMMON_BUCKET_FIELDS,
+  STALL_TIMEOUT_FIELDS,
+  backendStallMs,
+  SecretRef,
+  resolveSecret,
+} from "../../core/config-schema.js";
 import { type Constraint, constraintsOf } from "../../core/constraints.js";
 import { invalidRequest, notFound, SignetError, stagedChanged } from "../../core/errors.js";
 import type { Method } from "../../core/methods.js";
@@ -112,6 +118,7 @@ export const GcsBucketConfigSchema = Type.Object(
     hostname: Type.Optional(Type.String({ minLength: 1 })),
     virtualHostedStyle: Type.Optional(Type.Boolean()),
     ...COMMON_BUCKET_FIELDS,
+    ...STALL_TIMEOUT_FIELDS,
   },
   { additionalProperties: false },
 );
@@ -162,6 +169,7 @@ export async function createGcsBackend(
   try {
     return new GcsBackend(
       gcsBucket({ bucket, endpoint, hostname, virtualHostedStyle }, credentials),
+      backendStallMs(config),
     );
   } catch (err) {
     if (!(err instanceof SignetError) || err.field === undefined) throw err;
@@ -219,7 +227,11 @@ export class GcsBackend implements Backend {
   readonly capabilities = GCS_CAPABILITIES;
   readonly maxExpiresIn = V4_MAX_EXPIRES_IN;
 
-  constructor(private readonly gcs: GcsBucket) {}
+  /** `stallMs`: how long a request to GCS may send and receive nothing (ms) */
+  constructor(
+    private readonly gcs: GcsBucket,
+    private readonly stallMs = backendStallMs({}),
+  ) {}
 
   unbound(scope: DirectScope): string[] {
     const names: string[] = [];
@@ -506,6 +518,9 @@ export class GcsBackend implements Backend {
         method: own.method,
         headers: signed.headers,
         body: own.body instanceof Readable ? Readable.from(relay(own.body)) : own.body,
+        // undici refreshes the first while a body goes out, the second while one comes in.
+        headersTimeout: this.stallMs,
+        bodyTimeout: this.stallMs,
       });
     } catch (err) {
       if (bodyFailed !== undefined) throw bodyFailed.error;

@@ -51,7 +51,13 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { type Static, Type } from "@sinclair/typebox";
-import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../../core/config-schema.js";
+import {
+  COMMON_BUCKET_FIELDS,
+  STALL_TIMEOUT_FIELDS,
+  backendStallMs,
+  SecretRef,
+  resolveSecret,
+} from "../../core/config-schema.js";
 import { type Constraint, type ScopeConstraints, constraintsOf } from "../../core/constraints.js";
 import { type ErrorCode, SignetError, stagedChanged } from "../../core/errors.js";
 import { type Method, OBJECT_METHODS, type ObjectMethod } from "../../core/methods.js";
@@ -84,6 +90,7 @@ export const S3BucketConfigSchema = Type.Object(
     sessionToken: Type.Optional(SecretRef),
     checksums: Type.Optional(Type.Union([Type.Literal("enforced"), Type.Literal("ignored")])),
     ...COMMON_BUCKET_FIELDS,
+    ...STALL_TIMEOUT_FIELDS,
   },
   { additionalProperties: false },
 );
@@ -581,6 +588,9 @@ export class S3Backend implements Backend {
   }
 }
 
+/** Milliseconds to connect to the store, at most (as undici's default for GCS and Swift). */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 /** Builds the backend of one bucket; `at` prefixes the config keys errors name. */
 export async function createS3Backend(
   config: S3BucketConfig,
@@ -609,6 +619,13 @@ export async function createS3Backend(
     // else the SDK adds a CRC32 to every upload, as aws-chunked trailers not every store takes
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
+    // The SDK has no timeout of its own: a silent store would hold the request (and any key it
+    // holds) for ever. socketTimeout is an idle one, so a long copy or upload is not cut
+    // (S3 sends whitespace while it completes a multipart upload or a copy).
+    requestHandler: {
+      connectionTimeout: Math.min(CONNECT_TIMEOUT_MS, backendStallMs(config)),
+      socketTimeout: backendStallMs(config),
+    },
   });
   let credentials = given;
   let renew: S3BackendOptions["renew"];

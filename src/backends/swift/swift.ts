@@ -90,6 +90,8 @@ import { type Static, Type } from "@sinclair/typebox";
 import { type Dispatcher, request } from "undici";
 import {
   COMMON_BUCKET_FIELDS,
+  STALL_TIMEOUT_FIELDS,
+  backendStallMs,
   isSecretRef,
   resolveSecret,
   SecretRef,
@@ -144,6 +146,7 @@ export const SwiftBucketConfigSchema = Type.Object(
     user: Type.Optional(Type.String({ minLength: 1 })),
     key: Type.Optional(SecretRef),
     ...COMMON_BUCKET_FIELDS,
+    ...STALL_TIMEOUT_FIELDS,
   },
   { additionalProperties: false },
 );
@@ -177,6 +180,7 @@ export function createSwiftBackend(
     keys,
     keyLevel: config.keyLevel,
     digest: config.digest,
+    stallMs: backendStallMs(config),
   };
   if (authUrl !== undefined && user !== undefined && key !== undefined)
     options.admin = {
@@ -206,6 +210,8 @@ export interface SwiftBackendOptions {
   keyLevel?: SwiftKeyLevel;
   digest?: SwiftDigest;
   admin?: SwiftAdminCredentials;
+  /** how long a request to Swift may send and receive nothing (ms; default 60 s) */
+  stallMs?: number;
 }
 
 /** Where multipart segments live; keys and folders under it are refused. */
@@ -283,7 +289,11 @@ export class SwiftBackend implements Backend {
     this.keyLevel = options.keyLevel ?? "account";
     this.useKeys(options.keys);
     if (options.admin !== undefined)
-      this.#admin = new SwiftAdmin(options.admin, accountOf(options.storageUrl));
+      this.#admin = new SwiftAdmin(
+        options.admin,
+        accountOf(options.storageUrl),
+        options.stallMs ?? backendStallMs({}),
+      );
     // Without admin credentials Signet cannot proxy a link's requests: links can only redirect.
     this.capabilities = { ...SWIFT_CAPABILITIES, proxy: this.#admin !== undefined };
   }
@@ -844,6 +854,7 @@ class SwiftAdmin {
   constructor(
     credentials: SwiftAdminCredentials,
     private readonly account: string,
+    private readonly stallMs: number,
   ) {
     this.#credentials = { ...credentials };
   }
@@ -869,7 +880,7 @@ class SwiftAdmin {
     options: SwiftRequest,
   ): Promise<Response> {
     const session = await this.session();
-    const res = await call(`${session.storageUrl}${path}`, {
+    const res = await call(`${session.storageUrl}${path}`, this.stallMs, {
       method,
       headers: { ...options.headers, "x-auth-token": session.token },
       body: options.body,
@@ -889,7 +900,7 @@ class SwiftAdmin {
 
   private async authenticate(): Promise<Session> {
     const { authUrl, user, key } = this.#credentials;
-    const res = await call(authUrl, {
+    const res = await call(authUrl, this.stallMs, {
       method: "GET",
       headers: { "x-auth-user": user, "x-auth-key": key },
     });
@@ -913,13 +924,18 @@ class SwiftAdmin {
   }
 }
 
-/** undici's request; a failure (refused, reset, timed out, body cut off) is backend_unavailable. */
+/**
+ * undici's request; a failure (refused, reset, `stallMs` of silence, body cut off) is
+ * backend_unavailable.
+ */
 async function call(
   url: string,
+  stallMs: number,
   options: SwiftRequest & { method: Dispatcher.HttpMethod },
 ): Promise<Response> {
   try {
-    return await request(url, options);
+    // undici refreshes the first while a body goes out, the second while one comes in.
+    return await request(url, { ...options, headersTimeout: stallMs, bodyTimeout: stallMs });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     throw new SignetError(
