@@ -62,12 +62,13 @@ export const COMMON_BUCKET_FIELDS = {
 };
 
 /**
- * The fields of buckets whose provider calls have a stall timeout (S3, GCS, Swift; not Azure,
+ * The fields of buckets whose provider calls have a stall timeout, the common ones with them (S3, GCS, Swift; not Azure,
  * whose SDK bounds only what its service does: docs/decisions.md). `stallTimeoutSeconds`: a call
  * to the provider that sends and receives nothing this long fails as `backend_unavailable`
  * (default {@link BACKEND_STALL_SECONDS}).
  */
-export const STALL_TIMEOUT_FIELDS = {
+export const TIMED_BUCKET_FIELDS = {
+  ...COMMON_BUCKET_FIELDS,
   stallTimeoutSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3600 })),
 };
 

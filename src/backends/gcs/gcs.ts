@@ -74,8 +74,7 @@ import { XMLParser } from "fast-xml-parser";
 import { type Dispatcher, request } from "undici";
 import { classify, unavailable } from "../provider-errors.js";
 import {
-  COMMON_BUCKET_FIELDS,
-  STALL_TIMEOUT_FIELDS,
+  TIMED_BUCKET_FIELDS,
   backendStallMs,
   SecretRef,
   resolveSecret,
@@ -117,8 +116,7 @@ export const GcsBucketConfigSchema = Type.Object(
     endpoint: Type.Optional(Type.String({ minLength: 1 })),
     hostname: Type.Optional(Type.String({ minLength: 1 })),
     virtualHostedStyle: Type.Optional(Type.Boolean()),
-    ...COMMON_BUCKET_FIELDS,
-    ...STALL_TIMEOUT_FIELDS,
+    ...TIMED_BUCKET_FIELDS,
   },
   { additionalProperties: false },
 );

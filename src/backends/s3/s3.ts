@@ -52,8 +52,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { type Static, Type } from "@sinclair/typebox";
 import {
-  COMMON_BUCKET_FIELDS,
-  STALL_TIMEOUT_FIELDS,
+  TIMED_BUCKET_FIELDS,
   backendStallMs,
   SecretRef,
   resolveSecret,
@@ -89,8 +88,7 @@ export const S3BucketConfigSchema = Type.Object(
     secretAccessKey: Type.Optional(SecretRef),
     sessionToken: Type.Optional(SecretRef),
     checksums: Type.Optional(Type.Union([Type.Literal("enforced"), Type.Literal("ignored")])),
-    ...COMMON_BUCKET_FIELDS,
-    ...STALL_TIMEOUT_FIELDS,
+    ...TIMED_BUCKET_FIELDS,
   },
   { additionalProperties: false },
 );

@@ -89,8 +89,7 @@ import { Readable } from "node:stream";
 import { type Static, Type } from "@sinclair/typebox";
 import { type Dispatcher, request } from "undici";
 import {
-  COMMON_BUCKET_FIELDS,
-  STALL_TIMEOUT_FIELDS,
+  TIMED_BUCKET_FIELDS,
   backendStallMs,
   isSecretRef,
   resolveSecret,
@@ -145,8 +144,7 @@ export const SwiftBucketConfigSchema = Type.Object(
     /** a name such as "acme:signet", or a ${ENV_NAME} reference */
     user: Type.Optional(Type.String({ minLength: 1 })),
     key: Type.Optional(SecretRef),
-    ...COMMON_BUCKET_FIELDS,
-    ...STALL_TIMEOUT_FIELDS,
+    ...TIMED_BUCKET_FIELDS,
   },
   { additionalProperties: false },
 );
