@@ -62,10 +62,10 @@ export const COMMON_BUCKET_FIELDS = {
 };
 
 /**
- * The fields of buckets whose provider calls have a stall timeout, the common ones with them (S3, GCS, Swift; not Azure,
- * whose SDK bounds only what its service does: docs/decisions.md). `stallTimeoutSeconds`: a call
- * to the provider that sends and receives nothing this long fails as `backend_unavailable`
- * (default {@link BACKEND_STALL_SECONDS}).
+ * The fields of buckets whose provider calls have a stall timeout (S3, GCS, Swift; not Azure,
+ * whose SDK bounds only what its service does: docs/decisions.md), the common ones included.
+ * `stallTimeoutSeconds`: a call to the provider that sends and receives nothing this long fails
+ * as `backend_unavailable` (default {@link BACKEND_STALL_SECONDS}).
  */
 export const TIMED_BUCKET_FIELDS = {
   ...COMMON_BUCKET_FIELDS,
