@@ -11,7 +11,7 @@
  */
 import { writeSync } from "node:fs";
 import { type FileHandle, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { failure, SignetApiError, STALL_TIMEOUT, withRetries } from "./errors.js";
+import { failure, SignetApiError, stallMsOf, withRetries } from "./errors.js";
 import { type Accept, type RawGetOptions, type RawHead, type RawReply, rawGet } from "./raw-get.js";
 import { prefixHash } from "./prefix-hash.js";
 
@@ -58,7 +58,7 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /**
    * Seconds a part may go without a byte before it fails as `stalled` and is tried again
-   * (default `STALL_TIMEOUT`, 60; 0: never)
+   * (default `STALL_TIMEOUT`, 60; 0 or Infinity: never; a negative is a RangeError)
    */
   stallTimeout?: number;
 }
@@ -197,6 +197,7 @@ export async function downloadRanged(
   file: string,
   options: DownloadOptions = {},
 ): Promise<DownloadResult> {
+  const stallMs = stallMsOf(options.stallTimeout);
   const partial = partialOf(file);
   const done = await loadState(file, source);
   const fh = await open(partial, done.size > 0 ? "r+" : "w+");
@@ -276,7 +277,7 @@ export async function downloadRanged(
                 bytes += n;
                 options.onProgress?.(bytes, source.size);
               },
-              { signal, stallMs: 1000 * (options.stallTimeout ?? STALL_TIMEOUT) },
+              { signal, stallMs },
               source.identity,
             ),
           { attempts: options.attempts, signal },
@@ -397,6 +398,7 @@ export async function urlSource(
     stallTimeout?: number;
   } = {},
 ): Promise<RangedSource> {
+  const stallMs = stallMsOf(options.stallTimeout);
   const headers = options.headers ?? {};
   const unsupported = (status: number) =>
     new SignetApiError(
@@ -414,7 +416,7 @@ export async function urlSource(
       if (head.statusCode !== 206) throw unsupported(head.statusCode);
       return () => undefined;
     },
-    { stallMs: 1000 * (options.stallTimeout ?? STALL_TIMEOUT) },
+    { stallMs },
   );
   const { statusCode, headers: replied } = reply.head;
   if (statusCode >= 300) throw await failure(statusCode, textOf(reply), replied);

@@ -67,8 +67,7 @@ export function isTransient(err: unknown): boolean {
   );
 }
 
-/** Seconds a transfer may go without sending or receiving a byte, by default (aria2c's too). */
-export const STALL_TIMEOUT = 60;
+export { STALL_TIMEOUT, stallMsOf } from "../api/stall.js";
 
 /**
  * The error of a transfer to `url` that sent and received nothing for `ms` milliseconds:

@@ -334,6 +334,10 @@ export async function rawGet(
   for (const [name, value] of Object.entries(headers))
     if (!TOKEN.test(name) || name.toLowerCase() === "host" || !FIELD_VALUE.test(value))
       throw new TypeError(`not a header to send: ${JSON.stringify(name)}`);
+  // Checked before a connection is opened: socket.setTimeout would throw once it is, leaving the
+  // connection open and the exchange to reject unheard when the server closes it (a crash).
+  if (stallMs !== undefined && !(typeof stallMs === "number" && stallMs >= 0 && stallMs < 2 ** 31))
+    throw new RangeError(`stallMs must be 0 … 2^31 - 1, not ${String(stallMs)}`);
   signal?.throwIfAborted();
   for (let fresh = false; ; fresh = true) {
     const kept = fresh ? undefined : reuse(target.origin);

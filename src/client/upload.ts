@@ -17,7 +17,7 @@ import type { FileInfo, Intent, PartRequest, SignedRequest, UploadInput } from "
 import { partsCutInOrder } from "../api/part-plan.js";
 import type { Progress } from "./download.js";
 import { sha256Of } from "./prefix-hash.js";
-import { failure, SignetApiError, STALL_TIMEOUT, withRetries } from "./errors.js";
+import { failure, SignetApiError, STALL_TIMEOUT, stallMsOf, withRetries } from "./errors.js";
 
 /** The control-plane calls an upload needs (SignetClient implements them). */
 export interface UploadApi {
@@ -53,7 +53,7 @@ export interface PutOptions {
   attempts?: number;
   /**
    * Seconds a PUT may go without sending or receiving a byte before it fails as `stalled` and
-   * is tried again (default `STALL_TIMEOUT`, 60; 0: never)
+   * is tried again (default `STALL_TIMEOUT`, 60; 0 or Infinity: never; a negative is a RangeError)
    */
   stallTimeout?: number;
   /** told, before anything is sent, how many parts an interrupted upload already stored */
@@ -101,6 +101,7 @@ export async function putBytes(
   range?: { start: number; end: number },
   stallTimeout = STALL_TIMEOUT,
 ): Promise<string> {
+  const stallMs = stallMsOf(stallTimeout);
   const size = range === undefined ? (await stat(file)).size : range.end - range.start + 1;
   const source = createReadStream(file, range ?? {});
   const meter = new ByteMeter(onBytes);
@@ -111,7 +112,7 @@ export async function putBytes(
       method: "PUT",
       headers: { ...signed.headers, "content-length": String(size) },
       body,
-      stallMs: stallTimeout * 1000,
+      stallMs,
     });
     if (res.statusCode >= 300) throw await failure(res.statusCode, res.body, res.headers);
     await res.body.dump();
@@ -146,6 +147,8 @@ export async function putFile(
   key: string,
   options: PutOptions = {},
 ): Promise<FileInfo> {
+  // A bad stallTimeout is refused before an intent is made (putBytes would refuse every PUT).
+  stallMsOf(options.stallTimeout);
   const { size, mtimeMs } = await stat(file);
   const partSize = options.partSize ?? 8 * 1024 * 1024;
   const multipart = size > (options.multipartThreshold ?? 16 * 1024 * 1024);

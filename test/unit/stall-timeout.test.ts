@@ -5,7 +5,7 @@
  * connection idle in the pool, is left alone.
  */
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { downloadRanged, urlSource } from "../../src/client/download.js";
 import { request } from "../../src/client/http.js";
 import { rawGet } from "../../src/client/raw-get.js";
-import { putBytes } from "../../src/client/upload.js";
+import { putBytes, putFile, type UploadApi } from "../../src/client/upload.js";
 import { scriptedPeer } from "../helpers/scripted-peer.js";
 
 const STALL_MS = 300;
@@ -117,5 +117,55 @@ describe("stall timeouts", () => {
     peer.answer = (socket) => socket.write("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc");
     const res = await request(`${base}/body`, { stallMs: STALL_MS });
     await expect(res.body.text()).rejects.toMatchObject({ code: "stalled" });
+  });
+
+  it("takes stallTimeout as seconds ≥ 0: 0 and Infinity never, past 24.8 days the longest timer", async () => {
+    // Node cuts a timer past 2^31 - 1 ms with a warning on stderr (every part of `signet get
+    // --stall-timeout 30d`); a browser fires it at once. Infinity threw ERR_OUT_OF_RANGE.
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on("warning", onWarning);
+    try {
+      peer.answer = (socket, req) => setTimeout(() => partial(socket, req), 50);
+      for (const stallTimeout of [0, Infinity, 30 * 86400, 2 ** 40]) {
+        const source = await urlSource(`${base}/object`, { partSize: 8, stallTimeout });
+        const out = join(dir, `long-${stallTimeout}`);
+        await downloadRanged(source, out, { stallTimeout, concurrency: 1 });
+        expect(await readFile(out)).toEqual(object);
+      }
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
+  it("refuses a negative or NaN stallTimeout before connecting or making an intent", async () => {
+    // These threw from socket.setTimeout after raw-get had opened the connection: the exchange
+    // then rejected unheard when the server closed it, which ends a Node process.
+    peer.answer = (socket, req) => partial(socket, req);
+    const source = await urlSource(`${base}/object`, { partSize: 8 });
+    const opened = peer.connections;
+    const file = join(dir, "twelve");
+    await writeFile(file, "twelve bytes");
+    const api = {
+      server: base,
+      createUpload: () => Promise.reject(new Error("an intent was made")),
+    } as unknown as UploadApi;
+    for (const stallTimeout of [-1, NaN, "60" as unknown as number]) {
+      await expect(urlSource(`${base}/object`, { stallTimeout })).rejects.toThrow(RangeError);
+      await expect(downloadRanged(source, join(dir, "refused"), { stallTimeout })).rejects.toThrow(
+        RangeError,
+      );
+      await expect(
+        putBytes({ url: `${base}/put`, headers: {} }, file, undefined, undefined, stallTimeout),
+      ).rejects.toThrow(RangeError);
+      await expect(putFile(api, file, "b", "k", { stallTimeout })).rejects.toThrow(RangeError);
+      await expect(
+        rawGet(`${base}/x`, {}, () => "text", { stallMs: stallTimeout }),
+      ).rejects.toThrow(RangeError);
+    }
+    expect(peer.connections).toBe(opened);
+    expect((await readdir(dir)).filter((f) => f.startsWith("refused"))).toEqual([]);
   });
 });
