@@ -6,6 +6,7 @@
  * (plain JSON, safe to keep in sessionStorage) resumes it with `upload(file, { resume })`.
  */
 import { partsCutInOrder } from "../api/part-plan.js";
+import { stallMsOf } from "../api/stall.js";
 import { abortUpload, completeUpload, createUpload } from "./api.js";
 import type { SignetClient } from "./client.js";
 import { abortError, send, TransferError } from "./transfer.js";
@@ -32,7 +33,7 @@ export interface UploadOptions {
   attempts?: number;
   /**
    * seconds a request may go without progress before it is dropped and tried again (default
-   * 60; 0: never)
+   * 60; 0 or Infinity: never; a negative is a RangeError)
    */
   stallTimeout?: number;
   onProgress?: (progress: { loaded: number; total: number }) => void;
@@ -72,6 +73,8 @@ const MiB = 1024 * 1024;
 /** Uploads `file` to `bucket`/`key`; answers the committed file. */
 export async function upload(file: Blob, options: UploadOptions): Promise<FileInfo> {
   const { client } = options;
+  // Refused before an intent is made; a timer's limits (a longer one fires at once) kept.
+  stallMsOf(options.stallTimeout);
   // Without one, Signet guesses from the key as `signet put` does (else octet-stream).
   const contentType = options.contentType || file.type || undefined;
   const total = file.size;
@@ -104,7 +107,7 @@ export async function upload(file: Blob, options: UploadOptions): Promise<FileIn
         body: file,
         onProgress: report,
         signal: options.signal,
-        stallMs: stallMsOf(options),
+        stallMs: stallMsOf(options.stallTimeout),
       }),
     );
   } catch (error) {
@@ -179,7 +182,7 @@ async function runParts(
             tally();
           },
           signal: stop.signal,
-          stallMs: stallMsOf(options),
+          stallMs: stallMsOf(options.stallTimeout),
         });
       });
       if (etag === null)
@@ -238,8 +241,6 @@ async function freshPart(
   );
   return { ...part, url: renewed.url, headers: { ...part.headers, ...renewed.headers } };
 }
-
-const stallMsOf = (options: UploadOptions) => 1000 * (options.stallTimeout ?? 60);
 
 /** Runs `attempt` up to `options.attempts` times with exponential backoff; aborts are final. */
 async function withRetries<T>(options: UploadOptions, attempt: () => Promise<T>): Promise<T> {

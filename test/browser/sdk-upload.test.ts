@@ -187,6 +187,46 @@ describe.skipIf(!hasChromium)("signet/browser in headless Chromium", () => {
     expect(sha(await stored("sdk/stalled.bin"))).toBe(sha(pattern(size)));
   });
 
+  it("takes stallTimeout Infinity as never, and refuses a negative one before any request", async () => {
+    // A browser fires a timer of Infinity, or past 2^31 - 1 ms, at once: every request was
+    // dropped as stalled as soon as it was sent.
+    const statuses = await page.evaluate(async (token) => {
+      const { sdk, blobOf } = globalThis as any;
+      const client = sdk.createClient({ token });
+      const statuses: string[] = [];
+      for (const stallTimeout of [Infinity, 30 * 86400]) {
+        const file = await sdk.upload(blobOf(64 * 1024), {
+          client,
+          bucket: "default",
+          key: `sdk/stall-${stallTimeout}.bin`,
+          attempts: 1,
+          stallTimeout,
+        });
+        statuses.push(file.status);
+      }
+      return statuses;
+    }, ADMIN_KEY);
+    expect(statuses).toEqual(["committed", "committed"]);
+
+    const requests: string[] = [];
+    const onRequest = (r: Request) => requests.push(`${r.method()} ${r.url()}`);
+    page.on("request", onRequest);
+    const refused = await page
+      .evaluate(async (token) => {
+        const { sdk, blobOf } = globalThis as any;
+        const client = sdk.createClient({ token });
+        return sdk
+          .upload(blobOf(64 * 1024), { client, bucket: "default", key: "sdk/x", stallTimeout: -1 })
+          .then(
+            () => "uploaded",
+            (e: Error) => e.name,
+          );
+      }, ADMIN_KEY)
+      .finally(() => page.off("request", onRequest));
+    expect(refused).toBe("RangeError");
+    expect(requests).toEqual([]);
+  });
+
   it("abort stops the upload, removes the partial data and commits nothing", async () => {
     const result = await page.evaluate(async (token) => {
       const { sdk, blobOf } = globalThis as any;
