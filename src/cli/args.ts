@@ -26,9 +26,9 @@ export function seconds(text: string): number {
   }
 }
 
-/** A duration as `seconds` takes it, or 0 for never. */
+/** A duration as `seconds` takes it, or 0 (0s, 0m …) for never. */
 export function secondsOrNever(text: string): number {
-  return /^\s*0+\s*$/.test(text) ? 0 : seconds(text);
+  return /^\s*0+[smhd]?\s*$/.test(text) ? 0 : seconds(text);
 }
 
 export function oneOf<T extends string>(allowed: readonly T[], text: string): T {

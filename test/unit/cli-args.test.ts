@@ -5,7 +5,14 @@
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { batchInputs, batchOf } from "../../src/cli/commands.js";
-import { byteSize, fileNameOfUrl, integer, isoTime, partList } from "../../src/cli/args.js";
+import {
+  byteSize,
+  fileNameOfUrl,
+  integer,
+  isoTime,
+  partList,
+  secondsOrNever,
+} from "../../src/cli/args.js";
 import { inFlags } from "../../src/cli/errors.js";
 
 describe("the CLI's argument parsers", () => {
@@ -16,6 +23,21 @@ describe("the CLI's argument parsers", () => {
     expect(fileNameOfUrl("https://h/a/x%2F..%2Fy.txt")).toBe("y.txt");
     for (const url of ["https://h/", "https://h/a/", "https://h/a/%2E%2E", "https://h/a/%2e"])
       expect(fileNameOfUrl(url), url).toBe("download");
+  });
+
+  it("takes --stall-timeout as a duration, or 0 in any unit for never", () => {
+    for (const [text, seconds] of [
+      ["0", 0],
+      ["00", 0],
+      ["0s", 0],
+      ["0m", 0],
+      ["90", 90],
+      ["2m", 120],
+      ["30d", 2592000],
+    ] as const)
+      expect(secondsOrNever(text), text).toBe(seconds);
+    for (const text of ["-1", "1.5", "soon", "", "1ms"])
+      expect(() => secondsOrNever(text), text).toThrow(/not a (positive )?duration/);
   });
 
   it("takes a time as ISO 8601 or as a duration before now (audit --since 15m)", () => {
