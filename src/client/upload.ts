@@ -119,6 +119,9 @@ export async function putBytes(
     const etag = res.headers.etag;
     return typeof etag === "string" ? etag : "";
   } catch (err) {
+    // A request that failed part-way (stalled, cut off, refused early) leaves the file
+    // unpiped, not closed: each attempt would keep a descriptor.
+    source.destroy();
     onBytes(-meter.bytes);
     throw err;
   }

@@ -5,8 +5,9 @@
  * connection idle in the pool, is left alone.
  */
 import { createHash } from "node:crypto";
+import { readdirSync, readlinkSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import type { Socket } from "node:net";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -168,4 +169,39 @@ describe("stall timeouts", () => {
     expect(peer.connections).toBe(opened);
     expect((await readdir(dir)).filter((f) => f.startsWith("refused"))).toEqual([]);
   });
+
+  it.skipIf(process.platform !== "linux")(
+    "closes the file of a PUT that stalls (each retry opened another)",
+    async () => {
+      // A peer that takes the connection and never reads: the body stops half-way.
+      const sockets: Socket[] = [];
+      const deaf = createServer((socket) => {
+        socket.pause();
+        sockets.push(socket);
+      });
+      await new Promise<void>((r) => deaf.listen(0, "127.0.0.1", r));
+      const url = `http://127.0.0.1:${(deaf.address() as AddressInfo).port}/put`;
+      const file = join(dir, "large");
+      await writeFile(file, Buffer.alloc(32 * 1024 * 1024));
+      const open = () =>
+        readdirSync("/proc/self/fd").filter((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`) === file;
+          } catch {
+            return false;
+          }
+        }).length;
+      try {
+        for (let attempt = 0; attempt < 3; attempt++)
+          await expect(
+            putBytes({ url, headers: {} }, file, undefined, undefined, STALL_MS / 1000),
+          ).rejects.toMatchObject({ code: "stalled" });
+        await new Promise((r) => setTimeout(r, 50));
+        expect(open()).toBe(0);
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await new Promise((r) => deaf.close(r));
+      }
+    },
+  );
 });
