@@ -41,7 +41,7 @@ import {
   type RangedSource,
   urlSource,
 } from "./download.js";
-import { failure, SignetApiError } from "./errors.js";
+import { failure, SignetApiError, stallMsOf } from "./errors.js";
 import { sha256Of } from "./prefix-hash.js";
 import { putBytes, putFile, type PutOptions, type UploadApi } from "./upload.js";
 
@@ -58,7 +58,17 @@ export interface ClientOptions {
   server: string;
   /** an API key (sent as a bearer token) */
   key?: string;
+  /**
+   * Seconds a call to Signet's API may send and receive nothing before it fails as `stalled`
+   * (default 300, above the server's own 60 s bound on each call to a provider; 0 or Infinity:
+   * never; a negative is a RangeError). Completing an upload is exempt: it answers once a large
+   * object is assembled and checked, which takes minutes on a cloud store.
+   */
+  apiStallTimeout?: number;
 }
+
+/** `ClientOptions.apiStallTimeout`'s default, in seconds. */
+const API_STALL_TIMEOUT = 300;
 
 /** Options of `SignetClient.get` and `SignetClient.getUrl`. */
 export interface GetOptions extends DownloadOptions {
@@ -73,16 +83,20 @@ export interface GetOptions extends DownloadOptions {
 export class SignetClient {
   /** the server's base URL, without a trailing slash */
   readonly server: string;
+  private readonly apiStallMs: number;
 
   constructor(private readonly options: ClientOptions) {
     this.server = options.server.replace(/\/+$/, "");
+    this.apiStallMs = stallMsOf(options.apiStallTimeout ?? API_STALL_TIMEOUT);
   }
 
+  /** One call to the API; `stalls`: whether the API stall timeout applies. */
   private async call<T>(
     method: "GET" | "POST" | "DELETE",
     path: string,
     body?: unknown,
     idempotencyKey?: string,
+    stalls = true,
   ): Promise<T> {
     const headers: Record<string, string> = {};
     if (idempotencyKey !== undefined) headers["idempotency-key"] = idempotencyKey;
@@ -92,6 +106,7 @@ export class SignetClient {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
+      stallMs: stalls ? this.apiStallMs : 0,
     });
     if (res.statusCode >= 400) throw await failure(res.statusCode, res.body, res.headers);
     if (res.statusCode === 204) {
@@ -203,6 +218,7 @@ export class SignetClient {
         `/v1/uploads/${encodeURIComponent(id)}/complete`,
         parts === undefined ? {} : { parts },
         idempotencyKey,
+        false,
       ),
     abort: (id: string) =>
       this.call<{ file: FileInfo }>("POST", `/v1/uploads/${encodeURIComponent(id)}/abort`, {}),

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { downloadRanged, urlSource } from "../../src/client/download.js";
 import { request } from "../../src/client/http.js";
+import { SignetClient } from "../../src/client/index.js";
 import { rawGet } from "../../src/client/raw-get.js";
 import { putBytes, putFile, type UploadApi } from "../../src/client/upload.js";
 import { scriptedPeer } from "../helpers/scripted-peer.js";
@@ -204,4 +205,34 @@ describe("stall timeouts", () => {
       }
     },
   );
+});
+
+describe("calls to Signet's API", () => {
+  const peer = scriptedPeer();
+  let base: string;
+  beforeAll(async () => {
+    base = await peer.start();
+  });
+  afterAll(() => peer.close());
+
+  it("fail as stalled when the API is silent, and a complete waits as long as it takes", async () => {
+    const client = new SignetClient({ server: base, key: "k", apiStallTimeout: STALL_MS / 1000 });
+    peer.answer = () => undefined;
+    await expect(client.files.get("f_x")).rejects.toMatchObject({ code: "stalled" });
+    // A complete answers once the object is assembled and checked: three stall timeouts here.
+    peer.answer = (socket) =>
+      setTimeout(() => {
+        const body = JSON.stringify({ file: { id: "f_x", status: "committed" } });
+        socket.write(
+          `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+        );
+      }, STALL_MS * 3);
+    await expect(client.uploads.complete("f_x")).resolves.toMatchObject({
+      file: { status: "committed" },
+    });
+  });
+
+  it("refuses a negative stall timeout at once", () => {
+    expect(() => new SignetClient({ server: base, apiStallTimeout: -1 })).toThrow(RangeError);
+  });
 });
