@@ -62,8 +62,8 @@ export const COMMON_BUCKET_FIELDS = {
 };
 
 /**
- * The fields of buckets whose provider calls have a stall timeout (S3, GCS, Swift; not Azure,
- * whose SDK bounds only what its service does: docs/decisions.md), the common ones included.
+ * The fields of buckets whose backend is a provider over the network (S3, GCS, Azure, Swift),
+ * the common ones included.
  * `stallTimeoutSeconds`: a call to the provider that sends and receives nothing this long fails
  * as `backend_unavailable` (default {@link BACKEND_STALL_SECONDS}).
  */

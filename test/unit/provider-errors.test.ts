@@ -257,7 +257,7 @@ async function silentProvider(): Promise<{ url: string; close(): Promise<void> }
 }
 
 /** The backends whose provider calls have a stall timeout (Azure's SDK has none: decisions). */
-const STALL_BOUND = ["s3", "gcs", "swift"];
+const STALL_BOUND = ["s3", "gcs", "azure", "swift"];
 
 describe("every backend with a stall timeout, provider silent", async () => {
   const provider = await silentProvider();

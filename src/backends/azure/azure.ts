@@ -82,6 +82,8 @@ import {
   BlobServiceClient,
   type ContainerClient,
   type ContainerListBlobHierarchySegmentResponse,
+  newPipeline,
+  type RequestPolicyFactory,
   RestError,
   type SignedIdentifier,
   StorageSharedKeyCredential,
@@ -90,7 +92,12 @@ import {
 import { type Static, Type } from "@sinclair/typebox";
 import { classify, unavailable } from "../provider-errors.js";
 import { parseCidr } from "../../core/cidr.js";
-import { COMMON_BUCKET_FIELDS, SecretRef, resolveSecret } from "../../core/config-schema.js";
+import {
+  backendStallMs,
+  resolveSecret,
+  SecretRef,
+  TIMED_BUCKET_FIELDS,
+} from "../../core/config-schema.js";
 import { type Constraint, constraintsOf, type ScopeConstraints } from "../../core/constraints.js";
 import { SignetError, stagedChanged } from "../../core/errors.js";
 import { checkPartList } from "../../core/part-list.js";
@@ -137,7 +144,7 @@ export const AzureBucketConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    ...COMMON_BUCKET_FIELDS,
+    ...TIMED_BUCKET_FIELDS,
   },
   { additionalProperties: false },
 );
@@ -170,6 +177,7 @@ export function createAzureBackend(
       endpoint: config.endpoint,
       credential,
       storedPolicyPool: config.storedPolicies?.pool,
+      stallMs: backendStallMs(config),
     });
   } catch (err) {
     if (err instanceof RangeError)
@@ -185,6 +193,8 @@ export interface AzureBackendOptions extends AzureLocation {
   credential: AzureCredential;
   /** how many stored access policies the container may hold (1..5); absent, none are made */
   storedPolicyPool?: number;
+  /** how long a try may wait for Azure's answer's head (ms; default 60 s) */
+  stallMs?: number;
 }
 
 /** A scope that may name a stored access policy made with createStoredPolicy. */
@@ -203,6 +213,30 @@ const DELEGATION_SAS_MAX_EXPIRES_IN = 86400;
  * the SDK waiting (2^(n-1) - 1) × 0.25 s before try n.
  */
 const RETRY = { maxTries: 3, retryDelayInMs: 250, maxRetryDelayInMs: 2000 };
+/**
+ * The SDK's pipeline with {@link RETRY} and a client timeout on every try: the SDK has none of its
+ * own (its `tryTimeoutInMs` only asks the service to time itself out, which would also cut a long
+ * download), so a silent Azure would hold a request for ever. The timeout is Node's HTTP
+ * client's: from the request to the answer's head, each try (an upload goes in 4 MiB blocks,
+ * each its own request).
+ */
+function timedPipeline(
+  credential: Parameters<typeof newPipeline>[0],
+  stallMs = backendStallMs({}),
+): ReturnType<typeof newPipeline> {
+  const pipeline = newPipeline(credential, { retryOptions: RETRY });
+  const timeout: RequestPolicyFactory = {
+    create: (next) => ({
+      sendRequest: (request) => {
+        request.timeout = stallMs;
+        return next.sendRequest(request);
+      },
+    }),
+  };
+  pipeline.factories.push(timeout);
+  return pipeline;
+}
+
 /** uploadStream buffers up to this many blocks of this size per upload. */
 const PUT_BLOCK_SIZE = 4 * 1024 * 1024;
 const PUT_CONCURRENCY = 4;
@@ -241,13 +275,15 @@ export class AzureBackend implements Backend {
       if (key.length === 0 || Buffer.from(key, "base64").toString("base64") !== key)
         throw new RangeError("the account key is not base64");
       this.signer = key;
-      service = new BlobServiceClient(endpoint, new StorageSharedKeyCredential(accountName, key), {
-        retryOptions: RETRY,
-      });
+      service = new BlobServiceClient(
+        endpoint,
+        timedPipeline(new StorageSharedKeyCredential(accountName, key), options.stallMs),
+      );
     } else {
-      service = new BlobServiceClient(endpoint, credential.tokenCredential, {
-        retryOptions: RETRY,
-      });
+      service = new BlobServiceClient(
+        endpoint,
+        timedPipeline(credential.tokenCredential, options.stallMs),
+      );
       this.signer = new DelegationKeys(service);
     }
     if (storedPolicyPool !== undefined) {
