@@ -386,8 +386,9 @@ async function followRedirects(
 /**
  * A source over any HTTP(S) URL that supports Range, following redirects: a `bytes=0-0` probe
  * learns the size (Content-Range) and validator (ETag, else Last-Modified). Throws
- * `range_unsupported` when the server answers without a Content-Range, `stalled` when it is
- * silent for `stallTimeout` seconds (default 60; 0: never).
+ * `range_unsupported` when the server answers without a Content-Range; a probe that fails as a
+ * part may (a network error, `stalled` after `stallTimeout` seconds, a 5xx, a 429) is tried
+ * again, `attempts` times in all.
  */
 export async function urlSource(
   url: string,
@@ -396,6 +397,8 @@ export async function urlSource(
     headers?: Record<string, string>;
     sha256?: string;
     stallTimeout?: number;
+    /** attempts of the probe (default 5) */
+    attempts?: number;
   } = {},
 ): Promise<RangedSource> {
   const stallMs = stallMsOf(options.stallTimeout);
@@ -407,19 +410,27 @@ export async function urlSource(
       `${new URL(url).host} does not answer Range requests`,
     );
   // A reply without the range (the whole object) is not read: the connection is dropped.
-  const reply = await followRedirects(
-    url,
-    headers,
-    "bytes=0-0",
-    (head) => {
-      if (head.statusCode >= 300) return "text";
-      if (head.statusCode !== 206) throw unsupported(head.statusCode);
-      return () => undefined;
+  // Tried again as a part is: a reset, a stall, a 5xx or a 429 is not the URL's answer.
+  const reply = await withRetries(
+    async () => {
+      const probed = await followRedirects(
+        url,
+        headers,
+        "bytes=0-0",
+        (head) => {
+          if (head.statusCode >= 300) return "text";
+          if (head.statusCode !== 206) throw unsupported(head.statusCode);
+          return () => undefined;
+        },
+        { stallMs },
+      );
+      const { statusCode, headers: replied } = probed.head;
+      if (statusCode >= 300) throw await failure(statusCode, textOf(probed), replied);
+      return probed;
     },
-    { stallMs },
+    { attempts: options.attempts },
   );
   const { statusCode, headers: replied } = reply.head;
-  if (statusCode >= 300) throw await failure(statusCode, textOf(reply), replied);
   const total = /\/(\d+)$/.exec(replied["content-range"] ?? "")?.[1];
   if (total === undefined) throw unsupported(statusCode);
   const size = Number(total);

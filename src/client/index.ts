@@ -349,6 +349,7 @@ export class SignetClient {
         partSize: options.partSize,
         sha256: options.sha256,
         stallTimeout: options.stallTimeout,
+        attempts: options.attempts,
       }),
       file,
       options,

@@ -106,6 +106,19 @@ describe("stall timeouts", () => {
     expect(parts).toBe(4);
   });
 
+  it("tries the Range probe again after a stall and a 503, as a part", async () => {
+    let probes = 0;
+    peer.answer = (socket, req) => {
+      probes++;
+      if (probes === 1) return; // silent
+      if (probes === 2) return void socket.write("HTTP/1.1 503 Busy\r\ncontent-length: 0\r\n\r\n");
+      partial(socket, req);
+    };
+    const source = await urlSource(`${base}/probe`, { stallTimeout: STALL_MS / 1000 });
+    expect(source.size).toBe(object.length);
+    expect(probes).toBe(3);
+  });
+
   it("fails a PUT whose server takes the body and never answers", async () => {
     const file = join(dir, "upload");
     await writeFile(file, "twelve bytes");
