@@ -74,7 +74,7 @@ const MiB = 1024 * 1024;
 export async function upload(file: Blob, options: UploadOptions): Promise<FileInfo> {
   const { client } = options;
   // Refused before an intent is made; a timer's limits (a longer one fires at once) kept.
-  stallMsOf(options.stallTimeout);
+  const stallMs = stallMsOf(options.stallTimeout);
   // Without one, Signet guesses from the key as `signet put` does (else octet-stream).
   const contentType = options.contentType || file.type || undefined;
   const total = file.size;
@@ -107,7 +107,7 @@ export async function upload(file: Blob, options: UploadOptions): Promise<FileIn
         body: file,
         onProgress: report,
         signal: options.signal,
-        stallMs: stallMsOf(options.stallTimeout),
+        stallMs,
       }),
     );
   } catch (error) {
@@ -137,6 +137,7 @@ async function runParts(
   report: (loaded: number) => void,
 ): Promise<FileInfo> {
   if (file.size !== state.size) throw new Error("resume: this is not the file of that upload");
+  const stallMs = stallMsOf(options.stallTimeout);
   if (
     options.resume !== undefined &&
     !partsCutInOrder(
@@ -182,7 +183,7 @@ async function runParts(
             tally();
           },
           signal: stop.signal,
-          stallMs: stallMsOf(options.stallTimeout),
+          stallMs,
         });
       });
       if (etag === null)

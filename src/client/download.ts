@@ -11,7 +11,8 @@
  */
 import { writeSync } from "node:fs";
 import { type FileHandle, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { failure, SignetApiError, stallMsOf, withRetries } from "./errors.js";
+import { stallMsOf } from "../api/stall.js";
+import { failure, SignetApiError, withRetries } from "./errors.js";
 import { type Accept, type RawGetOptions, type RawHead, type RawReply, rawGet } from "./raw-get.js";
 import { prefixHash } from "./prefix-hash.js";
 

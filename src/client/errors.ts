@@ -67,8 +67,6 @@ export function isTransient(err: unknown): boolean {
   );
 }
 
-export { STALL_TIMEOUT, stallMsOf } from "../api/stall.js";
-
 /**
  * The error of a transfer to `url` that sent and received nothing for `ms` milliseconds:
  * `stalled`, retried as a network error is.

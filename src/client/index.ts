@@ -41,7 +41,8 @@ import {
   type RangedSource,
   urlSource,
 } from "./download.js";
-import { failure, SignetApiError, stallMsOf } from "./errors.js";
+import { stallMsOf } from "../api/stall.js";
+import { failure, SignetApiError } from "./errors.js";
 import { sha256Of } from "./prefix-hash.js";
 import { putBytes, putFile, type PutOptions, type UploadApi } from "./upload.js";
 

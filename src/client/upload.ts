@@ -17,7 +17,8 @@ import type { FileInfo, Intent, PartRequest, SignedRequest, UploadInput } from "
 import { partsCutInOrder } from "../api/part-plan.js";
 import type { Progress } from "./download.js";
 import { sha256Of } from "./prefix-hash.js";
-import { failure, SignetApiError, STALL_TIMEOUT, stallMsOf, withRetries } from "./errors.js";
+import { STALL_TIMEOUT, stallMsOf } from "../api/stall.js";
+import { failure, SignetApiError, withRetries } from "./errors.js";
 
 /** The control-plane calls an upload needs (SignetClient implements them). */
 export interface UploadApi {

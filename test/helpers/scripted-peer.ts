@@ -46,3 +46,19 @@ export function scriptedPeer(): ScriptedPeer {
   });
   return peer;
 }
+
+/**
+ * Has `peer` answer every request with `reply`, then GETs `/a` and `/b` in turn through `text`
+ * (a client's GET, answering the body as text): the two texts, and how many connections the
+ * peer accepted for them (2 when the client did not keep the first).
+ */
+export async function twoGets(
+  peer: ScriptedPeer,
+  reply: string,
+  text: (path: string) => Promise<string>,
+): Promise<{ texts: string[]; connections: number }> {
+  peer.connections = 0;
+  peer.answer = (socket) => socket.write(reply);
+  const texts = [await text("/a"), await text("/b")];
+  return { texts, connections: peer.connections };
+}

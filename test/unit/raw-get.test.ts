@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rawGet } from "../../src/client/raw-get.js";
-import { scriptedPeer } from "../helpers/scripted-peer.js";
+import { scriptedPeer, twoGets } from "../helpers/scripted-peer.js";
 
 const listen = async (server: Server) => {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -146,14 +146,10 @@ describe("rawGet against a raw TCP peer", () => {
   });
 
   it("does not keep a connection that sent a reply past the one asked for", async () => {
-    peer.connections = 0;
-    peer.answer = (socket) =>
-      socket.write(
-        "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nfake",
-      );
-    expect((await rawGet(`${base}/a`, {}, () => "text")).text).toBe("ok");
-    expect((await rawGet(`${base}/b`, {}, () => "text")).text).toBe("ok");
-    expect(peer.connections).toBe(2);
+    const reply =
+      "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nfake";
+    const text = async (path: string) => (await rawGet(`${base}${path}`, {}, () => "text")).text;
+    expect(await twoGets(peer, reply, text)).toEqual({ texts: ["ok", "ok"], connections: 2 });
   });
 
   it("replaces, once, a kept connection the server closed before answering", async () => {
