@@ -20,7 +20,7 @@ import { SignetError } from "../core/errors.js";
 import { checkPartList, type ListedPart } from "../core/part-list.js";
 import { assertCallerKey, stagingKey, toFolder } from "../core/keys.js";
 import { isAdmin, type Principal } from "../core/principal.js";
-import type { Db } from "../db/connect.js";
+import { type Db, dialectOf } from "../db/connect.js";
 import type { FileTable } from "../db/schema.js";
 import type { AuditLog } from "./audit.js";
 import type { Bucket, Buckets } from "./buckets.js";
@@ -42,8 +42,6 @@ import { endPending, type IntentEnds, revokeLate } from "./intent-end.js";
 
 /** How long an intent outlives its URLs before it is swept. */
 export const GRACE_SECONDS = 900;
-/** How many times a signing adds its URLs to an intent's record when others keep changing it. */
-const KEEP_ALIVE_ATTEMPTS = 8;
 
 /** Constraints a backend may leave to complete: Signet reads the stored object back. */
 const CHECKED_AT_COMPLETE = new Set(["contentType", "contentLength", "checksumSha256"]);
@@ -411,40 +409,36 @@ export class UploadService {
   /**
    * Adds the token ids of URLs just signed for a pending intent to its record (complete and
    * abort revoke them all), and keeps the open upload from being swept while they are in use.
-   * The record is rewritten only if no one changed it since it was read (else read again: calls
-   * at once each keep their ids). An intent that ended meanwhile revokes them here, since its
-   * end read the list without them; the caller then gets 404.
+   * One signing at a time per intent (the row locked on PostgreSQL; SQLite's one connection
+   * runs transactions in turn), so signings at once each keep their ids, however many: a
+   * rewrite-if-unchanged loop with a bound refused the ones that lost too often. An intent that
+   * ended meanwhile revokes them here, since its end read the list without them; the caller
+   * then gets 404.
    */
   private async keepAlive(row: FileTable, added: string[], checked: CheckedScope) {
     const until = new Date(checked.direct.expiresAt.getTime() + GRACE_SECONDS * 1000).toISOString();
-    let current: Pick<FileTable, "upload" | "expires_at" | "status"> | undefined = row;
-    for (
-      let attempt = 0;
-      attempt < KEEP_ALIVE_ATTEMPTS && current?.status === "pending";
-      attempt++
-    ) {
+    const kept = await this.db.transaction().execute(async (tx) => {
+      let read = tx
+        .selectFrom("files")
+        .select(["upload", "expires_at", "status"])
+        .where("id", "=", row.id);
+      if (dialectOf(tx) === "postgres") read = read.forUpdate();
+      const current = await read.executeTakeFirst();
+      if (current?.status !== "pending") return false;
       const record = JSON.parse(current.upload ?? "{}") as UploadRecord;
       record.tokens = [...record.tokens, ...added];
-      const updated = await this.db
+      await tx
         .updateTable("files")
         .set({
           upload: JSON.stringify(record),
           expires_at: until > current.expires_at ? until : current.expires_at,
         })
         .where("id", "=", row.id)
-        .where("status", "=", "pending")
-        .where("upload", "=", current.upload ?? "")
-        .executeTakeFirst();
-      if (updated.numUpdatedRows === 1n) return;
-      current = await this.db
-        .selectFrom("files")
-        .select(["upload", "expires_at", "status"])
-        .where("id", "=", row.id)
-        .executeTakeFirst();
-    }
+        .execute();
+      return true;
+    });
+    if (kept) return;
     await this.revocations.revokeTokens(added);
-    if (current?.status === "pending")
-      throw new SignetError("conflict", "the upload changed while its URLs were signed: try again");
     throw new SignetError("not_found", "no such multipart upload");
   }
 
